@@ -1,0 +1,286 @@
+/* aneforge.h — the one public header of libaneforge.
+ *
+ * libaneforge compiles a tensor graph into ONE fused program (or a segmented
+ * plan when the graph holds bridge ops) and runs it per frame with the Apple
+ * Neural Engine's numerics: fp16 tensors at every op boundary, fp32
+ * accumulation. On Linux the CPU backend executes the plan.
+ *
+ * A complete example: build a graph, save it, compile it, run it.
+ *
+ *   GError *error = NULL;
+ *   AfGraph *g = af_graph_new ("tiny");
+ *   gint64 shape[] = { 1, 3, 32, 32 };
+ *   float scale[] = { 1.0f / 255 }, bias[] = { 0 };
+ *   AfTensor *x = af_image_input (g, "image", shape, AF_PIXEL_RGB, 1, scale, 1, bias);
+ *   gint64 wshape[] = { 8, 3, 3, 3 };
+ *   AfTensor *w = af_weight (g, "conv1.weight", 4, wshape, weights);  // copied
+ *   AfConvParams p = AF_CONV_PARAMS_INIT;
+ *   p.pad[0] = p.pad[1] = p.pad[2] = p.pad[3] = 1;
+ *   AfTensor *y = af_relu (g, af_conv (g, x, w, NULL, &p));
+ *   af_graph_add_output (g, "features", y);
+ *   if (!af_graph_save (g, "tiny.json", &error))     // + tiny.safetensors
+ *     goto fail;
+ *
+ *   AfModel *m = af_compile (g, NULL, &error);       // g may be freed now
+ *   guint8 *pixels = af_model_input_view (m, 0, NULL); // [1,3,32,32] uint8
+ *   fill (pixels);
+ *   if (!af_model_execute (m, &error))               // nothing allocated here
+ *     goto fail;
+ *   const guint16 *out = af_model_output_view (m, 0); // fp16 bits
+ *   af_model_free (m);
+ *   af_graph_free (g);
+ *
+ * Errors. Bad input (a malformed file, a shape mismatch, an unsupported
+ * backend) is reported as a GError in the AF_ERROR domain whose message names
+ * the file, the node and the field. Programmer errors (NULL handles) are
+ * g_return_val_if_fail checks. The library never aborts on a user's file.
+ *
+ * Ownership is written beside every call: "transfer full" means the caller
+ * frees the result; "borrowed" means the callee keeps it. All *_free(NULL)
+ * are no-ops. OUT parameters come last.
+ *
+ * Threading: an AfGraph or AfModel is used by one thread at a time; distinct
+ * handles are independent. */
+#ifndef ANEFORGE_H
+#define ANEFORGE_H
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define AF_MAX_RANK 6
+
+/* ---------------------------------------------------------------- errors */
+
+#define AF_ERROR (af_error_quark ())
+GQuark af_error_quark (void);
+
+typedef enum {
+  AF_ERROR_IO,          /* a file could not be read or written */
+  AF_ERROR_PARSE,       /* not valid JSON / safetensors */
+  AF_ERROR_INVALID,     /* structurally wrong: unknown op, bad field, cycle... */
+  AF_ERROR_SHAPE,       /* shapes do not fit */
+  AF_ERROR_WEIGHTS,     /* missing, mis-shaped or badly encoded weights */
+  AF_ERROR_LIMIT,       /* absurd sizes: above the loader's limits */
+  AF_ERROR_UNSUPPORTED, /* valid but not supported here (e.g. backend=ane on Linux) */
+} AfError;
+
+/* ---------------------------------------------------------------- handles */
+
+typedef struct _AfGraph AfGraph;   /* a tensor graph under construction or loaded */
+typedef struct _AfTensor AfTensor; /* a value in a graph; borrowed, owned by its graph */
+typedef struct _AfModel AfModel;   /* a compiled, runnable model */
+
+typedef enum {
+  AF_DTYPE_F32,
+  AF_DTYPE_F16,
+  AF_DTYPE_I8,
+  AF_DTYPE_U8,
+} AfDType;
+
+typedef enum {
+  AF_PIXEL_RGB,
+  AF_PIXEL_BGR,
+  AF_PIXEL_GRAY,
+} AfPixelOrder;
+
+typedef enum {
+  AF_DECODE_NONE,
+  AF_DECODE_CLASSIFICATION,
+} AfDecodeKind;
+
+/* fp16 <-> fp32, round to nearest even. */
+float af_fp16_to_f32 (guint16 h);
+guint16 af_f32_to_fp16 (float f);
+void af_fp16_to_f32_n (const guint16 *src, float *dst, gsize n);
+void af_f32_to_fp16_n (const float *src, guint16 *dst, gsize n);
+
+/* ---------------------------------------------------------------- graphs */
+
+/* Returns (transfer full) an empty graph. */
+AfGraph *af_graph_new (const char *name);
+void af_graph_free (AfGraph *g);
+
+/* Loads a JSON graph file and the safetensors file it names (memory
+ * mapped). Every field is checked; errors name file, node and field.
+ * Returns (transfer full) the graph, or NULL with @error set. */
+AfGraph *af_graph_load (const char *path, GError **error);
+
+/* Parses a JSON graph from memory; @weights_dir is where the safetensors file
+ * it names is looked for (NULL: no weights file may be named). @name_for_errors
+ * is used in messages. Returns (transfer full) or NULL with @error set. */
+AfGraph *af_graph_load_from_data (const char *json, gsize len, const char *weights_dir,
+                                  const char *name_for_errors, GError **error);
+
+/* Writes @path (JSON) and, if the graph has weights, a safetensors file beside
+ * it named after @path (foo.json -> foo.safetensors). */
+gboolean af_graph_save (AfGraph *g, const char *path, GError **error);
+
+/* The first error a builder call met (borrowed), or NULL. Builder calls
+ * after an error return NULL and do nothing; af_compile and af_graph_save
+ * report the sticky error. */
+const GError *af_graph_error (AfGraph *g);
+
+const char *af_graph_name (AfGraph *g); /* borrowed */
+guint af_graph_n_nodes (AfGraph *g);    /* nodes, graph inputs included */
+
+/* Looks a value up by name. Returns (borrowed) or NULL. */
+AfTensor *af_graph_lookup (AfGraph *g, const char *name);
+
+const char *af_tensor_name (AfTensor *t); /* borrowed */
+/* Renames a value (before it is used by name in a file). */
+void af_tensor_set_name (AfTensor *t, const char *name);
+int af_tensor_rank (AfTensor *t);
+/* Fills @shape (AF_MAX_RANK entries) and returns the rank. */
+int af_tensor_shape (AfTensor *t, gint64 *shape);
+
+/* Declares @t as a graph output under @name. The output's decode is set with
+ * af_graph_set_decode. */
+void af_graph_add_output (AfGraph *g, const char *name, AfTensor *t);
+/* Declares the classification decode of output @index: optional softmax,
+ * @top_k best, labels file (copied; may be NULL). */
+void af_graph_set_classification (AfGraph *g, guint index, gboolean softmax, guint top_k,
+                                  const char *labels_path);
+
+/* ---------------------------------------------------------------- builder
+ * The builder mirrors the seed's Python names. Every call returns a value
+ * borrowed from the graph, named "<op>_<n>" unless renamed. On a shape error
+ * the call records the sticky error (af_graph_error) and returns NULL;
+ * passing NULL on to the next call is fine. */
+
+AfTensor *af_input (AfGraph *g, const char *name, int rank, const gint64 *shape);
+/* An image-input port: the engine takes uint8 NCHW pixels and computes
+ * x * scale[c] + bias[c]. n_scale / n_bias are 1 (scalar) or C. */
+AfTensor *af_image_input (AfGraph *g, const char *name, const gint64 shape[4], AfPixelOrder order,
+                          int n_scale, const float *scale, int n_bias, const float *bias);
+/* A constant. @data (fp32, copied) is rounded to fp16 at compile time. */
+AfTensor *af_weight (AfGraph *g, const char *name, int rank, const gint64 *shape,
+                     const float *data);
+
+typedef struct {
+  gint64 stride[2];   /* h, w */
+  gint64 pad[4];      /* top, left, bottom, right */
+  gint64 dilation[2]; /* h, w */
+  gint64 groups;
+} AfConvParams;
+#define AF_CONV_PARAMS_INIT { { 1, 1 }, { 0, 0, 0, 0 }, { 1, 1 }, 1 }
+
+/* x [N,C,H,W], w [O, C/groups, KH, KW], b [O] or NULL */
+AfTensor *af_conv (AfGraph *g, AfTensor *x, AfTensor *w, AfTensor *b, const AfConvParams *p);
+/* a [..., M, K] @ b [..., K, N], batch dims broadcast */
+AfTensor *af_matmul (AfGraph *g, AfTensor *a, AfTensor *b);
+/* x [..., K], w [N, K], b [N] or NULL */
+AfTensor *af_linear (AfGraph *g, AfTensor *x, AfTensor *w, AfTensor *b);
+
+AfTensor *af_add (AfGraph *g, AfTensor *a, AfTensor *b);
+AfTensor *af_sub (AfGraph *g, AfTensor *a, AfTensor *b);
+AfTensor *af_mul (AfGraph *g, AfTensor *a, AfTensor *b);
+AfTensor *af_div (AfGraph *g, AfTensor *a, AfTensor *b);
+AfTensor *af_maximum (AfGraph *g, AfTensor *a, AfTensor *b);
+AfTensor *af_minimum (AfGraph *g, AfTensor *a, AfTensor *b);
+
+AfTensor *af_relu (AfGraph *g, AfTensor *x);
+AfTensor *af_relu6 (AfGraph *g, AfTensor *x);
+AfTensor *af_clip (AfGraph *g, AfTensor *x, float lo, float hi);
+AfTensor *af_sigmoid (AfGraph *g, AfTensor *x);
+AfTensor *af_tanh (AfGraph *g, AfTensor *x);
+AfTensor *af_silu (AfGraph *g, AfTensor *x);
+AfTensor *af_gelu (AfGraph *g, AfTensor *x);
+AfTensor *af_exp (AfGraph *g, AfTensor *x);
+
+/* Reductions over @axes (negative axes count from the end). */
+AfTensor *af_mean (AfGraph *g, AfTensor *x, int n_axes, const int *axes, gboolean keepdims);
+AfTensor *af_sum (AfGraph *g, AfTensor *x, int n_axes, const int *axes, gboolean keepdims);
+AfTensor *af_amax (AfGraph *g, AfTensor *x, int n_axes, const int *axes, gboolean keepdims);
+AfTensor *af_amin (AfGraph *g, AfTensor *x, int n_axes, const int *axes, gboolean keepdims);
+AfTensor *af_softmax (AfGraph *g, AfTensor *x, int axis);
+AfTensor *af_batch_norm (AfGraph *g, AfTensor *x, AfTensor *scale, AfTensor *bias,
+                         AfTensor *mean, AfTensor *var, float eps);
+
+typedef struct {
+  gint64 kernel[2], stride[2], pad[4];
+  gboolean ceil_mode, count_include_pad;
+} AfPoolParams;
+AfTensor *af_max_pool (AfGraph *g, AfTensor *x, const AfPoolParams *p);
+AfTensor *af_avg_pool (AfGraph *g, AfTensor *x, const AfPoolParams *p);
+AfTensor *af_global_avg_pool (AfGraph *g, AfTensor *x);
+
+AfTensor *af_concat (AfGraph *g, int n, AfTensor *const *xs, int axis);
+/* ONNX semantics: -1 infers one dim, 0 copies the input's dim. */
+AfTensor *af_reshape (AfGraph *g, AfTensor *x, int rank, const gint64 *shape);
+AfTensor *af_transpose (AfGraph *g, AfTensor *x, int rank, const int *perm);
+/* nearest-neighbour upsampling of H and W by integer factors */
+AfTensor *af_upsample (AfGraph *g, AfTensor *x, int scale_h, int scale_w);
+
+/* Bridge ops (cut the graph into a segmented plan). Indices come out as
+ * fp16 values, exact because the reduced axis is limited to 2048. */
+AfTensor *af_argmax (AfGraph *g, AfTensor *x, int axis, gboolean keepdims);
+/* the k largest along @axis, descending; values, or their indices */
+AfTensor *af_topk (AfGraph *g, AfTensor *x, int k, int axis, gboolean indices);
+
+/* ---------------------------------------------------------------- compile */
+
+typedef enum {
+  AF_BACKEND_AUTO,
+  AF_BACKEND_CPU,
+  AF_BACKEND_ANE,
+} AfBackendKind;
+
+typedef struct {
+  AfBackendKind backend;
+  int threads; /* 0: one per core */
+} AfCompileOptions;
+#define AF_COMPILE_OPTIONS_INIT { AF_BACKEND_AUTO, 0 }
+
+/* Compiles @g (not modified; may be freed afterwards) with @opts (NULL for
+ * defaults). Returns (transfer full) a model or NULL with @error set. */
+AfModel *af_compile (AfGraph *g, const AfCompileOptions *opts, GError **error);
+void af_model_free (AfModel *m);
+
+guint af_model_n_ops (AfModel *m);      /* graph ops fused into the program(s) */
+guint af_model_n_segments (AfModel *m); /* 1 for a fused program */
+const char *af_model_backend_name (AfModel *m);
+/* A human-readable plan report (transfer full): ops, shapes, regions, cuts,
+ * weights, cost estimate. */
+char *af_model_describe (AfModel *m);
+
+typedef struct {
+  const char *name; /* borrowed from the model */
+  int rank;
+  gint64 shape[AF_MAX_RANK];
+  AfDType dtype; /* U8 for an image port, F16 otherwise */
+  /* image port only */
+  gboolean is_image;
+  AfPixelOrder order;
+  float scale[3], bias[3];
+  /* outputs only */
+  AfDecodeKind decode;
+  gboolean softmax;
+  guint top_k;
+  const char *labels_path; /* borrowed; resolved relative to the graph file */
+} AfTensorInfo;
+
+guint af_model_n_inputs (AfModel *m);
+guint af_model_n_outputs (AfModel *m);
+void af_model_input_info (AfModel *m, guint i, AfTensorInfo *info);
+void af_model_output_info (AfModel *m, guint i, AfTensorInfo *info);
+
+/* The zero-copy hot loop. Views are owned by the model and stay valid until
+ * af_model_free. An image port's view is uint8 NCHW; any other input's view
+ * is fp16 bits. Execute allocates nothing. */
+void *af_model_input_view (AfModel *m, guint i, AfDType *dtype);
+gboolean af_model_execute (AfModel *m, GError **error);
+const guint16 *af_model_output_view (AfModel *m, guint i);
+
+/* Convenience: fp32 in (image ports take pixel values 0..255, rounded and
+ * clamped), fp32 out (widened from fp16). @inputs / @outputs have one
+ * caller-owned buffer per model input / output. */
+gboolean af_model_run (AfModel *m, const float *const *inputs, float *const *outputs,
+                       GError **error);
+
+/* Number of elements of a shape. */
+gint64 af_shape_numel (int rank, const gint64 *shape);
+
+G_END_DECLS
+
+#endif /* ANEFORGE_H */

@@ -1,0 +1,2 @@
+/* placeholder */
+typedef int af_placeholder_t;
