@@ -1,2 +1,129 @@
-/* placeholder */
-typedef int af_placeholder_t;
+/* plan-memory — places every value a step writes in ONE arena, reusing the
+ * space of values whose last reader has run (first fit over a free list).
+ * Graph inputs, image-port staging buffers and graph outputs are pinned for
+ * the whole run: the caller reads and writes them through views. */
+#include "plan.h"
+
+typedef struct {
+  gsize offset, size;
+} AfBlock;
+
+static gsize
+af_align (gsize n)
+{
+  return (n + AF_ARENA_ALIGN - 1) & ~(gsize) (AF_ARENA_ALIGN - 1);
+}
+
+/* First fit in the free list, or grow the arena. */
+static gsize
+af_arena_take (GArray *free_list, gsize *top, gsize size)
+{
+  for (guint i = 0; i < free_list->len; i++) {
+    AfBlock *b = &g_array_index (free_list, AfBlock, i);
+    if (b->size >= size) {
+      gsize off = b->offset;
+      b->offset += size;
+      b->size -= size;
+      if (b->size == 0)
+        g_array_remove_index (free_list, i);
+      return off;
+    }
+  }
+  gsize off = *top;
+  *top += size;
+  return off;
+}
+
+static void
+af_arena_give (GArray *free_list, gsize offset, gsize size)
+{
+  guint i = 0;
+  while (i < free_list->len && g_array_index (free_list, AfBlock, i).offset < offset)
+    i++;
+  AfBlock b = { offset, size };
+  g_array_insert_val (free_list, i, b);
+  /* merge with neighbours */
+  if (i + 1 < free_list->len) {
+    AfBlock *n = &g_array_index (free_list, AfBlock, i + 1);
+    AfBlock *c = &g_array_index (free_list, AfBlock, i);
+    if (c->offset + c->size == n->offset) {
+      c->size += n->size;
+      g_array_remove_index (free_list, i + 1);
+    }
+  }
+  if (i > 0) {
+    AfBlock *p = &g_array_index (free_list, AfBlock, i - 1);
+    AfBlock *c = &g_array_index (free_list, AfBlock, i);
+    if (p->offset + p->size == c->offset) {
+      p->size += c->size;
+      g_array_remove_index (free_list, i);
+    }
+  }
+}
+
+static gsize
+af_value_bytes (const AfTensor *t)
+{
+  return af_align (af__shape_numel (&t->shape) * sizeof (guint16));
+}
+
+gboolean
+af__pass_memory (AfPlan *plan, GError **error)
+{
+  AfGraph *g = plan->graph;
+  guint n_values = g->values->len, n_steps = plan->steps->len;
+  g_autofree int *last_use = g_new (int, n_values);
+  g_autoptr (GArray) free_list = g_array_new (FALSE, FALSE, sizeof (AfBlock));
+  gsize top = 0;
+
+  for (guint v = 0; v < n_values; v++) {
+    last_use[v] = -1;
+    plan->offset[v] = AF_NO_SLOT;
+    plan->port[v] = AF_NO_SLOT;
+  }
+  for (guint s = 0; s < n_steps; s++) {
+    AfStep *st = &g_array_index (plan->steps, AfStep, s);
+    for (guint j = 0; j < st->node->n_in; j++)
+      last_use[st->node->in[j]->index] = s;
+  }
+  /* pinned: inputs (and image staging), outputs */
+  for (guint i = 0; i < g->inputs->len; i++) {
+    AfNode *n = g_ptr_array_index (g->inputs, i);
+    plan->offset[n->out->index] = af_arena_take (free_list, &top, af_value_bytes (n->out));
+    if (n->op == AF_OP_IMAGE_INPUT)
+      plan->port[n->out->index] =
+          af_arena_take (free_list, &top, af_align (af__shape_numel (&n->out->shape)));
+    last_use[n->out->index] = G_MAXINT;
+  }
+  for (guint i = 0; i < g->outputs->len; i++) {
+    AfTensor *t = g_array_index (g->outputs, AfOutput, i).value;
+    last_use[t->index] = G_MAXINT;
+    if (t->kind == AF_VALUE_NODE && plan->offset[t->index] == AF_NO_SLOT)
+      plan->offset[t->index] = af_arena_take (free_list, &top, af_value_bytes (t));
+  }
+  for (guint s = 0; s < n_steps; s++) {
+    AfStep *st = &g_array_index (plan->steps, AfStep, s);
+    if (plan->offset[st->out->index] == AF_NO_SLOT)
+      plan->offset[st->out->index] = af_arena_take (free_list, &top, af_value_bytes (st->out));
+    /* a value nobody reads is dead at once; inputs die after their last reader */
+    if (last_use[st->out->index] < 0)
+      last_use[st->out->index] = s;
+    for (guint j = 0; j < st->node->n_in; j++) {
+      AfTensor *in = st->node->in[j];
+      if (last_use[in->index] == (int) s && plan->offset[in->index] != AF_NO_SLOT &&
+          in->kind != AF_VALUE_CONST) {
+        af_arena_give (free_list, plan->offset[in->index], af_value_bytes (in));
+        last_use[in->index] = -2; /* given back once (an op may read a value twice) */
+      }
+    }
+    if (last_use[st->out->index] == (int) s) {
+      af_arena_give (free_list, plan->offset[st->out->index], af_value_bytes (st->out));
+      last_use[st->out->index] = -2;
+    }
+  }
+  plan->arena_size = MAX (top, AF_ARENA_ALIGN);
+  g_string_append_printf (plan->log, "plan-memory: arena %" G_GSIZE_FORMAT " bytes\n",
+                          plan->arena_size);
+  (void) error;
+  return TRUE;
+}

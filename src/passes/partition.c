@@ -1,2 +1,29 @@
-/* placeholder */
-typedef int af_placeholder_t;
+/* partition — cuts the step list into segments: maximal runs of fused ops
+ * (one program each) separated by bridge ops (each its own native stage).
+ * A graph without bridge ops is ONE fused program. */
+#include "plan.h"
+
+gboolean
+af__pass_partition (AfPlan *plan, GError **error)
+{
+  g_array_set_size (plan->segments, 0);
+  for (guint i = 0; i < plan->steps->len; i++) {
+    AfStep *s = &g_array_index (plan->steps, AfStep, i);
+    AfRoute route = af_op_info[s->node->op].route;
+    AfSegment *last = plan->segments->len
+                          ? &g_array_index (plan->segments, AfSegment, plan->segments->len - 1)
+                          : NULL;
+    if (!last || route == AF_ROUTE_BRIDGE || last->route == AF_ROUTE_BRIDGE) {
+      AfSegment seg = { .first_step = i, .n_steps = 0, .route = route };
+      g_array_append_val (plan->segments, seg);
+      last = &g_array_index (plan->segments, AfSegment, plan->segments->len - 1);
+      if (route == AF_ROUTE_BRIDGE)
+        g_string_append_printf (plan->log, "partition: cut at %s (%s)\n", s->node->name,
+                                af_op_info[s->node->op].name);
+    }
+    last->n_steps++;
+    s->segment = plan->segments->len - 1;
+  }
+  (void) error;
+  return TRUE;
+}

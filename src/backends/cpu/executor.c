@@ -1,2 +1,390 @@
-/* placeholder */
-typedef int af_placeholder_t;
+/* executor.c — the CPU backend: binds every plan step to a kernel once, at
+ * compile time, and runs them in order per frame. fp16 values live in the
+ * model's arena; weights are packed into the fast kernels; ops without a
+ * fast kernel run their reference kernel on fp32 copies held in one scratch
+ * buffer sized at compile time. Nothing is allocated in execute. */
+#include "plan.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct _AfCpuProgram AfCpuProgram;
+typedef struct _AfCpuStep AfCpuStep;
+typedef void (*AfCpuRunFn) (AfCpuProgram *p, AfCpuStep *s);
+
+struct _AfCpuStep {
+  const AfStep *step;
+  const AfNode *node;
+  AfCpuRunFn run;
+  guint16 *out;
+  gint64 out_numel;
+  const guint16 **in16; /* per input: arena fp16 data, NULL for constants */
+  float **in32;         /* per input: fp32 copy (constants: owned; others: scratch) */
+  gboolean *in32_owned;
+  const guint8 *pixels; /* IMAGE_INPUT: the port's uint8 staging buffer */
+  gint64 batch, in_image, out_image; /* per-image element counts for batched kernels */
+  AfConvKernel *conv;
+  AfLinearKernel *linear;
+  AfPoolDesc pool;
+  gint64 outer, inner; /* CONCAT: outer loop count, element count after the axis */
+};
+
+struct _AfCpuProgram {
+  AfPlan *plan; /* borrowed: owned by the model */
+  AfPool *pool;
+  AfCpuStep *steps;
+  guint n_steps;
+  float *scratch; /* fp32 inputs and output of reference-kernel steps */
+  guint8 *kscratch; /* fast-kernel scratch, per thread */
+  gsize kscratch_per_thread;
+};
+
+/* ---------------------------------------------------------------- helpers */
+
+static void
+af_apply_epilogue_inplace (const AfEpilogue *ep, guint16 *x, gint64 n)
+{
+  if (ep->n == 0)
+    return;
+  for (gint64 i = 0; i < n; i++)
+    x[i] = af_f32_to_fp16 (af_epilogue_apply (ep, af_fp16_to_f32 (x[i])));
+}
+
+static float *
+af_const_f32 (const AfTensor *t)
+{
+  gint64 n = af__shape_numel (&t->shape);
+  float *f = g_new (float, n);
+  af__tensor_read_f32 (t, f);
+  for (gint64 i = 0; i < n; i++) /* weights are fp16 */
+    f[i] = af_fp16_to_f32 (af_f32_to_fp16 (f[i]));
+  return f;
+}
+
+/* ---------------------------------------------------------------- runners */
+
+/* Any op: widen the inputs, run the reference kernel, round, epilogue. */
+static void
+af_run_reference (AfCpuProgram *p, AfCpuStep *s)
+{
+  const AfNode *n = s->node;
+  for (guint j = 0; j < n->n_in; j++)
+    if (s->in16[j])
+      af_fp16_to_f32_n (s->in16[j], s->in32[j], af__shape_numel (&n->in[j]->shape));
+  float *out = p->scratch;
+  af_op_info[n->op].ref (n, (const float *const *) s->in32, out);
+  const AfEpilogue *ep = &s->step->ep;
+  if (ep->n == 0) {
+    af_f32_to_fp16_n (out, s->out, s->out_numel);
+    return;
+  }
+  for (gint64 i = 0; i < s->out_numel; i++)
+    s->out[i] = af_f32_to_fp16 (af_epilogue_apply (ep, af_fp16_to_f32 (af_f32_to_fp16 (out[i]))));
+}
+
+/* The image port: uint8 pixels -> x * scale[c] + bias[c] -> fp16. */
+static void
+af_run_image_input (AfCpuProgram *p, AfCpuStep *s)
+{
+  const AfNode *n = s->node;
+  gint64 c = n->out->shape.d[1], plane = n->out->shape.d[2] * n->out->shape.d[3];
+  for (gint64 b = 0; b < n->out->shape.d[0]; b++)
+    for (gint64 ch = 0; ch < c; ch++) {
+      const guint8 *src = s->pixels + (b * c + ch) * plane;
+      guint16 *dst = s->out + (b * c + ch) * plane;
+      float scale = n->image.scale[ch], bias = n->image.bias[ch];
+      for (gint64 i = 0; i < plane; i++)
+        dst[i] = af_f32_to_fp16 (src[i] * scale + bias);
+    }
+  af_apply_epilogue_inplace (&s->step->ep, s->out, s->out_numel);
+  (void) p;
+}
+
+static void
+af_run_reshape (AfCpuProgram *p, AfCpuStep *s)
+{
+  if (s->in16[0] != s->out)
+    memcpy (s->out, s->in16[0], s->out_numel * sizeof (guint16));
+  af_apply_epilogue_inplace (&s->step->ep, s->out, s->out_numel);
+  (void) p;
+}
+
+static void
+af_run_concat (AfCpuProgram *p, AfCpuStep *s)
+{
+  const AfNode *n = s->node;
+  int axis = n->attrs.axis < 0 ? n->attrs.axis + n->out->shape.rank : n->attrs.axis;
+  gint64 out_row = n->out->shape.d[axis] * s->inner;
+  gint64 col = 0;
+  for (guint j = 0; j < n->n_in; j++) {
+    gint64 row = n->in[j]->shape.d[axis] * s->inner;
+    for (gint64 o = 0; o < s->outer; o++) {
+      guint16 *dst = s->out + o * out_row + col;
+      if (s->in16[j])
+        memcpy (dst, s->in16[j] + o * row, row * sizeof (guint16));
+      else
+        af_f32_to_fp16_n (s->in32[j] + o * row, dst, row);
+    }
+    col += row;
+  }
+  af_apply_epilogue_inplace (&s->step->ep, s->out, s->out_numel);
+  (void) p;
+}
+
+static void
+af_run_conv (AfCpuProgram *p, AfCpuStep *s)
+{
+  for (gint64 b = 0; b < s->batch; b++)
+    af_cpu_conv_run (s->conv, s->in16[0] + b * s->in_image, s->out + b * s->out_image,
+                     p->kscratch, p->pool);
+}
+
+static void
+af_run_linear (AfCpuProgram *p, AfCpuStep *s)
+{
+  af_cpu_linear_run (s->linear, s->batch, s->in16[0], s->out, p->kscratch, p->pool);
+}
+
+static void
+af_run_pool (AfCpuProgram *p, AfCpuStep *s)
+{
+  for (gint64 b = 0; b < s->batch; b++)
+    af_cpu_pool2d_run (&s->pool, s->in16[0] + b * s->in_image, s->out + b * s->out_image,
+                       p->pool);
+  af_apply_epilogue_inplace (&s->step->ep, s->out, s->out_numel);
+}
+
+/* ---------------------------------------------------------------- binding */
+
+static gboolean
+af_bind_conv (AfCpuProgram *p, AfCpuStep *s)
+{
+  const AfNode *n = s->node;
+  if (n->in[0]->kind == AF_VALUE_CONST || n->in[1]->kind != AF_VALUE_CONST ||
+      (n->n_in > 2 && n->in[2]->kind != AF_VALUE_CONST))
+    return FALSE;
+  const AfShape *x = &n->in[0]->shape, *w = &n->in[1]->shape, *y = &n->out->shape;
+  AfConvDesc d = {
+    .c_in = x->d[1], .h_in = x->d[2], .w_in = x->d[3],
+    .c_out = y->d[1], .h_out = y->d[2], .w_out = y->d[3],
+    .kh = w->d[2], .kw = w->d[3], .groups = n->attrs.groups,
+  };
+  memcpy (d.stride, n->attrs.stride, sizeof d.stride);
+  memcpy (d.pad, n->attrs.pad, sizeof d.pad);
+  memcpy (d.dilation, n->attrs.dilation, sizeof d.dilation);
+  g_autofree float *wf = af_const_f32 (n->in[1]);
+  g_autofree float *bf = n->n_in > 2 ? af_const_f32 (n->in[2]) : NULL;
+  s->conv = af_cpu_conv_new (&d, wf, bf, &s->step->ep);
+  if (!s->conv)
+    return FALSE;
+  s->batch = x->d[0];
+  s->in_image = d.c_in * d.h_in * d.w_in;
+  s->out_image = d.c_out * d.h_out * d.w_out;
+  p->kscratch_per_thread = MAX (p->kscratch_per_thread, af_cpu_conv_scratch_size (s->conv));
+  s->run = af_run_conv;
+  return TRUE;
+}
+
+static gboolean
+af_bind_linear (AfCpuProgram *p, AfCpuStep *s)
+{
+  const AfNode *n = s->node;
+  if (n->in[0]->kind == AF_VALUE_CONST || n->in[1]->kind != AF_VALUE_CONST ||
+      (n->n_in > 2 && n->in[2]->kind != AF_VALUE_CONST))
+    return FALSE;
+  gint64 nn = n->in[1]->shape.d[0], k = n->in[1]->shape.d[1];
+  g_autofree float *wf = af_const_f32 (n->in[1]);
+  g_autofree float *bf = n->n_in > 2 ? af_const_f32 (n->in[2]) : NULL;
+  s->linear = af_cpu_linear_new (k, nn, wf, bf, &s->step->ep);
+  if (!s->linear)
+    return FALSE;
+  s->batch = af__shape_numel (&n->in[0]->shape) / k;
+  p->kscratch_per_thread =
+      MAX (p->kscratch_per_thread, af_cpu_linear_scratch_size (s->linear, s->batch));
+  s->run = af_run_linear;
+  return TRUE;
+}
+
+static gboolean
+af_bind_pool (AfCpuProgram *p, AfCpuStep *s)
+{
+  const AfNode *n = s->node;
+  const AfShape *x = &n->in[0]->shape, *y = &n->out->shape;
+  if (n->in[0]->kind == AF_VALUE_CONST || x->rank != 4 || n->attrs.ceil_mode)
+    return FALSE;
+  AfPoolDesc d = {
+    .c = x->d[1], .h_in = x->d[2], .w_in = x->d[3], .h_out = y->d[2], .w_out = y->d[3],
+    .is_max = n->op == AF_OP_MAX_POOL, .count_include_pad = n->attrs.count_include_pad,
+  };
+  if (n->attrs.global) {
+    d.kh = x->d[2];
+    d.kw = x->d[3];
+    d.stride[0] = d.stride[1] = 1;
+  } else {
+    d.kh = n->attrs.kernel[0];
+    d.kw = n->attrs.kernel[1];
+    memcpy (d.stride, n->attrs.stride, sizeof d.stride);
+    memcpy (d.pad, n->attrs.pad, sizeof d.pad);
+  }
+  s->pool = d;
+  s->batch = x->d[0];
+  s->in_image = d.c * d.h_in * d.w_in;
+  s->out_image = d.c * d.h_out * d.w_out;
+  s->run = af_run_pool;
+  (void) p;
+  return TRUE;
+}
+
+static gboolean
+af_bind_fast (AfCpuProgram *p, AfCpuStep *s)
+{
+  const AfNode *n = s->node;
+  gboolean all_live = TRUE;
+  for (guint j = 0; j < n->n_in; j++)
+    all_live &= n->in[j]->kind != AF_VALUE_CONST;
+  switch (n->op) {
+  case AF_OP_IMAGE_INPUT:
+    s->run = af_run_image_input;
+    return TRUE;
+  case AF_OP_RESHAPE:
+    if (!all_live)
+      return FALSE;
+    s->run = af_run_reshape;
+    return TRUE;
+  case AF_OP_CONCAT: {
+    int axis = n->attrs.axis < 0 ? n->attrs.axis + n->out->shape.rank : n->attrs.axis;
+    s->outer = 1;
+    s->inner = 1;
+    for (int i = 0; i < axis; i++)
+      s->outer *= n->out->shape.d[i];
+    for (int i = axis + 1; i < n->out->shape.rank; i++)
+      s->inner *= n->out->shape.d[i];
+    s->run = af_run_concat;
+    return TRUE;
+  }
+  case AF_OP_CONV:
+    return af_bind_conv (p, s);
+  case AF_OP_LINEAR:
+    return af_bind_linear (p, s);
+  case AF_OP_MAX_POOL:
+  case AF_OP_AVG_POOL:
+    return af_bind_pool (p, s);
+  default:
+    return FALSE;
+  }
+}
+
+/* Points the step at the arena and gives constants an fp32 copy; returns
+ * the fp32 scratch the step needs if it runs its reference kernel. */
+static gsize
+af_bind_step (AfCpuProgram *p, AfCpuStep *s, const AfStep *st, guint8 *arena)
+{
+  AfPlan *plan = p->plan;
+  const AfNode *n = st->node;
+  s->step = st;
+  s->node = n;
+  s->out = (guint16 *) (arena + plan->offset[st->out->index]);
+  s->out_numel = af__shape_numel (&n->out->shape);
+  s->in16 = g_new0 (const guint16 *, MAX (n->n_in, 1));
+  s->in32 = g_new0 (float *, MAX (n->n_in, 1));
+  s->in32_owned = g_new0 (gboolean, MAX (n->n_in, 1));
+  if (n->op == AF_OP_IMAGE_INPUT)
+    s->pixels = arena + plan->port[n->out->index];
+  gsize scratch = s->out_numel;
+  for (guint j = 0; j < n->n_in; j++) {
+    AfTensor *t = n->in[j];
+    if (t->kind == AF_VALUE_CONST) {
+      s->in32[j] = af_const_f32 (t);
+      s->in32_owned[j] = TRUE;
+    } else {
+      s->in16[j] = (const guint16 *) (arena + plan->offset[t->index]);
+      scratch += af__shape_numel (&t->shape);
+    }
+  }
+  if (af_bind_fast (p, s))
+    return 0;
+  s->run = af_run_reference;
+  return scratch;
+}
+
+/* Reference steps share one scratch: [output | input 0 | input 1 | ...]. */
+static void
+af_place_scratch (AfCpuProgram *p)
+{
+  for (guint i = 0; i < p->n_steps; i++) {
+    AfCpuStep *s = &p->steps[i];
+    if (s->run != af_run_reference)
+      continue;
+    float *at = p->scratch + s->out_numel;
+    for (guint j = 0; j < s->node->n_in; j++)
+      if (!s->in32_owned[j]) {
+        s->in32[j] = at;
+        at += af__shape_numel (&s->node->in[j]->shape);
+      }
+  }
+}
+
+static gboolean
+af_cpu_available (const char **why)
+{
+  *why = NULL;
+  return TRUE;
+}
+
+static void af_cpu_release (gpointer program);
+
+static gpointer
+af_cpu_compile (AfPlan *plan, int threads, guint8 *arena, GError **error)
+{
+  AfCpuProgram *p = g_new0 (AfCpuProgram, 1);
+  p->plan = plan;
+  p->pool = af_pool_new (threads);
+  p->n_steps = plan->steps->len;
+  p->steps = g_new0 (AfCpuStep, MAX (p->n_steps, 1));
+  gsize scratch = 0;
+  for (guint i = 0; i < p->n_steps; i++)
+    scratch = MAX (scratch, af_bind_step (p, &p->steps[i],
+                                          &g_array_index (plan->steps, AfStep, i), arena));
+  p->scratch = g_new0 (float, MAX (scratch, 1));
+  af_place_scratch (p);
+  gsize kbytes = p->kscratch_per_thread * af_pool_n_threads (p->pool);
+  p->kscratch = g_aligned_alloc0 (MAX (kbytes, 64), 1, 64);
+  (void) error;
+  return p;
+}
+
+static gboolean
+af_cpu_execute (gpointer program, GError **error)
+{
+  AfCpuProgram *p = program;
+  for (guint i = 0; i < p->n_steps; i++)
+    p->steps[i].run (p, &p->steps[i]);
+  (void) error;
+  return TRUE;
+}
+
+static void
+af_cpu_release (gpointer program)
+{
+  AfCpuProgram *p = program;
+  for (guint i = 0; i < p->n_steps; i++) {
+    AfCpuStep *s = &p->steps[i];
+    for (guint j = 0; s->node && j < s->node->n_in; j++)
+      if (s->in32_owned[j])
+        g_free (s->in32[j]);
+    g_free (s->in16);
+    g_free (s->in32);
+    g_free (s->in32_owned);
+    af_cpu_conv_free (s->conv);
+    af_cpu_linear_free (s->linear);
+  }
+  g_free (p->steps);
+  g_free (p->scratch);
+  g_aligned_free (p->kscratch);
+  af_pool_free (p->pool);
+  g_free (p);
+}
+
+const AfBackend af_backend_cpu = {
+  "cpu", af_cpu_available, af_cpu_compile, af_cpu_execute, af_cpu_release,
+};

@@ -1,0 +1,367 @@
+/* test-compile.c — the compiler: one fused program for a cut-free graph,
+ * segmented plans at bridge ops, fusion that changes no result, arena reuse,
+ * backend selection, the sticky builder error, zero allocations per frame. */
+#include "runtime.h"
+
+#include <math.h>
+#include <string.h>
+
+static guint32 seed = 1;
+
+static float
+frand (void)
+{
+  seed = seed * 1664525u + 1013904223u;
+  return ((seed >> 8) / 16777216.0f) * 2.0f - 1.0f;
+}
+
+static float *
+random_floats (gint64 n)
+{
+  float *f = g_new (float, n);
+  for (gint64 i = 0; i < n; i++)
+    f[i] = frand ();
+  return f;
+}
+
+static AfTensor *
+random_weight (AfGraph *g, const char *name, int rank, const gint64 *shape)
+{
+  g_autofree float *data = random_floats (af_shape_numel (rank, shape));
+  return af_weight (g, name, rank, shape, data);
+}
+
+/* A tiny CNN: conv-relu, conv-relu6, global pool, reshape, linear, softmax. */
+static AfGraph *
+tiny_cnn (void)
+{
+  AfGraph *g = af_graph_new ("tiny");
+  gint64 xs[] = { 1, 3, 17, 13 }, w1[] = { 8, 3, 3, 3 }, b1[] = { 8 }, w2[] = { 16, 8, 3, 3 },
+         fc[] = { 10, 16 }, fb[] = { 10 }, flat[] = { 1, 16 };
+  float scale = 1.0f / 255, bias = -0.5f;
+  AfTensor *x = af_image_input (g, "image", xs, AF_PIXEL_RGB, 1, &scale, 1, &bias);
+  AfConvParams p = AF_CONV_PARAMS_INIT;
+  p.pad[0] = p.pad[1] = p.pad[2] = p.pad[3] = 1;
+  AfTensor *y = af_relu (g, af_conv (g, x, random_weight (g, "w1", 4, w1),
+                                     random_weight (g, "b1", 1, b1), &p));
+  p.stride[0] = p.stride[1] = 2;
+  y = af_relu6 (g, af_conv (g, y, random_weight (g, "w2", 4, w2), NULL, &p));
+  y = af_reshape (g, af_global_avg_pool (g, y), 2, flat);
+  y = af_linear (g, y, random_weight (g, "fc", 2, fc), random_weight (g, "fb", 1, fb));
+  af_graph_add_output (g, "probs", af_softmax (g, y, -1));
+  g_assert_null (af_graph_error (g));
+  return g;
+}
+
+/* Evaluates the graph node by node with the reference kernels, rounding to
+ * fp16 at every op boundary: what the compiled program must reproduce. */
+static void
+reference_eval (AfGraph *g, const float *const *inputs, float **outputs)
+{
+  GPtrArray *order = g_ptr_array_new ();
+  g_assert_true (af__graph_topo_order (g, order, NULL));
+  float **val = g_new0 (float *, g->values->len);
+  for (guint i = 0; i < g->values->len; i++) {
+    AfTensor *t = g_ptr_array_index (g->values, i);
+    if (t->kind == AF_VALUE_CONST) {
+      gint64 n = af__shape_numel (&t->shape);
+      val[i] = g_new (float, n);
+      af__tensor_read_f32 (t, val[i]);
+      for (gint64 k = 0; k < n; k++)
+        val[i][k] = af_fp16_to_f32 (af_f32_to_fp16 (val[i][k]));
+    }
+  }
+  for (guint i = 0; i < order->len; i++) {
+    AfNode *n = g_ptr_array_index (order, i);
+    gint64 numel = af__shape_numel (&n->out->shape);
+    float *out = g_new (float, numel);
+    guint input_index = 0;
+    for (guint k = 0; k < g->inputs->len; k++)
+      if (g_ptr_array_index (g->inputs, k) == n)
+        input_index = k;
+    if (n->op == AF_OP_INPUT) {
+      for (gint64 k = 0; k < numel; k++)
+        out[k] = inputs[input_index][k];
+    } else if (n->op == AF_OP_IMAGE_INPUT) {
+      const float *px[] = { inputs[input_index] };
+      af_op_info[n->op].ref (n, px, out);
+    } else {
+      g_autofree const float **in = g_new (const float *, n->n_in);
+      for (guint j = 0; j < n->n_in; j++)
+        in[j] = val[n->in[j]->index];
+      af_op_info[n->op].ref (n, in, out);
+    }
+    for (gint64 k = 0; k < numel; k++)
+      out[k] = af_fp16_to_f32 (af_f32_to_fp16 (out[k]));
+    val[n->out->index] = out;
+  }
+  for (guint i = 0; i < g->outputs->len; i++) {
+    AfTensor *t = g_array_index (g->outputs, AfOutput, i).value;
+    memcpy (outputs[i], val[t->index], af__shape_numel (&t->shape) * sizeof (float));
+  }
+  for (guint i = 0; i < g->values->len; i++)
+    g_free (val[i]);
+  g_free (val);
+  g_ptr_array_unref (order);
+}
+
+static void
+assert_close (const float *a, const float *b, gint64 n, float rel)
+{
+  for (gint64 i = 0; i < n; i++) {
+    float tol = rel * MAX (1.0f, fabsf (b[i]));
+    if (fabsf (a[i] - b[i]) > tol)
+      g_error ("element %" G_GINT64_FORMAT ": got %g, expected %g", i, a[i], b[i]);
+  }
+}
+
+/* A cut-free graph compiles to ONE fused program holding every graph op, with
+ * the activations fused into their producers. */
+static void
+test_one_fused_program (void)
+{
+  AfGraph *g = tiny_cnn ();
+  GError *error = NULL;
+  AfModel *m = af_compile (g, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (af_model_n_segments (m), ==, 1);
+  g_assert_cmpuint (af_model_n_ops (m), ==, 8); /* conv relu conv relu6 pool reshape linear softmax */
+  g_assert_cmpuint (m->plan->steps->len, ==, 7); /* port + 6: relu and relu6 fused */
+  g_assert_cmpstr (af_model_backend_name (m), ==, "cpu");
+  af_model_free (m);
+  af_graph_free (g);
+}
+
+/* The compiled program reproduces the node-by-node reference evaluation, on
+ * 1 and 2 threads. */
+static void
+test_matches_reference (void)
+{
+  AfGraph *g = tiny_cnn ();
+  gint64 n_px = 3 * 17 * 13;
+  float *px = g_new (float, n_px), want[10], got[10];
+  for (gint64 i = 0; i < n_px; i++)
+    px[i] = (float) ((i * 37) % 256);
+  const float *ins[] = { px };
+  float *wants[] = { want }, *gots[] = { got };
+  reference_eval (g, ins, wants);
+  for (int threads = 1; threads <= 2; threads++) {
+    AfCompileOptions o = AF_COMPILE_OPTIONS_INIT;
+    o.threads = threads;
+    AfModel *m = af_compile (g, &o, NULL);
+    g_assert_true (af_model_run (m, ins, gots, NULL));
+    assert_close (got, want, 10, 2e-3f);
+    af_model_free (m);
+  }
+  g_free (px);
+  af_graph_free (g);
+}
+
+/* argmax and topk cut the graph: fused region, bridge stage, fused region;
+ * results equal the host computation. */
+static void
+test_segmented_plan (void)
+{
+  AfGraph *g = af_graph_new ("seg");
+  gint64 xs[] = { 2, 50 };
+  AfTensor *x = af_input (g, "x", 2, xs);
+  AfTensor *h = af_relu (g, af_add (g, x, x));
+  AfTensor *idx = af_argmax (g, h, -1, FALSE);
+  af_graph_add_output (g, "idx2", af_add (g, idx, idx)); /* a region after the cut */
+  af_graph_add_output (g, "top3", af_topk (g, h, 3, -1, FALSE));
+  af_graph_add_output (g, "top3i", af_topk (g, h, 3, -1, TRUE));
+  GError *error = NULL;
+  AfModel *m = af_compile (g, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (af_model_n_segments (m), >=, 3);
+  float x_in[100], idx2[2], top3[6], top3i[6];
+  for (int i = 0; i < 100; i++)
+    x_in[i] = (float) ((i * 7919) % 101) / 10.0f - 3.0f;
+  const float *ins[] = { x_in };
+  float *outs[] = { idx2, top3, top3i };
+  g_assert_true (af_model_run (m, ins, outs, NULL));
+  for (int r = 0; r < 2; r++) {
+    /* host: sort the row by value, descending, lower index first on ties */
+    float v[50];
+    for (int i = 0; i < 50; i++)
+      v[i] = MAX (af_fp16_to_f32 (af_f32_to_fp16 (2 * af_fp16_to_f32 (af_f32_to_fp16 (x_in[r * 50 + i])))), 0.0f);
+    int best[3] = { -1, -1, -1 };
+    for (int k = 0; k < 3; k++)
+      for (int i = 0; i < 50; i++) {
+        gboolean taken = FALSE;
+        for (int q = 0; q < k; q++)
+          taken |= best[q] == i;
+        if (!taken && (best[k] < 0 || v[i] > v[best[k]]))
+          best[k] = i;
+      }
+    g_assert_cmpfloat (idx2[r], ==, 2.0f * best[0]);
+    for (int k = 0; k < 3; k++) {
+      g_assert_cmpfloat (top3i[r * 3 + k], ==, (float) best[k]);
+      g_assert_cmpfloat (top3[r * 3 + k], ==, v[best[k]]);
+    }
+  }
+  af_model_free (m);
+  af_graph_free (g);
+}
+
+/* Liveness reuse: a long chain needs far less arena than the sum of its values. */
+static void
+test_arena_reuse (void)
+{
+  AfGraph *g = af_graph_new ("chain");
+  gint64 xs[] = { 1, 4096 };
+  AfTensor *y = af_input (g, "x", 2, xs);
+  for (int i = 0; i < 20; i++)
+    y = af_add (g, y, y);
+  af_graph_add_output (g, "y", y);
+  AfModel *m = af_compile (g, NULL, NULL);
+  g_assert_nonnull (m);
+  g_assert_cmpuint (m->plan->arena_size, <=, 4 * 4096 * 2);
+  af_model_free (m);
+  af_graph_free (g);
+}
+
+/* Constant subgraphs are folded at compile time. */
+static void
+test_fold_constants (void)
+{
+  AfGraph *g = af_graph_new ("fold");
+  gint64 s[] = { 1, 4 };
+  float a[] = { 1, 2, 3, 4 };
+  AfTensor *x = af_input (g, "x", 2, s);
+  AfTensor *c = af_weight (g, "c", 2, s, a);
+  af_graph_add_output (g, "y", af_add (g, x, af_mul (g, c, c)));
+  AfModel *m = af_compile (g, NULL, NULL);
+  g_assert_cmpuint (m->plan->n_folded, ==, 1);
+  g_assert_cmpuint (m->plan->steps->len, ==, 1);
+  float in[] = { 0, 0, 0, 1 }, out[4];
+  const float *ins[] = { in };
+  float *outs[] = { out };
+  g_assert_true (af_model_run (m, ins, outs, NULL));
+  g_assert_cmpfloat (out[3], ==, 17.0f);
+  af_model_free (m);
+  af_graph_free (g);
+}
+
+/* backend=ane reports clearly that it is unavailable on this platform. */
+static void
+test_ane_unavailable (void)
+{
+  AfGraph *g = tiny_cnn ();
+  AfCompileOptions o = AF_COMPILE_OPTIONS_INIT;
+  o.backend = AF_BACKEND_ANE;
+  GError *error = NULL;
+  g_assert_null (af_compile (g, &o, &error));
+  g_assert_error (error, AF_ERROR, AF_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "ane"));
+  g_assert_nonnull (strstr (error->message, "macOS"));
+  g_clear_error (&error);
+  af_graph_free (g);
+}
+
+/* A builder shape error is sticky: later calls return NULL and compile reports it. */
+static void
+test_sticky_error (void)
+{
+  AfGraph *g = af_graph_new ("bad");
+  gint64 a[] = { 1, 3 }, b[] = { 1, 4 };
+  AfTensor *y = af_add (g, af_input (g, "a", 2, a), af_input (g, "b", 2, b));
+  g_assert_null (y);
+  g_assert_nonnull (af_graph_error (g));
+  g_assert_null (af_relu (g, y));
+  GError *error = NULL;
+  g_assert_null (af_compile (g, NULL, &error));
+  g_assert_error (error, AF_ERROR, AF_ERROR_SHAPE);
+  g_assert_nonnull (strstr (error->message, "add"));
+  g_clear_error (&error);
+  af_graph_free (g);
+}
+
+/* A graph without outputs is refused with a message saying so. */
+static void
+test_no_outputs (void)
+{
+  AfGraph *g = af_graph_new ("empty");
+  gint64 a[] = { 1, 3 };
+  af_relu (g, af_input (g, "a", 2, a));
+  GError *error = NULL;
+  g_assert_null (af_compile (g, NULL, &error));
+  g_assert_error (error, AF_ERROR, AF_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "no outputs"));
+  g_clear_error (&error);
+  af_graph_free (g);
+}
+
+/* ---- counting allocator: execute must not allocate ---- */
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__has_feature)
+#define AF_COUNT_ALLOCS 1
+#elif defined(__has_feature)
+#if !__has_feature(address_sanitizer)
+#define AF_COUNT_ALLOCS 1
+#endif
+#endif
+
+#ifdef AF_COUNT_ALLOCS
+extern void *__libc_malloc (size_t);
+extern void *__libc_calloc (size_t, size_t);
+extern void *__libc_realloc (void *, size_t);
+static volatile gint n_allocs;
+void *
+malloc (size_t n)
+{
+  g_atomic_int_inc (&n_allocs);
+  return __libc_malloc (n);
+}
+void *
+calloc (size_t a, size_t b)
+{
+  g_atomic_int_inc (&n_allocs);
+  return __libc_calloc (a, b);
+}
+void *
+realloc (void *p, size_t n)
+{
+  g_atomic_int_inc (&n_allocs);
+  return __libc_realloc (p, n);
+}
+#endif
+
+/* The steady state allocates nothing: 20 executes of the tiny CNN on 2
+ * threads make no malloc/calloc/realloc call. */
+static void
+test_no_alloc_per_frame (void)
+{
+#ifdef AF_COUNT_ALLOCS
+  AfGraph *g = tiny_cnn ();
+  AfCompileOptions o = AF_COMPILE_OPTIONS_INIT;
+  o.threads = 2;
+  AfModel *m = af_compile (g, &o, NULL);
+  g_assert_true (af_model_execute (m, NULL)); /* warm-up */
+  gint before = g_atomic_int_get (&n_allocs);
+  for (int i = 0; i < 20; i++)
+    af_model_execute (m, NULL);
+  gint after = g_atomic_int_get (&n_allocs);
+  g_assert_cmpint (after - before, ==, 0);
+  g_assert_cmpint (before, >, 0); /* the counter does count */
+  af_model_free (m);
+  af_graph_free (g);
+#else
+  g_test_skip ("allocation counting is off under AddressSanitizer");
+#endif
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/compile/one-fused-program", test_one_fused_program);
+  g_test_add_func ("/compile/matches-reference", test_matches_reference);
+  g_test_add_func ("/compile/segmented-plan", test_segmented_plan);
+  g_test_add_func ("/compile/arena-reuse", test_arena_reuse);
+  g_test_add_func ("/compile/fold-constants", test_fold_constants);
+  g_test_add_func ("/compile/ane-unavailable", test_ane_unavailable);
+  g_test_add_func ("/compile/sticky-error", test_sticky_error);
+  g_test_add_func ("/compile/no-outputs", test_no_outputs);
+  g_test_add_func ("/compile/no-alloc-per-frame", test_no_alloc_per_frame);
+  return g_test_run ();
+}

@@ -1,0 +1,193 @@
+/* test-numerics.c — pins the numerics contract: fp16 at every op boundary,
+ * fp32 accumulation inside matmul, conv and reductions. */
+#include "aneforge.h"
+
+#include <math.h>
+
+static AfModel *
+compile_or_die (AfGraph *g)
+{
+  GError *error = NULL;
+  AfModel *m = af_compile (g, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (m);
+  return m;
+}
+
+/* A sum of 16384 ones is exactly 16384: fp16 accumulation would stall at 2048. */
+static void
+test_sum_of_ones (void)
+{
+  AfGraph *g = af_graph_new ("sum");
+  gint64 shape[] = { 1, 16384 };
+  int axes[] = { 1 };
+  AfTensor *x = af_input (g, "x", 2, shape);
+  af_graph_add_output (g, "y", af_sum (g, x, 1, axes, FALSE));
+  AfModel *m = compile_or_die (g);
+  float *in = g_new (float, 16384), out = 0;
+  for (int i = 0; i < 16384; i++)
+    in[i] = 1.0f;
+  const float *ins[] = { in };
+  float *outs[] = { &out };
+  g_assert_true (af_model_run (m, ins, outs, NULL));
+  g_assert_cmpfloat (out, ==, 16384.0f);
+  g_free (in);
+  af_model_free (m);
+  af_graph_free (g);
+}
+
+/* A dot product of 16384 ones (linear with a weight of ones) is exactly 16384. */
+static void
+test_dot_of_ones (void)
+{
+  AfGraph *g = af_graph_new ("dot");
+  gint64 xs[] = { 1, 16384 }, ws[] = { 1, 16384 };
+  float *ones = g_new (float, 16384);
+  for (int i = 0; i < 16384; i++)
+    ones[i] = 1.0f;
+  AfTensor *x = af_input (g, "x", 2, xs);
+  AfTensor *w = af_weight (g, "w", 2, ws, ones);
+  af_graph_add_output (g, "y", af_linear (g, x, w, NULL));
+  AfModel *m = compile_or_die (g);
+  float out = 0;
+  const float *ins[] = { ones };
+  float *outs[] = { &out };
+  g_assert_true (af_model_run (m, ins, outs, NULL));
+  g_assert_cmpfloat (out, ==, 16384.0f);
+  g_free (ones);
+  af_model_free (m);
+  af_graph_free (g);
+}
+
+/* +1 beside a 16000 partial survives in the fp32 accumulator: 16000 ones,
+ * then +1, then -16000 give 1 (an fp16 accumulator would lose the +1). */
+static void
+run_plus_one (gboolean use_conv)
+{
+  const int n = 16002;
+  AfGraph *g = af_graph_new ("plus-one");
+  float *x = g_new (float, n), *w = g_new (float, n);
+  for (int i = 0; i < n; i++)
+    x[i] = w[i] = 1.0f;
+  x[n - 2] = 1.0f; /* the +1 */
+  x[n - 1] = -16000.0f;
+  for (int i = 0; i < 16000; i++)
+    x[i] = 1.0f;
+  AfTensor *y;
+  if (use_conv) { /* 1x1 conv over n input channels */
+    gint64 xs[] = { 1, n, 1, 1 }, ws[] = { 1, n, 1, 1 };
+    y = af_conv (g, af_input (g, "x", 4, xs), af_weight (g, "w", 4, ws, w), NULL, NULL);
+  } else {
+    gint64 xs[] = { 1, n }, ws[] = { 1, n };
+    y = af_linear (g, af_input (g, "x", 2, xs), af_weight (g, "w", 2, ws, w), NULL);
+  }
+  af_graph_add_output (g, "y", y);
+  AfModel *m = compile_or_die (g);
+  float out = -1;
+  const float *ins[] = { x };
+  float *outs[] = { &out };
+  g_assert_true (af_model_run (m, ins, outs, NULL));
+  g_assert_cmpfloat (out, ==, 1.0f);
+  g_free (x);
+  g_free (w);
+  af_model_free (m);
+  af_graph_free (g);
+}
+
+static void
+test_plus_one_linear (void)
+{
+  run_plus_one (FALSE);
+}
+
+static void
+test_plus_one_conv (void)
+{
+  run_plus_one (TRUE);
+}
+
+/* fp32 inputs are rounded to fp16 at the I/O cast: 1.0001 -> 1, 0.1 -> 0.0999755859375,
+ * 70000 -> inf (above fp16's 65504). */
+static void
+test_io_cast (void)
+{
+  AfGraph *g = af_graph_new ("cast");
+  gint64 shape[] = { 1, 4 };
+  AfTensor *x = af_input (g, "x", 2, shape);
+  af_graph_add_output (g, "y", af_relu (g, x));
+  AfModel *m = compile_or_die (g);
+  float in[] = { 1.0001f, 0.1f, 70000.0f, 65504.0f }, out[4];
+  const float *ins[] = { in };
+  float *outs[] = { out };
+  g_assert_true (af_model_run (m, ins, outs, NULL));
+  g_assert_cmpfloat (out[0], ==, 1.0f);
+  g_assert_cmpfloat (out[1], ==, 0.0999755859375f);
+  g_assert_true (isinf (out[2]));
+  g_assert_cmpfloat (out[3], ==, 65504.0f);
+  af_model_free (m);
+  af_graph_free (g);
+}
+
+/* Op boundaries round to fp16: x*3 then /3 of 0.1 is computed on the rounded product. */
+static void
+test_boundary_rounding (void)
+{
+  AfGraph *g = af_graph_new ("boundary");
+  gint64 shape[] = { 1, 1 };
+  float three = 3.0f;
+  AfTensor *x = af_input (g, "x", 2, shape);
+  AfTensor *c = af_weight (g, "three", 2, shape, &three);
+  af_graph_add_output (g, "y", af_div (g, af_mul (g, x, c), c));
+  AfModel *m = compile_or_die (g);
+  float in = 0.1f, out = 0;
+  const float *ins[] = { &in };
+  float *outs[] = { &out };
+  g_assert_true (af_model_run (m, ins, outs, NULL));
+  float xh = af_fp16_to_f32 (af_f32_to_fp16 (0.1f));
+  float prod = af_fp16_to_f32 (af_f32_to_fp16 (xh * 3.0f));
+  float want = af_fp16_to_f32 (af_f32_to_fp16 (prod / 3.0f));
+  g_assert_cmpfloat (out, ==, want);
+  af_model_free (m);
+  af_graph_free (g);
+}
+
+/* The image port computes x * scale + bias per channel from uint8 pixels. */
+static void
+test_image_port (void)
+{
+  AfGraph *g = af_graph_new ("port");
+  gint64 shape[] = { 1, 3, 1, 2 };
+  float scale[] = { 1.0f / 255, 2.0f, -1.0f }, bias[] = { 0.0f, -1.0f, 255.0f };
+  AfTensor *x = af_image_input (g, "image", shape, AF_PIXEL_RGB, 3, scale, 3, bias);
+  af_graph_add_output (g, "y", af_relu (g, x));
+  AfModel *m = compile_or_die (g);
+  AfDType dt;
+  guint8 *px = af_model_input_view (m, 0, &dt);
+  g_assert_cmpint (dt, ==, AF_DTYPE_U8);
+  guint8 pixels[] = { 255, 0, 10, 20, 100, 200 };
+  for (int i = 0; i < 6; i++)
+    px[i] = pixels[i];
+  g_assert_true (af_model_execute (m, NULL));
+  const guint16 *y = af_model_output_view (m, 0);
+  for (int i = 0; i < 6; i++) {
+    int c = i / 2;
+    float want = af_fp16_to_f32 (af_f32_to_fp16 (pixels[i] * scale[c] + bias[c]));
+    g_assert_cmpfloat (af_fp16_to_f32 (y[i]), ==, MAX (want, 0.0f));
+  }
+  af_model_free (m);
+  af_graph_free (g);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/numerics/sum-of-ones", test_sum_of_ones);
+  g_test_add_func ("/numerics/dot-of-ones", test_dot_of_ones);
+  g_test_add_func ("/numerics/plus-one-linear", test_plus_one_linear);
+  g_test_add_func ("/numerics/plus-one-conv", test_plus_one_conv);
+  g_test_add_func ("/numerics/io-cast", test_io_cast);
+  g_test_add_func ("/numerics/boundary-rounding", test_boundary_rounding);
+  g_test_add_func ("/numerics/image-port", test_image_port);
+  return g_test_run ();
+}

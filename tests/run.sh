@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# tests/run.sh — installs what is missing (Debian 12), builds, runs every test
+# twice (a normal build, then AddressSanitizer + UBSan), and ends with one line
+# "N passed, N failed". Exits non-zero on any failure.
+set -u
+cd "$(dirname "$0")/.."
+root=$PWD
+
+tools/bootstrap.sh build || { echo "0 passed, 1 failed"; exit 1; }
+
+passed=0
+failed=0
+
+# run_suite BUILD_DIR MESON_ARGS... : configure, build, test; adds to the counts
+run_suite() {
+  local dir=$1; shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; failed=$((failed + 1)); return; }
+  fi
+  if ! ninja -C "$dir" >"$dir.build.log" 2>&1; then
+    tail -50 "$dir.build.log"; failed=$((failed + 1)); return
+  fi
+  meson test -C "$dir" --num-processes 2 --print-errorlogs ${AF_TEST_ARGS:-} 2>&1 | tee "$dir.test.log" |
+    grep -E "^ *[0-9]+/[0-9]+ .*(FAIL|TIMEOUT|ERROR)|^(Ok|Fail|Skipped|Timeout|Expected Fail|Unexpected Pass): "
+  local ok fail to ue
+  ok=$(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "$dir.test.log" | tail -1)
+  fail=$(sed -n 's/^Fail: *\([0-9]*\).*/\1/p' "$dir.test.log" | tail -1)
+  to=$(sed -n 's/^Timeout: *\([0-9]*\).*/\1/p' "$dir.test.log" | tail -1)
+  ue=$(sed -n 's/^Unexpected Pass: *\([0-9]*\).*/\1/p' "$dir.test.log" | tail -1)
+  if [ -z "$ok" ]; then failed=$((failed + 1)); return; fi
+  passed=$((passed + ok))
+  failed=$((failed + ${fail:-0} + ${to:-0} + ${ue:-0}))
+}
+
+echo "== release build (build/)"
+run_suite build -Dbuildtype=debugoptimized
+echo "== AddressSanitizer + UBSan build (build-asan/)"
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+AF_TEST_ARGS="--no-suite gst --no-suite smoke" \
+  run_suite build-asan -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,298 @@
+/* aneforge — the command line.
+ *
+ *   aneforge inspect MODEL.json [--threads N]     the compiled plan
+ *   aneforge run MODEL.json [--image FILE | --raw FILE | --fill V] [--threads N] [--top N]
+ *   aneforge bench MODEL.json [--runs N] [--warmup N] [--threads N]
+ *   aneforge list-ops
+ */
+#include "aneforge.h"
+
+#ifdef AF_HAVE_GDK_PIXBUF
+#include <gdk-pixbuf/gdk-pixbuf.h>
+#endif
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  int threads;
+  const char *image, *raw;
+  double fill;
+  gboolean have_fill;
+  int top, runs, warmup;
+} Options;
+
+static int
+fail (GError *error)
+{
+  fprintf (stderr, "aneforge: %s\n", error->message);
+  g_error_free (error);
+  return 1;
+}
+
+static AfModel *
+load_and_compile (const char *path, const Options *o, GError **error)
+{
+  AfGraph *g = af_graph_load (path, error);
+  if (!g)
+    return NULL;
+  AfCompileOptions co = AF_COMPILE_OPTIONS_INIT;
+  co.threads = o->threads;
+  AfModel *m = af_compile (g, &co, error);
+  af_graph_free (g);
+  return m;
+}
+
+static int
+cmd_list_ops (void)
+{
+  static const char *ops[] = {
+#define AF_OP(id, name, route, min_in, max_in, attrs, family) name " (" #route ", " #family ")",
+#include "ops.def"
+#undef AF_OP
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (ops); i++)
+    printf ("%s\n", ops[i]);
+  return 0;
+}
+
+static int
+cmd_inspect (const char *path, const Options *o)
+{
+  GError *error = NULL;
+  AfModel *m = load_and_compile (path, o, &error);
+  if (!m)
+    return fail (error);
+  g_autofree char *report = af_model_describe (m);
+  fputs (report, stdout);
+  af_model_free (m);
+  return 0;
+}
+
+/* Fills an image port (uint8 NCHW) from a picture file, resized bilinearly. */
+static gboolean
+fill_from_image (const AfTensorInfo *info, guint8 *px, const char *file, GError **error)
+{
+#ifdef AF_HAVE_GDK_PIXBUF
+  gint64 c = info->shape[1], h = info->shape[2], w = info->shape[3];
+  GdkPixbuf *src = gdk_pixbuf_new_from_file (file, error);
+  if (!src)
+    return FALSE;
+  GdkPixbuf *pb = gdk_pixbuf_scale_simple (src, (int) w, (int) h, GDK_INTERP_BILINEAR);
+  g_object_unref (src);
+  const guint8 *data = gdk_pixbuf_read_pixels (pb);
+  int stride = gdk_pixbuf_get_rowstride (pb), nch = gdk_pixbuf_get_n_channels (pb);
+  for (gint64 y = 0; y < h; y++)
+    for (gint64 x = 0; x < w; x++) {
+      const guint8 *p = data + y * stride + x * nch;
+      if (c == 1) {
+        px[y * w + x] = (guint8) ((77 * p[0] + 150 * p[1] + 29 * p[2] + 128) >> 8);
+        continue;
+      }
+      for (gint64 ch = 0; ch < 3; ch++) {
+        gint64 from = info->order == AF_PIXEL_BGR ? 2 - ch : ch;
+        px[(ch * h + y) * w + x] = p[from];
+      }
+    }
+  g_object_unref (pb);
+  return TRUE;
+#else
+  g_set_error (error, AF_ERROR, AF_ERROR_UNSUPPORTED,
+               "this build has no image decoder (gdk-pixbuf); use --raw or --fill");
+  return FALSE;
+#endif
+}
+
+static gboolean
+fill_inputs (AfModel *m, const Options *o, GError **error)
+{
+  for (guint i = 0; i < af_model_n_inputs (m); i++) {
+    AfTensorInfo info;
+    af_model_input_info (m, i, &info);
+    gint64 n = af_shape_numel (info.rank, info.shape);
+    AfDType dt;
+    void *view = af_model_input_view (m, i, &dt);
+    gsize bytes = n * (dt == AF_DTYPE_U8 ? 1 : 2);
+    if (o->image && info.is_image && i == 0) {
+      if (!fill_from_image (&info, view, o->image, error))
+        return FALSE;
+    } else if (o->raw && i == 0) {
+      g_autofree char *data = NULL;
+      gsize len;
+      if (!g_file_get_contents (o->raw, &data, &len, error))
+        return FALSE;
+      if (len != bytes) {
+        g_set_error (error, AF_ERROR, AF_ERROR_SHAPE,
+                     "%s: %" G_GSIZE_FORMAT " bytes, input \"%s\" takes %" G_GSIZE_FORMAT
+                     " (%s)", o->raw, len, info.name, bytes, dt == AF_DTYPE_U8 ? "uint8" : "fp16");
+        return FALSE;
+      }
+      memcpy (view, data, bytes);
+    } else {
+      double v = o->have_fill ? o->fill : 0;
+      for (gint64 k = 0; k < n; k++) {
+        if (dt == AF_DTYPE_U8)
+          ((guint8 *) view)[k] = (guint8) CLAMP (v, 0, 255);
+        else
+          ((guint16 *) view)[k] = af_f32_to_fp16 ((float) v);
+      }
+    }
+  }
+  return TRUE;
+}
+
+static char **
+read_labels (const char *path)
+{
+  g_autofree char *text = NULL;
+  if (!path || !g_file_get_contents (path, &text, NULL, NULL))
+    return NULL;
+  return g_strsplit (text, "\n", -1);
+}
+
+static void
+print_output (AfModel *m, guint i, const Options *o)
+{
+  AfTensorInfo info;
+  af_model_output_info (m, i, &info);
+  gint64 n = af_shape_numel (info.rank, info.shape);
+  g_autofree float *v = g_new (float, n);
+  af_fp16_to_f32_n (af_model_output_view (m, i), v, n);
+  printf ("%s [", info.name);
+  for (int d = 0; d < info.rank; d++)
+    printf ("%s%" G_GINT64_FORMAT, d ? ", " : "", info.shape[d]);
+  printf ("]\n");
+  if (info.decode == AF_DECODE_CLASSIFICATION || o->top > 0) {
+    g_auto (GStrv) labels = read_labels (info.labels_path);
+    guint nl = labels ? g_strv_length (labels) : 0;
+    int top = o->top > 0 ? o->top : (int) info.top_k;
+    g_autofree gboolean *used = g_new0 (gboolean, n);
+    for (int k = 0; k < top && k < n; k++) {
+      gint64 best = -1;
+      for (gint64 j = 0; j < n; j++)
+        if (!used[j] && (best < 0 || v[j] > v[best]))
+          best = j;
+      used[best] = TRUE;
+      printf ("  %d. %4" G_GINT64_FORMAT " %-20s %.6f\n", k + 1, best,
+              (guint) best < nl ? labels[best] : "", v[best]);
+    }
+    return;
+  }
+  for (gint64 j = 0; j < n; j++)
+    printf ("%s%g", j ? (j % 8 ? " " : "\n") : "  ", v[j]);
+  printf ("\n");
+}
+
+static int
+cmd_run (const char *path, const Options *o)
+{
+  GError *error = NULL;
+  AfModel *m = load_and_compile (path, o, &error);
+  if (!m)
+    return fail (error);
+  if (!fill_inputs (m, o, &error) || !af_model_execute (m, &error)) {
+    af_model_free (m);
+    return fail (error);
+  }
+  for (guint i = 0; i < af_model_n_outputs (m); i++)
+    print_output (m, i, o);
+  af_model_free (m);
+  return 0;
+}
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+static int
+cmd_bench (const char *path, const Options *o)
+{
+  GError *error = NULL;
+  gint64 t0 = g_get_monotonic_time ();
+  AfModel *m = load_and_compile (path, o, &error);
+  if (!m)
+    return fail (error);
+  double compile_ms = (g_get_monotonic_time () - t0) / 1000.0;
+  if (!fill_inputs (m, o, &error)) {
+    af_model_free (m);
+    return fail (error);
+  }
+  for (int i = 0; i < o->warmup; i++)
+    af_model_execute (m, NULL);
+  double *ms = g_new (double, o->runs);
+  for (int i = 0; i < o->runs; i++) {
+    gint64 a = g_get_monotonic_time ();
+    af_model_execute (m, NULL);
+    ms[i] = (g_get_monotonic_time () - a) / 1000.0;
+  }
+  qsort (ms, o->runs, sizeof *ms, cmp_double);
+  printf ("{\"model\": \"%s\", \"threads\": %d, \"runs\": %d, \"median_ms\": %.3f, "
+          "\"min_ms\": %.3f, \"compile_ms\": %.1f, \"ops\": %u, \"segments\": %u}\n",
+          path, o->threads, o->runs, ms[o->runs / 2], ms[0], compile_ms, af_model_n_ops (m),
+          af_model_n_segments (m));
+  g_free (ms);
+  af_model_free (m);
+  return 0;
+}
+
+static void
+usage (void)
+{
+  fprintf (stderr,
+           "usage: aneforge inspect MODEL.json [--threads N]\n"
+           "       aneforge run MODEL.json [--image FILE | --raw FILE | --fill V] [--threads N] "
+           "[--top N]\n"
+           "       aneforge bench MODEL.json [--runs N] [--warmup N] [--threads N]\n"
+           "       aneforge list-ops\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  Options o = { .threads = 0, .runs = 50, .warmup = 5 };
+  if (argc >= 2 && strcmp (argv[1], "list-ops") == 0)
+    return cmd_list_ops ();
+  if (argc < 3) {
+    usage ();
+    return 2;
+  }
+  for (int i = 3; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!v) {
+      fprintf (stderr, "aneforge: option %s needs a value\n", a);
+      return 2;
+    }
+    if (strcmp (a, "--threads") == 0)
+      o.threads = atoi (v);
+    else if (strcmp (a, "--image") == 0)
+      o.image = v;
+    else if (strcmp (a, "--raw") == 0)
+      o.raw = v;
+    else if (strcmp (a, "--fill") == 0) {
+      o.fill = g_ascii_strtod (v, NULL);
+      o.have_fill = TRUE;
+    } else if (strcmp (a, "--top") == 0)
+      o.top = atoi (v);
+    else if (strcmp (a, "--runs") == 0)
+      o.runs = MAX (1, atoi (v));
+    else if (strcmp (a, "--warmup") == 0)
+      o.warmup = MAX (0, atoi (v));
+    else {
+      fprintf (stderr, "aneforge: unknown option %s\n", a);
+      usage ();
+      return 2;
+    }
+    i++;
+  }
+  if (strcmp (argv[1], "inspect") == 0)
+    return cmd_inspect (argv[2], &o);
+  if (strcmp (argv[1], "run") == 0)
+    return cmd_run (argv[2], &o);
+  if (strcmp (argv[1], "bench") == 0)
+    return cmd_bench (argv[2], &o);
+  usage ();
+  return 2;
+}
