@@ -278,6 +278,24 @@ const guint16 *af_model_output_view (AfModel *m, guint i);
 gboolean af_model_run (AfModel *m, const float *const *inputs, float *const *outputs,
                        GError **error);
 
+/* ---------------------------------------------------------------- import */
+
+typedef struct {
+  gboolean image;      /* make the first input an image port (uint8 frames in) */
+  AfPixelOrder order;  /* the port's channel order */
+  float scale[3];      /* per channel: x * scale + bias (from --scale/--bias or --mean/--std) */
+  float bias[3];
+} AfImportOptions;
+#define AF_IMPORT_OPTIONS_INIT { FALSE, AF_PIXEL_RGB, { 1, 1, 1 }, { 0, 0, 0 } }
+
+/* Imports an ONNX model (protobuf). Initializers become fp32/fp16/int8/uint8
+ * constants; shape arithmetic on constants is folded. @opts may be NULL.
+ * Returns (transfer full) a graph, or NULL with @error naming the node, op
+ * and attribute it cannot map. */
+AfGraph *af_graph_import_onnx (const char *path, const AfImportOptions *opts, GError **error);
+AfGraph *af_graph_import_onnx_from_data (const guint8 *data, gsize len, const char *name_for_errors,
+                                         const AfImportOptions *opts, GError **error);
+
 /* Number of elements of a shape. */
 gint64 af_shape_numel (int rank, const gint64 *shape);
 

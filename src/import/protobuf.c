@@ -1,0 +1,2 @@
+/* PLACEHOLDER: the ONNX importer is landing */
+#include "graph.h"
