@@ -4,7 +4,6 @@
 # "N passed, N failed". Exits non-zero on any failure.
 set -u
 cd "$(dirname "$0")/.."
-root=$PWD
 
 tools/bootstrap.sh build || { echo "0 passed, 1 failed"; exit 1; }
 
@@ -37,8 +36,12 @@ run_suite build -Dbuildtype=debugoptimized
 echo "== AddressSanitizer + UBSan build (build-asan/)"
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-AF_TEST_ARGS="--no-suite gst --no-suite smoke" \
+AF_TEST_ARGS="--no-suite gst --no-suite smoke --no-suite alloc" \
   run_suite build-asan -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+echo "== valgrind (memcheck) over the library suites (build/)"
+AF_TEST_ARGS="--suite core --suite loader --suite kernels --suite import --timeout-multiplier 10 \
+  --wrap=valgrind\ -q\ --error-exitcode=1\ --leak-check=full\ --errors-for-leak-kinds=definite" \
+  run_suite build
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

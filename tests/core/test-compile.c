@@ -2,56 +2,10 @@
  * segmented plans at bridge ops, fusion that changes no result, arena reuse,
  * backend selection, the sticky builder error, zero allocations per frame. */
 #include "runtime.h"
+#include "fixtures.h"
 
 #include <math.h>
 #include <string.h>
-
-static guint32 seed = 1;
-
-static float
-frand (void)
-{
-  seed = seed * 1664525u + 1013904223u;
-  return ((seed >> 8) / 16777216.0f) * 2.0f - 1.0f;
-}
-
-static float *
-random_floats (gint64 n)
-{
-  float *f = g_new (float, n);
-  for (gint64 i = 0; i < n; i++)
-    f[i] = frand ();
-  return f;
-}
-
-static AfTensor *
-random_weight (AfGraph *g, const char *name, int rank, const gint64 *shape)
-{
-  g_autofree float *data = random_floats (af_shape_numel (rank, shape));
-  return af_weight (g, name, rank, shape, data);
-}
-
-/* A tiny CNN: conv-relu, conv-relu6, global pool, reshape, linear, softmax. */
-static AfGraph *
-tiny_cnn (void)
-{
-  AfGraph *g = af_graph_new ("tiny");
-  gint64 xs[] = { 1, 3, 17, 13 }, w1[] = { 8, 3, 3, 3 }, b1[] = { 8 }, w2[] = { 16, 8, 3, 3 },
-         fc[] = { 10, 16 }, fb[] = { 10 }, flat[] = { 1, 16 };
-  float scale = 1.0f / 255, bias = -0.5f;
-  AfTensor *x = af_image_input (g, "image", xs, AF_PIXEL_RGB, 1, &scale, 1, &bias);
-  AfConvParams p = AF_CONV_PARAMS_INIT;
-  p.pad[0] = p.pad[1] = p.pad[2] = p.pad[3] = 1;
-  AfTensor *y = af_relu (g, af_conv (g, x, random_weight (g, "w1", 4, w1),
-                                     random_weight (g, "b1", 1, b1), &p));
-  p.stride[0] = p.stride[1] = 2;
-  y = af_relu6 (g, af_conv (g, y, random_weight (g, "w2", 4, w2), NULL, &p));
-  y = af_reshape (g, af_global_avg_pool (g, y), 2, flat);
-  y = af_linear (g, y, random_weight (g, "fc", 2, fc), random_weight (g, "fb", 1, fb));
-  af_graph_add_output (g, "probs", af_softmax (g, y, -1));
-  g_assert_null (af_graph_error (g));
-  return g;
-}
 
 /* Evaluates the graph node by node with the reference kernels, rounding to
  * fp16 at every op boundary: what the compiled program must reproduce. */
@@ -292,64 +246,6 @@ test_no_outputs (void)
   af_graph_free (g);
 }
 
-/* ---- counting allocator: execute must not allocate ---- */
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__has_feature)
-#define AF_COUNT_ALLOCS 1
-#elif defined(__has_feature)
-#if !__has_feature(address_sanitizer)
-#define AF_COUNT_ALLOCS 1
-#endif
-#endif
-
-#ifdef AF_COUNT_ALLOCS
-extern void *__libc_malloc (size_t);
-extern void *__libc_calloc (size_t, size_t);
-extern void *__libc_realloc (void *, size_t);
-static volatile gint n_allocs;
-void *
-malloc (size_t n)
-{
-  g_atomic_int_inc (&n_allocs);
-  return __libc_malloc (n);
-}
-void *
-calloc (size_t a, size_t b)
-{
-  g_atomic_int_inc (&n_allocs);
-  return __libc_calloc (a, b);
-}
-void *
-realloc (void *p, size_t n)
-{
-  g_atomic_int_inc (&n_allocs);
-  return __libc_realloc (p, n);
-}
-#endif
-
-/* The steady state allocates nothing: 20 executes of the tiny CNN on 2
- * threads make no malloc/calloc/realloc call. */
-static void
-test_no_alloc_per_frame (void)
-{
-#ifdef AF_COUNT_ALLOCS
-  AfGraph *g = tiny_cnn ();
-  AfCompileOptions o = AF_COMPILE_OPTIONS_INIT;
-  o.threads = 2;
-  AfModel *m = af_compile (g, &o, NULL);
-  g_assert_true (af_model_execute (m, NULL)); /* warm-up */
-  gint before = g_atomic_int_get (&n_allocs);
-  for (int i = 0; i < 20; i++)
-    af_model_execute (m, NULL);
-  gint after = g_atomic_int_get (&n_allocs);
-  g_assert_cmpint (after - before, ==, 0);
-  g_assert_cmpint (before, >, 0); /* the counter does count */
-  af_model_free (m);
-  af_graph_free (g);
-#else
-  g_test_skip ("allocation counting is off under AddressSanitizer");
-#endif
-}
-
 int
 main (int argc, char **argv)
 {
@@ -362,6 +258,5 @@ main (int argc, char **argv)
   g_test_add_func ("/compile/ane-unavailable", test_ane_unavailable);
   g_test_add_func ("/compile/sticky-error", test_sticky_error);
   g_test_add_func ("/compile/no-outputs", test_no_outputs);
-  g_test_add_func ("/compile/no-alloc-per-frame", test_no_alloc_per_frame);
   return g_test_run ();
 }

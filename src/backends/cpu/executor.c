@@ -342,9 +342,10 @@ af_cpu_compile (AfPlan *plan, int threads, guint8 *arena, GError **error)
   p->n_steps = plan->steps->len;
   p->steps = g_new0 (AfCpuStep, MAX (p->n_steps, 1));
   gsize scratch = 0;
-  for (guint i = 0; i < p->n_steps; i++)
-    scratch = MAX (scratch, af_bind_step (p, &p->steps[i],
-                                          &g_array_index (plan->steps, AfStep, i), arena));
+  for (guint i = 0; i < p->n_steps; i++) {
+    gsize need = af_bind_step (p, &p->steps[i], &g_array_index (plan->steps, AfStep, i), arena);
+    scratch = MAX (scratch, need);
+  }
   p->scratch = g_new0 (float, MAX (scratch, 1));
   af_place_scratch (p);
   gsize kbytes = p->kscratch_per_thread * af_pool_n_threads (p->pool);
