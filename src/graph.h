@@ -171,6 +171,10 @@ typedef struct {
 
 extern const AfOpInfo af_op_info[AF_OP_COUNT];
 
+/* One elementwise activation (RELU .. EXP) in fp32; @lo/@hi bound CLIP. The
+ * one definition shared by the reference kernel and the CPU epilogues. */
+float af__unary_scalar (AfOp op, float x, float lo, float hi);
+
 /* Returns the op named @name or -1. */
 int af__op_lookup (const char *name);
 

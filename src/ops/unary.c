@@ -19,51 +19,44 @@ af__shape_unary (AfNode *n, GError **error)
   return TRUE;
 }
 
-static float
-af_sigmoidf (float x)
+/* One activation in fp32: the single definition the reference kernel and
+ * the CPU epilogues share. Comparisons are written so that a NaN input gives
+ * the lower bound, exactly like the vector max/min instructions. */
+float
+af__unary_scalar (AfOp op, float x, float lo, float hi)
 {
-  return 1.0f / (1.0f + expf (-x));
-}
-
-#define AF_UNARY_LOOP(expr)                                                                        \
-  for (gint64 i = 0; i < numel; i++) {                                                             \
-    float x = in[0][i];                                                                            \
-    out[i] = (expr);                                                                               \
+  switch (op) {
+  case AF_OP_RELU:
+    return x > 0.0f ? x : 0.0f;
+  case AF_OP_RELU6:
+    x = x > 0.0f ? x : 0.0f;
+    return x < 6.0f ? x : 6.0f;
+  case AF_OP_CLIP:
+    x = x > lo ? x : lo;
+    return x < hi ? x : hi;
+  case AF_OP_SIGMOID:
+    return 1.0f / (1.0f + expf (-x));
+  case AF_OP_TANH:
+    return tanhf (x);
+  case AF_OP_SILU:
+    return x / (1.0f + expf (-x));
+  case AF_OP_GELU:
+    /* 0.5 x (1 + erf (x / sqrt2)), written with erfc so that the tail at
+     * negative x keeps its precision (1 + erf cancels there). */
+    return 0.5f * x * erfcf (-x * (float) (G_SQRT2 * 0.5));
+  case AF_OP_EXP:
+    return expf (x);
+  default:
+    g_assert_not_reached ();
   }
+}
 
 void
 af__ref_unary (const AfNode *n, const float *const *in, float *out)
 {
   gint64 numel = af__shape_numel (&n->out->shape);
-  float lo = n->attrs.min, hi = n->attrs.max;
-  switch (n->op) {
-  case AF_OP_RELU:
-    AF_UNARY_LOOP (x > 0.0f ? x : 0.0f);
-    break;
-  case AF_OP_RELU6:
-    AF_UNARY_LOOP (x < 0.0f ? 0.0f : x > 6.0f ? 6.0f : x);
-    break;
-  case AF_OP_CLIP:
-    AF_UNARY_LOOP (x < lo ? lo : x > hi ? hi : x);
-    break;
-  case AF_OP_SIGMOID:
-    AF_UNARY_LOOP (af_sigmoidf (x));
-    break;
-  case AF_OP_TANH:
-    AF_UNARY_LOOP (tanhf (x));
-    break;
-  case AF_OP_SILU:
-    AF_UNARY_LOOP (x * af_sigmoidf (x));
-    break;
-  case AF_OP_GELU:
-    AF_UNARY_LOOP (0.5f * x * (1.0f + erff (x * (float) M_SQRT1_2)));
-    break;
-  case AF_OP_EXP:
-    AF_UNARY_LOOP (expf (x));
-    break;
-  default:
-    g_assert_not_reached ();
-  }
+  for (gint64 i = 0; i < numel; i++)
+    out[i] = af__unary_scalar (n->op, in[0][i], n->attrs.min, n->attrs.max);
 }
 
 void

@@ -1,2 +1,386 @@
-/* placeholder */
-typedef int af_placeholder_t;
+/* conv.c — 2-D convolution of one NCHW fp16 image, fp32 accumulation.
+ *
+ * General convs are a GEMM per group: out[c_out_g, HW] = W[c_out_g, K] .
+ * im2col[K, HW] with K = c_in_g * kh * kw summed in (c, ky, kx) order. The
+ * weights are packed at creation into MR-row panels; each task builds the
+ * im2col tile of NC output pixels (fp32, in its thread's scratch; a 1x1
+ * stride-1 unpadded conv just converts input rows) and runs the 6x16
+ * microkernel over its block of output channels. Tasks are (group, pixel
+ * tile, channel chunk) so even small layers keep every thread busy.
+ * Depthwise convs (groups == c_in == c_out) use a direct row kernel. */
+#include "simd.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#define AF_X86 1
+#include <immintrin.h>
+#endif
+
+#define MR AF_GEMM_MR
+#define NR AF_GEMM_NR
+#define AF_CONV_TILE_BYTES (256 * 1024) /* im2col tile budget (fits L2) */
+#define AF_CONV_MAX_NC 512              /* pixels per tile */
+
+struct _AfConvKernel {
+  AfConvDesc d;
+  AfEpilogue ep;
+  gint64 cin_g, cout_g, kdim; /* kdim: K = cin_g * kh * kw */
+  gint64 m_blocks;            /* MR-row panels per group */
+  gint64 hw_out, nc, n_tiles; /* pixel tiles */
+  gint64 span;                /* depthwise: input row span in floats */
+  gboolean depthwise, direct; /* direct: 1x1, stride 1, no pad */
+  float *w;    /* GEMM: [groups][m_blocks][K][MR]; depthwise: [c][kh * kw] */
+  float *bias; /* [c_out], zeros when absent */
+  gsize scratch;
+};
+
+typedef struct {
+  const AfConvKernel *k;
+  const guint16 *in;
+  guint16 *out;
+  guint8 *scratch;
+  gboolean simd;
+  gint64 m_chunks, mb_per;
+} AfConvRun;
+
+typedef struct AfDwScratch_ AfDwScratch;
+static gsize af__dw_layout (const AfConvKernel *k, guint8 *base, AfDwScratch *s);
+
+static gint64
+af__conv_ldb (gint64 ncols)
+{
+  gint64 ldb = af__round_up (ncols, NR);
+  return ldb % 128 == 0 ? ldb + NR : ldb; /* avoid 4K-aliasing rows */
+}
+
+static gsize
+af__align64 (gsize n)
+{
+  return (n + 63) & ~(gsize) 63;
+}
+
+static void
+af__conv_pack_weights (AfConvKernel *k, const float *w)
+{
+  const AfConvDesc *d = &k->d;
+  gint64 kd = k->kdim;
+  if (k->depthwise) {
+    k->w = g_new (float, d->c_out * kd);
+    memcpy (k->w, w, d->c_out * kd * sizeof (float));
+    return;
+  }
+  k->w = g_new0 (float, d->groups * k->m_blocks * kd * MR);
+  for (gint64 g = 0; g < d->groups; g++)
+    for (gint64 mb = 0; mb < k->m_blocks; mb++) {
+      float *panel = k->w + (g * k->m_blocks + mb) * kd * MR;
+      for (int i = 0; i < MR && mb * MR + i < k->cout_g; i++) {
+        const float *src = w + (g * k->cout_g + mb * MR + i) * kd;
+        for (gint64 p = 0; p < kd; p++)
+          panel[p * MR + i] = src[p];
+      }
+    }
+}
+
+static void
+af__conv_plan_tiles (AfConvKernel *k)
+{
+  gint64 kd = k->kdim, hw = k->hw_out;
+  gint64 nc = (AF_CONV_TILE_BYTES / (kd * (gint64) sizeof (float))) / NR * NR;
+  nc = CLAMP (nc, NR, AF_CONV_MAX_NC);
+  nc = MIN (nc, af__round_up (hw, NR));
+  k->n_tiles = af__ceil_div (hw, nc);
+  k->nc = af__round_up (af__ceil_div (hw, k->n_tiles), NR); /* even tiles */
+  gsize tile = (gsize) kd * af__conv_ldb (k->nc) * sizeof (float);
+  k->scratch = af__align64 (tile) + af__align64 (k->nc * sizeof (guint16));
+}
+
+AfConvKernel *
+af_cpu_conv_new (const AfConvDesc *d, const float *w, const float *bias, const AfEpilogue *ep)
+{
+  g_return_val_if_fail (d && w, NULL);
+  g_return_val_if_fail (d->c_in > 0 && d->groups > 0 && d->c_in % d->groups == 0 && d->c_out % d->groups == 0,
+                        NULL);
+  g_return_val_if_fail (d->kh > 0 && d->kw > 0 && d->stride[0] > 0 && d->stride[1] > 0 &&
+                            d->dilation[0] > 0 && d->dilation[1] > 0,
+                        NULL);
+  g_return_val_if_fail (!ep || (ep->n >= 0 && ep->n <= AF_MAX_EPILOGUE), NULL);
+  AfConvKernel *k = g_new0 (AfConvKernel, 1);
+  k->d = *d;
+  if (ep)
+    k->ep = *ep;
+  k->cin_g = d->c_in / d->groups;
+  k->cout_g = d->c_out / d->groups;
+  k->kdim = k->cin_g * d->kh * d->kw;
+  k->m_blocks = af__ceil_div (k->cout_g, MR);
+  k->hw_out = d->h_out * d->w_out;
+  k->depthwise = d->groups == d->c_in && d->groups == d->c_out;
+  k->direct = d->kh == 1 && d->kw == 1 && d->stride[0] == 1 && d->stride[1] == 1 &&
+              d->pad[0] == 0 && d->pad[1] == 0 && d->pad[2] == 0 && d->pad[3] == 0 &&
+              d->h_out == d->h_in && d->w_out == d->w_in;
+  k->bias = g_new0 (float, MAX (d->c_out, 1));
+  if (bias)
+    memcpy (k->bias, bias, d->c_out * sizeof (float));
+  af__conv_pack_weights (k, w);
+  if (k->depthwise) {
+    k->span = MAX ((d->w_out - 1) * d->stride[1] + (d->kw - 1) * d->dilation[1] + 1, 1);
+    k->scratch = af__dw_layout (k, NULL, NULL);
+  } else if (k->hw_out > 0) {
+    af__conv_plan_tiles (k);
+  }
+  k->scratch = MAX (k->scratch, 64);
+  return k;
+}
+
+gsize
+af_cpu_conv_scratch_size (const AfConvKernel *k)
+{
+  return k->scratch;
+}
+
+void
+af_cpu_conv_free (AfConvKernel *k)
+{
+  if (!k)
+    return;
+  g_free (k->w);
+  g_free (k->bias);
+  g_free (k);
+}
+
+/* ------------------------------------------------------------ im2col */
+
+/* Fills dst[0, n) with input row @iy of @plane sampled at ix0 + t * @sw,
+ * zeros outside the image. @tmp holds n fp16 values for strided gathers. */
+static void
+af__conv_sample_row (const AfConvDesc *d, const guint16 *plane, gint64 iy, gint64 ix0, gint64 sw,
+                     gint64 n, float *dst, guint16 *tmp)
+{
+  gint64 w_in = d->w_in;
+  if (iy < 0 || iy >= d->h_in || n <= 0) {
+    memset (dst, 0, n * sizeof (float));
+    return;
+  }
+  gint64 lo = ix0 >= 0 ? 0 : af__ceil_div (-ix0, sw);
+  gint64 hi = ix0 >= w_in ? 0 : (w_in - 1 - ix0) / sw + 1;
+  lo = MIN (lo, n);
+  hi = CLAMP (hi, lo, n);
+  memset (dst, 0, lo * sizeof (float));
+  memset (dst + hi, 0, (n - hi) * sizeof (float));
+  const guint16 *row = plane + iy * w_in + ix0 + lo * sw;
+  if (sw == 1) {
+    af_fp16_to_f32_n (row, dst + lo, hi - lo);
+    return;
+  }
+  for (gint64 t = 0; t < hi - lo; t++)
+    tmp[t] = row[t * sw];
+  af_fp16_to_f32_n (tmp, dst + lo, hi - lo);
+}
+
+/* One im2col row: kernel tap (ky, kx) of input plane @plane for output
+ * pixels [p0, p0 + n). */
+static void
+af__conv_im2col_row (const AfConvDesc *d, const guint16 *plane, gint64 ky, gint64 kx, gint64 p0,
+                     gint64 n, float *dst, guint16 *tmp)
+{
+  gint64 oy = p0 / d->w_out, ox = p0 % d->w_out;
+  for (gint64 j = 0; j < n; oy++, ox = 0) {
+    gint64 seg = MIN (n - j, d->w_out - ox);
+    gint64 iy = oy * d->stride[0] - d->pad[0] + ky * d->dilation[0];
+    gint64 ix0 = ox * d->stride[1] - d->pad[1] + kx * d->dilation[1];
+    af__conv_sample_row (d, plane, iy, ix0, d->stride[1], seg, dst + j, tmp);
+    j += seg;
+  }
+}
+
+/* Builds the [K, ldb] fp32 tile of group @g for pixels [p0, p0 + ncols). */
+static void
+af__conv_build_tile (const AfConvKernel *k, const guint16 *in, gint64 g, gint64 p0,
+                     gint64 ncols, gint64 ldb, float *tile, guint16 *tmp)
+{
+  const AfConvDesc *d = &k->d;
+  gint64 plane_sz = d->h_in * d->w_in, p = 0;
+  for (gint64 c = 0; c < k->cin_g; c++) {
+    const guint16 *plane = in + (g * k->cin_g + c) * plane_sz;
+    for (gint64 ky = 0; ky < d->kh; ky++)
+      for (gint64 kx = 0; kx < d->kw; kx++, p++) {
+        float *row = tile + p * ldb;
+        if (k->direct)
+          af_fp16_to_f32_n (plane + p0, row, ncols);
+        else
+          af__conv_im2col_row (d, plane, ky, kx, p0, ncols, row, tmp);
+        memset (row + ncols, 0, (ldb - ncols) * sizeof (float));
+      }
+  }
+}
+
+static void
+af__conv_gemm_task (void *ctx, gint64 begin, gint64 end, int thread)
+{
+  const AfConvRun *r = ctx;
+  const AfConvKernel *k = r->k;
+  guint8 *scratch = r->scratch + (gsize) thread * k->scratch;
+  float *tile = (float *) scratch;
+  guint16 *tmp = (guint16 *) (scratch + af__align64 (k->kdim * af__conv_ldb (k->nc) * 4));
+  for (gint64 t = begin; t < end; t++) {
+    gint64 mc = t % r->m_chunks, ti = (t / r->m_chunks) % k->n_tiles;
+    gint64 g = t / (r->m_chunks * k->n_tiles);
+    gint64 p0 = ti * k->nc, ncols = MIN (k->nc, k->hw_out - p0), ldb = af__conv_ldb (ncols);
+    gint64 mb0 = mc * r->mb_per, mb1 = MIN (k->m_blocks, mb0 + r->mb_per);
+    af__conv_build_tile (k, r->in, g, p0, ncols, ldb, tile, tmp);
+    for (gint64 s = 0; s < ncols; s += NR) {
+      int nr = (int) MIN (NR, ncols - s);
+      for (gint64 mb = mb0; mb < mb1; mb++) {
+        gint64 row = g * k->cout_g + mb * MR;
+        int mr = (int) MIN (MR, k->cout_g - mb * MR);
+        af__gemm_tile (r->simd, k->kdim, k->w + (g * k->m_blocks + mb) * k->kdim * MR, tile + s,
+                       ldb, mr, nr, k->bias + row, NULL, &k->ep,
+                       r->out + row * k->hw_out + p0 + s, k->hw_out);
+      }
+    }
+  }
+}
+
+/* ------------------------------------------------------------ depthwise
+ * Per output row, every valid kernel tap gets a pointer to a contiguous fp32
+ * row holding its input for ox = 0, 1, ...: with stride 1 the kh padded input
+ * rows shifted by kx * dilation, otherwise one gathered row per tap. Then
+ * each output sums its taps in (ky, kx) order (rows outside the image only
+ * add zeros, so skipping them is exact) in registers. */
+
+struct AfDwScratch_ {
+  float *rows;      /* stride 1: [kh][span + pad]; else [kh * kw][w_out + pad] */
+  float *acc;       /* [w_out + pad] */
+  const float **tap; /* [kh * kw] */
+  float *tw;        /* [kh * kw] weights of the valid taps */
+  guint16 *tmp;     /* [w_out] gather buffer */
+};
+
+#define AF_DW_PAD 8 /* readable floats past each row (vector tails) */
+
+static gsize
+af__dw_layout (const AfConvKernel *k, guint8 *base, AfDwScratch *s)
+{
+  const AfConvDesc *d = &k->d;
+  gint64 taps = d->kh * d->kw;
+  gsize rows = d->stride[1] == 1 ? d->kh * (k->span + AF_DW_PAD) : taps * (d->w_out + AF_DW_PAD);
+  gsize off = 0;
+#define AF_TAKE(field, type, n)                                                                    \
+  if (s)                                                                                           \
+    s->field = (type *) (base + off);                                                              \
+  off += af__align64 ((gsize) (n) * sizeof (type));
+  AF_TAKE (rows, float, rows);
+  AF_TAKE (acc, float, d->w_out + AF_DW_PAD);
+  AF_TAKE (tap, const float *, taps);
+  AF_TAKE (tw, float, taps);
+  AF_TAKE (tmp, guint16, d->w_out);
+#undef AF_TAKE
+  return off;
+}
+
+#ifdef AF_X86
+__attribute__ ((target ("avx2,fma"))) static void
+af__dw_sum_avx2 (gint64 n, int taps, const float *const *tap, const float *tw, float *acc)
+{
+  for (gint64 x = 0; x < n; x += 8) { /* rows and acc are padded past n */
+    __m256 a = _mm256_setzero_ps ();
+    for (int t = 0; t < taps; t++)
+      a = _mm256_fmadd_ps (_mm256_broadcast_ss (tw + t), _mm256_loadu_ps (tap[t] + x), a);
+    _mm256_storeu_ps (acc + x, a);
+  }
+}
+#endif
+
+static void
+af__dw_sum (gboolean simd, gint64 n, int taps, const float *const *tap, const float *tw,
+            float *acc)
+{
+#ifdef AF_X86
+  if (simd) {
+    af__dw_sum_avx2 (n, taps, tap, tw, acc);
+    return;
+  }
+#endif
+  for (gint64 x = 0; x < n; x++) {
+    float a = 0.0f;
+    for (int t = 0; t < taps; t++)
+      a += tw[t] * tap[t][x];
+    acc[x] = a;
+  }
+}
+
+/* Points the taps of output row @oy at their input; returns how many. */
+static int
+af__dw_taps (const AfConvKernel *k, const guint16 *plane, const float *w, gint64 oy,
+             AfDwScratch *s)
+{
+  const AfConvDesc *d = &k->d;
+  gint64 row_len = d->stride[1] == 1 ? k->span + AF_DW_PAD : d->w_out + AF_DW_PAD;
+  int n = 0;
+  for (gint64 ky = 0; ky < d->kh; ky++) {
+    gint64 iy = oy * d->stride[0] - d->pad[0] + ky * d->dilation[0];
+    if (iy < 0 || iy >= d->h_in)
+      continue;
+    if (d->stride[1] == 1) {
+      float *row = s->rows + ky * row_len;
+      af__conv_sample_row (d, plane, iy, -d->pad[1], 1, k->span, row, NULL);
+      for (gint64 kx = 0; kx < d->kw; kx++, n++) {
+        s->tap[n] = row + kx * d->dilation[1];
+        s->tw[n] = w[ky * d->kw + kx];
+      }
+      continue;
+    }
+    for (gint64 kx = 0; kx < d->kw; kx++, n++) {
+      float *row = s->rows + (ky * d->kw + kx) * row_len;
+      af__conv_sample_row (d, plane, iy, kx * d->dilation[1] - d->pad[1], d->stride[1], d->w_out,
+                           row, s->tmp);
+      s->tap[n] = row;
+      s->tw[n] = w[ky * d->kw + kx];
+    }
+  }
+  return n;
+}
+
+static void
+af__conv_dw_task (void *ctx, gint64 begin, gint64 end, int thread)
+{
+  const AfConvRun *r = ctx;
+  const AfConvKernel *k = r->k;
+  const AfConvDesc *d = &k->d;
+  AfDwScratch s;
+  af__dw_layout (k, r->scratch + (gsize) thread * k->scratch, &s);
+  gint64 row_len = d->stride[1] == 1 ? k->span + AF_DW_PAD : d->w_out + AF_DW_PAD;
+  gint64 n_rows = d->stride[1] == 1 ? d->kh : d->kh * d->kw;
+  for (gint64 i = 0; i < n_rows; i++) /* the pad past each row stays zero */
+    memset (s.rows + i * row_len, 0, row_len * sizeof (float));
+  for (gint64 c = begin; c < end; c++) {
+    const guint16 *plane = r->in + c * d->h_in * d->w_in;
+    const float *w = k->w + c * d->kh * d->kw;
+    for (gint64 oy = 0; oy < d->h_out; oy++) {
+      int taps = af__dw_taps (k, plane, w, oy, &s);
+      af__dw_sum (r->simd, d->w_out, taps, s.tap, s.tw, s.acc);
+      af__finish_row (r->simd, s.acc, d->w_out, k->bias[c], NULL, &k->ep,
+                      r->out + (c * d->h_out + oy) * d->w_out);
+    }
+  }
+}
+
+/* ------------------------------------------------------------ run */
+
+void
+af_cpu_conv_run (const AfConvKernel *k, const guint16 *in, guint16 *out, guint8 *scratch,
+                 AfPool *pool)
+{
+  AfConvRun r = { k, in, out, scratch, af__cpu_use_simd (), 1, 1 };
+  if (k->hw_out == 0 || k->d.c_out == 0)
+    return;
+  if (k->depthwise) {
+    af_pool_parallel_for (pool, k->d.c_out, 1, af__conv_dw_task, &r);
+    return;
+  }
+  gint64 nt = af_pool_n_threads (pool), outer = k->d.groups * k->n_tiles;
+  gint64 want = CLAMP (af__ceil_div (3 * nt, outer), 1, k->m_blocks);
+  r.mb_per = af__ceil_div (k->m_blocks, want);
+  r.m_chunks = af__ceil_div (k->m_blocks, r.mb_per);
+  af_pool_parallel_for (pool, outer * r.m_chunks, 1, af__conv_gemm_task, &r);
+}

@@ -1,2 +1,124 @@
-/* placeholder */
-typedef int af_placeholder_t;
+/* linear.c — y[M, N] = x[M, K] . w[N, K]^T + bias, then the epilogue.
+ *
+ * The same 6x16 GEMM core as conv: w^T is packed at creation into 16-column
+ * strips ([strip][K][16], zero-padded), each task converts an MR-row block
+ * of x into a panel in its scratch and sweeps a range of strips. M is often
+ * 1, so the strips (not the rows) are what spreads the work over threads. */
+#include "simd.h"
+
+#include <string.h>
+
+#define MR AF_GEMM_MR
+#define NR AF_GEMM_NR
+
+struct _AfLinearKernel {
+  gint64 k, n, n_strips;
+  float *w;    /* [n_strips][k][NR] */
+  float *bias; /* [n_strips * NR] */
+  AfEpilogue ep;
+};
+
+typedef struct {
+  const AfLinearKernel *lk;
+  gint64 m;
+  const guint16 *x;
+  guint16 *y;
+  guint8 *scratch;
+  gsize scratch_size;
+  gboolean simd;
+  gint64 n_chunks, strips_per;
+} AfLinearRun;
+
+static gsize
+af__align64 (gsize n)
+{
+  return (n + 63) & ~(gsize) 63;
+}
+
+AfLinearKernel *
+af_cpu_linear_new (gint64 k, gint64 n, const float *w, const float *bias, const AfEpilogue *ep)
+{
+  g_return_val_if_fail (k >= 0 && n >= 0 && (w || k * n == 0), NULL);
+  g_return_val_if_fail (!ep || (ep->n >= 0 && ep->n <= AF_MAX_EPILOGUE), NULL);
+  AfLinearKernel *lk = g_new0 (AfLinearKernel, 1);
+  lk->k = k;
+  lk->n = n;
+  lk->n_strips = af__ceil_div (n, NR);
+  if (ep)
+    lk->ep = *ep;
+  lk->w = g_new0 (float, MAX (lk->n_strips * k * NR, 1));
+  for (gint64 j = 0; j < n; j++) {
+    float *dst = lk->w + (j / NR) * k * NR + j % NR;
+    for (gint64 p = 0; p < k; p++)
+      dst[p * NR] = w[j * k + p];
+  }
+  lk->bias = g_new0 (float, MAX (lk->n_strips * NR, 1));
+  if (bias)
+    memcpy (lk->bias, bias, n * sizeof (float));
+  return lk;
+}
+
+gsize
+af_cpu_linear_scratch_size (const AfLinearKernel *lk, gint64 m)
+{
+  return MAX (af__align64 (lk->k * MR * sizeof (float)) + af__align64 (lk->k * sizeof (float)),
+              64);
+}
+
+void
+af_cpu_linear_free (AfLinearKernel *lk)
+{
+  if (!lk)
+    return;
+  g_free (lk->w);
+  g_free (lk->bias);
+  g_free (lk);
+}
+
+/* Packs rows [m0, m0 + mr) of x into a[p * MR + i]. */
+static void
+af__linear_pack_a (const AfLinearKernel *lk, const guint16 *x, gint64 m0, int mr, float *a,
+                   float *tmp)
+{
+  for (int i = 0; i < mr; i++) {
+    af_fp16_to_f32_n (x + (m0 + i) * lk->k, tmp, lk->k);
+    for (gint64 p = 0; p < lk->k; p++)
+      a[p * MR + i] = tmp[p];
+  }
+}
+
+static void
+af__linear_task (void *ctx, gint64 begin, gint64 end, int thread)
+{
+  const AfLinearRun *r = ctx;
+  const AfLinearKernel *lk = r->lk;
+  guint8 *scratch = r->scratch + (gsize) thread * r->scratch_size;
+  float *a = (float *) scratch;
+  float *tmp = (float *) (scratch + af__align64 (lk->k * MR * sizeof (float)));
+  for (gint64 t = begin; t < end; t++) {
+    gint64 m0 = (t / r->n_chunks) * MR, ch = t % r->n_chunks;
+    int mr = (int) MIN (MR, r->m - m0);
+    gint64 s0 = ch * r->strips_per, s1 = MIN (lk->n_strips, s0 + r->strips_per);
+    af__linear_pack_a (lk, r->x, m0, mr, a, tmp);
+    for (gint64 s = s0; s < s1; s++) {
+      int nr = (int) MIN (NR, lk->n - s * NR);
+      af__gemm_tile (r->simd, lk->k, a, lk->w + s * lk->k * NR, NR, mr, nr, NULL,
+                     lk->bias + s * NR, &lk->ep, r->y + m0 * lk->n + s * NR, lk->n);
+    }
+  }
+}
+
+void
+af_cpu_linear_run (const AfLinearKernel *lk, gint64 m, const guint16 *x, guint16 *y,
+                   guint8 *scratch, AfPool *pool)
+{
+  if (m <= 0 || lk->n == 0)
+    return;
+  AfLinearRun r = { lk, m, x, y, scratch, af_cpu_linear_scratch_size (lk, m), af__cpu_use_simd (),
+                    1, 1 };
+  gint64 m_blocks = af__ceil_div (m, MR), nt = af_pool_n_threads (pool);
+  gint64 want = CLAMP (af__ceil_div (4 * nt, m_blocks), 1, lk->n_strips);
+  r.strips_per = af__ceil_div (lk->n_strips, want);
+  r.n_chunks = af__ceil_div (lk->n_strips, r.strips_per);
+  af_pool_parallel_for (pool, m_blocks * r.n_chunks, 1, af__linear_task, &r);
+}

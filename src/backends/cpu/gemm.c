@@ -1,0 +1,108 @@
+/* gemm.c — the register-blocked GEMM microkernel shared by conv and linear:
+ * an MR x NR (6 x 16) tile of fp32 accumulators, 12 ymm registers on AVX2,
+ * then the row finisher (bias, fp16 rounding, epilogue, fp16 store). */
+#include "simd.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define AF_X86 1
+#include <immintrin.h>
+#endif
+
+#define MR AF_GEMM_MR
+#define NR AF_GEMM_NR
+
+/* Portable body: acc[i][j] = sum_p a[p][i] * b[p][j], p ascending. */
+static void
+af__uk_c (int mr, gint64 k, const float *a, const float *b, gint64 ldb, float *acc)
+{
+  float c[MR][NR] = { { 0 } };
+  for (gint64 p = 0; p < k; p++, a += MR, b += ldb)
+    for (int i = 0; i < mr; i++) {
+      float ai = a[i];
+      for (int j = 0; j < NR; j++)
+        c[i][j] += ai * b[j];
+    }
+  for (int i = 0; i < mr; i++)
+    for (int j = 0; j < NR; j++)
+      acc[i * NR + j] = c[i][j];
+}
+
+#ifdef AF_X86
+/* AVX2 body for a compile-time @mr (its callers): 2 * mr ymm accumulators
+ * spelled out so they stay in registers. */
+#define AF_UK_DECL(i) __m256 c##i##0 = _mm256_setzero_ps (), c##i##1 = _mm256_setzero_ps ()
+#define AF_UK_FMA(i)                                                                               \
+  if (mr > i) {                                                                                    \
+    __m256 ai = _mm256_broadcast_ss (a + i);                                                       \
+    c##i##0 = _mm256_fmadd_ps (ai, b0, c##i##0);                                                   \
+    c##i##1 = _mm256_fmadd_ps (ai, b1, c##i##1);                                                   \
+  }
+#define AF_UK_STORE(i)                                                                             \
+  if (mr > i) {                                                                                    \
+    _mm256_storeu_ps (acc + i * NR, c##i##0);                                                      \
+    _mm256_storeu_ps (acc + i * NR + 8, c##i##1);                                                  \
+  }
+
+__attribute__ ((target ("avx2,fma"), always_inline)) static inline void
+af__uk_avx2 (int mr, gint64 k, const float *a, const float *b, gint64 ldb, float *acc)
+{
+  AF_UK_DECL (0);
+  AF_UK_DECL (1);
+  AF_UK_DECL (2);
+  AF_UK_DECL (3);
+  AF_UK_DECL (4);
+  AF_UK_DECL (5);
+  for (gint64 p = 0; p < k; p++, a += MR, b += ldb) {
+    __m256 b0 = _mm256_loadu_ps (b), b1 = _mm256_loadu_ps (b + 8);
+    AF_UK_FMA (0)
+    AF_UK_FMA (1)
+    AF_UK_FMA (2)
+    AF_UK_FMA (3)
+    AF_UK_FMA (4)
+    AF_UK_FMA (5)
+  }
+  AF_UK_STORE (0)
+  AF_UK_STORE (1)
+  AF_UK_STORE (2)
+  AF_UK_STORE (3)
+  AF_UK_STORE (4)
+  AF_UK_STORE (5)
+}
+
+#define AF_UK(R)                                                                                   \
+  __attribute__ ((target ("avx2,fma"))) static void af__uk_avx2_##R (                             \
+      gint64 k, const float *a, const float *b, gint64 ldb, float *acc)                            \
+  {                                                                                                \
+    af__uk_avx2 (R, k, a, b, ldb, acc);                                                            \
+  }
+AF_UK (1)
+AF_UK (2)
+AF_UK (3)
+AF_UK (4)
+AF_UK (5)
+AF_UK (6)
+#undef AF_UK
+
+typedef void (*AfUkFn) (gint64 k, const float *a, const float *b, gint64 ldb, float *acc);
+static const AfUkFn af__uk_avx2_fns[MR + 1] = {
+  NULL, af__uk_avx2_1, af__uk_avx2_2, af__uk_avx2_3, af__uk_avx2_4, af__uk_avx2_5, af__uk_avx2_6,
+};
+#endif
+
+void
+af__gemm_tile (gboolean simd, gint64 k, const float *a, const float *b, gint64 ldb, int mr,
+               int nr, const float *bias_row, const float *bias_col, const AfEpilogue *ep,
+               guint16 *c, gint64 ldc)
+{
+  float acc[MR * NR] __attribute__ ((aligned (32)));
+  g_assert (mr >= 1 && mr <= MR && nr >= 1 && nr <= NR);
+#ifdef AF_X86
+  if (simd)
+    af__uk_avx2_fns[mr](k, a, b, ldb, acc);
+  else
+#endif
+    af__uk_c (mr, k, a, b, ldb, acc);
+  for (int i = 0; i < mr; i++)
+    af__finish_row (simd, acc + i * NR, nr, bias_row ? bias_row[i] : 0.0f, bias_col, ep,
+                    c + i * ldc);
+}

@@ -1,0 +1,59 @@
+/* simd.h — private helpers of the CPU kernels: the SIMD/portable switch and
+ * the GEMM core that conv.c and linear.c share.
+ *
+ * Every routine here has an AVX2/FMA/F16C body and a portable C body with
+ * identical results: products of two fp16 values are exact in fp32, so an
+ * FMA and a multiply-then-add round the same way, and both bodies sum over k
+ * in the same order. */
+#ifndef AF_CPU_SIMD_H
+#define AF_CPU_SIMD_H
+
+#include "kernels.h"
+
+G_BEGIN_DECLS
+
+/* TRUE when the AVX2/FMA/F16C paths run: the CPU has them and neither
+ * AF_CPU_PORTABLE=1 (read once) nor af__cpu_force_portable() said no. */
+gboolean af__cpu_use_simd (void);
+/* Tests: forces the portable C paths (TRUE) or restores the detected choice
+ * (FALSE). Not meant to be flipped while kernels run on other threads. */
+void af__cpu_force_portable (gboolean portable);
+
+/* TRUE if every op of @ep is RELU, RELU6 or CLIP (done in vector registers). */
+gboolean af__epilogue_is_simple (const AfEpilogue *ep);
+
+/* Finishes @n accumulators: dst[j] = fp16 (ep (fp16 (acc[j] + bias))), where
+ * bias is @bias_v[j] if @bias_v is non-NULL, else @bias. */
+void af__finish_row (gboolean simd, const float *acc, gint64 n, float bias, const float *bias_v,
+                     const AfEpilogue *ep, guint16 *dst);
+
+/* ------------------------------------------------------------ GEMM core
+ * C[mr, nr] = A[mr, k] . B[k, nr], finished by af__finish_row per row.
+ * A is a packed panel: a[p * AF_GEMM_MR + i] (rows past mr are ignored).
+ * B rows are NR floats wide at stride @ldb (b[p * ldb + j]); columns past nr
+ * are computed and dropped, so they must be readable (zeros are best).
+ * @bias_row: bias of the tile's first row (one per row) or NULL; @bias_col:
+ * bias of its first column (one per column) or NULL. Row i of the result goes
+ * to c + i * ldc. */
+#define AF_GEMM_MR 6
+#define AF_GEMM_NR 16
+
+void af__gemm_tile (gboolean simd, gint64 k, const float *a, const float *b, gint64 ldb, int mr,
+                    int nr, const float *bias_row, const float *bias_col, const AfEpilogue *ep,
+                    guint16 *c, gint64 ldc);
+
+static inline gint64
+af__ceil_div (gint64 a, gint64 b)
+{
+  return (a + b - 1) / b;
+}
+
+static inline gint64
+af__round_up (gint64 a, gint64 b)
+{
+  return af__ceil_div (a, b) * b;
+}
+
+G_END_DECLS
+
+#endif /* AF_CPU_SIMD_H */

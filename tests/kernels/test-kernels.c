@@ -1,0 +1,570 @@
+/* test-kernels.c — the CPU backend's fast kernels (conv, linear, pool2d,
+ * epilogues) against naive references written here, on fixed odd shapes and
+ * random ones, on the AVX2 and the portable path, inline and on 2 threads. */
+#include "kernels.h"
+#include "simd.h"
+
+#include <math.h>
+#include <string.h>
+
+static guint32 seed;
+static GRand *rng;
+static AfPool *pool2;
+
+/* ------------------------------------------------------------ helpers */
+
+static float
+r16 (float x)
+{
+  return af_fp16_to_f32 (af_f32_to_fp16 (x));
+}
+
+/* A random fp16-exact value in [-a, a]. */
+static float
+rnd (float a)
+{
+  return r16 ((float) g_rand_double_range (rng, -a, a));
+}
+
+static guint16 *
+rnd_h (gsize n, float a)
+{
+  guint16 *h = g_new (guint16, n ? n : 1);
+  for (gsize i = 0; i < n; i++)
+    h[i] = af_f32_to_fp16 (rnd (a));
+  return h;
+}
+
+static float *
+rnd_f (gsize n, float a)
+{
+  float *f = g_new (float, n ? n : 1);
+  for (gsize i = 0; i < n; i++)
+    f[i] = rnd (a);
+  return f;
+}
+
+/* Distance in fp16 steps between two halves (NaN == NaN). */
+static int
+ulps (guint16 a, guint16 b)
+{
+  gboolean na = (a & 0x7fff) > 0x7c00, nb = (b & 0x7fff) > 0x7c00;
+  if (na || nb)
+    return na && nb ? 0 : 1 << 20;
+  int ia = a & 0x8000 ? -(int) (a & 0x7fff) : (int) a;
+  int ib = b & 0x8000 ? -(int) (b & 0x7fff) : (int) b;
+  return ABS (ia - ib);
+}
+
+/* Fails unless @got matches @want within 2 fp16 ulps (only the fp32
+ * summation order may differ). */
+static void
+expect_close (const char *what, const guint16 *got, const float *want, gsize n)
+{
+  int worst = 0;
+  for (gsize i = 0; i < n; i++) {
+    int u = ulps (got[i], af_f32_to_fp16 (want[i]));
+    if (u > 2)
+      g_error ("%s: element %" G_GSIZE_FORMAT ": got %g want %g (%d ulps; seed %u)", what, i,
+               af_fp16_to_f32 (got[i]), want[i], u, seed);
+    worst = MAX (worst, u);
+  }
+  g_test_message ("%s: max %d ulps", what, worst);
+}
+
+static guint8 *
+scratch_new (gsize per_thread)
+{
+  return g_aligned_alloc (2, per_thread, 64);
+}
+
+/* Runs @fn once per (path, threads) combination: AVX2 (when the CPU has it)
+ * and portable, inline and on a 2-thread pool. */
+typedef void (*RunFn) (void *ctx, AfPool *pool, const char *label);
+
+static void
+each_config (RunFn fn, void *ctx)
+{
+  for (int portable = af_cpu_has_avx2_fma_f16c () ? 0 : 1; portable < 2; portable++)
+    for (int t = 0; t < 2; t++) {
+      af__cpu_force_portable (portable);
+      char label[64];
+      g_snprintf (label, sizeof label, "%s/%d-thread", portable ? "portable" : "avx2", t + 1);
+      fn (ctx, t ? pool2 : NULL, label);
+    }
+  af__cpu_force_portable (FALSE);
+}
+
+/* ------------------------------------------------------------ epilogue */
+
+static float
+ep_ref (AfOp op, float x, float lo, float hi)
+{
+  switch (op) {
+  case AF_OP_RELU:
+    return x > 0 ? x : 0;
+  case AF_OP_RELU6:
+    return x > 6 ? 6 : x > 0 ? x : 0;
+  case AF_OP_CLIP:
+    return x < lo ? lo : x > hi ? hi : x;
+  case AF_OP_SIGMOID:
+    return (float) (1.0 / (1.0 + exp (-(double) x)));
+  case AF_OP_TANH:
+    return (float) tanh (x);
+  case AF_OP_SILU:
+    return (float) (x / (1.0 + exp (-(double) x)));
+  case AF_OP_GELU:
+    return (float) (0.5 * x * (1.0 + erf (x / sqrt (2.0))));
+  case AF_OP_EXP:
+    return (float) exp (x);
+  default:
+    g_assert_not_reached ();
+  }
+}
+
+/* Each activation, applied to every finite half, matches its textbook formula
+ * (computed in double) within 1 fp16 ulp, exactly for the piecewise ones. */
+static void
+test_epilogue_ops (void)
+{
+  static const AfOp ops[] = { AF_OP_RELU, AF_OP_RELU6, AF_OP_CLIP, AF_OP_SIGMOID,
+                              AF_OP_TANH, AF_OP_SILU,  AF_OP_GELU, AF_OP_EXP };
+  for (guint o = 0; o < G_N_ELEMENTS (ops); o++) {
+    AfEpilogue ep = { 1, { ops[o] }, { -0.3f }, { 2.5f } };
+    int tol = o < 3 ? 0 : 1;
+    for (guint32 h = 0; h < 65536; h++) {
+      if ((h & 0x7fff) >= 0x7c00)
+        continue;
+      float x = af_fp16_to_f32 ((guint16) h);
+      guint16 got = af_f32_to_fp16 (af_epilogue_apply (&ep, x));
+      guint16 want = af_f32_to_fp16 (ep_ref (ops[o], x, -0.3f, 2.5f));
+      if (ulps (got, want) > tol)
+        g_error ("op %d x=%g: got %g want %g", ops[o], x, af_fp16_to_f32 (got),
+                 af_fp16_to_f32 (want));
+    }
+  }
+}
+
+/* A chain rounds to fp16 after every op: exp(exp(x)) is computed from the
+ * rounded inner result, and relu6 after clip sees the clipped value. */
+static void
+test_epilogue_chain (void)
+{
+  AfEpilogue ep = { 2, { AF_OP_EXP, AF_OP_EXP } };
+  float x = 0.7f;
+  float want = r16 (expf (r16 (expf (x))));
+  g_assert_cmpfloat (af_epilogue_apply (&ep, x), ==, want);
+  AfEpilogue ep2 = { 2, { AF_OP_CLIP, AF_OP_RELU6 }, { -1.0f, 0 }, { 100.0f, 0 } };
+  g_assert_cmpfloat (af_epilogue_apply (&ep2, 50.0f), ==, 6.0f);
+  g_assert_cmpfloat (af_epilogue_apply (&ep2, -50.0f), ==, 0.0f);
+  AfEpilogue ep3 = { 1, { AF_OP_CLIP }, { 0.1f }, { 1 } }; /* 0.1 is not fp16: rounded */
+  g_assert_cmpfloat (af_epilogue_apply (&ep3, 0.0f), ==, r16 (0.1f));
+  g_assert_true (af_epilogue_accepts (AF_OP_GELU));
+  g_assert_true (af_epilogue_accepts (AF_OP_CLIP));
+  g_assert_false (af_epilogue_accepts (AF_OP_ADD));
+  g_assert_false (af_epilogue_accepts (AF_OP_SOFTMAX));
+}
+
+/* ------------------------------------------------------------ conv */
+
+typedef struct {
+  AfConvDesc d;
+  AfEpilogue ep;
+  gboolean no_bias;
+  float range; /* inputs and weights in [-range, range] */
+} ConvCase;
+
+static gint64
+out_dim (gint64 in, gint64 k, gint64 s, gint64 p0, gint64 p1, gint64 dil)
+{
+  return (in + p0 + p1 - dil * (k - 1) - 1) / s + 1;
+}
+
+static void
+conv_fill_out (AfConvDesc *d)
+{
+  d->h_out = out_dim (d->h_in, d->kh, d->stride[0], d->pad[0], d->pad[2], d->dilation[0]);
+  d->w_out = out_dim (d->w_in, d->kw, d->stride[1], d->pad[1], d->pad[3], d->dilation[1]);
+}
+
+/* Naive conv: one fp32 accumulator per output summing (c, ky, kx). */
+static void
+conv_ref (const AfConvDesc *d, const guint16 *in, const float *w, const float *b,
+          const AfEpilogue *ep, float *out)
+{
+  gint64 cig = d->c_in / d->groups, cog = d->c_out / d->groups;
+  for (gint64 co = 0; co < d->c_out; co++) {
+    gint64 g = co / cog;
+    for (gint64 oy = 0; oy < d->h_out; oy++)
+      for (gint64 ox = 0; ox < d->w_out; ox++) {
+        float acc = 0;
+        for (gint64 c = 0; c < cig; c++)
+          for (gint64 ky = 0; ky < d->kh; ky++)
+            for (gint64 kx = 0; kx < d->kw; kx++) {
+              gint64 iy = oy * d->stride[0] - d->pad[0] + ky * d->dilation[0];
+              gint64 ix = ox * d->stride[1] - d->pad[1] + kx * d->dilation[1];
+              if (iy < 0 || iy >= d->h_in || ix < 0 || ix >= d->w_in)
+                continue;
+              float x = af_fp16_to_f32 (in[((g * cig + c) * d->h_in + iy) * d->w_in + ix]);
+              acc += x * w[((co * cig + c) * d->kh + ky) * d->kw + kx];
+            }
+        float v = r16 (acc + (b ? b[co] : 0.0f));
+        out[(co * d->h_out + oy) * d->w_out + ox] = af_epilogue_apply (ep, v);
+      }
+  }
+}
+
+typedef struct {
+  const ConvCase *cc;
+  const guint16 *in;
+  const float *want;
+  AfConvKernel *k;
+  gsize n_out;
+  const char *name;
+} ConvRun;
+
+static void
+conv_run_one (void *ctx, AfPool *pool, const char *label)
+{
+  ConvRun *r = ctx;
+  gsize ss = af_cpu_conv_scratch_size (r->k);
+  guint8 *scratch = scratch_new (ss);
+  guint16 *out = g_new (guint16, r->n_out ? r->n_out : 1);
+  for (gsize i = 0; i < r->n_out; i++)
+    out[i] = 0x7fff; /* NaN: an unwritten element fails the comparison */
+  af_cpu_conv_run (r->k, r->in, out, scratch, pool);
+  char *what = g_strdup_printf ("conv %s %s", r->name, label);
+  expect_close (what, out, r->want, r->n_out);
+  g_free (what);
+  g_free (out);
+  g_aligned_free (scratch);
+}
+
+static void
+conv_check (const ConvCase *cc, const char *name)
+{
+  AfConvDesc d = cc->d;
+  if (d.stride[0] == 0)
+    d.stride[0] = d.stride[1] = 1;
+  if (d.dilation[0] == 0)
+    d.dilation[0] = d.dilation[1] = 1;
+  if (d.groups == 0)
+    d.groups = 1;
+  conv_fill_out (&d);
+  float range = cc->range > 0 ? cc->range : 1.0f;
+  gsize n_in = d.c_in * d.h_in * d.w_in, n_out = d.c_out * d.h_out * d.w_out;
+  gsize n_w = d.c_out * (d.c_in / d.groups) * d.kh * d.kw;
+  guint16 *in = rnd_h (n_in, range);
+  float *w = rnd_f (n_w, range), *b = cc->no_bias ? NULL : rnd_f (d.c_out, 1.0f);
+  float *want = g_new (float, n_out ? n_out : 1);
+  conv_ref (&d, in, w, b, &cc->ep, want);
+  ConvRun r = { cc, in, want, af_cpu_conv_new (&d, w, b, &cc->ep), n_out, name };
+  g_assert_nonnull (r.k);
+  each_config (conv_run_one, &r);
+  af_cpu_conv_free (r.k);
+  g_free (in);
+  g_free (w);
+  g_free (b);
+  g_free (want);
+}
+
+#define DESC(ci, h, w, co, kh_, kw_) .c_in = ci, .h_in = h, .w_in = w, .c_out = co, .kh = kh_, .kw = kw_
+
+/* Odd fixed shapes: 1x1 (direct path), 3x3 stride 2 with asymmetric pads,
+ * dilation 2 and 3, groups, depthwise (direct kernel) with stride and
+ * dilation, depthwise multiplier 2, c_out not a multiple of 6, width 385,
+ * 1-pixel images, kernels larger than the image, deep K, fused epilogues. */
+static void
+test_conv_shapes (void)
+{
+  static const ConvCase cases[] = {
+    { .d = { DESC (16, 9, 11, 24, 1, 1) } },
+    { .d = { DESC (5, 3, 385, 7, 1, 1) }, .no_bias = TRUE },
+    { .d = { DESC (8, 13, 17, 13, 3, 3), .pad = { 1, 1, 1, 1 } } },
+    { .d = { DESC (3, 4, 385, 7, 3, 3), .stride = { 2, 2 }, .pad = { 0, 1, 1, 0 } } },
+    { .d = { DESC (4, 11, 12, 5, 3, 2), .pad = { 2, 0, 1, 3 }, .dilation = { 2, 3 } } },
+    { .d = { DESC (8, 10, 9, 10, 3, 3), .pad = { 1, 1, 1, 1 }, .groups = 2 } },
+    { .d = { DESC (12, 15, 15, 12, 3, 3), .pad = { 1, 1, 1, 1 }, .groups = 12 } },
+    { .d = { DESC (7, 16, 19, 7, 3, 3), .stride = { 2, 2 }, .pad = { 0, 1, 2, 0 }, .groups = 7 } },
+    { .d = { DESC (5, 12, 13, 5, 5, 3), .pad = { 4, 2, 4, 2 }, .dilation = { 2, 2 }, .groups = 5 } },
+    { .d = { DESC (4, 7, 9, 8, 3, 3), .pad = { 1, 1, 1, 1 }, .groups = 4 } },
+    { .d = { DESC (7, 1, 1, 5, 3, 3), .pad = { 1, 1, 1, 1 } } },
+    { .d = { DESC (3, 1, 1, 3, 3, 3), .pad = { 1, 1, 1, 1 }, .groups = 3 } },
+    { .d = { DESC (3, 2, 3, 4, 5, 5), .pad = { 2, 2, 2, 2 } } },
+    { .d = { DESC (9, 8, 8, 11, 1, 1), .stride = { 2, 2 } } },
+    { .d = { DESC (64, 9, 9, 70, 3, 3), .pad = { 1, 1, 1, 1 } }, .range = 0.5f,
+      .ep = { 1, { AF_OP_RELU } } },
+    { .d = { DESC (6, 8, 8, 9, 3, 3), .pad = { 1, 1, 1, 1 } },
+      .ep = { 2, { AF_OP_CLIP, AF_OP_RELU6 }, { -0.7f, 0 }, { 2.3f, 0 } } },
+    { .d = { DESC (6, 8, 8, 9, 3, 3), .pad = { 1, 1, 1, 1 } }, .ep = { 1, { AF_OP_SIGMOID } } },
+    { .d = { DESC (6, 5, 21, 4, 1, 1) }, .ep = { 3, { AF_OP_SILU, AF_OP_TANH, AF_OP_EXP } } },
+    { .d = { DESC (6, 6, 6, 6, 3, 3), .pad = { 1, 1, 1, 1 }, .groups = 6 },
+      .ep = { 1, { AF_OP_GELU } } },
+    { .d = { DESC (600, 2, 3, 3, 1, 1) }, .range = 0.25f },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    char name[32];
+    g_snprintf (name, sizeof name, "case %u", i);
+    conv_check (&cases[i], name);
+  }
+}
+
+/* Random shapes and attributes (seeded): every combination of the above. */
+static void
+test_conv_random (void)
+{
+  for (int it = 0; it < 40; it++) {
+    ConvCase cc = { 0 };
+    AfConvDesc *d = &cc.d;
+    int kind = g_rand_int_range (rng, 0, 3); /* dense, grouped, depthwise */
+    d->groups = kind == 0 ? 1 : g_rand_int_range (rng, 2, 6);
+    d->c_in = d->groups * (kind == 2 ? 1 : g_rand_int_range (rng, 1, 9));
+    d->c_out = d->groups * (kind == 2 ? 1 : g_rand_int_range (rng, 1, 15));
+    d->kh = g_rand_int_range (rng, 1, 6);
+    d->kw = g_rand_int_range (rng, 1, 6);
+    d->stride[0] = g_rand_int_range (rng, 1, 4);
+    d->stride[1] = g_rand_int_range (rng, 1, 4);
+    d->dilation[0] = g_rand_int_range (rng, 1, 4);
+    d->dilation[1] = g_rand_int_range (rng, 1, 4);
+    for (int p = 0; p < 4; p++)
+      d->pad[p] = g_rand_int_range (rng, 0, 4);
+    d->h_in = g_rand_int_range (rng, 1, 24);
+    d->w_in = g_rand_int_range (rng, 1, 40);
+    if (out_dim (d->h_in, d->kh, d->stride[0], d->pad[0], d->pad[2], d->dilation[0]) < 1 ||
+        out_dim (d->w_in, d->kw, d->stride[1], d->pad[1], d->pad[3], d->dilation[1]) < 1) {
+      it--;
+      continue;
+    }
+    if (g_rand_boolean (rng))
+      cc.ep = (AfEpilogue){ 1, { AF_OP_RELU } };
+    char name[200];
+    g_snprintf (name, sizeof name,
+                "random %d (c %ld->%ld g %ld, %ldx%ld, k %ldx%ld s %ld,%ld d %ld,%ld p %ld,%ld,%ld,%ld)",
+                it, (long) d->c_in, (long) d->c_out, (long) d->groups, (long) d->h_in,
+                (long) d->w_in, (long) d->kh, (long) d->kw, (long) d->stride[0],
+                (long) d->stride[1], (long) d->dilation[0], (long) d->dilation[1],
+                (long) d->pad[0], (long) d->pad[1], (long) d->pad[2], (long) d->pad[3]);
+    conv_check (&cc, name);
+  }
+}
+
+/* fp32 accumulation: 16384 ones sum to exactly 16384 (fp16 would stall at
+ * 2048), through conv (K = 16384 as 1024 channels x 4x4) and linear. */
+static void
+test_sum_16384 (void)
+{
+  AfConvDesc d = { .c_in = 1024, .h_in = 4, .w_in = 4, .c_out = 1, .h_out = 1, .w_out = 1,
+                   .kh = 4, .kw = 4, .stride = { 1, 1 }, .dilation = { 1, 1 }, .groups = 1 };
+  gsize n = 16384;
+  float *w = g_new (float, n);
+  guint16 *in = g_new (guint16, n);
+  for (gsize i = 0; i < n; i++) {
+    w[i] = 1.0f;
+    in[i] = 0x3c00;
+  }
+  for (int portable = 0; portable < 2; portable++) {
+    af__cpu_force_portable (portable);
+    AfConvKernel *k = af_cpu_conv_new (&d, w, NULL, NULL);
+    guint8 *scratch = scratch_new (af_cpu_conv_scratch_size (k));
+    guint16 out = 0;
+    af_cpu_conv_run (k, in, &out, scratch, pool2);
+    g_assert_cmpfloat (af_fp16_to_f32 (out), ==, 16384.0f);
+    g_aligned_free (scratch);
+    af_cpu_conv_free (k);
+    AfLinearKernel *lk = af_cpu_linear_new (n, 1, w, NULL, NULL);
+    scratch = scratch_new (af_cpu_linear_scratch_size (lk, 1));
+    af_cpu_linear_run (lk, 1, in, &out, scratch, NULL);
+    g_assert_cmpfloat (af_fp16_to_f32 (out), ==, 16384.0f);
+    g_aligned_free (scratch);
+    af_cpu_linear_free (lk);
+  }
+  af__cpu_force_portable (FALSE);
+  g_free (w);
+  g_free (in);
+}
+
+/* ------------------------------------------------------------ linear */
+
+typedef struct {
+  gint64 m, k, n;
+  const guint16 *x;
+  const float *want;
+  AfLinearKernel *lk;
+} LinRun;
+
+static void
+linear_run_one (void *ctx, AfPool *pool, const char *label)
+{
+  LinRun *r = ctx;
+  guint8 *scratch = scratch_new (af_cpu_linear_scratch_size (r->lk, r->m));
+  gsize n_out = r->m * r->n;
+  guint16 *y = g_new (guint16, n_out ? n_out : 1);
+  for (gsize i = 0; i < n_out; i++)
+    y[i] = 0x7fff;
+  af_cpu_linear_run (r->lk, r->m, r->x, y, scratch, pool);
+  char *what = g_strdup_printf ("linear %ldx%ldx%ld %s", (long) r->m, (long) r->k, (long) r->n,
+                                label);
+  expect_close (what, y, r->want, n_out);
+  g_free (what);
+  g_free (y);
+  g_aligned_free (scratch);
+}
+
+static void
+linear_check (gint64 m, gint64 k, gint64 n, gboolean bias, const AfEpilogue *ep)
+{
+  guint16 *x = rnd_h (m * k, 1.0f);
+  float *w = rnd_f (n * k, 1.0f), *b = bias ? rnd_f (n, 1.0f) : NULL;
+  float *want = g_new (float, MAX (m * n, 1));
+  for (gint64 i = 0; i < m; i++)
+    for (gint64 j = 0; j < n; j++) {
+      float acc = 0;
+      for (gint64 p = 0; p < k; p++)
+        acc += af_fp16_to_f32 (x[i * k + p]) * w[j * k + p];
+      want[i * n + j] = af_epilogue_apply (ep, r16 (acc + (b ? b[j] : 0.0f)));
+    }
+  LinRun r = { m, k, n, x, want, af_cpu_linear_new (k, n, w, b, ep) };
+  each_config (linear_run_one, &r);
+  af_cpu_linear_free (r.lk);
+  g_free (x);
+  g_free (w);
+  g_free (b);
+  g_free (want);
+}
+
+/* GEMV (M = 1) and small GEMMs with M, N not multiples of the 6x16 block,
+ * with and without bias, with fused epilogues, plus random sizes. */
+static void
+test_linear (void)
+{
+  AfEpilogue none = { 0 }, relu = { 1, { AF_OP_RELU } }, gelu = { 1, { AF_OP_GELU } };
+  linear_check (1, 1, 1, TRUE, &none);
+  linear_check (1, 64, 10, TRUE, &relu);
+  linear_check (1, 300, 1000, TRUE, &none);
+  linear_check (3, 37, 33, FALSE, &none);
+  linear_check (7, 128, 100, TRUE, &gelu);
+  linear_check (13, 5, 17, TRUE, &relu);
+  linear_check (50, 96, 48, FALSE, &none);
+  for (int it = 0; it < 12; it++)
+    linear_check (g_rand_int_range (rng, 1, 20), g_rand_int_range (rng, 1, 200),
+                  g_rand_int_range (rng, 1, 70), g_rand_boolean (rng), &none);
+}
+
+/* ------------------------------------------------------------ pool2d */
+
+/* Naive pooling written from the definition: walk the whole padded window,
+ * skip cells outside the image. */
+static void
+pool_ref (const AfPoolDesc *d, const guint16 *in, float *out)
+{
+  for (gint64 c = 0; c < d->c; c++)
+    for (gint64 oy = 0; oy < d->h_out; oy++)
+      for (gint64 ox = 0; ox < d->w_out; ox++) {
+        float acc = d->is_max ? -INFINITY : 0;
+        int n_img = 0, n_pad = 0;
+        for (gint64 ky = 0; ky < d->kh; ky++)
+          for (gint64 kx = 0; kx < d->kw; kx++) {
+            gint64 iy = oy * d->stride[0] - d->pad[0] + ky;
+            gint64 ix = ox * d->stride[1] - d->pad[1] + kx;
+            if (iy < d->h_in + d->pad[2] && ix < d->w_in + d->pad[3])
+              n_pad++; /* inside the padded image */
+            if (iy < 0 || ix < 0 || iy >= d->h_in || ix >= d->w_in)
+              continue;
+            float v = af_fp16_to_f32 (in[(c * d->h_in + iy) * d->w_in + ix]);
+            n_img++;
+            acc = d->is_max ? MAX (acc, v) : acc + v;
+          }
+        int cnt = d->count_include_pad ? n_pad : n_img;
+        if (!d->is_max)
+          acc = cnt ? acc / cnt : 0;
+        out[(c * d->h_out + oy) * d->w_out + ox] = acc;
+      }
+}
+
+typedef struct {
+  const AfPoolDesc *d;
+  const guint16 *in;
+  const float *want;
+} PoolRun;
+
+static void
+pool_run_one (void *ctx, AfPool *pool, const char *label)
+{
+  PoolRun *r = ctx;
+  gsize n_out = r->d->c * r->d->h_out * r->d->w_out;
+  guint16 *out = g_new (guint16, n_out);
+  for (gsize i = 0; i < n_out; i++)
+    out[i] = 0x7fff;
+  af_cpu_pool2d_run (r->d, r->in, out, pool);
+  char *what = g_strdup_printf ("pool %s %s", r->d->is_max ? "max" : "avg", label);
+  expect_close (what, out, r->want, n_out);
+  g_free (what);
+  g_free (out);
+}
+
+static void
+pool_check (AfPoolDesc d, gboolean ceil_mode)
+{
+  gint64 eh = d.h_in + d.pad[0] + d.pad[2] - d.kh, ew = d.w_in + d.pad[1] + d.pad[3] - d.kw;
+  d.h_out = (ceil_mode ? af__ceil_div (eh, d.stride[0]) : eh / d.stride[0]) + 1;
+  d.w_out = (ceil_mode ? af__ceil_div (ew, d.stride[1]) : ew / d.stride[1]) + 1;
+  gsize n_in = d.c * d.h_in * d.w_in, n_out = d.c * d.h_out * d.w_out;
+  guint16 *in = rnd_h (n_in, 4.0f);
+  float *want = g_new (float, n_out);
+  pool_ref (&d, in, want);
+  PoolRun r = { &d, in, want };
+  each_config (pool_run_one, &r);
+  g_free (in);
+  g_free (want);
+}
+
+/* Max and average pooling with symmetric and asymmetric padding, with and
+ * without count_include_pad, ceil-mode overhang, global windows, odd sizes. */
+static void
+test_pool2d (void)
+{
+  for (int is_max = 0; is_max < 2; is_max++)
+    for (int cip = 0; cip < 2; cip++) {
+      pool_check ((AfPoolDesc){ .c = 5, .h_in = 13, .w_in = 17, .kh = 3, .kw = 3,
+                                .stride = { 2, 2 }, .pad = { 1, 1, 1, 1 }, .is_max = is_max,
+                                .count_include_pad = cip },
+                  FALSE);
+      pool_check ((AfPoolDesc){ .c = 3, .h_in = 9, .w_in = 385, .kh = 2, .kw = 3,
+                                .stride = { 2, 3 }, .pad = { 0, 2, 1, 0 }, .is_max = is_max,
+                                .count_include_pad = cip },
+                  TRUE);
+      pool_check ((AfPoolDesc){ .c = 4, .h_in = 7, .w_in = 7, .kh = 7, .kw = 7,
+                                .stride = { 1, 1 }, .is_max = is_max, .count_include_pad = cip },
+                  FALSE);
+      pool_check ((AfPoolDesc){ .c = 2, .h_in = 1, .w_in = 1, .kh = 3, .kw = 3,
+                                .stride = { 1, 1 }, .pad = { 1, 1, 1, 1 }, .is_max = is_max,
+                                .count_include_pad = cip },
+                  FALSE);
+      pool_check ((AfPoolDesc){ .c = 6, .h_in = 10, .w_in = 11, .kh = 2, .kw = 2,
+                                .stride = { 2, 2 }, .is_max = is_max, .count_include_pad = cip },
+                  TRUE);
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  const char *s = g_getenv ("AF_TEST_SEED");
+  seed = s ? (guint32) g_ascii_strtoull (s, NULL, 10) : (guint32) g_random_int ();
+  g_printerr ("# seed %u (AF_TEST_SEED to replay); avx2+fma+f16c %s\n", seed,
+              af_cpu_has_avx2_fma_f16c () ? "yes" : "no");
+  rng = g_rand_new_with_seed (seed);
+  pool2 = af_pool_new (2);
+  g_test_add_func ("/kernels/epilogue/ops", test_epilogue_ops);
+  g_test_add_func ("/kernels/epilogue/chain", test_epilogue_chain);
+  g_test_add_func ("/kernels/conv/shapes", test_conv_shapes);
+  g_test_add_func ("/kernels/conv/random", test_conv_random);
+  g_test_add_func ("/kernels/sum-16384", test_sum_16384);
+  g_test_add_func ("/kernels/linear", test_linear);
+  g_test_add_func ("/kernels/pool2d", test_pool2d);
+  int rc = g_test_run ();
+  af_pool_free (pool2);
+  g_rand_free (rng);
+  return rc;
+}
