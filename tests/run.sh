@@ -19,7 +19,7 @@ run_suite() {
   if ! ninja -C "$dir" >"$dir.build.log" 2>&1; then
     tail -50 "$dir.build.log"; failed=$((failed + 1)); return
   fi
-  meson test -C "$dir" --num-processes 2 --print-errorlogs ${AF_TEST_ARGS:-} 2>&1 | tee "$dir.test.log" |
+  meson test -C "$dir" --num-processes 2 --print-errorlogs "${test_args[@]}" 2>&1 | tee "$dir.test.log" |
     grep -E "^ *[0-9]+/[0-9]+ .*(FAIL|TIMEOUT|ERROR)|^(Ok|Fail|Skipped|Timeout|Expected Fail|Unexpected Pass): "
   local ok fail to ue
   ok=$(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "$dir.test.log" | tail -1)
@@ -32,16 +32,18 @@ run_suite() {
 }
 
 echo "== release build (build/)"
+test_args=()
 run_suite build -Dbuildtype=debugoptimized
 echo "== AddressSanitizer + UBSan build (build-asan/)"
-ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
-UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-AF_TEST_ARGS="--no-suite gst --no-suite smoke --no-suite alloc" \
-  run_suite build-asan -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
-echo "== valgrind (memcheck) over the library suites (build/)"
-AF_TEST_ARGS="--suite core --suite loader --suite kernels --suite import --timeout-multiplier 10 \
-  --wrap=valgrind\ -q\ --error-exitcode=1\ --leak-check=full\ --errors-for-leak-kinds=definite" \
-  run_suite build
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+test_args=(--no-suite gst --no-suite smoke --no-suite alloc)
+run_suite build-asan -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+echo "== valgrind memcheck over the library suites (build/)"
+test_args=(--suite core --suite loader --suite kernels --timeout-multiplier 10
+  "--wrap=valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite")
+run_suite build
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
