@@ -8,6 +8,7 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #define AF_X86 1
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -22,9 +23,22 @@ af_cpu_has_avx2_fma_f16c (void)
   gint d = g_atomic_int_get (&af__simd_detected);
   if (d < 0) {
 #ifdef AF_X86
-    __builtin_cpu_init ();
-    d = __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma") &&
-        __builtin_cpu_supports ("f16c");
+    /* cpuid directly: clang's __builtin_cpu_supports knows no "f16c" */
+    unsigned a, b, c, dx;
+    gboolean avx = FALSE, fma = FALSE, f16c = FALSE, avx2 = FALSE;
+    if (__get_cpuid (1, &a, &b, &c, &dx)) {
+      fma = (c >> 12) & 1;
+      f16c = (c >> 29) & 1;
+      /* AVX usable: the CPU has it and the OS saves YMM state (XCR0 bits 1, 2) */
+      if (((c >> 27) & 1) && ((c >> 28) & 1)) {
+        unsigned lo, hi;
+        __asm__ volatile ("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        avx = (lo & 6) == 6;
+      }
+    }
+    if (__get_cpuid_count (7, 0, &a, &b, &c, &dx))
+      avx2 = (b >> 5) & 1;
+    d = avx && avx2 && fma && f16c;
 #else
     d = 0;
 #endif
@@ -61,13 +75,29 @@ af__round16 (float x)
 }
 
 float
-af_epilogue_apply (const AfEpilogue *ep, float x)
+af_epilogue_apply_res (const AfEpilogue *ep, float x, float r)
 {
   if (!ep)
     return x;
   for (int i = 0; i < ep->n; i++)
-    x = af__round16 (af__unary_scalar (ep->op[i], x, ep->lo[i], ep->hi[i]));
+    x = af__round16 (ep->op[i] == AF_OP_ADD ? x + r
+                                            : af__unary_scalar (ep->op[i], x, ep->lo[i], ep->hi[i]));
   return x;
+}
+
+float
+af_epilogue_apply (const AfEpilogue *ep, float x)
+{
+  return af_epilogue_apply_res (ep, x, 0.0f);
+}
+
+gboolean
+af_epilogue_has_residual (const AfEpilogue *ep)
+{
+  for (int i = 0; ep && i < ep->n; i++)
+    if (ep->op[i] == AF_OP_ADD)
+      return TRUE;
+  return FALSE;
 }
 
 gboolean
@@ -94,7 +124,8 @@ af__epilogue_is_simple (const AfEpilogue *ep)
   if (!ep)
     return TRUE;
   for (int i = 0; i < ep->n; i++)
-    if (ep->op[i] != AF_OP_RELU && ep->op[i] != AF_OP_RELU6 && ep->op[i] != AF_OP_CLIP)
+    if (ep->op[i] != AF_OP_RELU && ep->op[i] != AF_OP_RELU6 && ep->op[i] != AF_OP_CLIP &&
+        ep->op[i] != AF_OP_ADD)
       return FALSE;
   return TRUE;
 }
@@ -102,14 +133,15 @@ af__epilogue_is_simple (const AfEpilogue *ep)
 /* ------------------------------------------------------------ row finisher */
 
 static void
-af__finish_row_c (const float *acc, gint64 n, float bias, const float *bias_v,
-                  const AfEpilogue *ep, guint16 *dst)
+af__finish_row_c (const float *acc, gint64 n, gboolean add_bias, float bias, const float *bias_v,
+                  const AfEpilogue *ep, const guint16 *res, guint16 *dst)
 {
   gboolean has_ep = ep && ep->n > 0;
   for (gint64 j = 0; j < n; j++) {
-    float v = af__round16 (acc[j] + (bias_v ? bias_v[j] : bias));
+    float v = add_bias ? acc[j] + (bias_v ? bias_v[j] : bias) : acc[j];
+    v = af__round16 (v);
     if (has_ep)
-      v = af_epilogue_apply (ep, v);
+      v = af_epilogue_apply_res (ep, v, res ? af_fp16_to_f32 (res[j]) : 0.0f);
     dst[j] = af_f32_to_fp16 (v);
   }
 }
@@ -117,9 +149,10 @@ af__finish_row_c (const float *acc, gint64 n, float bias, const float *bias_v,
 #ifdef AF_X86
 #define AF_F16_NEAREST 0 /* _MM_FROUND_TO_NEAREST_INT for vcvtps2ph */
 
-/* Applies the simple (RELU/RELU6/CLIP) epilogue to 8 fp16 values. */
-__attribute__ ((target ("avx2,fma,f16c"))) static inline __m128i
-af__ep_simple8 (const AfEpilogue *ep, __m128i h)
+/* Applies the simple (RELU/RELU6/CLIP/ADD) epilogue to 8 fp16 values; @r:
+ * the 8 residual values (fp16) for ADD. */
+__attribute__ ((target ("avx2,f16c"))) static inline __m128i
+af__ep_simple8 (const AfEpilogue *ep, __m128i h, __m128i r)
 {
   for (int i = 0; i < ep->n; i++) {
     __m256 v = _mm256_cvtph_ps (h), lo, hi;
@@ -129,6 +162,9 @@ af__ep_simple8 (const AfEpilogue *ep, __m128i h)
       break;
     case AF_OP_RELU6:
       v = _mm256_min_ps (_mm256_max_ps (v, _mm256_setzero_ps ()), _mm256_set1_ps (6.0f));
+      break;
+    case AF_OP_ADD:
+      v = _mm256_add_ps (v, _mm256_cvtph_ps (r));
       break;
     default: /* CLIP */
       lo = _mm256_set1_ps (ep->lo[i]);
@@ -141,12 +177,13 @@ af__ep_simple8 (const AfEpilogue *ep, __m128i h)
   return h;
 }
 
-__attribute__ ((target ("avx2,fma,f16c"))) static void
-af__finish_row_avx2 (const float *acc, gint64 n, float bias, const float *bias_v,
-                     const AfEpilogue *ep, guint16 *dst)
+__attribute__ ((target ("avx2,f16c"))) static void
+af__finish_row_avx2 (const float *acc, gint64 n, gboolean add_bias, float bias,
+                     const float *bias_v, const AfEpilogue *ep, const guint16 *res, guint16 *dst)
 {
   gboolean has_ep = ep && ep->n > 0, simple = af__epilogue_is_simple (ep);
   __m256 vb = _mm256_set1_ps (bias);
+  __m128i r = _mm_setzero_si128 ();
   for (gint64 j = 0; j < n; j += 8) {
     gint64 cnt = MIN (8, n - j);
     __m256 v;
@@ -154,19 +191,26 @@ af__finish_row_avx2 (const float *acc, gint64 n, float bias, const float *bias_v
       v = _mm256_loadu_ps (acc + j);
       if (bias_v)
         vb = _mm256_loadu_ps (bias_v + j);
+      if (res)
+        r = _mm_loadu_si128 ((const __m128i *) (res + j));
     } else {
       float ta[8] = { 0 }, tb[8] = { 0 };
+      guint16 tr[8] = { 0 };
       memcpy (ta, acc + j, cnt * sizeof (float));
       v = _mm256_loadu_ps (ta);
       if (bias_v) {
         memcpy (tb, bias_v + j, cnt * sizeof (float));
         vb = _mm256_loadu_ps (tb);
       }
+      if (res) {
+        memcpy (tr, res + j, cnt * sizeof (guint16));
+        r = _mm_loadu_si128 ((const __m128i *) tr);
+      }
     }
-    __m128i h = _mm256_cvtps_ph (_mm256_add_ps (v, vb), AF_F16_NEAREST);
+    __m128i h = _mm256_cvtps_ph (add_bias ? _mm256_add_ps (v, vb) : v, AF_F16_NEAREST);
     guint16 th[8];
     if (has_ep && simple)
-      h = af__ep_simple8 (ep, h);
+      h = af__ep_simple8 (ep, h, r);
     if (cnt == 8 && (!has_ep || simple)) {
       _mm_storeu_si128 ((__m128i *) (dst + j), h);
       continue;
@@ -174,7 +218,8 @@ af__finish_row_avx2 (const float *acc, gint64 n, float bias, const float *bias_v
     _mm_storeu_si128 ((__m128i *) th, h);
     if (has_ep && !simple)
       for (gint64 t = 0; t < cnt; t++)
-        th[t] = af_f32_to_fp16 (af_epilogue_apply (ep, _cvtsh_ss (th[t])));
+        th[t] = af_f32_to_fp16 (
+            af_epilogue_apply_res (ep, _cvtsh_ss (th[t]), res ? _cvtsh_ss (res[j + t]) : 0.0f));
     memcpy (dst + j, th, cnt * sizeof (guint16));
   }
 }
@@ -182,13 +227,26 @@ af__finish_row_avx2 (const float *acc, gint64 n, float bias, const float *bias_v
 
 void
 af__finish_row (gboolean simd, const float *acc, gint64 n, float bias, const float *bias_v,
-                const AfEpilogue *ep, guint16 *dst)
+                const AfEpilogue *ep, const guint16 *res, guint16 *dst)
 {
 #ifdef AF_X86
   if (simd) {
-    af__finish_row_avx2 (acc, n, bias, bias_v, ep, dst);
+    af__finish_row_avx2 (acc, n, TRUE, bias, bias_v, ep, res, dst);
     return;
   }
 #endif
-  af__finish_row_c (acc, n, bias, bias_v, ep, dst);
+  af__finish_row_c (acc, n, TRUE, bias, bias_v, ep, res, dst);
+}
+
+void
+af__store_row (gboolean simd, const float *v, gint64 n, const AfEpilogue *ep, const guint16 *res,
+               guint16 *dst)
+{
+#ifdef AF_X86
+  if (simd) {
+    af__finish_row_avx2 (v, n, FALSE, 0.0f, NULL, ep, res, dst);
+    return;
+  }
+#endif
+  af__finish_row_c (v, n, FALSE, 0.0f, NULL, ep, res, dst);
 }

@@ -1,7 +1,16 @@
-/* pool.c — a persistent thread pool. Workers spin briefly on a job counter
- * and then sleep on a condition variable, so back-to-back ops of one frame
- * wake them in microseconds while an idle pipeline costs no CPU. */
+/* pool.c — a persistent thread pool.
+ *
+ * A job is split into chunks handed out through one 64-bit atomic word:
+ * (job id << 32) | next chunk. Whoever is awake — the caller always, workers
+ * when they get there — takes chunks with a compare-and-swap that also
+ * checks the job id, so a worker that wakes late finds the job finished and
+ * takes nothing, and the caller never waits for a sleeping worker: it only
+ * waits for chunks somebody actually took. Workers spin briefly, then sleep
+ * on a condition variable, so an idle pipeline costs no CPU. */
 #include "pool.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -17,15 +26,16 @@ struct _AfPool {
   GThread **threads;
   GMutex lock;
   GCond wake;
-  gint generation; /* bumped for every job (atomic) */
-  gint quit;
-  /* the current job */
+  atomic_uint_fast64_t state; /* (job id << 32) | next chunk */
+  atomic_uint job;            /* the current job id, for sleepers to watch */
+  atomic_int quit;
+  atomic_int done;            /* chunks of the current job finished */
+  atomic_int sleepers;        /* workers waiting on @wake */
+  /* the current job: written before its id is published */
   AfTaskFn fn;
   void *ctx;
   gint64 n, chunk;
-  gint next_chunk; /* atomic */
-  gint n_chunks;
-  gint busy; /* workers still in the job (atomic) */
+  guint n_chunks;
 };
 
 typedef struct {
@@ -33,15 +43,26 @@ typedef struct {
   int id;
 } AfWorkerArg;
 
+/* Takes and runs chunks of job @id until none is left. */
 static void
-af_pool_work (AfPool *p, int thread)
+af_pool_work (AfPool *p, guint32 id, int thread)
 {
   for (;;) {
-    gint c = g_atomic_int_add (&p->next_chunk, 1);
+    uint_fast64_t s = atomic_load (&p->state);
+    if ((guint32) (s >> 32) != id)
+      return;
+    guint32 c = (guint32) s;
+    /* fields read after the state: they belong to job @id if the swap below
+     * succeeds, because the job cannot finish before chunk c is done */
     if (c >= p->n_chunks)
-      break;
+      return;
+    AfTaskFn fn = p->fn;
+    void *ctx = p->ctx;
     gint64 begin = (gint64) c * p->chunk, end = MIN (p->n, begin + p->chunk);
-    p->fn (p->ctx, begin, end, thread);
+    if (!atomic_compare_exchange_weak (&p->state, &s, s + 1))
+      continue;
+    fn (ctx, begin, end, thread);
+    atomic_fetch_add (&p->done, 1);
   }
 }
 
@@ -50,28 +71,27 @@ af_pool_worker (gpointer data)
 {
   AfWorkerArg *arg = data;
   AfPool *p = arg->pool;
-  int id = arg->id;
+  int thread = arg->id;
   g_free (arg);
-  gint seen = 0;
+  guint seen = 0;
   for (;;) {
-    gint gen = 0;
-    for (int spin = 0; spin < AF_SPIN_ROUNDS; spin++) {
-      gen = g_atomic_int_get (&p->generation);
-      if (gen != seen || g_atomic_int_get (&p->quit))
-        break;
+    guint job = atomic_load (&p->job);
+    for (int spin = 0; spin < AF_SPIN_ROUNDS && job == seen && !atomic_load (&p->quit); spin++) {
       AF_PAUSE ();
+      job = atomic_load (&p->job);
     }
-    if (gen == seen && !g_atomic_int_get (&p->quit)) {
+    if (job == seen && !atomic_load (&p->quit)) {
       g_mutex_lock (&p->lock);
-      while ((gen = g_atomic_int_get (&p->generation)) == seen && !g_atomic_int_get (&p->quit))
+      atomic_fetch_add (&p->sleepers, 1); /* before re-reading the job: no lost wake-up */
+      while ((job = atomic_load (&p->job)) == seen && !atomic_load (&p->quit))
         g_cond_wait (&p->wake, &p->lock);
+      atomic_fetch_sub (&p->sleepers, 1);
       g_mutex_unlock (&p->lock);
     }
-    if (g_atomic_int_get (&p->quit))
+    if (atomic_load (&p->quit))
       return NULL;
-    seen = gen;
-    af_pool_work (p, id);
-    g_atomic_int_add (&p->busy, -1);
+    seen = job;
+    af_pool_work (p, job, thread);
   }
 }
 
@@ -84,6 +104,11 @@ af_pool_new (int n_threads)
   p->n_threads = n_threads;
   g_mutex_init (&p->lock);
   g_cond_init (&p->wake);
+  atomic_init (&p->state, 0);
+  atomic_init (&p->job, 0);
+  atomic_init (&p->quit, 0);
+  atomic_init (&p->done, 0);
+  atomic_init (&p->sleepers, 0);
   p->threads = g_new0 (GThread *, n_threads);
   for (int i = 1; i < n_threads; i++) {
     AfWorkerArg *arg = g_new (AfWorkerArg, 1);
@@ -100,7 +125,7 @@ af_pool_free (AfPool *p)
   if (!p)
     return;
   g_mutex_lock (&p->lock);
-  g_atomic_int_set (&p->quit, 1);
+  atomic_store (&p->quit, 1);
   g_cond_broadcast (&p->wake);
   g_mutex_unlock (&p->lock);
   for (int i = 1; i < p->n_threads; i++)
@@ -129,18 +154,23 @@ af_pool_parallel_for (AfPool *p, gint64 n, gint64 grain, AfTaskFn fn, void *ctx)
   }
   /* about 4 chunks per thread for balance, never below the grain */
   gint64 chunk = MAX (grain, (n + p->n_threads * 4 - 1) / (p->n_threads * 4));
+  guint32 id = atomic_load (&p->job) + 1;
+  if (id == 0) /* 0 is "no job yet" for the workers */
+    id = 1;
   p->fn = fn;
   p->ctx = ctx;
   p->n = n;
   p->chunk = chunk;
-  p->n_chunks = (gint) ((n + chunk - 1) / chunk);
-  g_atomic_int_set (&p->next_chunk, 0);
-  g_atomic_int_set (&p->busy, p->n_threads - 1);
-  g_mutex_lock (&p->lock);
-  g_atomic_int_inc (&p->generation);
-  g_cond_broadcast (&p->wake);
-  g_mutex_unlock (&p->lock);
-  af_pool_work (p, 0);
-  while (g_atomic_int_get (&p->busy) > 0)
+  p->n_chunks = (guint) ((n + chunk - 1) / chunk);
+  atomic_store (&p->done, 0);
+  atomic_store (&p->state, (uint_fast64_t) id << 32);
+  atomic_store (&p->job, id);
+  if (atomic_load (&p->sleepers) > 0) { /* a futex wake only when someone sleeps */
+    g_mutex_lock (&p->lock);
+    g_cond_broadcast (&p->wake);
+    g_mutex_unlock (&p->lock);
+  }
+  af_pool_work (p, id, 0);
+  while (atomic_load (&p->done) < (int) p->n_chunks)
     AF_PAUSE ();
 }

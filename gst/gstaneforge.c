@@ -1,0 +1,874 @@
+/* gstaneforge.c — the aneforge inference element. */
+
+/**
+ * SECTION:element-aneforge
+ * @title: aneforge
+ *
+ * Runs a neural network, declared as an aneforge JSON graph, on every video
+ * frame. Each frame is mapped into the model's image-input port in one pass
+ * (colour conversion, bilinear resize, channel order), so no videoconvert or
+ * videoscale is needed upstream. The model is loaded and compiled once, when
+ * the element starts.
+ *
+ * With `output=meta` (the default) the video passes through unchanged and
+ * every buffer carries a #GstAneforgeMeta with the output tensors (fp32), the
+ * top-k classes of a classifier and the latency. With `output=tensor` the
+ * element emits the output tensors instead, as NNStreamer's static
+ * `other/tensors`: one buffer per frame, one memory per tensor, `float32`
+ * values (widened from the model's fp16), dimensions innermost first.
+ *
+ * In both modes an element message named "aneforge" is posted for every
+ * frame with the fields "pts", "running-time", "duration" (guint64, ns),
+ * "latency-ms" (gdouble) and, for a classifier, "class-ids" (a #GstValueList
+ * of gint, best first), "labels" (#GstValueList of strings, "" when unknown)
+ * and "scores" (#GstValueList of gdouble).
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 -m videotestsrc num-buffers=30 ! aneforge model=models/tiny-classifier.json ! fakesink
+ * ]|
+ * Prints the classification of every frame as bus messages.
+ * |[
+ * gst-launch-1.0 filesrc location=vtest.avi ! decodebin ! aneforge model=net.json output=tensor ! fakesink
+ * ]|
+ * Emits the model's output tensors.
+ */
+#include "gstaneforge.h"
+#include "gstaneforgetensorpool.h"
+
+#include <math.h>
+#include <string.h>
+
+GST_DEBUG_CATEGORY_STATIC (gst_aneforge_debug);
+#define GST_CAT_DEFAULT gst_aneforge_debug
+
+enum {
+  PROP_0,
+  PROP_MODEL,
+  PROP_BACKEND,
+  PROP_OUTPUT,
+  PROP_THREADS,
+  PROP_LABELS,
+  PROP_TOP_K,
+};
+
+#define DEFAULT_MODEL NULL
+#define DEFAULT_BACKEND GST_ANEFORGE_BACKEND_AUTO
+#define DEFAULT_OUTPUT GST_ANEFORGE_OUTPUT_META
+#define DEFAULT_THREADS 0
+#define DEFAULT_LABELS NULL
+#define DEFAULT_TOP_K 5
+#define MAX_THREADS 256
+#define MAX_TOP_K 1000
+#define MAX_LABELS 1000000
+
+#define VIDEO_CAPS \
+  GST_VIDEO_CAPS_MAKE ("{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, GRAY8, NV12, I420 }")
+#define TENSOR_CAPS "other/tensors, format = (string) static"
+
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE ("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (VIDEO_CAPS));
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE (
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (VIDEO_CAPS "; " TENSOR_CAPS));
+
+G_DEFINE_TYPE (GstAneforge, gst_aneforge, GST_TYPE_BASE_TRANSFORM);
+GST_ELEMENT_REGISTER_DEFINE (aneforge, "aneforge", GST_RANK_NONE, GST_TYPE_ANEFORGE);
+
+GType
+gst_aneforge_backend_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    { GST_ANEFORGE_BACKEND_AUTO, "The best backend available here", "auto" },
+    { GST_ANEFORGE_BACKEND_CPU, "The CPU executor (ANE numerics)", "cpu" },
+    { GST_ANEFORGE_BACKEND_ANE, "The Apple Neural Engine (macOS on Apple silicon)", "ane" },
+    { 0, NULL, NULL },
+  };
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstAneforgeBackend", values));
+  return type;
+}
+
+GType
+gst_aneforge_output_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    { GST_ANEFORGE_OUTPUT_META, "Pass the video through with a GstAneforgeMeta", "meta" },
+    { GST_ANEFORGE_OUTPUT_TENSOR, "Emit the output tensors as other/tensors", "tensor" },
+    { 0, NULL, NULL },
+  };
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstAneforgeOutput", values));
+  return type;
+}
+
+/* ---------------------------------------------------------------- properties */
+
+static void
+gst_aneforge_set_property (GObject *object, guint prop_id, const GValue *value,
+                           GParamSpec *pspec)
+{
+  GstAneforge *self = GST_ANEFORGE (object);
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+  case PROP_MODEL:
+    g_free (self->model_path);
+    self->model_path = g_value_dup_string (value);
+    break;
+  case PROP_BACKEND:
+    self->backend = g_value_get_enum (value);
+    break;
+  case PROP_OUTPUT:
+    self->output = g_value_get_enum (value);
+    break;
+  case PROP_THREADS:
+    self->threads = g_value_get_uint (value);
+    break;
+  case PROP_LABELS:
+    g_free (self->labels_path);
+    self->labels_path = g_value_dup_string (value);
+    break;
+  case PROP_TOP_K:
+    self->top_k = g_value_get_uint (value);
+    self->top_k_set = TRUE;
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_aneforge_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  GstAneforge *self = GST_ANEFORGE (object);
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+  case PROP_MODEL:
+    g_value_set_string (value, self->model_path);
+    break;
+  case PROP_BACKEND:
+    g_value_set_enum (value, self->backend);
+    break;
+  case PROP_OUTPUT:
+    g_value_set_enum (value, self->output);
+    break;
+  case PROP_THREADS:
+    g_value_set_uint (value, self->threads);
+    break;
+  case PROP_LABELS:
+    g_value_set_string (value, self->labels_path);
+    break;
+  case PROP_TOP_K:
+    g_value_set_uint (value, self->top_k);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* ---------------------------------------------------------------- labels */
+
+/* TRUE when every non-empty line reads "<index>,<name>". */
+static gboolean
+gst_aneforge_labels_indexed (gchar **lines)
+{
+  gboolean any = FALSE;
+  for (guint i = 0; lines[i]; i++) {
+    const gchar *l = lines[i];
+    if (!*l)
+      continue;
+    if (!g_ascii_isdigit (*l))
+      return FALSE;
+    while (g_ascii_isdigit (*l))
+      l++;
+    if (*l != ',')
+      return FALSE;
+    any = TRUE;
+  }
+  return any;
+}
+
+/* Reads one label per line, or "index,name" lines. Returns (transfer full)
+ * an array indexed by class (holes are NULL), or NULL with @error set. */
+static GPtrArray *
+gst_aneforge_labels_load (const gchar *path, GError **error)
+{
+  g_autofree gchar *text = NULL;
+  if (!g_file_get_contents (path, &text, NULL, error))
+    return NULL;
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    g_strchomp (lines[i]);
+  guint n = g_strv_length (lines);
+  while (n > 0 && !*lines[n - 1])
+    n--;
+  gboolean indexed = gst_aneforge_labels_indexed (lines);
+  GPtrArray *labels = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < n; i++) {
+    const gchar *name = lines[i];
+    guint64 index = i;
+    if (indexed) {
+      if (!*name)
+        continue;
+      gchar *end;
+      index = g_ascii_strtoull (name, &end, 10);
+      name = end + 1;
+    }
+    if (index >= MAX_LABELS) {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: line %u: class index %"
+                   G_GUINT64_FORMAT " is above %u", path, i + 1, index, MAX_LABELS);
+      g_ptr_array_unref (labels);
+      return NULL;
+    }
+    if (index >= labels->len)
+      g_ptr_array_set_size (labels, (guint) index + 1);
+    g_free (labels->pdata[index]);
+    labels->pdata[index] = g_strstrip (g_strdup (name));
+  }
+  return labels;
+}
+
+/* ---------------------------------------------------------------- start / stop */
+
+typedef struct {
+  gchar *model_path, *labels_path;
+  GstAneforgeBackend backend;
+  GstAneforgeOutput output;
+  guint threads, top_k;
+  gboolean top_k_set;
+} GstAneforgeSettings;
+
+static void
+gst_aneforge_settings_get (GstAneforge *self, GstAneforgeSettings *s)
+{
+  GST_OBJECT_LOCK (self);
+  s->model_path = g_strdup (self->model_path);
+  s->labels_path = g_strdup (self->labels_path);
+  s->backend = self->backend;
+  s->output = self->output;
+  s->threads = self->threads;
+  s->top_k = self->top_k;
+  s->top_k_set = self->top_k_set;
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_aneforge_settings_clear (GstAneforgeSettings *s)
+{
+  g_clear_pointer (&s->model_path, g_free);
+  g_clear_pointer (&s->labels_path, g_free);
+}
+
+/* Maps a loader error to a GStreamer error message. */
+static void
+gst_aneforge_post_load_error (GstAneforge *self, const gchar *path, const GError *err)
+{
+  if (err->domain == AF_ERROR && err->code == AF_ERROR_IO
+      && !g_file_test (path, G_FILE_TEST_EXISTS))
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("%s", err->message),
+                       ("model file \"%s\" does not exist", path));
+  else if (err->domain == AF_ERROR && err->code == AF_ERROR_IO)
+    GST_ELEMENT_ERROR (self, RESOURCE, READ, ("%s", err->message),
+                       ("could not read model file \"%s\"", path));
+  else
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("%s", err->message),
+                       ("invalid model file \"%s\"", path));
+}
+
+static void
+gst_aneforge_post_compile_error (GstAneforge *self, const GstAneforgeSettings *s,
+                                 const GError *err)
+{
+  if (s->backend == GST_ANEFORGE_BACKEND_ANE && err->domain == AF_ERROR
+      && err->code == AF_ERROR_UNSUPPORTED)
+    GST_ELEMENT_ERROR (self, LIBRARY, INIT,
+                       ("The Apple Neural Engine is not available on this platform "
+                        "(backend=ane): %s", err->message),
+                       ("model \"%s\"", s->model_path));
+  else if (err->domain == AF_ERROR && err->code == AF_ERROR_UNSUPPORTED)
+    GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("%s", err->message),
+                       ("model \"%s\"", s->model_path));
+  else
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("%s", err->message),
+                       ("could not compile model \"%s\"", s->model_path));
+}
+
+/* Loads and compiles the model. Posts the error and returns NULL. */
+static AfModel *
+gst_aneforge_open_model (GstAneforge *self, const GstAneforgeSettings *s)
+{
+  g_autoptr (GError) err = NULL;
+  if (!s->model_path || !*s->model_path) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+                       ("No model: the \"model\" property is unset"),
+                       ("set model=path/to/graph.json"));
+    return NULL;
+  }
+  AfGraph *g = af_graph_load (s->model_path, &err);
+  if (!g) {
+    gst_aneforge_post_load_error (self, s->model_path, err);
+    return NULL;
+  }
+  AfCompileOptions opts = AF_COMPILE_OPTIONS_INIT;
+  opts.backend = (AfBackendKind) s->backend;
+  opts.threads = (int) s->threads;
+  AfModel *m = af_compile (g, &opts, &err);
+  af_graph_free (g);
+  if (!m) {
+    gst_aneforge_post_compile_error (self, s, err);
+    return NULL;
+  }
+  if (af_model_n_inputs (m) != 1 || af_model_n_outputs (m) < 1) {
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+                       ("%s: the element feeds one image input and reads at least one output; "
+                        "the model has %u inputs and %u outputs",
+                        s->model_path, af_model_n_inputs (m), af_model_n_outputs (m)),
+                       (NULL));
+    af_model_free (m);
+    return NULL;
+  }
+  return m;
+}
+
+/* Picks the classified output and loads its labels. Posts and returns FALSE
+ * on a labels error from the property; a model's missing labels file is a
+ * warning. */
+static gboolean
+gst_aneforge_setup_classes (GstAneforge *self, const GstAneforgeSettings *s)
+{
+  g_autoptr (GError) err = NULL;
+  self->cls_index = -1;
+  for (guint i = 0; i < self->n_outputs && self->cls_index < 0; i++)
+    if (self->outputs[i].decode == AF_DECODE_CLASSIFICATION)
+      self->cls_index = (gint) i;
+  if (self->cls_index < 0 && !s->labels_path)
+    return TRUE;
+  if (self->cls_index < 0)
+    self->cls_index = 0;
+
+  const AfTensorInfo *o = &self->outputs[self->cls_index];
+  self->cls_softmax = o->decode == AF_DECODE_CLASSIFICATION && o->softmax;
+  self->cls_k = s->top_k_set || o->top_k == 0 ? s->top_k : o->top_k;
+  self->cls_k = (guint) MIN ((gint64) self->cls_k, af_shape_numel (o->rank, o->shape));
+
+  if (s->labels_path) {
+    self->labels = gst_aneforge_labels_load (s->labels_path, &err);
+    if (!self->labels) {
+      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("Could not read labels: %s", err->message),
+                         ("labels=\"%s\"", s->labels_path));
+      return FALSE;
+    }
+  } else if (o->labels_path) {
+    self->labels = gst_aneforge_labels_load (o->labels_path, &err);
+    if (!self->labels)
+      GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
+                           ("Could not read the model's labels: %s", err->message), (NULL));
+  }
+  return TRUE;
+}
+
+/* "10:1" for [1, 10]: NNStreamer's order, innermost first. */
+static void
+gst_aneforge_append_dims (GString *str, const AfTensorInfo *info)
+{
+  for (gint d = info->rank - 1; d >= 0; d--)
+    g_string_append_printf (str, "%" G_GINT64_FORMAT "%s", info->shape[d], d ? ":" : "");
+}
+
+static GstCaps *
+gst_aneforge_make_tensor_caps (GstAneforge *self)
+{
+  g_autoptr (GString) types = g_string_new (NULL);
+  g_autoptr (GString) dims = g_string_new (NULL);
+  for (guint i = 0; i < self->n_outputs; i++) {
+    g_string_append (types, i ? ",float32" : "float32");
+    if (i)
+      g_string_append_c (dims, ',');
+    gst_aneforge_append_dims (dims, &self->outputs[i]);
+  }
+  return gst_caps_new_simple ("other/tensors", "format", G_TYPE_STRING, "static", "num_tensors",
+                              G_TYPE_INT, (gint) self->n_outputs, "types", G_TYPE_STRING,
+                              types->str, "dimensions", G_TYPE_STRING, dims->str, NULL);
+}
+
+static void
+gst_aneforge_close (GstAneforge *self)
+{
+  gst_aneforge_results_pool_release (self->results);
+  self->results = NULL;
+  if (self->tensor_pool) {
+    gst_buffer_pool_set_active (self->tensor_pool, FALSE);
+    gst_clear_object (&self->tensor_pool);
+  }
+  g_clear_pointer (&self->labels, g_ptr_array_unref);
+  g_clear_pointer (&self->outputs, g_free);
+  g_clear_pointer (&self->scratch, g_free);
+  g_clear_pointer (&self->scratch_classes, g_free);
+  gst_aneforge_preprocess_clear (&self->pre);
+  self->negotiated = FALSE;
+  self->caps_error_posted = FALSE;
+  self->port_view = NULL;
+  self->n_outputs = 0;
+  g_clear_pointer (&self->model, af_model_free);
+  GST_OBJECT_LOCK (self);
+  gst_clear_caps (&self->tensor_caps);
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* output=tensor: caps, output buffer pool, scratch for the classes. */
+static gboolean
+gst_aneforge_open_tensor_output (GstAneforge *self, gsize n_scores)
+{
+  g_autofree gsize *sizes = g_new (gsize, self->n_outputs);
+  for (guint i = 0; i < self->n_outputs; i++)
+    sizes[i] = sizeof (gfloat) * af_shape_numel (self->outputs[i].rank, self->outputs[i].shape);
+  self->tensor_pool = gst_aneforge_tensor_pool_new (self->n_outputs, sizes);
+  if (!self->tensor_pool) {
+    GST_ELEMENT_ERROR (self, RESOURCE, FAILED, ("Could not activate the output buffer pool"),
+                       (NULL));
+    return FALSE;
+  }
+  self->scratch = g_new0 (gfloat, 2 * n_scores + 1);
+  self->scratch_classes = g_new0 (GstAneforgeClassification, self->cls_k + 1);
+  GstCaps *caps = gst_aneforge_make_tensor_caps (self);
+  GST_OBJECT_LOCK (self);
+  gst_caps_replace (&self->tensor_caps, caps);
+  GST_OBJECT_UNLOCK (self);
+  gst_caps_unref (caps);
+  return TRUE;
+}
+
+static gboolean
+gst_aneforge_open (GstAneforge *self, const GstAneforgeSettings *s)
+{
+  self->model = gst_aneforge_open_model (self, s);
+  if (!self->model)
+    return FALSE;
+  self->mode = s->output;
+  af_model_input_info (self->model, 0, &self->port);
+  self->port_view = af_model_input_view (self->model, 0, NULL);
+  self->n_outputs = af_model_n_outputs (self->model);
+  self->outputs = g_new0 (AfTensorInfo, self->n_outputs);
+  gsize n_values = 0;
+  for (guint i = 0; i < self->n_outputs; i++) {
+    af_model_output_info (self->model, i, &self->outputs[i]);
+    n_values += (gsize) af_shape_numel (self->outputs[i].rank, self->outputs[i].shape);
+  }
+  if (!gst_aneforge_setup_classes (self, s))
+    return FALSE;
+
+  gsize n_scores = self->cls_index < 0 ? 0
+                   : (gsize) af_shape_numel (self->outputs[self->cls_index].rank,
+                                             self->outputs[self->cls_index].shape);
+  if (self->mode == GST_ANEFORGE_OUTPUT_META) {
+    self->results = gst_aneforge_results_pool_new (self->n_outputs, self->outputs, n_scores,
+                                                   self->cls_k, self->labels);
+  } else if (!gst_aneforge_open_tensor_output (self, n_scores)) {
+    return FALSE;
+  }
+  gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self),
+                                   self->mode == GST_ANEFORGE_OUTPUT_META);
+  GST_INFO_OBJECT (self, "model \"%s\": %u ops, %u outputs, backend %s, classes from output %d",
+                   s->model_path, af_model_n_ops (self->model), self->n_outputs,
+                   af_model_backend_name (self->model), self->cls_index);
+  return TRUE;
+}
+
+static gboolean
+gst_aneforge_start (GstBaseTransform *trans)
+{
+  GstAneforge *self = GST_ANEFORGE (trans);
+  GstAneforgeSettings s;
+  gst_aneforge_settings_get (self, &s);
+  gboolean ok = gst_aneforge_open (self, &s);
+  gst_aneforge_settings_clear (&s);
+  if (!ok)
+    gst_aneforge_close (self);
+  return ok;
+}
+
+static gboolean
+gst_aneforge_stop (GstBaseTransform *trans)
+{
+  gst_aneforge_close (GST_ANEFORGE (trans));
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- caps */
+
+static GstAneforgeOutput
+gst_aneforge_get_output (GstAneforge *self)
+{
+  GST_OBJECT_LOCK (self);
+  GstAneforgeOutput o = self->output;
+  GST_OBJECT_UNLOCK (self);
+  return o;
+}
+
+/* Tensor caps for each video structure of @caps, framerate copied. */
+static GstCaps *
+gst_aneforge_video_to_tensor_caps (GstAneforge *self, GstCaps *caps)
+{
+  GST_OBJECT_LOCK (self);
+  GstCaps *tmpl = self->tensor_caps ? gst_caps_ref (self->tensor_caps)
+                                    : gst_caps_from_string (TENSOR_CAPS);
+  GST_OBJECT_UNLOCK (self);
+  GstCaps *res = gst_caps_new_empty ();
+  for (guint i = 0; i < gst_caps_get_size (caps); i++) {
+    GstStructure *in = gst_caps_get_structure (caps, i);
+    if (!gst_structure_has_name (in, "video/x-raw"))
+      continue;
+    GstStructure *out = gst_structure_copy (gst_caps_get_structure (tmpl, 0));
+    const GValue *fps = gst_structure_get_value (in, "framerate");
+    if (fps)
+      gst_structure_set_value (out, "framerate", fps);
+    else
+      gst_structure_set (out, "framerate", GST_TYPE_FRACTION, 0, 1, NULL);
+    res = gst_caps_merge_structure (res, out);
+  }
+  gst_caps_unref (tmpl);
+  return res;
+}
+
+static GstCaps *
+gst_aneforge_transform_caps (GstBaseTransform *trans, GstPadDirection direction, GstCaps *caps,
+                             GstCaps *filter)
+{
+  GstAneforge *self = GST_ANEFORGE (trans);
+  GstCaps *video = gst_pad_get_pad_template_caps (GST_BASE_TRANSFORM_SINK_PAD (trans));
+  GstCaps *res;
+  if (gst_aneforge_get_output (self) == GST_ANEFORGE_OUTPUT_META)
+    res = gst_caps_intersect (caps, video);
+  else if (direction == GST_PAD_SINK)
+    res = gst_aneforge_video_to_tensor_caps (self, caps);
+  else
+    res = gst_caps_ref (video);
+  gst_caps_unref (video);
+  if (filter) {
+    GstCaps *tmp = gst_caps_intersect_full (filter, res, GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref (res);
+    res = tmp;
+  }
+  GST_DEBUG_OBJECT (self, "%s %" GST_PTR_FORMAT " -> %" GST_PTR_FORMAT,
+                    direction == GST_PAD_SINK ? "sink" : "src", caps, res);
+  return res;
+}
+
+/* "[1, 3, 32, 32]" */
+static gchar *
+gst_aneforge_shape_string (const AfTensorInfo *info)
+{
+  GString *s = g_string_new ("[");
+  for (gint d = 0; d < info->rank; d++)
+    g_string_append_printf (s, "%s%" G_GINT64_FORMAT, d ? ", " : "", info->shape[d]);
+  g_string_append_c (s, ']');
+  return g_string_free (s, FALSE);
+}
+
+static gboolean
+gst_aneforge_set_caps (GstBaseTransform *trans, GstCaps *incaps, GstCaps *outcaps)
+{
+  GstAneforge *self = GST_ANEFORGE (trans);
+  g_autoptr (GError) err = NULL;
+  self->negotiated = FALSE;
+  if (!self->model)
+    return FALSE;
+  if (!gst_video_info_from_caps (&self->vinfo, incaps))
+    goto invalid_caps;
+  gboolean colorimetry =
+      gst_structure_has_field (gst_caps_get_structure (incaps, 0), "colorimetry");
+  if (!gst_aneforge_preprocess_init (&self->pre, &self->vinfo, colorimetry, &self->port, &err))
+    goto wrong_model;
+  self->negotiated = TRUE;
+  GST_DEBUG_OBJECT (self, "in %" GST_PTR_FORMAT " out %" GST_PTR_FORMAT, incaps, outcaps);
+  return TRUE;
+
+  /* ERRORS */
+invalid_caps:
+  GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("Invalid video caps"),
+                     ("%" GST_PTR_FORMAT, incaps));
+  return FALSE;
+wrong_model: {
+  /* set_caps is retried on reconfigure: post once per stream */
+  if (self->caps_error_posted)
+    return FALSE;
+  self->caps_error_posted = TRUE;
+  g_autofree gchar *shape = gst_aneforge_shape_string (&self->port);
+  GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+                     ("The model cannot take %s video: %s (input 0 has shape %s)",
+                      gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (&self->vinfo)),
+                      err->message, shape),
+                     ("caps %" GST_PTR_FORMAT, incaps));
+  return FALSE;
+}
+}
+
+/* ---------------------------------------------------------------- per frame */
+
+/* Maps @buf into the port and runs the model. Posts on error. */
+static gboolean
+gst_aneforge_infer (GstAneforge *self, GstBuffer *buf, guint64 *latency_ns)
+{
+  GstVideoFrame frame;
+  g_autoptr (GError) err = NULL;
+  if (!self->negotiated)
+    goto not_negotiated;
+  GstClockTime t0 = gst_util_get_timestamp ();
+  if (!gst_video_frame_map (&frame, &self->vinfo, buf, GST_MAP_READ))
+    goto map_failed;
+  gst_aneforge_preprocess_run (&self->pre, &frame, self->port_view);
+  gst_video_frame_unmap (&frame);
+  if (!af_model_execute (self->model, &err))
+    goto exec_failed;
+  *latency_ns = gst_util_get_timestamp () - t0;
+  return TRUE;
+
+  /* ERRORS */
+not_negotiated:
+  GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("no caps before the first buffer"));
+  return FALSE;
+map_failed:
+  GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Could not map the video frame"), (NULL));
+  return FALSE;
+exec_failed:
+  GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Inference failed: %s", err->message), (NULL));
+  return FALSE;
+}
+
+/* Top-k of @values (@n) into @classes; @scores is scratch for n floats.
+ * Returns the number of classes written. */
+static guint
+gst_aneforge_classify (GstAneforge *self, const gfloat *values, gsize n, gfloat *scores,
+                       GstAneforgeClassification *classes)
+{
+  memcpy (scores, values, n * sizeof (gfloat));
+  if (self->cls_softmax) {
+    gfloat max = -INFINITY;
+    for (gsize i = 0; i < n; i++)
+      max = MAX (max, scores[i]);
+    gdouble sum = 0;
+    for (gsize i = 0; i < n; i++)
+      sum += scores[i] = expf (scores[i] - max);
+    for (gsize i = 0; i < n; i++)
+      scores[i] = (gfloat) (scores[i] / sum);
+  }
+  guint k = 0;
+  for (; k < self->cls_k; k++) {
+    gssize best = -1;
+    for (gsize i = 0; i < n; i++)
+      if (!isnan (scores[i]) && (best < 0 || scores[i] > scores[best]))
+        best = (gssize) i;
+    if (best < 0)
+      break;
+    classes[k].index = (guint) best;
+    classes[k].score = scores[best];
+    classes[k].label = self->labels && (guint) best < self->labels->len
+                           ? g_ptr_array_index (self->labels, best)
+                           : NULL;
+    scores[best] = NAN; /* taken */
+  }
+  return k;
+}
+
+static void
+gst_aneforge_post_results (GstAneforge *self, GstBuffer *buf, guint64 latency_ns,
+                           const GstAneforgeClassification *classes, guint n_classes)
+{
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
+  GstClockTime pts = GST_BUFFER_PTS (buf);
+  GstStructure *s = gst_structure_new (
+      "aneforge", "pts", G_TYPE_UINT64, pts, "running-time", G_TYPE_UINT64,
+      gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME, pts), "duration",
+      G_TYPE_UINT64, GST_BUFFER_DURATION (buf), "latency-ms", G_TYPE_DOUBLE, latency_ns / 1e6,
+      NULL);
+  if (self->cls_index >= 0) {
+    GValue ids = G_VALUE_INIT, labels = G_VALUE_INIT, scores = G_VALUE_INIT, v = G_VALUE_INIT;
+    g_value_init (&ids, GST_TYPE_LIST);
+    g_value_init (&labels, GST_TYPE_LIST);
+    g_value_init (&scores, GST_TYPE_LIST);
+    for (guint i = 0; i < n_classes; i++) {
+      g_value_init (&v, G_TYPE_INT);
+      g_value_set_int (&v, (gint) classes[i].index);
+      gst_value_list_append_and_take_value (&ids, &v);
+      g_value_init (&v, G_TYPE_STRING);
+      g_value_set_string (&v, classes[i].label ? classes[i].label : "");
+      gst_value_list_append_and_take_value (&labels, &v);
+      g_value_init (&v, G_TYPE_DOUBLE);
+      g_value_set_double (&v, classes[i].score);
+      gst_value_list_append_and_take_value (&scores, &v);
+    }
+    gst_structure_take_value (s, "class-ids", &ids);
+    gst_structure_take_value (s, "labels", &labels);
+    gst_structure_take_value (s, "scores", &scores);
+  }
+  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
+}
+
+static GstFlowReturn
+gst_aneforge_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
+{
+  GstAneforge *self = GST_ANEFORGE (trans);
+  guint64 latency;
+  if (!gst_aneforge_infer (self, buf, &latency))
+    return GST_FLOW_ERROR;
+  GstAneforgeResults *r = gst_aneforge_results_acquire (self->results);
+  for (guint i = 0; i < self->n_outputs; i++)
+    af_fp16_to_f32_n (af_model_output_view (self->model, i), gst_aneforge_results_data (r, i),
+                      r->tensors[i].n_elements);
+  if (self->cls_index >= 0) {
+    const GstAneforgeTensor *t = &r->tensors[self->cls_index];
+    r->n_classes = gst_aneforge_classify (self, t->data, t->n_elements, r->scratch, r->classes);
+  }
+  r->latency_ns = latency;
+  gst_aneforge_post_results (self, buf, latency, r->classes, r->n_classes);
+  gst_aneforge_buffer_add_meta (buf, r);
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn
+gst_aneforge_prepare_output_buffer (GstBaseTransform *trans, GstBuffer *inbuf,
+                                    GstBuffer **outbuf)
+{
+  GstAneforge *self = GST_ANEFORGE (trans);
+  if (self->mode == GST_ANEFORGE_OUTPUT_META)
+    return GST_BASE_TRANSFORM_CLASS (gst_aneforge_parent_class)
+        ->prepare_output_buffer (trans, inbuf, outbuf);
+  if (!self->tensor_pool)
+    return GST_FLOW_NOT_NEGOTIATED;
+  /* pooled buffers of one memory per tensor, NNStreamer's convention */
+  GstFlowReturn ret = gst_buffer_pool_acquire_buffer (self->tensor_pool, outbuf, NULL);
+  if (ret != GST_FLOW_OK)
+    return ret;
+  /* timestamps and stream flags only: a copied TAG_MEMORY flag would keep
+   * the pool from reusing the buffer */
+  gst_buffer_copy_into (*outbuf, inbuf, GST_BUFFER_COPY_TIMESTAMPS, 0, -1);
+  GST_BUFFER_FLAGS (*outbuf) |= GST_BUFFER_FLAGS (inbuf) & (GST_BUFFER_FLAG_DISCONT
+                                                           | GST_BUFFER_FLAG_RESYNC
+                                                           | GST_BUFFER_FLAG_GAP);
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn
+gst_aneforge_transform (GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *outbuf)
+{
+  GstAneforge *self = GST_ANEFORGE (trans);
+  guint64 latency;
+  guint n_classes = 0;
+  if (!gst_aneforge_infer (self, inbuf, &latency))
+    return GST_FLOW_ERROR;
+  for (guint i = 0; i < self->n_outputs; i++) {
+    GstMapInfo map;
+    gsize n = (gsize) af_shape_numel (self->outputs[i].rank, self->outputs[i].shape);
+    if (!gst_buffer_map_range (outbuf, i, 1, &map, GST_MAP_WRITE))
+      goto map_failed;
+    af_fp16_to_f32_n (af_model_output_view (self->model, i), (gfloat *) map.data, n);
+    if ((gint) i == self->cls_index) {
+      memcpy (self->scratch + n, map.data, n * sizeof (gfloat));
+      n_classes = gst_aneforge_classify (self, self->scratch + n, n, self->scratch,
+                                         self->scratch_classes);
+    }
+    gst_buffer_unmap (outbuf, &map);
+  }
+  gst_aneforge_post_results (self, inbuf, latency, self->scratch_classes, n_classes);
+  return GST_FLOW_OK;
+
+  /* ERRORS */
+map_failed:
+  GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Could not map the output buffer"), (NULL));
+  return GST_FLOW_ERROR;
+}
+
+/* ---------------------------------------------------------------- class */
+
+static void
+gst_aneforge_finalize (GObject *object)
+{
+  GstAneforge *self = GST_ANEFORGE (object);
+  gst_aneforge_close (self);
+  g_free (self->model_path);
+  g_free (self->labels_path);
+  G_OBJECT_CLASS (gst_aneforge_parent_class)->finalize (object);
+}
+
+static void
+gst_aneforge_class_init (GstAneforgeClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+  GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY;
+
+  GST_DEBUG_CATEGORY_INIT (gst_aneforge_debug, "aneforge", 0, "aneforge inference element");
+
+  gobject_class->set_property = gst_aneforge_set_property;
+  gobject_class->get_property = gst_aneforge_get_property;
+  gobject_class->finalize = gst_aneforge_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_MODEL,
+      g_param_spec_string ("model", "Model",
+                           "Path to the model's JSON graph file (its weights file is found "
+                           "beside it); loaded and compiled when the element starts",
+                           DEFAULT_MODEL, flags));
+  g_object_class_install_property (gobject_class, PROP_BACKEND,
+      g_param_spec_enum ("backend", "Backend",
+                         "Where the model runs: auto picks the best available; ane fails on "
+                         "platforms without an Apple Neural Engine",
+                         GST_TYPE_ANEFORGE_BACKEND, DEFAULT_BACKEND, flags));
+  g_object_class_install_property (gobject_class, PROP_OUTPUT,
+      g_param_spec_enum ("output", "Output",
+                         "meta: pass the video through and attach a GstAneforgeMeta; tensor: "
+                         "emit the output tensors as other/tensors (float32)",
+                         GST_TYPE_ANEFORGE_OUTPUT, DEFAULT_OUTPUT, flags));
+  g_object_class_install_property (gobject_class, PROP_THREADS,
+      g_param_spec_uint ("threads", "Threads",
+                         "Worker threads of the CPU backend (0 = one per core)", 0, MAX_THREADS,
+                         DEFAULT_THREADS, flags));
+  g_object_class_install_property (gobject_class, PROP_LABELS,
+      g_param_spec_string ("labels", "Labels",
+                           "Path to a labels file (one label per line, or \"index,name\" "
+                           "lines); overrides the model's labels and makes output 0 a "
+                           "classification when the model declares none",
+                           DEFAULT_LABELS, flags));
+  g_object_class_install_property (gobject_class, PROP_TOP_K,
+      g_param_spec_uint ("top-k", "Top k",
+                         "Number of best classes reported per frame (when unset, the model's "
+                         "decode decides, else 5)",
+                         1, MAX_TOP_K, DEFAULT_TOP_K, flags));
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class, "aneforge inference",
+                                         "Filter/Analyzer/Video",
+                                         "Runs a neural network on video frames with Apple "
+                                         "Neural Engine numerics",
+                                         "aneforge developers");
+
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_aneforge_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_aneforge_stop);
+  trans_class->transform_caps = GST_DEBUG_FUNCPTR (gst_aneforge_transform_caps);
+  trans_class->set_caps = GST_DEBUG_FUNCPTR (gst_aneforge_set_caps);
+  trans_class->prepare_output_buffer = GST_DEBUG_FUNCPTR (gst_aneforge_prepare_output_buffer);
+  trans_class->transform = GST_DEBUG_FUNCPTR (gst_aneforge_transform);
+  trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_aneforge_transform_ip);
+  trans_class->passthrough_on_same_caps = FALSE;
+
+  gst_type_mark_as_plugin_api (GST_TYPE_ANEFORGE_BACKEND, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_ANEFORGE_OUTPUT, 0);
+}
+
+static void
+gst_aneforge_init (GstAneforge *self)
+{
+  self->backend = DEFAULT_BACKEND;
+  self->output = DEFAULT_OUTPUT;
+  self->threads = DEFAULT_THREADS;
+  self->top_k = DEFAULT_TOP_K;
+  self->cls_index = -1;
+  gst_video_info_init (&self->vinfo);
+}

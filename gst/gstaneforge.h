@@ -1,0 +1,73 @@
+/* gstaneforge.h — the aneforge inference element. */
+#ifndef GST_ANEFORGE_H
+#define GST_ANEFORGE_H
+
+#include <gst/base/gstbasetransform.h>
+#include <gst/video/video.h>
+
+#include "aneforge.h"
+#include "gstaneforgepreprocess.h"
+#include "gstaneforgeresults.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  GST_ANEFORGE_BACKEND_AUTO = AF_BACKEND_AUTO,
+  GST_ANEFORGE_BACKEND_CPU = AF_BACKEND_CPU,
+  GST_ANEFORGE_BACKEND_ANE = AF_BACKEND_ANE,
+} GstAneforgeBackend;
+
+typedef enum {
+  GST_ANEFORGE_OUTPUT_META,
+  GST_ANEFORGE_OUTPUT_TENSOR,
+} GstAneforgeOutput;
+
+#define GST_TYPE_ANEFORGE (gst_aneforge_get_type ())
+G_DECLARE_FINAL_TYPE (GstAneforge, gst_aneforge, GST, ANEFORGE, GstBaseTransform)
+
+#define GST_TYPE_ANEFORGE_BACKEND (gst_aneforge_backend_get_type ())
+GType gst_aneforge_backend_get_type (void);
+#define GST_TYPE_ANEFORGE_OUTPUT (gst_aneforge_output_get_type ())
+GType gst_aneforge_output_get_type (void);
+
+struct _GstAneforge {
+  GstBaseTransform parent;
+
+  /* properties, guarded by the object lock */
+  gchar *model_path;
+  GstAneforgeBackend backend;
+  GstAneforgeOutput output;
+  guint threads;
+  gchar *labels_path;
+  guint top_k;
+  gboolean top_k_set;
+
+  /* from start() to stop() */
+  GstAneforgeOutput mode;
+  AfModel *model;
+  AfTensorInfo port;
+  guint8 *port_view;          /* borrowed from the model */
+  guint n_outputs;
+  AfTensorInfo *outputs;      /* names borrowed from the model */
+  gint cls_index;             /* classified output, -1: none */
+  gboolean cls_softmax;
+  guint cls_k;
+  GPtrArray *labels;          /* may be NULL */
+  GstAneforgeResultsPool *results;
+  GstBufferPool *tensor_pool; /* output=tensor */
+  GstCaps *tensor_caps;       /* output=tensor, without framerate; object lock */
+  gfloat *scratch;            /* output=tensor: the classified output + scores */
+  GstAneforgeClassification *scratch_classes;
+
+  /* from set_caps() */
+  GstVideoInfo vinfo;
+  GstAneforgePreprocess pre;
+  gboolean negotiated;
+  gboolean caps_error_posted;
+};
+
+GST_ELEMENT_REGISTER_DECLARE (aneforge);
+
+G_END_DECLS
+
+#endif /* GST_ANEFORGE_H */

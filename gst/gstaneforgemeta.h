@@ -1,0 +1,112 @@
+/* gstaneforgemeta.h — the public result meta of the aneforge element. */
+#ifndef GST_ANEFORGE_META_H
+#define GST_ANEFORGE_META_H
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+/**
+ * GstAneforgeTensor:
+ * @name: the model output's name
+ * @rank: number of dimensions
+ * @shape: the dimensions, outermost first (as in the model file)
+ * @n_elements: number of values in @data
+ * @data: the values, widened from the model's fp16 to fp32, row-major
+ *
+ * One output tensor of the model for one frame. All pointers are borrowed
+ * from the meta and valid as long as the meta (its buffer) is alive.
+ */
+typedef struct {
+  const gchar *name;
+  guint rank;
+  gint64 shape[8];
+  gsize n_elements;
+  const gfloat *data;
+} GstAneforgeTensor;
+
+/**
+ * GstAneforgeClassification:
+ * @index: the class index in the classified output
+ * @label: its label, or %NULL when no labels are known
+ * @score: its score (a probability when the model's decode applies softmax)
+ *
+ * One of the top-k classes of a frame, best first.
+ */
+typedef struct {
+  guint index;
+  const gchar *label;
+  gfloat score;
+} GstAneforgeClassification;
+
+/**
+ * GstAneforgeMeta:
+ * @meta: the parent #GstMeta
+ * @n_tensors: number of output tensors
+ * @tensors: (array length=n_tensors): the model's outputs for this frame
+ * @n_classes: number of classifications (0 when the model has no
+ *   classification decode and no labels were given)
+ * @classes: (array length=n_classes): the top-k classes, best first
+ * @latency_ns: time spent on this frame: mapping it into the model's image
+ *   port and running the model, in nanoseconds
+ *
+ * Inference results attached by the aneforge element (output=meta) to the
+ * frame they were computed from. The meta does not depend on the pixels'
+ * geometry, so it survives videoconvert / videoscale.
+ *
+ * Reading it from an application (C):
+ * |[<!-- language="C" -->
+ *   GstAneforgeMeta *meta = gst_buffer_get_aneforge_meta (buffer);
+ *   if (meta && meta->n_classes > 0)
+ *     g_print ("%s %.3f\n", meta->classes[0].label, meta->classes[0].score);
+ * ]|
+ * Applications in other languages read the "aneforge" element messages that
+ * the element posts on the bus for every frame instead.
+ */
+typedef struct {
+  GstMeta meta;
+
+  guint n_tensors;
+  const GstAneforgeTensor *tensors;
+  guint n_classes;
+  const GstAneforgeClassification *classes;
+  guint64 latency_ns;
+
+  /*< private >*/
+  gpointer results;
+} GstAneforgeMeta;
+
+/**
+ * GST_ANEFORGE_META_API_NAME:
+ *
+ * The name of the meta's API #GType, registered by the aneforge plugin when
+ * it is loaded.
+ */
+#define GST_ANEFORGE_META_API_NAME "GstAneforgeMetaAPI"
+
+/**
+ * gst_aneforge_meta_api_type_lookup:
+ *
+ * Applications do not link the plugin: they include this header and find the
+ * API type by name.
+ *
+ * Returns: the meta's API type, or 0 before the plugin is loaded.
+ */
+static inline GType
+gst_aneforge_meta_api_type_lookup (void)
+{
+  return g_type_from_name (GST_ANEFORGE_META_API_NAME);
+}
+
+/**
+ * gst_buffer_get_aneforge_meta:
+ * @b: a #GstBuffer
+ *
+ * Returns: (transfer none) (nullable): the #GstAneforgeMeta of @b.
+ */
+#define gst_buffer_get_aneforge_meta(b) \
+  ((GstAneforgeMeta *) gst_buffer_get_meta ((b), gst_aneforge_meta_api_type_lookup ()))
+
+G_END_DECLS
+
+#endif /* GST_ANEFORGE_META_H */

@@ -1,0 +1,69 @@
+/* gstaneforgepreprocess.h — one pass from a raw video frame into a model's
+ * uint8 NCHW image port: colour conversion, bilinear resize, channel order,
+ * planar write.
+ *
+ * Everything that depends on the caps (component layout, colour matrix,
+ * resize tables) is computed once by gst_aneforge_preprocess_init (from
+ * set_caps); gst_aneforge_preprocess_run allocates nothing.
+ *
+ * Conventions:
+ * - Pixel centres are aligned (src = (dst + 0.5) * in / out - 0.5), edges
+ *   clamp. Chroma of 4:2:0 formats is treated as centre-sited.
+ * - YUV (NV12, I420) uses the caps' colorimetry when the caps carry a
+ *   "colorimetry" field, BT.601 limited range otherwise.
+ * - A 1-channel port receives BT.601 luma (0.299 R + 0.587 G + 0.114 B);
+ *   GRAY8 into a 3-channel port is replicated. */
+#ifndef GST_ANEFORGE_PREPROCESS_H
+#define GST_ANEFORGE_PREPROCESS_H
+
+#include <gst/video/video.h>
+
+#include "aneforge.h"
+
+G_BEGIN_DECLS
+
+/* One output coordinate: two source taps (byte offsets along x, row indices
+ * along y) and the weight of the second tap in 1/2048. */
+typedef struct {
+  gint i0, i1;
+  gint w1;
+} GstAneforgeTap;
+
+typedef enum {
+  GST_ANEFORGE_SRC_RGB,  /* three components, same sampling */
+  GST_ANEFORGE_SRC_GRAY, /* one component */
+  GST_ANEFORGE_SRC_YUV,  /* Y full size, U and V subsampled */
+} GstAneforgeSrcKind;
+
+typedef struct {
+  GstAneforgeSrcKind kind;
+  gint in_w, in_h;
+  gint out_w, out_h, out_c;
+  /* out_c == 3: which source colour (0 R, 1 G, 2 B) goes to port channel c */
+  gint chan[3];
+  /* YUV -> RGB: R = ys (Y - yoff) + rv V', G = ys (Y - yoff) - gu U' - gv V',
+   * B = ys (Y - yoff) + bu U', with U' = U - 128, V' = V - 128. */
+  float ys, yoff, rv, gu, gv, bu;
+  /* resize tables (owned): luma / full grid, chroma grid */
+  GstAneforgeTap *x, *y, *cx, *cy;
+} GstAneforgePreprocess;
+
+/* Checks that @port (an image port [1, C, H, W] with C 1 or 3) can be fed
+ * from @info and fills @pp. @use_caps_colorimetry: honour info->colorimetry
+ * for YUV (else BT.601 limited range). Returns FALSE with @error set (domain
+ * AF_ERROR) when it cannot. @pp must be zeroed or cleared before. */
+gboolean gst_aneforge_preprocess_init (GstAneforgePreprocess *pp, const GstVideoInfo *info,
+                                       gboolean use_caps_colorimetry, const AfTensorInfo *port,
+                                       GError **error);
+
+/* Frees the tables; @pp can be initialised again. NULL-safe fields. */
+void gst_aneforge_preprocess_clear (GstAneforgePreprocess *pp);
+
+/* Writes @frame (mapped for reading, same format and size as at init) into
+ * @dst, the port's C x H x W uint8 planes. Allocates nothing. */
+void gst_aneforge_preprocess_run (const GstAneforgePreprocess *pp, const GstVideoFrame *frame,
+                                  guint8 *dst);
+
+G_END_DECLS
+
+#endif /* GST_ANEFORGE_PREPROCESS_H */

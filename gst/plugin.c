@@ -1,0 +1,14 @@
+/* plugin.c — registers the aneforge elements. */
+#include <gst/gst.h>
+
+#include "gstaneforge.h"
+
+static gboolean
+plugin_init (GstPlugin *plugin)
+{
+  return GST_ELEMENT_REGISTER (aneforge, plugin);
+}
+
+GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, aneforge,
+                   "Neural-network inference with Apple Neural Engine numerics", plugin_init,
+                   VERSION, GST_LICENSE, GST_PACKAGE_NAME, GST_PACKAGE_ORIGIN)
