@@ -3,6 +3,9 @@
  *   aneforge inspect MODEL.json [--threads N]     the compiled plan
  *   aneforge run MODEL.json [--image FILE | --raw FILE | --fill V] [--threads N] [--top N]
  *   aneforge bench MODEL.json [--runs N] [--warmup N] [--threads N]
+ *   aneforge import MODEL.onnx -o OUT.json [--rgb | --bgr | --gray] [--scale S[,S,S]]
+ *                   [--bias B[,B,B]] [--mean M,M,M --std S,S,S] [--classify] [--softmax]
+ *                   [--labels FILE] [--top N]
  *   aneforge list-ops
  */
 #include "aneforge.h"
@@ -15,6 +18,13 @@
 #include <string.h>
 
 typedef struct {
+  /* import */
+  const char *out;
+  gboolean port, classify, softmax, have_mean, have_std;
+  AfPixelOrder order;
+  float scale[3], bias[3], mean[3], std[3];
+  const char *labels;
+  /* run, bench */
   int threads;
   const char *image, *raw;
   double fill;
@@ -238,6 +248,54 @@ cmd_bench (const char *path, const Options *o)
   return 0;
 }
 
+/* "a" or "a,b,c" -> 3 floats; FALSE on junk */
+static gboolean
+parse_triple (const char *v, float *dst)
+{
+  g_auto (GStrv) parts = g_strsplit (v, ",", -1);
+  guint n = g_strv_length (parts);
+  if (n != 1 && n != 3)
+    return FALSE;
+  for (guint i = 0; i < 3; i++) {
+    char *end;
+    const char *p = parts[n == 1 ? 0 : i];
+    dst[i] = (float) g_ascii_strtod (p, &end);
+    if (end == p || *end)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static int
+cmd_import (const char *path, Options *o)
+{
+  GError *error = NULL;
+  if (!o->out) {
+    fprintf (stderr, "aneforge: import needs -o OUT.json\n");
+    return 2;
+  }
+  AfImportOptions io = AF_IMPORT_OPTIONS_INIT;
+  io.image = o->port;
+  io.order = o->order;
+  for (int c = 0; c < 3; c++) {
+    /* (x / 255 - mean) / std  ==  x * 1 / (255 std) - mean / std */
+    float std = o->have_std ? o->std[c] : 1.0f, mean = o->have_mean ? o->mean[c] : 0.0f;
+    io.scale[c] = o->have_mean || o->have_std ? 1.0f / (255.0f * std) : o->scale[c];
+    io.bias[c] = o->have_mean || o->have_std ? -mean / std : o->bias[c];
+  }
+  AfGraph *g = af_graph_import_onnx (path, &io, &error);
+  if (!g)
+    return fail (error);
+  if (o->classify || o->labels)
+    af_graph_set_classification (g, 0, o->softmax, o->top > 0 ? o->top : 5, o->labels);
+  gboolean ok = af_graph_save (g, o->out, &error);
+  af_graph_free (g);
+  if (!ok)
+    return fail (error);
+  printf ("wrote %s\n", o->out);
+  return 0;
+}
+
 static void
 usage (void)
 {
@@ -246,13 +304,18 @@ usage (void)
            "       aneforge run MODEL.json [--image FILE | --raw FILE | --fill V] [--threads N] "
            "[--top N]\n"
            "       aneforge bench MODEL.json [--runs N] [--warmup N] [--threads N]\n"
+           "       aneforge import MODEL.onnx -o OUT.json [--rgb | --bgr | --gray] "
+           "[--scale S[,S,S]] [--bias B[,B,B]]\n"
+           "                       [--mean M,M,M --std S,S,S] [--classify] [--softmax] "
+           "[--labels FILE] [--top N]\n"
            "       aneforge list-ops\n");
 }
 
 int
 main (int argc, char **argv)
 {
-  Options o = { .threads = 0, .runs = 50, .warmup = 5 };
+  Options o = { .threads = 0, .runs = 50, .warmup = 5, .order = AF_PIXEL_RGB,
+                .scale = { 1, 1, 1 } };
   if (argc >= 2 && strcmp (argv[1], "list-ops") == 0)
     return cmd_list_ops ();
   if (argc < 3) {
@@ -261,6 +324,19 @@ main (int argc, char **argv)
   }
   for (int i = 3; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    AfPixelOrder order = strcmp (a, "--bgr") == 0    ? AF_PIXEL_BGR
+                         : strcmp (a, "--gray") == 0 ? AF_PIXEL_GRAY
+                                                     : AF_PIXEL_RGB;
+    if (strcmp (a, "--rgb") == 0 || strcmp (a, "--bgr") == 0 || strcmp (a, "--gray") == 0) {
+      o.port = TRUE;
+      o.order = order;
+      continue;
+    }
+    if (strcmp (a, "--classify") == 0 || strcmp (a, "--softmax") == 0) {
+      o.classify = TRUE;
+      o.softmax |= strcmp (a, "--softmax") == 0;
+      continue;
+    }
     if (!v) {
       fprintf (stderr, "aneforge: option %s needs a value\n", a);
       return 2;
@@ -274,6 +350,24 @@ main (int argc, char **argv)
     else if (strcmp (a, "--fill") == 0) {
       o.fill = g_ascii_strtod (v, NULL);
       o.have_fill = TRUE;
+    } else if (strcmp (a, "-o") == 0)
+      o.out = v;
+    else if (strcmp (a, "--labels") == 0)
+      o.labels = v;
+    else if (strcmp (a, "--scale") == 0 || strcmp (a, "--bias") == 0 ||
+             strcmp (a, "--mean") == 0 || strcmp (a, "--std") == 0) {
+      float *dst = strcmp (a, "--scale") == 0  ? o.scale
+                   : strcmp (a, "--bias") == 0 ? o.bias
+                   : strcmp (a, "--mean") == 0 ? o.mean
+                                               : o.std;
+      if (!parse_triple (v, dst)) {
+        fprintf (stderr, "aneforge: %s takes one number or three separated by commas, got \"%s\"\n",
+                 a, v);
+        return 2;
+      }
+      o.have_mean |= strcmp (a, "--mean") == 0;
+      o.have_std |= strcmp (a, "--std") == 0;
+      o.port = TRUE;
     } else if (strcmp (a, "--top") == 0)
       o.top = atoi (v);
     else if (strcmp (a, "--runs") == 0)
@@ -293,6 +387,8 @@ main (int argc, char **argv)
     return cmd_run (argv[2], &o);
   if (strcmp (argv[1], "bench") == 0)
     return cmd_bench (argv[2], &o);
+  if (strcmp (argv[1], "import") == 0)
+    return cmd_import (argv[2], &o);
   usage ();
   return 2;
 }
