@@ -296,6 +296,20 @@ AfGraph *af_graph_import_onnx (const char *path, const AfImportOptions *opts, GE
 AfGraph *af_graph_import_onnx_from_data (const guint8 *data, gsize len, const char *name_for_errors,
                                          const AfImportOptions *opts, GError **error);
 
+/* Imports a TensorFlow Lite model (FlatBuffers). TFLite is NHWC: inputs
+ * become NCHW, rank-4 outputs are transposed back to NHWC; fp16 and (u)int8
+ * quantized weights are dequantized. @opts may be NULL. Returns (transfer
+ * full) a graph, or NULL with @error naming the operator index, op and option. */
+AfGraph *af_graph_import_tflite (const char *path, const AfImportOptions *opts, GError **error);
+AfGraph *af_graph_import_tflite_from_data (const guint8 *data, gsize len,
+                                           const char *name_for_errors,
+                                           const AfImportOptions *opts, GError **error);
+
+/* Opens any model file by its extension: .json (af_graph_load), .onnx,
+ * .tflite (imported with @opts, which may be NULL). Returns (transfer full)
+ * or NULL with @error set. */
+AfGraph *af_graph_open (const char *path, const AfImportOptions *opts, GError **error);
+
 /* Number of elements of a shape. */
 gint64 af_shape_numel (int rank, const gint64 *shape);
 

@@ -43,7 +43,7 @@ fail (GError *error)
 static AfModel *
 load_and_compile (const char *path, const Options *o, GError **error)
 {
-  AfGraph *g = af_graph_load (path, error);
+  AfGraph *g = af_graph_open (path, NULL, error);
   if (!g)
     return NULL;
   AfCompileOptions co = AF_COMPILE_OPTIONS_INIT;
@@ -283,7 +283,7 @@ cmd_import (const char *path, Options *o)
     io.scale[c] = o->have_mean || o->have_std ? 1.0f / (255.0f * std) : o->scale[c];
     io.bias[c] = o->have_mean || o->have_std ? -mean / std : o->bias[c];
   }
-  AfGraph *g = af_graph_import_onnx (path, &io, &error);
+  AfGraph *g = af_graph_open (path, &io, &error);
   if (!g)
     return fail (error);
   if (o->classify || o->labels)

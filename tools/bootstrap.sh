@@ -22,3 +22,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 [ -f "$build/build.ninja" ] || meson setup "$build" >/dev/null
 ninja -C "$build" >"$build/bootstrap-ninja.log" 2>&1 || { tail -40 "$build/bootstrap-ninja.log" >&2; exit 1; }
+
+# Models that come from npm packages (their licenses allow it; never committed):
+# BlazeFace short-range (Apache-2.0) inside @mediapipe/face_detection.
+npm_prefix=${AF_NPM_PREFIX:-$HOME/.cache/aneforge/npm}
+if command -v npm >/dev/null &&
+  [ ! -f "$npm_prefix/node_modules/@mediapipe/face_detection/face_detection_short_range.tflite" ]; then
+  npm install --no-save --silent --prefix "$npm_prefix" @mediapipe/face_detection@0.4.1657300184 \
+    >/dev/null 2>&1 || echo "bootstrap: npm install @mediapipe/face_detection failed (BlazeFace tests will skip)" >&2
+fi

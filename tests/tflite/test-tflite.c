@@ -1,0 +1,869 @@
+/* test-tflite.c — the TFLite importer on small models built here with a
+ * tiny flatbuffer writer (tflite-writer.c): every op mapping against a hand
+ * computed or naive-NHWC result, the clear errors for unsupported ops and
+ * options, and malformed files (truncated, flipped bytes, bad offsets, huge
+ * vectors, looping offsets) rejected without a crash.
+ *
+ *   test-tflite --write-corpus DIR   writes the seed models (the fuzz corpus). */
+#include "graph.h"
+#include "import/flatbuffer.h"
+#include "import/tflite.h"
+#include "tflite-writer.h"
+
+#include <math.h>
+#include <string.h>
+
+enum { ADD = 0, AVG = 1, CONCAT = 2, CONV = 3, DW = 4, DEQ = 6, FC = 9, LOGISTIC = 14, MAXP = 17,
+       MUL = 18, RELU = 19, RELU6 = 21, RESHAPE = 22, SOFTMAX = 25, PAD = 34, RESIZE_NN = 97 };
+enum { SAME = 0, VALID = 1 };
+
+/* ---------------------------------------------------------------- helpers */
+
+static AfGraph *
+import (GBytes *model, GError **error)
+{
+  gsize len;
+  const guint8 *data = g_bytes_get_data (model, &len);
+  return af_graph_import_tflite_from_data (data, len, "test.tflite", NULL, error);
+}
+
+/* Imports, compiles and runs @model on @inputs (TFLite layout: NHWC) and
+ * writes output 0 (TFLite layout) to @out; checks it has @n_out values. */
+static void
+run (GBytes *model, int n_in, const float *const *inputs, float *out, gsize n_out)
+{
+  GError *error = NULL;
+  AfGraph *g = import (model, &error);
+  g_assert_no_error (error);
+  AfModel *m = af_compile (g, NULL, &error);
+  g_assert_no_error (error);
+  af_graph_free (g);
+  g_assert_cmpuint (af_model_n_inputs (m), ==, n_in);
+  float *nchw[4] = { 0 };
+  for (int i = 0; i < n_in; i++) {
+    AfTensorInfo info;
+    af_model_input_info (m, i, &info);
+    gint64 n = af_shape_numel (info.rank, info.shape);
+    nchw[i] = g_new (float, n);
+    if (info.rank != 4) {
+      memcpy (nchw[i], inputs[i], n * sizeof (float));
+      continue;
+    }
+    gint64 N = info.shape[0], C = info.shape[1], H = info.shape[2], W = info.shape[3];
+    for (gint64 b = 0; b < N; b++)
+      for (gint64 c = 0; c < C; c++)
+        for (gint64 y = 0; y < H; y++)
+          for (gint64 x = 0; x < W; x++)
+            nchw[i][((b * C + c) * H + y) * W + x] = inputs[i][((b * H + y) * W + x) * C + c];
+  }
+  AfTensorInfo oi;
+  af_model_output_info (m, 0, &oi);
+  g_assert_cmpint (af_shape_numel (oi.rank, oi.shape), ==, n_out);
+  float *outs[8] = { out };
+  for (guint i = 1; i < af_model_n_outputs (m) && i < 8; i++) {
+    AfTensorInfo o;
+    af_model_output_info (m, i, &o);
+    outs[i] = g_new (float, af_shape_numel (o.rank, o.shape));
+  }
+  g_assert_true (af_model_run (m, (const float *const *) nchw, outs, &error));
+  g_assert_no_error (error);
+  for (guint i = 1; i < af_model_n_outputs (m) && i < 8; i++)
+    g_free (outs[i]);
+  for (int i = 0; i < n_in; i++)
+    g_free (nchw[i]);
+  af_model_free (m);
+}
+
+static void
+assert_close (const float *got, const float *want, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    if (fabsf (got[i] - want[i]) > 1e-2f + 1e-2f * fabsf (want[i]))
+      g_error ("element %" G_GSIZE_FORMAT ": got %g, want %g", i, got[i], want[i]);
+}
+
+static void
+fill (float *x, gsize n, guint32 seed)
+{
+  GRand *r = g_rand_new_with_seed (seed);
+  for (gsize i = 0; i < n; i++)
+    x[i] = (float) g_rand_double_range (r, -1, 1);
+  g_rand_free (r);
+}
+
+static FbwObj *
+conv_options (Tb *b, int padding, int sh, int sw, int act, gboolean depthwise, int mult)
+{
+  FbwObj *o = tb_options (b);
+  int k = depthwise ? 1 : 0;
+  fbw_i8 (o, 0, padding);
+  fbw_i32 (o, 1, sw);
+  fbw_i32 (o, 2, sh);
+  if (depthwise)
+    fbw_i32 (o, 3, mult);
+  fbw_i8 (o, 3 + k, act);
+  return o;
+}
+
+/* Naive NHWC conv / depthwise with TF SAME or VALID padding. */
+static void
+ref_conv (const float *x, int H, int W, int C, const float *w, int O, int KH, int KW,
+          const float *bias, int stride, int padding, gboolean depthwise, int act, float *y,
+          int *OH, int *OW)
+{
+  int oh = padding == SAME ? (H + stride - 1) / stride : (H - KH) / stride + 1;
+  int ow = padding == SAME ? (W + stride - 1) / stride : (W - KW) / stride + 1;
+  int pt = padding == SAME ? MAX ((oh - 1) * stride + KH - H, 0) / 2 : 0;
+  int pl = padding == SAME ? MAX ((ow - 1) * stride + KW - W, 0) / 2 : 0;
+  int M = depthwise ? O / C : 1;
+  for (int oy = 0; oy < oh; oy++)
+    for (int ox = 0; ox < ow; ox++)
+      for (int o = 0; o < O; o++) {
+        double acc = bias ? bias[o] : 0;
+        for (int ky = 0; ky < KH; ky++)
+          for (int kx = 0; kx < KW; kx++) {
+            int iy = oy * stride - pt + ky, ix = ox * stride - pl + kx;
+            if (iy < 0 || iy >= H || ix < 0 || ix >= W)
+              continue;
+            if (depthwise)
+              acc += x[(iy * W + ix) * C + o / M] * w[(ky * KW + kx) * O + o];
+            else
+              for (int c = 0; c < C; c++)
+                acc += x[(iy * W + ix) * C + c] * w[((o * KH + ky) * KW + kx) * C + c];
+          }
+        if (act == 1)
+          acc = MAX (acc, 0);
+        if (act == 3)
+          acc = CLAMP (acc, 0, 6);
+        y[(oy * ow + ox) * O + o] = (float) acc;
+      }
+  *OH = oh;
+  *OW = ow;
+}
+
+/* ---------------------------------------------------------------- op tests */
+
+/* A 2x2 VALID conv with bias on a literal 2x2 input gives the hand-computed
+ * 1*1 + 4*1 + 0.5 = 5.5. */
+static void
+test_conv_literal (void)
+{
+  Tb *b = tb_new ();
+  int xs[] = { 1, 2, 2, 1 }, ws[] = { 1, 2, 2, 1 }, bs[] = { 1 }, ys[] = { 1, 1, 1, 1 };
+  float w[] = { 1, 0, 0, 1 }, bias[] = { 0.5f };
+  int x = tb_act (b, "x", 4, xs), y = tb_act (b, "y", 4, ys);
+  int in[] = { x, tb_const_f32 (b, "w", 4, ws, w), tb_const_f32 (b, "b", 1, bs, bias) };
+  tb_op (b, CONV, 3, in, y, 1, conv_options (b, VALID, 1, 1, 0, FALSE, 0));
+  tb_input (b, x);
+  tb_output (b, y);
+  g_autoptr (GBytes) model = tb_finish (b);
+  float xv[] = { 1, 2, 3, 4 }, out[1];
+  const float *ins[] = { xv };
+  run (model, 1, ins, out, 1);
+  g_assert_cmpfloat_with_epsilon (out[0], 5.5f, 1e-3);
+}
+
+/* TF SAME padding puts the odd extra pad at the end: a 2x2 stride-2 box
+ * filter over 3x3 ones gives [4, 2, 2, 1]. */
+static void
+test_conv_same_extra_pad_at_end (void)
+{
+  Tb *b = tb_new ();
+  int xs[] = { 1, 3, 3, 1 }, ws[] = { 1, 2, 2, 1 }, ys[] = { 1, 2, 2, 1 };
+  float w[] = { 1, 1, 1, 1 };
+  int x = tb_act (b, "x", 4, xs), y = tb_act (b, "y", 4, ys);
+  int in[] = { x, tb_const_f32 (b, "w", 4, ws, w), -1 };
+  tb_op (b, CONV, 3, in, y, 1, conv_options (b, SAME, 2, 2, 0, FALSE, 0));
+  tb_input (b, x);
+  tb_output (b, y);
+  g_autoptr (GBytes) model = tb_finish (b);
+  float xv[9], out[4], want[] = { 4, 2, 2, 1 };
+  for (int i = 0; i < 9; i++)
+    xv[i] = 1;
+  const float *ins[] = { xv };
+  run (model, 1, ins, out, 4);
+  assert_close (out, want, 4);
+}
+
+/* Builds and checks one conv / depthwise case against the naive NHWC
+ * reference: OHWI -> OIHW and [1,KH,KW,C*M] -> grouped conv are right. */
+static void
+check_conv (gboolean depthwise, int H, int W, int C, int O, int K, int stride, int padding,
+            int act, guint32 seed)
+{
+  Tb *b = tb_new ();
+  int wn = depthwise ? K * K * O : O * K * K * C;
+  float *w = g_new (float, wn), *bias = g_new (float, O), *xv = g_new (float, H * W * C);
+  fill (w, wn, seed);
+  fill (bias, O, seed + 1);
+  fill (xv, H * W * C, seed + 2);
+  float *want = g_new (float, H * W * O), *out = g_new (float, H * W * O);
+  int oh, ow;
+  ref_conv (xv, H, W, C, w, O, K, K, bias, stride, padding, depthwise, act, want, &oh, &ow);
+  int xs[] = { 1, H, W, C }, ys[] = { 1, oh, ow, O }, bs[] = { O };
+  int ws_c[] = { O, K, K, C }, ws_d[] = { 1, K, K, O };
+  int x = tb_act (b, "x", 4, xs), y = tb_act (b, "y", 4, ys);
+  int in[] = { x, tb_const_f32 (b, "w", 4, depthwise ? ws_d : ws_c, w),
+               tb_const_f32 (b, "b", 1, bs, bias) };
+  tb_op (b, depthwise ? DW : CONV, 3, in, y, depthwise ? 2 : 1,
+         conv_options (b, padding, stride, stride, act, depthwise, O / C));
+  tb_input (b, x);
+  tb_output (b, y);
+  g_autoptr (GBytes) model = tb_finish (b);
+  const float *ins[] = { xv };
+  run (model, 1, ins, out, oh * ow * O);
+  assert_close (out, want, oh * ow * O);
+  g_free (w);
+  g_free (bias);
+  g_free (xv);
+  g_free (want);
+  g_free (out);
+}
+
+/* CONV_2D (SAME/VALID, strides 1-2, fused RELU/RELU6) matches naive NHWC. */
+static void
+test_conv_random (void)
+{
+  check_conv (FALSE, 5, 7, 3, 4, 3, 2, SAME, 1, 1);
+  check_conv (FALSE, 6, 5, 2, 3, 3, 1, VALID, 3, 2);
+  check_conv (FALSE, 5, 5, 2, 2, 2, 2, SAME, 0, 3);
+}
+
+/* DEPTHWISE_CONV_2D with multiplier 1 and 2 matches naive NHWC. */
+static void
+test_depthwise_random (void)
+{
+  check_conv (TRUE, 6, 5, 3, 3, 3, 1, SAME, 3, 4);
+  check_conv (TRUE, 7, 7, 2, 4, 3, 2, SAME, 1, 5);
+  check_conv (TRUE, 5, 6, 2, 2, 2, 1, VALID, 0, 6);
+}
+
+/* FULLY_CONNECTED on a rank-4 input flattens in NHWC order: y = W x + b. */
+static void
+test_fully_connected (void)
+{
+  Tb *b = tb_new ();
+  int xs[] = { 1, 2, 2, 3 }, ws[] = { 4, 12 }, bs[] = { 4 }, ys[] = { 1, 4 };
+  float w[48], bias[4], xv[12], want[4], out[4];
+  fill (w, 48, 7);
+  fill (bias, 4, 8);
+  fill (xv, 12, 9);
+  for (int n = 0; n < 4; n++) {
+    double acc = bias[n];
+    for (int k = 0; k < 12; k++)
+      acc += w[n * 12 + k] * xv[k];
+    want[n] = MAX ((float) acc, 0);
+  }
+  int x = tb_act (b, "x", 4, xs), y = tb_act (b, "y", 2, ys);
+  int in[] = { x, tb_const_f32 (b, "w", 2, ws, w), tb_const_f32 (b, "b", 1, bs, bias) };
+  FbwObj *o = tb_options (b);
+  fbw_i8 (o, 0, 1);
+  tb_op (b, FC, 3, in, y, 8, o);
+  tb_input (b, x);
+  tb_output (b, y);
+  g_autoptr (GBytes) model = tb_finish (b);
+  const float *ins[] = { xv };
+  run (model, 1, ins, out, 4);
+  assert_close (out, want, 4);
+}
+
+/* ADD of a per-channel [C] constant broadcasts over NHWC's last dim, MUL of
+ * two activations is elementwise, LOGISTIC is the sigmoid:
+ * y = sigmoid((a + c) * a2). */
+static void
+test_add_mul_logistic (void)
+{
+  Tb *b = tb_new ();
+  int xs[] = { 1, 2, 2, 3 }, cs[] = { 3 };
+  float cv[] = { 1, -2, 0.5f }, a[12], a2[12], want[12], out[12];
+  fill (a, 12, 10);
+  fill (a2, 12, 11);
+  for (int i = 0; i < 12; i++)
+    want[i] = 1.0f / (1.0f + expf (-(a[i] + cv[i % 3]) * a2[i]));
+  int x = tb_act (b, "a", 4, xs), x2 = tb_act (b, "a2", 4, xs);
+  int s = tb_act (b, "s", 4, xs), p = tb_act (b, "p", 4, xs), y = tb_act (b, "y", 4, xs);
+  int in1[] = { x, tb_const_f32 (b, "c", 1, cs, cv) }, in2[] = { s, x2 }, in3[] = { p };
+  tb_op (b, ADD, 2, in1, s, 11, tb_options (b));
+  tb_op (b, MUL, 2, in2, p, 21, tb_options (b));
+  tb_op (b, LOGISTIC, 1, in3, y, 0, NULL);
+  tb_input (b, x);
+  tb_input (b, x2);
+  tb_output (b, y);
+  g_autoptr (GBytes) model = tb_finish (b);
+  const float *ins[] = { a, a2 };
+  run (model, 2, ins, out, 12);
+  assert_close (out, want, 12);
+}
+
+/* RELU then RELU6 clamp to [0, 6]. */
+static void
+test_relu_relu6 (void)
+{
+  Tb *b = tb_new ();
+  int xs[] = { 1, 6 };
+  float xv[] = { -3, -0.5f, 0, 2, 6.5f, 9 }, want[] = { 0, 0, 0, 2, 6, 6 }, out[6];
+  int x = tb_act (b, "x", 2, xs), r = tb_act (b, "r", 2, xs), y = tb_act (b, "y", 2, xs);
+  tb_op (b, RELU, 1, &x, r, 0, NULL);
+  tb_op (b, RELU6, 1, &r, y, 0, NULL);
+  tb_input (b, x);
+  tb_output (b, y);
+  g_autoptr (GBytes) model = tb_finish (b);
+  const float *ins[] = { xv };
+  run (model, 1, ins, out, 6);
+  assert_close (out, want, 6);
+}
+
+static FbwObj *
+pool_options (Tb *b, int padding, int stride, int k)
+{
+  FbwObj *o = tb_options (b);
+  fbw_i8 (o, 0, padding);
+  fbw_i32 (o, 1, stride);
+  fbw_i32 (o, 2, stride);
+  fbw_i32 (o, 3, k);
+  fbw_i32 (o, 4, k);
+  return o;
+}
+
+/* MAX_POOL_2D 2x2/2 VALID and AVERAGE_POOL_2D 3x3/1 SAME (the average over
+ * the valid cells only) on a literal 4x4 plane. */
+static void
+test_pools (void)
+{
+  float xv[16];
+  for (int i = 0; i < 16; i++)
+    xv[i] = i;
+  const float *ins[] = { xv };
+  {
+    Tb *b = tb_new ();
+    int xs[] = { 1, 4, 4, 1 }, ys[] = { 1, 2, 2, 1 };
+    int x = tb_act (b, "x", 4, xs), y = tb_act (b, "y", 4, ys);
+    tb_op (b, MAXP, 1, &x, y, 5, pool_options (b, VALID, 2, 2));
+    tb_input (b, x);
+    tb_output (b, y);
+    g_autoptr (GBytes) model = tb_finish (b);
+    float out[4], want[] = { 5, 7, 13, 15 };
+    run (model, 1, ins, out, 4);
+    assert_close (out, want, 4);
+  }
+  {
+    Tb *b = tb_new ();
+    int xs[] = { 1, 4, 4, 1 };
+    int x = tb_act (b, "x", 4, xs), y = tb_act (b, "y", 4, xs);
+    tb_op (b, AVG, 1, &x, y, 5, pool_options (b, SAME, 1, 3));
+    tb_input (b, x);
+    tb_output (b, y);
+    g_autoptr (GBytes) model = tb_finish (b);
+    float out[16];
+    /* corner (0,0): mean of 0,1,4,5 = 2.5; (1,1): mean of 0..2,4..6,8..10 = 5 */
+    run (model, 1, ins, out, 16);
+    g_assert_cmpfloat_with_epsilon (out[0], 2.5f, 1e-2);
+    g_assert_cmpfloat_with_epsilon (out[5], 5.0f, 1e-2);
+    g_assert_cmpfloat_with_epsilon (out[15], 12.5f, 1e-2);
+  }
+}
+
+/* PAD feeding a conv is merged into its pads; a channel PAD feeding ADD and
+ * a spatial PAD feeding MAX_POOL become zero concatenations. */
+static void
+test_pad (void)
+{
+  float xv[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }; /* [1, 2, 2, 2] */
+  const float *ins[] = { xv };
+  {
+    /* pad 1 on H and W, then a 3x3 VALID all-ones conv summing both
+     * channels: the centre sum of everything = 36 at every output. */
+    Tb *b = tb_new ();
+    int xs[] = { 1, 2, 2, 2 }, ps[] = { 4, 2 }, pd[] = { 1, 4, 4, 2 }, ws[] = { 1, 3, 3, 2 };
+    int ys[] = { 1, 2, 2, 1 };
+    gint32 pads[] = { 0, 0, 1, 1, 1, 1, 0, 0 };
+    float w[18];
+    for (int i = 0; i < 18; i++)
+      w[i] = 1;
+    int x = tb_act (b, "x", 4, xs), p = tb_act (b, "p", 4, pd), y = tb_act (b, "y", 4, ys);
+    int in1[] = { x, tb_const_i32 (b, "pads", 2, ps, pads) };
+    int in2[] = { p, tb_const_f32 (b, "w", 4, ws, w), -1 };
+    tb_op (b, PAD, 2, in1, p, 22, tb_options (b));
+    tb_op (b, CONV, 3, in2, y, 1, conv_options (b, VALID, 1, 1, 0, FALSE, 0));
+    tb_input (b, x);
+    tb_output (b, y);
+    g_autoptr (GBytes) model = tb_finish (b);
+    float out[4], want[] = { 36, 36, 36, 36 };
+    run (model, 1, ins, out, 4);
+    assert_close (out, want, 4);
+    GError *error = NULL;
+    AfGraph *g = import (model, &error);
+    g_assert_no_error (error);
+    for (guint i = 0; i < g->nodes->len; i++) /* merged: no concat left */
+      g_assert_cmpint (((AfNode *) g_ptr_array_index (g->nodes, i))->op, !=, AF_OP_CONCAT);
+    af_graph_free (g);
+  }
+  {
+    /* channel pad 2 -> 3 then add itself: [x0, x1, 0] * 2 */
+    Tb *b = tb_new ();
+    int xs[] = { 1, 2, 2, 2 }, ps[] = { 4, 2 }, pd[] = { 1, 2, 2, 3 };
+    gint32 pads[] = { 0, 0, 0, 0, 0, 0, 0, 1 };
+    int x = tb_act (b, "x", 4, xs), p = tb_act (b, "p", 4, pd), y = tb_act (b, "y", 4, pd);
+    int in1[] = { x, tb_const_i32 (b, "pads", 2, ps, pads) }, in2[] = { p, p };
+    tb_op (b, PAD, 2, in1, p, 22, tb_options (b));
+    tb_op (b, ADD, 2, in2, y, 11, tb_options (b));
+    tb_input (b, x);
+    tb_output (b, y);
+    g_autoptr (GBytes) model = tb_finish (b);
+    float out[12], want[] = { 2, 4, 0, 6, 8, 0, 10, 12, 0, 14, 16, 0 };
+    run (model, 1, ins, out, 12);
+    assert_close (out, want, 12);
+  }
+  {
+    /* spatial zero pad then max pool 2x2/2: zeros win over negatives */
+    Tb *b = tb_new ();
+    int xs[] = { 1, 2, 2, 1 }, ps[] = { 4, 2 }, pd[] = { 1, 4, 4, 1 }, ys[] = { 1, 2, 2, 1 };
+    gint32 pads[] = { 0, 0, 1, 1, 1, 1, 0, 0 };
+    float nv[] = { -1, -2, -3, -4 };
+    int x = tb_act (b, "x", 4, xs), p = tb_act (b, "p", 4, pd), y = tb_act (b, "y", 4, ys);
+    int in1[] = { x, tb_const_i32 (b, "pads", 2, ps, pads) };
+    tb_op (b, PAD, 2, in1, p, 22, tb_options (b));
+    tb_op (b, MAXP, 1, &p, y, 5, pool_options (b, VALID, 2, 2));
+    tb_input (b, x);
+    tb_output (b, y);
+    g_autoptr (GBytes) model = tb_finish (b);
+    float out[4], want[] = { 0, 0, 0, 0 };
+    const float *nins[] = { nv };
+    run (model, 1, nins, out, 4);
+    assert_close (out, want, 4);
+  }
+}
+
+/* RESHAPE flattens NHWC order (not NCHW), and CONCATENATION on axis 3 of
+ * rank-4 tensors joins channels: y = reshape(concat(x, x, axis 3), [1, 4, 4]). */
+static void
+test_reshape_concat (void)
+{
+  Tb *b = tb_new ();
+  int xs[] = { 1, 2, 2, 2 }, cs[] = { 1, 2, 2, 4 }, ys[] = { 1, 4, 4 }, ss[] = { 3 };
+  gint32 shape[] = { 1, 4, 4 };
+  int x = tb_act (b, "x", 4, xs), c = tb_act (b, "c", 4, cs), y = tb_act (b, "y", 3, ys);
+  int in1[] = { x, x }, in2[] = { c, tb_const_i32 (b, "shape", 1, ss, shape) };
+  FbwObj *o = tb_options (b);
+  fbw_i32 (o, 0, 3);
+  tb_op (b, CONCAT, 2, in1, c, 10, o);
+  tb_op (b, RESHAPE, 2, in2, y, 0, NULL);
+  tb_input (b, x);
+  tb_output (b, y);
+  g_autoptr (GBytes) model = tb_finish (b);
+  float xv[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, out[16];
+  float want[16] = { 1, 2, 1, 2, 3, 4, 3, 4, 5, 6, 5, 6, 7, 8, 7, 8 };
+  const float *ins[] = { xv };
+  run (model, 1, ins, out, 16);
+  assert_close (out, want, 16);
+}
+
+/* SOFTMAX on the last axis of a rank-4 tensor (NHWC channels). */
+static void
+test_softmax (void)
+{
+  Tb *b = tb_new ();
+  int xs[] = { 1, 1, 2, 3 };
+  float xv[] = { 0, 1, 2, 1, 1, 1 }, out[6], want[6];
+  float e = expf (1), e2 = expf (2), s = 1 + e + e2;
+  want[0] = 1 / s;
+  want[1] = e / s;
+  want[2] = e2 / s;
+  want[3] = want[4] = want[5] = 1.0f / 3;
+  int x = tb_act (b, "x", 4, xs), y = tb_act (b, "y", 4, xs);
+  FbwObj *o = tb_options (b);
+  fbw_f32 (o, 0, 1.0f);
+  tb_op (b, SOFTMAX, 1, &x, y, 9, o);
+  tb_input (b, x);
+  tb_output (b, y);
+  g_autoptr (GBytes) model = tb_finish (b);
+  const float *ins[] = { xv };
+  run (model, 1, ins, out, 6);
+  assert_close (out, want, 6);
+}
+
+/* RESIZE_NEAREST_NEIGHBOR x2 repeats every pixel into a 2x2 block. */
+static void
+test_resize_nearest (void)
+{
+  Tb *b = tb_new ();
+  int xs[] = { 1, 2, 2, 1 }, ys[] = { 1, 4, 4, 1 }, ss[] = { 2 };
+  gint32 size[] = { 4, 4 };
+  int x = tb_act (b, "x", 4, xs), y = tb_act (b, "y", 4, ys);
+  int in[] = { x, tb_const_i32 (b, "size", 1, ss, size) };
+  tb_op (b, RESIZE_NN, 2, in, y, 74, tb_options (b));
+  tb_input (b, x);
+  tb_output (b, y);
+  g_autoptr (GBytes) model = tb_finish (b);
+  float xv[] = { 1, 2, 3, 4 }, out[16];
+  float want[] = { 1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4 };
+  const float *ins[] = { xv };
+  run (model, 1, ins, out, 16);
+  assert_close (out, want, 16);
+}
+
+/* fp16 weights through DEQUANTIZE, int8 per-channel and uint8 per-tensor
+ * quantized weights are dequantized to the same fp32 conv: 1x1 convs whose
+ * expected outputs are worked out by hand. */
+static void
+test_quantized_weights (void)
+{
+  float xv[] = { 1, 2 }; /* [1, 1, 1, 2] */
+  const float *ins[] = { xv };
+  int xs[] = { 1, 1, 1, 2 }, ws[] = { 2, 1, 1, 2 }, ys[] = { 1, 1, 1, 2 };
+  {
+    Tb *b = tb_new ();
+    guint16 h[] = { af_f32_to_fp16 (1), af_f32_to_fp16 (0.5f), af_f32_to_fp16 (-1),
+                    af_f32_to_fp16 (2) };
+    int x = tb_act (b, "x", 4, xs), y = tb_act (b, "y", 4, ys);
+    int wq = tb_tensor (b, "w16", 4, ws, TB_F16, h, sizeof h), wd = tb_act (b, "w", 4, ws);
+    int in[] = { x, wd, -1 };
+    tb_op (b, DEQ, 1, &wq, wd, 0, NULL);
+    tb_op (b, CONV, 3, in, y, 1, conv_options (b, VALID, 1, 1, 0, FALSE, 0));
+    tb_input (b, x);
+    tb_output (b, y);
+    g_autoptr (GBytes) model = tb_finish (b);
+    float out[2], want[] = { 1 + 1, -1 + 4 };
+    run (model, 1, ins, out, 2);
+    assert_close (out, want, 2);
+  }
+  {
+    /* int8 per output channel: w = (q - 0) * scale[o] */
+    Tb *b = tb_new ();
+    gint8 q[] = { 10, 5, -10, 20 };
+    float scale[] = { 0.1f, 0.1f };
+    gint64 zp[] = { 0, 0 };
+    int x = tb_act (b, "x", 4, xs), y = tb_act (b, "y", 4, ys);
+    int w = tb_tensor (b, "wq", 4, ws, TB_I8, q, sizeof q);
+    tb_quant (b, w, 2, scale, zp, 0);
+    int in[] = { x, w, -1 };
+    tb_op (b, CONV, 3, in, y, 1, conv_options (b, VALID, 1, 1, 0, FALSE, 0));
+    tb_input (b, x);
+    tb_output (b, y);
+    g_autoptr (GBytes) model = tb_finish (b);
+    float out[2], want[] = { 1 + 1, -1 + 4 };
+    run (model, 1, ins, out, 2);
+    assert_close (out, want, 2);
+  }
+  {
+    /* uint8 per tensor: w = (q - 128) * 0.25 */
+    Tb *b = tb_new ();
+    guint8 q[] = { 132, 130, 124, 136 };
+    float scale[] = { 0.25f };
+    gint64 zp[] = { 128 };
+    int x = tb_act (b, "x", 4, xs), y = tb_act (b, "y", 4, ys);
+    int w = tb_tensor (b, "wq", 4, ws, TB_U8, q, sizeof q);
+    tb_quant (b, w, 1, scale, zp, 0);
+    int in[] = { x, w, -1 };
+    tb_op (b, CONV, 3, in, y, 1, conv_options (b, VALID, 1, 1, 0, FALSE, 0));
+    tb_input (b, x);
+    tb_output (b, y);
+    g_autoptr (GBytes) model = tb_finish (b);
+    float out[2], want[] = { 1 + 1, -1 + 4 };
+    run (model, 1, ins, out, 2);
+    assert_close (out, want, 2);
+  }
+}
+
+/* The import with opts->image makes the first input an NCHW image port with
+ * the given scale and bias. */
+static void
+test_image_input (void)
+{
+  Tb *b = tb_new ();
+  int xs[] = { 1, 4, 5, 3 };
+  int x = tb_act (b, "image", 4, xs), y = tb_act (b, "y", 4, xs);
+  tb_op (b, RELU, 1, &x, y, 0, NULL);
+  tb_input (b, x);
+  tb_output (b, y);
+  g_autoptr (GBytes) model = tb_finish (b);
+  AfImportOptions opts = AF_IMPORT_OPTIONS_INIT;
+  opts.image = TRUE;
+  opts.order = AF_PIXEL_BGR;
+  for (int c = 0; c < 3; c++) {
+    opts.scale[c] = 2.0f / 255;
+    opts.bias[c] = -1;
+  }
+  GError *error = NULL;
+  gsize len;
+  const guint8 *data = g_bytes_get_data (model, &len);
+  AfGraph *g = af_graph_import_tflite_from_data (data, len, "img.tflite", &opts, &error);
+  g_assert_no_error (error);
+  AfModel *m = af_compile (g, NULL, &error);
+  g_assert_no_error (error);
+  AfTensorInfo in, out;
+  af_model_input_info (m, 0, &in);
+  af_model_output_info (m, 0, &out);
+  g_assert_true (in.is_image);
+  g_assert_cmpint (in.order, ==, AF_PIXEL_BGR);
+  g_assert_cmpfloat_with_epsilon (in.bias[2], -1.0f, 1e-6);
+  gint64 want_in[] = { 1, 3, 4, 5 }, want_out[] = { 1, 4, 5, 3 };
+  for (int i = 0; i < 4; i++) {
+    g_assert_cmpint (in.shape[i], ==, want_in[i]);
+    g_assert_cmpint (out.shape[i], ==, want_out[i]);
+  }
+  af_model_free (m);
+  af_graph_free (g);
+}
+
+/* ---------------------------------------------------------------- errors */
+
+static void
+assert_import_error (GBytes *model, int code, const char *const *needles)
+{
+  GError *error = NULL;
+  AfGraph *g = import (model, &error);
+  g_assert_null (g);
+  g_assert_error (error, AF_ERROR, code);
+  for (int i = 0; needles[i]; i++)
+    if (!strstr (error->message, needles[i]))
+      g_error ("\"%s\" not in \"%s\"", needles[i], error->message);
+  g_error_free (error);
+}
+
+/* An unsupported operator is refused naming file, operator index and op. */
+static void
+test_unsupported_op (void)
+{
+  Tb *b = tb_new ();
+  int xs[] = { 1, 4 };
+  int x = tb_act (b, "x", 2, xs), r = tb_act (b, "r", 2, xs), y = tb_act (b, "y", 2, xs);
+  tb_op (b, RELU, 1, &x, r, 0, NULL);
+  tb_op (b, 39 /* TRANSPOSE */, 1, &r, y, 0, NULL);
+  tb_input (b, x);
+  tb_output (b, y);
+  g_autoptr (GBytes) model = tb_finish (b);
+  const char *needles[] = { "test.tflite", "operators[1]", "BUILTIN_39", "not supported", NULL };
+  assert_import_error (model, AF_ERROR_UNSUPPORTED, needles);
+}
+
+/* Unsupported options are refused naming the option: align_corners on
+ * RESIZE_NEAREST_NEIGHBOR and the SIGN_BIT fused activation on CONV_2D. */
+static void
+test_unsupported_options (void)
+{
+  {
+    Tb *b = tb_new ();
+    int xs[] = { 1, 2, 2, 1 }, ys[] = { 1, 4, 4, 1 }, ss[] = { 2 };
+    gint32 size[] = { 4, 4 };
+    int x = tb_act (b, "x", 4, xs), y = tb_act (b, "y", 4, ys);
+    int in[] = { x, tb_const_i32 (b, "size", 1, ss, size) };
+    FbwObj *o = tb_options (b);
+    fbw_i8 (o, 0, 1);
+    tb_op (b, RESIZE_NN, 2, in, y, 74, o);
+    tb_input (b, x);
+    tb_output (b, y);
+    g_autoptr (GBytes) model = tb_finish (b);
+    const char *needles[] = { "operators[0]", "RESIZE_NEAREST_NEIGHBOR", "align_corners", NULL };
+    assert_import_error (model, AF_ERROR_UNSUPPORTED, needles);
+  }
+  {
+    Tb *b = tb_new ();
+    int xs[] = { 1, 2, 2, 1 }, ws[] = { 1, 1, 1, 1 };
+    float w[] = { 1 };
+    int x = tb_act (b, "x", 4, xs), y = tb_act (b, "y", 4, xs);
+    int in[] = { x, tb_const_f32 (b, "w", 4, ws, w), -1 };
+    tb_op (b, CONV, 3, in, y, 1, conv_options (b, VALID, 1, 1, 5, FALSE, 0));
+    tb_input (b, x);
+    tb_output (b, y);
+    g_autoptr (GBytes) model = tb_finish (b);
+    const char *needles[] = { "operators[0] (CONV_2D)", "fused_activation_function", NULL };
+    assert_import_error (model, AF_ERROR_UNSUPPORTED, needles);
+  }
+}
+
+/* ---------------------------------------------------------------- malformed */
+
+/* A model using most mappings, the seed of the malformed tests. */
+static GBytes *
+seed_model (void)
+{
+  Tb *b = tb_new ();
+  int xs[] = { 1, 4, 4, 2 }, ws[] = { 3, 3, 3, 2 }, ys[] = { 1, 4, 4, 3 }, bs[] = { 3 };
+  int ps[] = { 1, 2, 2, 3 }, fs[] = { 1, 12 }, fw[] = { 2, 12 }, os[] = { 1, 2 };
+  float w[54], bias[3], f[24];
+  fill (w, 54, 20);
+  fill (bias, 3, 21);
+  fill (f, 24, 22);
+  int x = tb_act (b, "x", 4, xs), c = tb_act (b, "c", 4, ys), p = tb_act (b, "p", 4, ps);
+  int r = tb_act (b, "r", 2, fs), y = tb_act (b, "y", 2, os), s = tb_act (b, "s", 2, os);
+  int in1[] = { x, tb_const_f32 (b, "w", 4, ws, w), tb_const_f32 (b, "b", 1, bs, bias) };
+  int in3[] = { r, tb_const_f32 (b, "fw", 2, fw, f), -1 };
+  tb_op (b, CONV, 3, in1, c, 1, conv_options (b, SAME, 1, 1, 3, FALSE, 0));
+  tb_op (b, MAXP, 1, &c, p, 5, pool_options (b, VALID, 2, 2));
+  tb_op (b, RESHAPE, 1, &p, r, 0, NULL);
+  tb_op (b, FC, 3, in3, y, 8, tb_options (b));
+  FbwObj *o = tb_options (b);
+  fbw_f32 (o, 0, 1.0f);
+  tb_op (b, SOFTMAX, 1, &y, s, 9, o);
+  tb_input (b, x);
+  tb_output (b, s);
+  return tb_finish (b);
+}
+
+/* Imports @data; a graph that comes out must also compile or fail cleanly. */
+static void
+try_import (const guint8 *data, gsize len)
+{
+  GError *error = NULL;
+  AfGraph *g = af_graph_import_tflite_from_data (data, len, "bad.tflite", NULL, &error);
+  if (!g) {
+    g_assert_nonnull (error);
+    g_assert_true (error->domain == AF_ERROR);
+    g_error_free (error);
+    return;
+  }
+  g_assert_no_error (error);
+  AfModel *m = af_compile (g, NULL, &error);
+  if (!m)
+    g_clear_error (&error);
+  af_model_free (m);
+  af_graph_free (g);
+}
+
+/* The seed imports; every truncation is rejected cleanly. */
+static void
+test_truncated (void)
+{
+  g_autoptr (GBytes) model = seed_model ();
+  gsize len;
+  const guint8 *data = g_bytes_get_data (model, &len);
+  GError *error = NULL;
+  AfGraph *g = af_graph_import_tflite_from_data (data, len, "seed", NULL, &error);
+  g_assert_no_error (error);
+  af_graph_free (g);
+  for (gsize n = 0; n < len; n++) {
+    guint8 *copy = g_memdup2 (data, n); /* exact size: ASan sees any over-read */
+    try_import (copy, n);
+    g_free (copy);
+  }
+}
+
+/* Every byte flipped (three ways) imports or fails cleanly, never crashes. */
+static void
+test_flipped_bytes (void)
+{
+  g_autoptr (GBytes) model = seed_model ();
+  gsize len;
+  const guint8 *data = g_bytes_get_data (model, &len);
+  guint8 *copy = g_memdup2 (data, len);
+  static const guint8 flips[] = { 0xff, 0x80, 0x01 };
+  for (gsize i = 0; i < len; i++)
+    for (guint f = 0; f < G_N_ELEMENTS (flips); f++) {
+      copy[i] ^= flips[f];
+      try_import (copy, len);
+      copy[i] = data[i];
+    }
+  g_free (copy);
+}
+
+/* Hand-made hostile buffers: offsets out of range, a huge vector, a table
+ * whose vtable lies outside, a root pointing at itself, and a looping
+ * vector of tables exhausting the reader's budget. */
+static void
+test_hostile_buffers (void)
+{
+  GError *error = NULL;
+  AfFb fb;
+  AfFbTable t;
+  /* root offset past the end */
+  guint8 b1[16] = { 0xf0, 0xff, 0xff, 0xff, 'T', 'F', 'L', '3' };
+  g_assert_true (af_fb_init (&fb, b1, sizeof b1, "TFL3", "b1", &error));
+  g_assert_false (af_fb_root (&fb, &t, &error));
+  g_assert_error (error, AF_ERROR, AF_ERROR_PARSE);
+  g_clear_error (&error);
+  /* table at 8 with vtable soffset pointing before the buffer */
+  guint8 b2[16] = { 8, 0, 0, 0, 'T', 'F', 'L', '3', 0x00, 0x01, 0, 0 };
+  g_assert_true (af_fb_init (&fb, b2, sizeof b2, NULL, "b2", &error));
+  g_assert_false (af_fb_root (&fb, &t, &error));
+  g_clear_error (&error);
+  /* a valid table at 16 (vtable at 8: 6 bytes, object 8 bytes, field 0 at
+   * +4) whose field 0 is a vector of 0x7fffffff 4-byte elements */
+  guint8 b3[32] = { 16, 0, 0, 0, 'T', 'F', 'L', '3', /* root -> 16 */
+                    6, 0, 8, 0, 4, 0, 0, 0,          /* vtable */
+                    8, 0, 0, 0, 4, 0, 0, 0,          /* table: soffset 8, field 0 -> 24 */
+                    0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0 };
+  g_assert_true (af_fb_init (&fb, b3, sizeof b3, NULL, "b3", &error));
+  g_assert_true (af_fb_root (&fb, &t, &error));
+  AfFbVector v;
+  g_assert_false (af_fb_vector (&t, 0, 4, &v, &error));
+  g_assert_nonnull (strstr (error->message, "vector runs past"));
+  g_clear_error (&error);
+  /* one element whose uoffset wraps back to the table (a loop): rejected */
+  b3[24] = 1;
+  b3[25] = b3[26] = b3[27] = 0;
+  b3[28] = 0xf0;
+  b3[29] = b3[30] = b3[31] = 0xff;
+  g_assert_true (af_fb_vector (&t, 0, 4, &v, &error));
+  g_assert_false (af_fb_vector_table (&v, 0, &t, &error));
+  g_clear_error (&error);
+  /* the budget stops any walk that opens too many tables / vectors */
+  fb.budget = 1;
+  g_assert_true (af_fb_root (&fb, &t, &error));
+  g_assert_false (af_fb_vector (&t, 0, 4, &v, &error));
+  g_assert_error (error, AF_ERROR, AF_ERROR_LIMIT);
+  g_clear_error (&error);
+  /* importer: a model table without subgraphs, a wrong identifier, empty */
+  g_assert_null (af_graph_import_tflite_from_data (b3, sizeof b3, "b3", NULL, &error));
+  g_assert_error (error, AF_ERROR, AF_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "subgraphs"));
+  g_clear_error (&error);
+  b3[7] = '4';
+  g_assert_null (af_graph_import_tflite_from_data (b3, sizeof b3, "b3", NULL, &error));
+  g_assert_error (error, AF_ERROR, AF_ERROR_PARSE);
+  g_clear_error (&error);
+  g_assert_null (af_graph_import_tflite_from_data (NULL, 0, "empty", NULL, &error));
+  g_clear_error (&error);
+  g_assert_null (af_graph_import_tflite ("/nonexistent/x.tflite", NULL, &error));
+  g_assert_error (error, AF_ERROR, AF_ERROR_IO);
+  g_clear_error (&error);
+}
+
+/* ---------------------------------------------------------------- corpus */
+
+static int
+write_corpus (const char *dir)
+{
+  GBytes *seeds[] = { seed_model () };
+  for (guint i = 0; i < G_N_ELEMENTS (seeds); i++) {
+    g_autofree char *name = g_strdup_printf ("seed-%u.tflite", i);
+    g_autofree char *path = g_build_filename (dir, name, NULL);
+    gsize len;
+    const char *data = g_bytes_get_data (seeds[i], &len);
+    GError *error = NULL;
+    if (!g_file_set_contents (path, data, len, &error)) {
+      g_printerr ("%s\n", error->message);
+      return 1;
+    }
+    g_bytes_unref (seeds[i]);
+  }
+  return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc == 3 && strcmp (argv[1], "--write-corpus") == 0)
+    return write_corpus (argv[2]);
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/tflite/conv/literal", test_conv_literal);
+  g_test_add_func ("/tflite/conv/same-extra-pad-at-end", test_conv_same_extra_pad_at_end);
+  g_test_add_func ("/tflite/conv/random", test_conv_random);
+  g_test_add_func ("/tflite/depthwise/random", test_depthwise_random);
+  g_test_add_func ("/tflite/fully-connected", test_fully_connected);
+  g_test_add_func ("/tflite/add-mul-logistic", test_add_mul_logistic);
+  g_test_add_func ("/tflite/relu-relu6", test_relu_relu6);
+  g_test_add_func ("/tflite/pools", test_pools);
+  g_test_add_func ("/tflite/pad", test_pad);
+  g_test_add_func ("/tflite/reshape-concat", test_reshape_concat);
+  g_test_add_func ("/tflite/softmax", test_softmax);
+  g_test_add_func ("/tflite/resize-nearest", test_resize_nearest);
+  g_test_add_func ("/tflite/quantized-weights", test_quantized_weights);
+  g_test_add_func ("/tflite/image-input", test_image_input);
+  g_test_add_func ("/tflite/errors/unsupported-op", test_unsupported_op);
+  g_test_add_func ("/tflite/errors/unsupported-options", test_unsupported_options);
+  g_test_add_func ("/tflite/malformed/truncated", test_truncated);
+  g_test_add_func ("/tflite/malformed/flipped-bytes", test_flipped_bytes);
+  g_test_add_func ("/tflite/malformed/hostile-buffers", test_hostile_buffers);
+  return g_test_run ();
+}
