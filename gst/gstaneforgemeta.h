@@ -40,6 +40,29 @@ typedef struct {
 } GstAneforgeClassification;
 
 /**
+ * GstAneforgeDetection:
+ * @x1: left edge, frame pixels
+ * @y1: top edge, frame pixels
+ * @x2: right edge, frame pixels
+ * @y2: bottom edge, frame pixels
+ * @score: detection score in [0, 1]
+ * @class_index: class index (0 for single-class detectors such as face detectors)
+ * @label: the class label, or %NULL
+ * @n_landmarks: number of landmark points (0..5)
+ * @landmarks: x, y pairs in frame pixels
+ *
+ * One detected object of a frame, after score threshold and NMS, best first.
+ */
+typedef struct {
+  gfloat x1, y1, x2, y2;
+  gfloat score;
+  gint class_index;
+  const gchar *label;
+  guint n_landmarks;
+  gfloat landmarks[10];
+} GstAneforgeDetection;
+
+/**
  * GstAneforgeMeta:
  * @meta: the parent #GstMeta
  * @n_tensors: number of output tensors
@@ -49,6 +72,11 @@ typedef struct {
  * @classes: (array length=n_classes): the top-k classes, best first
  * @latency_ns: time spent on this frame: mapping it into the model's image
  *   port and running the model, in nanoseconds
+ * @n_detections: number of detections (0 without a detection decode)
+ * @detections: (array length=n_detections): detected objects, best first
+ * @age_frames: how many frames ago the results were computed (0: from this
+ *   very frame; live mode may attach the latest results to newer frames)
+ * @age_ns: the same age in stream time, nanoseconds
  *
  * Inference results attached by the aneforge element (output=meta) to the
  * frame they were computed from. The meta does not depend on the pixels'
@@ -71,6 +99,10 @@ typedef struct {
   guint n_classes;
   const GstAneforgeClassification *classes;
   guint64 latency_ns;
+  guint n_detections;
+  const GstAneforgeDetection *detections;
+  guint64 age_frames;
+  guint64 age_ns;
 
   /*< private >*/
   gpointer results;

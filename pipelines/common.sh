@@ -6,8 +6,9 @@
 # are none, or when EXPECTED > 0 and their number differs.
 af_print_results () {
   lines=$(sed -n \
-    -e 's/.*(element): aneforge, pts=(guint64)\([0-9]*\),.*latency-ms=(double)\([0-9.e+-]*\),.*labels=(string){ \([^,]*\),.*scores=(double){ \([0-9.e+-]*\),.*/pts=\1 latency-ms=\2 top=\3 score=\4/p;t' \
-    -e 's/.*(element): \(aneforge, .*\)/\1/p' "$1")
+    -e 's/.*(element): aneforge, pts=(guint64)\([0-9]*\),.*latency-ms=(double)\([0-9.e+-]*\),.*labels=(string){ \("\([^"\\]\|\\.\)*"\|[^,]*\),.*scores=(double){ \([0-9.e+-]*\),.*/pts=\1 latency-ms=\2 top=\3 score=\5/p;t' \
+    -e 's/.*(element): \(aneforge, .*\)/\1/p' "$1" |
+    sed -e '/^pts=/{s/\\\(.\)/\1/g;s/top="\([^"]*\)"/top=\1/;s/latency-ms=\([0-9]*\.[0-9][0-9][0-9]\)[0-9]*/latency-ms=\1/}')
   count=$(printf '%s\n' "$lines" | grep -c . || true)
   printf '%s\n' "$lines"
   if [ "$count" -eq 0 ]; then
