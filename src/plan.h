@@ -16,7 +16,8 @@ G_BEGIN_DECLS
 
 typedef struct {
   AfNode *node;       /* borrowed from plan->graph */
-  AfEpilogue ep;      /* unary ops fused into this step */
+  AfEpilogue ep;      /* unary ops (and at most one residual ADD) fused into this step */
+  AfTensor *residual; /* the ADD's other operand when ep holds ADD, else NULL */
   AfTensor *out;      /* the value this step writes: the last fused op's output */
   guint n_graph_ops;  /* graph ops this step stands for */
   guint segment;      /* index into plan->segments */

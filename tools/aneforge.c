@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 typedef struct {
   /* import */
@@ -239,10 +240,13 @@ cmd_bench (const char *path, const Options *o)
     ms[i] = (g_get_monotonic_time () - a) / 1000.0;
   }
   qsort (ms, o->runs, sizeof *ms, cmp_double);
+  struct rusage ru;
+  getrusage (RUSAGE_SELF, &ru);
   printf ("{\"model\": \"%s\", \"threads\": %d, \"runs\": %d, \"median_ms\": %.3f, "
-          "\"min_ms\": %.3f, \"compile_ms\": %.1f, \"ops\": %u, \"segments\": %u}\n",
-          path, o->threads, o->runs, ms[o->runs / 2], ms[0], compile_ms, af_model_n_ops (m),
-          af_model_n_segments (m));
+          "\"min_ms\": %.3f, \"compile_ms\": %.1f, \"peak_rss_kb\": %ld, \"ops\": %u, "
+          "\"segments\": %u}\n",
+          path, o->threads, o->runs, ms[o->runs / 2], ms[0], compile_ms, ru.ru_maxrss,
+          af_model_n_ops (m), af_model_n_segments (m));
   g_free (ms);
   af_model_free (m);
   return 0;

@@ -67,6 +67,21 @@ af_value_bytes (const AfTensor *t)
   return af_align (af__shape_numel (&t->shape) * sizeof (guint16));
 }
 
+/* A reshape whose input dies at it takes over the input's bytes: no copy
+ * (the executor skips the copy when input and output are one address). */
+static gboolean
+af_reshape_aliases (AfPlan *plan, const AfStep *st, int *last_use, guint s)
+{
+  AfTensor *src = st->node->in[0];
+  if (st->node->op != AF_OP_RESHAPE || st->ep.n != 0 || st->residual ||
+      src->kind != AF_VALUE_NODE || last_use[src->index] != (int) s ||
+      plan->offset[st->out->index] != AF_NO_SLOT || plan->offset[src->index] == AF_NO_SLOT)
+    return FALSE;
+  plan->offset[st->out->index] = plan->offset[src->index];
+  last_use[src->index] = -2; /* the block now belongs to the output */
+  return TRUE;
+}
+
 gboolean
 af__pass_memory (AfPlan *plan, GError **error)
 {
@@ -85,6 +100,8 @@ af__pass_memory (AfPlan *plan, GError **error)
     AfStep *st = &g_array_index (plan->steps, AfStep, s);
     for (guint j = 0; j < st->node->n_in; j++)
       last_use[st->node->in[j]->index] = s;
+    if (st->residual)
+      last_use[st->residual->index] = s;
   }
   /* pinned: inputs (and image staging), outputs */
   for (guint i = 0; i < g->inputs->len; i++) {
@@ -103,14 +120,21 @@ af__pass_memory (AfPlan *plan, GError **error)
   }
   for (guint s = 0; s < n_steps; s++) {
     AfStep *st = &g_array_index (plan->steps, AfStep, s);
+    if (af_reshape_aliases (plan, st, last_use, s)) {
+      if (last_use[st->out->index] < 0) { /* nobody reads it */
+        af_arena_give (free_list, plan->offset[st->out->index], af_value_bytes (st->out));
+        last_use[st->out->index] = -2;
+      }
+      continue;
+    }
     if (plan->offset[st->out->index] == AF_NO_SLOT)
       plan->offset[st->out->index] = af_arena_take (free_list, &top, af_value_bytes (st->out));
     /* a value nobody reads is dead at once; inputs die after their last reader */
     if (last_use[st->out->index] < 0)
       last_use[st->out->index] = s;
-    for (guint j = 0; j < st->node->n_in; j++) {
-      AfTensor *in = st->node->in[j];
-      if (last_use[in->index] == (int) s && plan->offset[in->index] != AF_NO_SLOT &&
+    for (guint j = 0; j <= st->node->n_in; j++) {
+      AfTensor *in = j < st->node->n_in ? st->node->in[j] : st->residual;
+      if (in && last_use[in->index] == (int) s && plan->offset[in->index] != AF_NO_SLOT &&
           in->kind != AF_VALUE_CONST) {
         af_arena_give (free_list, plan->offset[in->index], af_value_bytes (in));
         last_use[in->index] = -2; /* given back once (an op may read a value twice) */

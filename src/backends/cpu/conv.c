@@ -42,6 +42,7 @@ typedef struct {
   guint8 *scratch;
   gboolean simd;
   gint64 m_chunks, mb_per;
+  const guint16 *res; /* ADD residual laid out like @out, or NULL */
 } AfConvRun;
 
 typedef struct AfDwScratch_ AfDwScratch;
@@ -235,6 +236,7 @@ af__conv_gemm_task (void *ctx, gint64 begin, gint64 end, int thread)
         int mr = (int) MIN (MR, k->cout_g - mb * MR);
         af__gemm_tile (r->simd, k->kdim, k->w + (g * k->m_blocks + mb) * k->kdim * MR, tile + s,
                        ldb, mr, nr, k->bias + row, NULL, &k->ep,
+                       r->res ? r->res + row * k->hw_out + p0 + s : NULL,
                        r->out + row * k->hw_out + p0 + s, k->hw_out);
       }
     }
@@ -359,8 +361,9 @@ af__conv_dw_task (void *ctx, gint64 begin, gint64 end, int thread)
     for (gint64 oy = 0; oy < d->h_out; oy++) {
       int taps = af__dw_taps (k, plane, w, oy, &s);
       af__dw_sum (r->simd, d->w_out, taps, s.tap, s.tw, s.acc);
+      gint64 at = (c * d->h_out + oy) * d->w_out;
       af__finish_row (r->simd, s.acc, d->w_out, k->bias[c], NULL, &k->ep,
-                      r->out + (c * d->h_out + oy) * d->w_out);
+                      r->res ? r->res + at : NULL, r->out + at);
     }
   }
 }
@@ -371,7 +374,15 @@ void
 af_cpu_conv_run (const AfConvKernel *k, const guint16 *in, guint16 *out, guint8 *scratch,
                  AfPool *pool)
 {
-  AfConvRun r = { k, in, out, scratch, af__cpu_use_simd (), 1, 1 };
+  af_cpu_conv_run_res (k, in, NULL, out, scratch, pool);
+}
+
+void
+af_cpu_conv_run_res (const AfConvKernel *k, const guint16 *in, const guint16 *res, guint16 *out,
+                     guint8 *scratch, AfPool *pool)
+{
+  AfConvRun r = { k, in, out, scratch, af__cpu_use_simd (), 1, 1, res };
+  g_return_if_fail (!af_epilogue_has_residual (&k->ep) || res);
   if (k->hw_out == 0 || k->d.c_out == 0)
     return;
   if (k->depthwise) {

@@ -2,11 +2,23 @@
  * compile time, and runs them in order per frame. fp16 values live in the
  * model's arena; weights are packed into the fast kernels; ops without a
  * fast kernel run their reference kernel on fp32 copies held in one scratch
- * buffer sized at compile time. Nothing is allocated in execute. */
+ * buffer sized at compile time. Nothing is allocated in execute.
+ *
+ * A step whose epilogue holds ADD (a residual add fused by the fuse pass)
+ * reads the residual from the step's residual value and adds it
+ * after rounding the op's own result, before the rest of the epilogue.
+ *
+ * AF_PROFILE=1 (read at compile) times every step and prints a table (step,
+ * op, ms per run, share, GFLOP/s) to stderr when the model is freed; when
+ * unset the run loop has no timing code at all. */
 #include "plan.h"
+#include "dwconv.h"
+#include "eltwise.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct _AfCpuProgram AfCpuProgram;
 typedef struct _AfCpuStep AfCpuStep;
@@ -21,12 +33,21 @@ struct _AfCpuStep {
   const guint16 **in16; /* per input: arena fp16 data, NULL for constants */
   float **in32;         /* per input: fp32 copy (constants: owned; others: scratch) */
   gboolean *in32_owned;
+  const guint16 *res;   /* ADD residual (arena) or NULL */
+  guint16 **in16_owned; /* per input: fp16 copy of a constant for the eltwise kernels */
   const guint8 *pixels; /* IMAGE_INPUT: the port's uint8 staging buffer */
   gint64 batch, in_image, out_image; /* per-image element counts for batched kernels */
   AfConvKernel *conv;
+  AfDwKernel *dw;
   AfLinearKernel *linear;
   AfPoolDesc pool;
   gint64 outer, inner; /* CONCAT: outer loop count, element count after the axis */
+  AfBinaryDesc binary;
+  AfUnaryDesc unary;
+  AfBatchNormDesc bn;
+  AfGatherDesc gather;
+  AfReduceDesc reduce;
+  gint64 prof_ns; /* AF_PROFILE: accumulated time */
 };
 
 struct _AfCpuProgram {
@@ -37,17 +58,21 @@ struct _AfCpuProgram {
   float *scratch; /* fp32 inputs and output of reference-kernel steps */
   guint8 *kscratch; /* fast-kernel scratch, per thread */
   gsize kscratch_per_thread;
+  gboolean profile; /* AF_PROFILE */
+  guint64 prof_runs;
 };
 
 /* ---------------------------------------------------------------- helpers */
 
+/* @res: the ADD residual or NULL. */
 static void
-af_apply_epilogue_inplace (const AfEpilogue *ep, guint16 *x, gint64 n)
+af_apply_epilogue_inplace (const AfEpilogue *ep, const guint16 *res, guint16 *x, gint64 n)
 {
   if (ep->n == 0)
     return;
   for (gint64 i = 0; i < n; i++)
-    x[i] = af_f32_to_fp16 (af_epilogue_apply (ep, af_fp16_to_f32 (x[i])));
+    x[i] = af_f32_to_fp16 (
+        af_epilogue_apply_res (ep, af_fp16_to_f32 (x[i]), res ? af_fp16_to_f32 (res[i]) : 0.0f));
 }
 
 static float *
@@ -79,7 +104,8 @@ af_run_reference (AfCpuProgram *p, AfCpuStep *s)
     return;
   }
   for (gint64 i = 0; i < s->out_numel; i++)
-    s->out[i] = af_f32_to_fp16 (af_epilogue_apply (ep, af_fp16_to_f32 (af_f32_to_fp16 (out[i]))));
+    s->out[i] = af_f32_to_fp16 (af_epilogue_apply_res (ep, af_fp16_to_f32 (af_f32_to_fp16 (out[i])),
+                                                       s->res ? af_fp16_to_f32 (s->res[i]) : 0.0f));
 }
 
 /* The image port: uint8 pixels -> x * scale[c] + bias[c] -> fp16. */
@@ -89,14 +115,9 @@ af_run_image_input (AfCpuProgram *p, AfCpuStep *s)
   const AfNode *n = s->node;
   gint64 c = n->out->shape.d[1], plane = n->out->shape.d[2] * n->out->shape.d[3];
   for (gint64 b = 0; b < n->out->shape.d[0]; b++)
-    for (gint64 ch = 0; ch < c; ch++) {
-      const guint8 *src = s->pixels + (b * c + ch) * plane;
-      guint16 *dst = s->out + (b * c + ch) * plane;
-      float scale = n->image.scale[ch], bias = n->image.bias[ch];
-      for (gint64 i = 0; i < plane; i++)
-        dst[i] = af_f32_to_fp16 (src[i] * scale + bias);
-    }
-  af_apply_epilogue_inplace (&s->step->ep, s->out, s->out_numel);
+    af_cpu_image_port_run (s->pixels + b * c * plane, c, plane, n->image.scale, n->image.bias,
+                           s->out + b * c * plane);
+  af_apply_epilogue_inplace (&s->step->ep, s->res, s->out, s->out_numel);
   (void) p;
 }
 
@@ -105,7 +126,7 @@ af_run_reshape (AfCpuProgram *p, AfCpuStep *s)
 {
   if (s->in16[0] != s->out)
     memcpy (s->out, s->in16[0], s->out_numel * sizeof (guint16));
-  af_apply_epilogue_inplace (&s->step->ep, s->out, s->out_numel);
+  af_apply_epilogue_inplace (&s->step->ep, s->res, s->out, s->out_numel);
   (void) p;
 }
 
@@ -127,7 +148,7 @@ af_run_concat (AfCpuProgram *p, AfCpuStep *s)
     }
     col += row;
   }
-  af_apply_epilogue_inplace (&s->step->ep, s->out, s->out_numel);
+  af_apply_epilogue_inplace (&s->step->ep, s->res, s->out, s->out_numel);
   (void) p;
 }
 
@@ -135,14 +156,61 @@ static void
 af_run_conv (AfCpuProgram *p, AfCpuStep *s)
 {
   for (gint64 b = 0; b < s->batch; b++)
-    af_cpu_conv_run (s->conv, s->in16[0] + b * s->in_image, s->out + b * s->out_image,
-                     p->kscratch, p->pool);
+    af_cpu_conv_run_res (s->conv, s->in16[0] + b * s->in_image,
+                         s->res ? s->res + b * s->out_image : NULL, s->out + b * s->out_image,
+                         p->kscratch, p->pool);
+}
+
+static void
+af_run_dw (AfCpuProgram *p, AfCpuStep *s)
+{
+  for (gint64 b = 0; b < s->batch; b++)
+    af_cpu_dw_run (s->dw, s->in16[0] + b * s->in_image, s->res ? s->res + b * s->out_image : NULL,
+                   s->out + b * s->out_image, p->kscratch, p->pool);
 }
 
 static void
 af_run_linear (AfCpuProgram *p, AfCpuStep *s)
 {
-  af_cpu_linear_run (s->linear, s->batch, s->in16[0], s->out, p->kscratch, p->pool);
+  af_cpu_linear_run_res (s->linear, s->batch, s->in16[0], s->res, s->out, p->kscratch, p->pool);
+}
+
+static void
+af_run_binary (AfCpuProgram *p, AfCpuStep *s)
+{
+  af_cpu_binary_run (&s->binary, s->in16[0], s->in16[1], s->res, s->out, p->pool);
+}
+
+static void
+af_run_unary (AfCpuProgram *p, AfCpuStep *s)
+{
+  af_cpu_unary_run (&s->unary, s->in16[0], s->res, s->out, p->pool);
+}
+
+static void
+af_run_batch_norm (AfCpuProgram *p, AfCpuStep *s)
+{
+  af_cpu_batch_norm_run (&s->bn, s->in16[0], s->res, s->out, p->pool);
+}
+
+static void
+af_run_gather (AfCpuProgram *p, AfCpuStep *s)
+{
+  af_cpu_gather_run (&s->gather, s->in16[0], s->res, s->out, p->pool);
+}
+
+static void
+af_run_reduce (AfCpuProgram *p, AfCpuStep *s)
+{
+  af_cpu_reduce_run (&s->reduce, s->in16[0], s->res, s->out, p->pool);
+}
+
+static void
+af_run_max_pool (AfCpuProgram *p, AfCpuStep *s)
+{
+  for (gint64 b = 0; b < s->batch; b++)
+    af_cpu_max_pool_run (&s->pool, &s->step->ep, s->in16[0] + b * s->in_image,
+                         s->out + b * s->out_image, p->kscratch, p->pool);
 }
 
 static void
@@ -151,7 +219,14 @@ af_run_pool (AfCpuProgram *p, AfCpuStep *s)
   for (gint64 b = 0; b < s->batch; b++)
     af_cpu_pool2d_run (&s->pool, s->in16[0] + b * s->in_image, s->out + b * s->out_image,
                        p->pool);
-  af_apply_epilogue_inplace (&s->step->ep, s->out, s->out_numel);
+  af_apply_epilogue_inplace (&s->step->ep, s->res, s->out, s->out_numel);
+}
+
+static void
+af_run_nothing (AfCpuProgram *p, AfCpuStep *s)
+{
+  (void) p;
+  (void) s;
 }
 
 /* ---------------------------------------------------------------- binding */
@@ -174,12 +249,18 @@ af_bind_conv (AfCpuProgram *p, AfCpuStep *s)
   memcpy (d.dilation, n->attrs.dilation, sizeof d.dilation);
   g_autofree float *wf = af_const_f32 (n->in[1]);
   g_autofree float *bf = n->n_in > 2 ? af_const_f32 (n->in[2]) : NULL;
-  s->conv = af_cpu_conv_new (&d, wf, bf, &s->step->ep);
-  if (!s->conv)
-    return FALSE;
   s->batch = x->d[0];
   s->in_image = d.c_in * d.h_in * d.w_in;
   s->out_image = d.c_out * d.h_out * d.w_out;
+  s->dw = af_cpu_dw_new (&d, wf, bf, &s->step->ep);
+  if (s->dw) {
+    p->kscratch_per_thread = MAX (p->kscratch_per_thread, af_cpu_dw_scratch_size (s->dw));
+    s->run = af_run_dw;
+    return TRUE;
+  }
+  s->conv = af_cpu_conv_new (&d, wf, bf, &s->step->ep);
+  if (!s->conv)
+    return FALSE;
   p->kscratch_per_thread = MAX (p->kscratch_per_thread, af_cpu_conv_scratch_size (s->conv));
   s->run = af_run_conv;
   return TRUE;
@@ -210,7 +291,10 @@ af_bind_pool (AfCpuProgram *p, AfCpuStep *s)
 {
   const AfNode *n = s->node;
   const AfShape *x = &n->in[0]->shape, *y = &n->out->shape;
-  if (n->in[0]->kind == AF_VALUE_CONST || x->rank != 4 || n->attrs.ceil_mode)
+  gboolean is_max = n->op == AF_OP_MAX_POOL;
+  /* the max kernel takes ceil-mode windows as they come; avg_pool's
+   * ceil-mode divisor rule stays with the reference */
+  if (n->in[0]->kind == AF_VALUE_CONST || x->rank != 4 || (n->attrs.ceil_mode && !is_max))
     return FALSE;
   AfPoolDesc d = {
     .c = x->d[1], .h_in = x->d[2], .w_in = x->d[3], .h_out = y->d[2], .w_out = y->d[3],
@@ -231,7 +315,74 @@ af_bind_pool (AfCpuProgram *p, AfCpuStep *s)
   s->in_image = d.c * d.h_in * d.w_in;
   s->out_image = d.c * d.h_out * d.w_out;
   s->run = af_run_pool;
+  if (is_max && !n->attrs.global) {
+    p->kscratch_per_thread = MAX (p->kscratch_per_thread, af_cpu_max_pool_scratch_size (&d));
+    s->run = af_run_max_pool;
+  }
+  return TRUE;
+}
+
+/* Binary ops: a constant operand gets an fp16 copy (its values are fp16). */
+static gboolean
+af_bind_binary (AfCpuProgram *p, AfCpuStep *s)
+{
+  const AfNode *n = s->node;
+  for (guint j = 0; j < 2; j++)
+    if (!s->in16[j]) {
+      gint64 cnt = af__shape_numel (&n->in[j]->shape);
+      s->in16_owned[j] = g_new (guint16, MAX (cnt, 1));
+      af_f32_to_fp16_n (s->in32[j], s->in16_owned[j], cnt);
+      s->in16[j] = s->in16_owned[j];
+    }
+  af_cpu_binary_init (&s->binary, n->op, &n->in[0]->shape, &n->in[1]->shape, &n->out->shape,
+                      &s->step->ep);
+  s->run = af_run_binary;
   (void) p;
+  return TRUE;
+}
+
+static gboolean
+af_bind_batch_norm (AfCpuStep *s)
+{
+  const AfNode *n = s->node;
+  if (!s->in16[0])
+    return FALSE;
+  for (guint j = 1; j < 5; j++)
+    if (!s->in32_owned[j])
+      return FALSE;
+  af_cpu_batch_norm_init (&s->bn, &n->in[0]->shape, s->in32[1], s->in32[2], s->in32[3],
+                          s->in32[4], n->attrs.eps, &s->step->ep);
+  s->run = af_run_batch_norm;
+  return TRUE;
+}
+
+/* mean / sum over trailing axes (every reduced axis after every kept one). */
+static gboolean
+af_bind_reduce (AfCpuStep *s)
+{
+  const AfNode *n = s->node;
+  const AfShape *x = &n->in[0]->shape;
+  gboolean mask[AF_MAX_RANK] = { 0 };
+  for (int i = 0; i < x->rank; i++)
+    mask[i] = n->attrs.n_axes == 0;
+  for (int i = 0; i < n->attrs.n_axes; i++)
+    mask[n->attrs.axes[i] < 0 ? n->attrs.axes[i] + x->rank : n->attrs.axes[i]] = TRUE;
+  gint64 outer = 1, inner = 1;
+  gboolean reducing = FALSE;
+  for (int i = 0; i < x->rank; i++) {
+    if (mask[i]) {
+      reducing = TRUE;
+      inner *= x->d[i];
+    } else if (reducing && x->d[i] != 1) {
+      return FALSE; /* a kept axis after a reduced one */
+    } else {
+      outer *= x->d[i];
+    }
+  }
+  if (!s->in16[0] || inner == 0 || outer == 0)
+    return FALSE;
+  s->reduce = (AfReduceDesc){ n->op == AF_OP_MEAN, outer, inner, s->step->ep };
+  s->run = af_run_reduce;
   return TRUE;
 }
 
@@ -269,6 +420,49 @@ af_bind_fast (AfCpuProgram *p, AfCpuStep *s)
   case AF_OP_MAX_POOL:
   case AF_OP_AVG_POOL:
     return af_bind_pool (p, s);
+  case AF_OP_ADD:
+  case AF_OP_SUB:
+  case AF_OP_MUL:
+  case AF_OP_DIV:
+  case AF_OP_MAXIMUM:
+  case AF_OP_MINIMUM:
+    return af_bind_binary (p, s);
+  case AF_OP_RELU:
+  case AF_OP_RELU6:
+  case AF_OP_CLIP:
+  case AF_OP_SIGMOID:
+  case AF_OP_TANH:
+  case AF_OP_SILU:
+  case AF_OP_GELU:
+  case AF_OP_EXP:
+    if (!s->in16[0])
+      return FALSE;
+    af_cpu_unary_init (&s->unary, n->op, n->attrs.min, n->attrs.max, s->out_numel,
+                       &s->step->ep);
+    s->run = af_run_unary;
+    return TRUE;
+  case AF_OP_BATCH_NORM:
+    return af_bind_batch_norm (s);
+  case AF_OP_TRANSPOSE: {
+    if (!s->in16[0])
+      return FALSE;
+    int perm[AF_MAX_RANK], r = n->in[0]->shape.rank;
+    for (int i = 0; i < r; i++)
+      perm[i] = n->attrs.n_perm ? (int) n->attrs.perm[i] : r - 1 - i;
+    af_cpu_transpose_init (&s->gather, &n->in[0]->shape, perm, &s->step->ep);
+    s->run = af_run_gather;
+    return TRUE;
+  }
+  case AF_OP_UPSAMPLE:
+    if (!s->in16[0])
+      return FALSE;
+    af_cpu_upsample_init (&s->gather, &n->in[0]->shape, n->attrs.scale[0], n->attrs.scale[1],
+                          &s->step->ep);
+    s->run = af_run_gather;
+    return TRUE;
+  case AF_OP_MEAN:
+  case AF_OP_SUM:
+    return af_bind_reduce (s);
   default:
     return FALSE;
   }
@@ -288,6 +482,7 @@ af_bind_step (AfCpuProgram *p, AfCpuStep *s, const AfStep *st, guint8 *arena)
   s->in16 = g_new0 (const guint16 *, MAX (n->n_in, 1));
   s->in32 = g_new0 (float *, MAX (n->n_in, 1));
   s->in32_owned = g_new0 (gboolean, MAX (n->n_in, 1));
+  s->in16_owned = g_new0 (guint16 *, MAX (n->n_in, 1));
   if (n->op == AF_OP_IMAGE_INPUT)
     s->pixels = arena + plan->port[n->out->index];
   gsize scratch = s->out_numel;
@@ -300,6 +495,12 @@ af_bind_step (AfCpuProgram *p, AfCpuStep *s, const AfStep *st, guint8 *arena)
       s->in16[j] = (const guint16 *) (arena + plan->offset[t->index]);
       scratch += af__shape_numel (&t->shape);
     }
+  }
+  if (st->residual)
+    s->res = (const guint16 *) (arena + plan->offset[st->residual->index]);
+  if (s->out_numel == 0) { /* nothing to compute */
+    s->run = af_run_nothing;
+    return 0;
   }
   if (af_bind_fast (p, s))
     return 0;
@@ -350,14 +551,79 @@ af_cpu_compile (AfPlan *plan, int threads, guint8 *arena, GError **error)
   af_place_scratch (p);
   gsize kbytes = p->kscratch_per_thread * af_pool_n_threads (p->pool);
   p->kscratch = g_aligned_alloc0 (MAX (kbytes, 64), 1, 64);
+  const char *prof = g_getenv ("AF_PROFILE");
+  p->profile = prof && *prof && strcmp (prof, "0") != 0;
   (void) error;
   return p;
+}
+
+static gint64
+af_now_ns (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (gint64) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void
+af_execute_profiled (AfCpuProgram *p)
+{
+  for (guint i = 0; i < p->n_steps; i++) {
+    gint64 t0 = af_now_ns ();
+    p->steps[i].run (p, &p->steps[i]);
+    p->steps[i].prof_ns += af_now_ns () - t0;
+  }
+  p->prof_runs++;
+}
+
+static int
+af_cmp_step_time (gconstpointer a, gconstpointer b)
+{
+  const AfCpuStep *x = *(AfCpuStep *const *) a, *y = *(AfCpuStep *const *) b;
+  return x->prof_ns < y->prof_ns ? 1 : x->prof_ns > y->prof_ns ? -1 : 0;
+}
+
+/* The AF_PROFILE table, slowest step first. */
+static void
+af_print_profile (AfCpuProgram *p)
+{
+  if (p->prof_runs == 0)
+    return;
+  g_autofree AfCpuStep **by_time = g_new (AfCpuStep *, MAX (p->n_steps, 1));
+  gint64 total = 0;
+  for (guint i = 0; i < p->n_steps; i++) {
+    by_time[i] = &p->steps[i];
+    total += p->steps[i].prof_ns;
+  }
+  qsort (by_time, p->n_steps, sizeof *by_time, af_cmp_step_time);
+  double runs = (double) p->prof_runs;
+  fprintf (stderr, "AF_PROFILE %s: %" G_GUINT64_FORMAT " run(s), %.3f ms per run, %d thread(s)\n",
+           p->plan->graph->name, p->prof_runs, total / runs / 1e6, af_pool_n_threads (p->pool));
+  fprintf (stderr, "  %-28s %-30s %9s %6s %8s %s\n", "step", "op", "ms/run", "%", "GFLOP/s",
+           "kernel");
+  for (guint i = 0; i < p->n_steps; i++) {
+    const AfCpuStep *s = by_time[i];
+    AfCost c = { 0, 0 };
+    af_op_info[s->node->op].cost (s->node, &c);
+    char op[64];
+    int len = g_snprintf (op, sizeof op, "%s", af_op_info[s->node->op].name);
+    for (int e = 0; e < s->step->ep.n && len < (int) sizeof op; e++)
+      len += g_snprintf (op + len, sizeof op - len, "+%s", af_op_info[s->step->ep.op[e]].name);
+    double ms = s->prof_ns / runs / 1e6;
+    fprintf (stderr, "  %-28.28s %-30.30s %9.3f %6.1f %8.2f %s\n", s->node->name, op, ms,
+             total ? 100.0 * s->prof_ns / total : 0.0, ms > 0 ? c.flops / (ms * 1e6) : 0.0,
+             s->run == af_run_reference ? "reference" : "fast");
+  }
 }
 
 static gboolean
 af_cpu_execute (gpointer program, GError **error)
 {
   AfCpuProgram *p = program;
+  if (G_UNLIKELY (p->profile)) {
+    af_execute_profiled (p);
+    return TRUE;
+  }
   for (guint i = 0; i < p->n_steps; i++)
     p->steps[i].run (p, &p->steps[i]);
   (void) error;
@@ -368,15 +634,22 @@ static void
 af_cpu_release (gpointer program)
 {
   AfCpuProgram *p = program;
+  if (p->profile)
+    af_print_profile (p);
   for (guint i = 0; i < p->n_steps; i++) {
     AfCpuStep *s = &p->steps[i];
-    for (guint j = 0; s->node && j < s->node->n_in; j++)
+    for (guint j = 0; s->node && j < s->node->n_in; j++) {
       if (s->in32_owned[j])
         g_free (s->in32[j]);
+      g_free (s->in16_owned[j]);
+    }
+    g_free (s->in16_owned);
+    af_cpu_batch_norm_clear (&s->bn);
     g_free (s->in16);
     g_free (s->in32);
     g_free (s->in32_owned);
     af_cpu_conv_free (s->conv);
+    af_cpu_dw_free (s->dw);
     af_cpu_linear_free (s->linear);
   }
   g_free (p->steps);

@@ -92,7 +92,7 @@ static const AfUkFn af__uk_avx2_fns[MR + 1] = {
 void
 af__gemm_tile (gboolean simd, gint64 k, const float *a, const float *b, gint64 ldb, int mr,
                int nr, const float *bias_row, const float *bias_col, const AfEpilogue *ep,
-               guint16 *c, gint64 ldc)
+               const guint16 *res, guint16 *c, gint64 ldc)
 {
   float acc[MR * NR] __attribute__ ((aligned (32)));
   g_assert (mr >= 1 && mr <= MR && nr >= 1 && nr <= NR);
@@ -104,5 +104,5 @@ af__gemm_tile (gboolean simd, gint64 k, const float *a, const float *b, gint64 l
     af__uk_c (mr, k, a, b, ldb, acc);
   for (int i = 0; i < mr; i++)
     af__finish_row (simd, acc + i * NR, nr, bias_row ? bias_row[i] : 0.0f, bias_col, ep,
-                    c + i * ldc);
+                    res ? res + i * ldc : NULL, c + i * ldc);
 }

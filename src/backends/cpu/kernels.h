@@ -24,13 +24,19 @@ G_BEGIN_DECLS
 #define AF_MAX_EPILOGUE 4
 typedef struct {
   int n;
-  AfOp op[AF_MAX_EPILOGUE]; /* RELU, RELU6, CLIP, SIGMOID, TANH, SILU, GELU, EXP */
+  AfOp op[AF_MAX_EPILOGUE]; /* RELU, RELU6, CLIP, SIGMOID, TANH, SILU, GELU, EXP, or ADD:
+                             * x + residual[j] (at most one ADD; the kernel's *_run_res
+                             * gets the residual, an fp16 tensor shaped like the output) */
   float lo[AF_MAX_EPILOGUE], hi[AF_MAX_EPILOGUE]; /* CLIP bounds */
 } AfEpilogue;
 
 /* Applies the epilogue to one fp32 value (already rounded to fp16) and
- * returns the final fp16-representable value. */
+ * returns the final fp16-representable value. @ep must not hold ADD. */
 float af_epilogue_apply (const AfEpilogue *ep, float x);
+/* The same with the residual value @r for an ADD. */
+float af_epilogue_apply_res (const AfEpilogue *ep, float x, float r);
+/* TRUE if @ep holds an ADD (needs a residual). */
+gboolean af_epilogue_has_residual (const AfEpilogue *ep);
 /* TRUE if an unary op can join an epilogue. */
 gboolean af_epilogue_accepts (AfOp op);
 
@@ -58,6 +64,10 @@ gsize af_cpu_conv_scratch_size (const AfConvKernel *k);
  * @scratch: af_pool_n_threads(pool) * scratch_size bytes, 64-byte aligned. */
 void af_cpu_conv_run (const AfConvKernel *k, const guint16 *in, guint16 *out, guint8 *scratch,
                       AfPool *pool);
+/* The same with the residual @res ([c_out, h_out, w_out] fp16, may equal
+ * @out) for an epilogue holding ADD; NULL without. */
+void af_cpu_conv_run_res (const AfConvKernel *k, const guint16 *in, const guint16 *res,
+                          guint16 *out, guint8 *scratch, AfPool *pool);
 void af_cpu_conv_free (AfConvKernel *k);
 
 /* ------------------------------------------------------------ linear / GEMM */
@@ -70,6 +80,9 @@ AfLinearKernel *af_cpu_linear_new (gint64 k, gint64 n, const float *w, const flo
 gsize af_cpu_linear_scratch_size (const AfLinearKernel *lk, gint64 m);
 void af_cpu_linear_run (const AfLinearKernel *lk, gint64 m, const guint16 *x, guint16 *y,
                         guint8 *scratch, AfPool *pool);
+/* The same with the residual @res ([M, N] fp16) for an epilogue holding ADD. */
+void af_cpu_linear_run_res (const AfLinearKernel *lk, gint64 m, const guint16 *x,
+                            const guint16 *res, guint16 *y, guint8 *scratch, AfPool *pool);
 void af_cpu_linear_free (AfLinearKernel *lk);
 
 /* ------------------------------------------------------------ pooling */

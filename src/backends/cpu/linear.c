@@ -23,6 +23,7 @@ typedef struct {
   gint64 m;
   const guint16 *x;
   guint16 *y;
+  const guint16 *res; /* ADD residual laid out like @y, or NULL */
   guint8 *scratch;
   gsize scratch_size;
   gboolean simd;
@@ -103,7 +104,8 @@ af__linear_task (void *ctx, gint64 begin, gint64 end, int thread)
     for (gint64 s = s0; s < s1; s++) {
       int nr = (int) MIN (NR, lk->n - s * NR);
       af__gemm_tile (r->simd, lk->k, a, lk->w + s * lk->k * NR, NR, mr, nr, NULL,
-                     lk->bias + s * NR, &lk->ep, r->y + m0 * lk->n + s * NR, lk->n);
+                     lk->bias + s * NR, &lk->ep, r->res ? r->res + m0 * lk->n + s * NR : NULL,
+                     r->y + m0 * lk->n + s * NR, lk->n);
     }
   }
 }
@@ -112,10 +114,18 @@ void
 af_cpu_linear_run (const AfLinearKernel *lk, gint64 m, const guint16 *x, guint16 *y,
                    guint8 *scratch, AfPool *pool)
 {
+  af_cpu_linear_run_res (lk, m, x, NULL, y, scratch, pool);
+}
+
+void
+af_cpu_linear_run_res (const AfLinearKernel *lk, gint64 m, const guint16 *x, const guint16 *res,
+                       guint16 *y, guint8 *scratch, AfPool *pool)
+{
   if (m <= 0 || lk->n == 0)
     return;
-  AfLinearRun r = { lk, m, x, y, scratch, af_cpu_linear_scratch_size (lk, m), af__cpu_use_simd (),
-                    1, 1 };
+  g_return_if_fail (!af_epilogue_has_residual (&lk->ep) || res);
+  AfLinearRun r = { lk, m, x, y, res, scratch, af_cpu_linear_scratch_size (lk, m),
+                    af__cpu_use_simd (), 1, 1 };
   gint64 m_blocks = af__ceil_div (m, MR), nt = af_pool_n_threads (pool);
   gint64 want = CLAMP (af__ceil_div (4 * nt, m_blocks), 1, lk->n_strips);
   r.strips_per = af__ceil_div (lk->n_strips, want);

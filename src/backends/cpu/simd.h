@@ -19,13 +19,18 @@ gboolean af__cpu_use_simd (void);
  * (FALSE). Not meant to be flipped while kernels run on other threads. */
 void af__cpu_force_portable (gboolean portable);
 
-/* TRUE if every op of @ep is RELU, RELU6 or CLIP (done in vector registers). */
+/* TRUE if every op of @ep is RELU, RELU6, CLIP or ADD (done in vector registers). */
 gboolean af__epilogue_is_simple (const AfEpilogue *ep);
 
 /* Finishes @n accumulators: dst[j] = fp16 (ep (fp16 (acc[j] + bias))), where
- * bias is @bias_v[j] if @bias_v is non-NULL, else @bias. */
+ * bias is @bias_v[j] if @bias_v is non-NULL, else @bias. @res: the ADD's
+ * residual row aligned with @dst (NULL when @ep has no ADD). */
 void af__finish_row (gboolean simd, const float *acc, gint64 n, float bias, const float *bias_v,
-                     const AfEpilogue *ep, guint16 *dst);
+                     const AfEpilogue *ep, const guint16 *res, guint16 *dst);
+/* dst[j] = fp16 (ep (fp16 (v[j]))): the finisher without a bias (elementwise
+ * kernels: -0 stays -0). */
+void af__store_row (gboolean simd, const float *v, gint64 n, const AfEpilogue *ep,
+                    const guint16 *res, guint16 *dst);
 
 /* ------------------------------------------------------------ GEMM core
  * C[mr, nr] = A[mr, k] . B[k, nr], finished by af__finish_row per row.
@@ -34,13 +39,14 @@ void af__finish_row (gboolean simd, const float *acc, gint64 n, float bias, cons
  * are computed and dropped, so they must be readable (zeros are best).
  * @bias_row: bias of the tile's first row (one per row) or NULL; @bias_col:
  * bias of its first column (one per column) or NULL. Row i of the result goes
- * to c + i * ldc. */
+ * to c + i * ldc; @res (NULL, or the ADD residual laid out like @c) is read
+ * at res + i * ldc. */
 #define AF_GEMM_MR 6
 #define AF_GEMM_NR 16
 
 void af__gemm_tile (gboolean simd, gint64 k, const float *a, const float *b, gint64 ldb, int mr,
                     int nr, const float *bias_row, const float *bias_col, const AfEpilogue *ep,
-                    guint16 *c, gint64 ldc);
+                    const guint16 *res, guint16 *c, gint64 ldc);
 
 static inline gint64
 af__ceil_div (gint64 a, gint64 b)
