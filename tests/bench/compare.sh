@@ -28,9 +28,8 @@ fi
 export NODE_PATH="$cache/ort/node_modules"
 
 cc -O2 -mavx2 -mfma -pthread "$shared/bench/peak_fma.c" -o "$cache/peak_fma"
-peak_out=$("$cache/peak_fma")
-peak1=$(echo "$peak_out" | sed -n 's/^threads=1 .*median=\([0-9.]*\) .*/\1/p' | head -1)
-peak2=$(echo "$peak_out" | sed -n 's/^threads=2 .*median=\([0-9.]*\) .*/\1/p' | head -1)
+peak1=$("$cache/peak_fma" 1 | sed -n 's/.* median=\([0-9.]*\) .*/\1/p')
+peak2=$("$cache/peak_fma" 2 | sed -n 's/.* median=\([0-9.]*\) .*/\1/p')
 echo "peak fp32 FMA: ${peak1} GFLOP/s (1 thread), ${peak2} GFLOP/s (2 threads)"
 
 # model name | onnx file | import options | GFLOP per run (2 x MACs; bench README figures,
