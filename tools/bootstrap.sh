@@ -8,11 +8,13 @@ build=${1:-build}
 packages=(build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
   libglib2.0-dev libjson-glib-dev libgdk-pixbuf-2.0-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
-  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav valgrind)
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav valgrind
+  libonnx-testdata)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+command -v npm >/dev/null || missing+=(npm) # (a machine may have Node.js from elsewhere)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "bootstrap: installing ${missing[*]}" >&2
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
