@@ -1,0 +1,114 @@
+/* test-real-images.c — real models on real pictures, the way a user runs
+ * them: ONNX imported with an image port, pictures decoded and resized
+ * (bilinear) into the port as uint8, the model run on the CPU backend. */
+#include "aneforge.h"
+
+#include <gdk-pixbuf/gdk-pixbuf.h>
+
+static char *
+shared_path (const char *rel)
+{
+  const char *shared = g_getenv ("AF_SHARED");
+  return g_build_filename (shared ? shared : "../shared", rel, NULL);
+}
+
+static AfModel *
+import_squeezenet (void)
+{
+  g_autofree char *path = shared_path ("models/squeezenet/SqueezeNet_fp16.onnx");
+  AfImportOptions io = AF_IMPORT_OPTIONS_INIT; /* raw BGR 0..255, no scaling */
+  io.image = TRUE;
+  io.order = AF_PIXEL_BGR;
+  GError *error = NULL;
+  AfGraph *g = af_graph_import_onnx (path, &io, &error);
+  g_assert_no_error (error);
+  AfModel *m = af_compile (g, NULL, &error);
+  g_assert_no_error (error);
+  af_graph_free (g);
+  return m;
+}
+
+/* Decodes @rel, resizes it to the port's size and writes it planar in the
+ * port's channel order. */
+static void
+fill_port (AfModel *m, const char *rel)
+{
+  AfTensorInfo info;
+  af_model_input_info (m, 0, &info);
+  g_assert_true (info.is_image);
+  g_autofree char *path = shared_path (rel);
+  GError *error = NULL;
+  GdkPixbuf *src = gdk_pixbuf_new_from_file (path, &error);
+  g_assert_no_error (error);
+  gint64 h = info.shape[2], w = info.shape[3];
+  GdkPixbuf *pb = gdk_pixbuf_scale_simple (src, (int) w, (int) h, GDK_INTERP_BILINEAR);
+  const guint8 *px = gdk_pixbuf_read_pixels (pb);
+  int stride = gdk_pixbuf_get_rowstride (pb), nch = gdk_pixbuf_get_n_channels (pb);
+  guint8 *port = af_model_input_view (m, 0, NULL);
+  for (gint64 y = 0; y < h; y++)
+    for (gint64 x = 0; x < w; x++)
+      for (int c = 0; c < 3; c++) {
+        int from = info.order == AF_PIXEL_BGR ? 2 - c : c;
+        port[(c * h + y) * w + x] = px[y * stride + x * nch + from];
+      }
+  g_object_unref (pb);
+  g_object_unref (src);
+}
+
+static guint
+best_class (AfModel *m, float *score)
+{
+  AfTensorInfo info;
+  af_model_output_info (m, 0, &info);
+  gint64 n = af_shape_numel (info.rank, info.shape);
+  const guint16 *out = af_model_output_view (m, 0);
+  guint best = 0;
+  for (gint64 i = 1; i < n; i++)
+    if (af_fp16_to_f32 (out[i]) > af_fp16_to_f32 (out[best]))
+      best = (guint) i;
+  *score = af_fp16_to_f32 (out[best]);
+  return best;
+}
+
+typedef struct {
+  const char *image;
+  guint want;
+  float min_score;
+} Case;
+
+/* SqueezeNet 1.1 fp16 names the kitten a tabby (281, ~0.93), the parrot a
+ * macaw (88, ~0.98) and the fish a tench (0, ~0.74). */
+static void
+test_squeezenet_pictures (void)
+{
+  g_autofree char *model = shared_path ("models/squeezenet/SqueezeNet_fp16.onnx");
+  if (!g_file_test (model, G_FILE_TEST_EXISTS)) {
+    g_test_skip ("../shared/models/squeezenet is not here");
+    return;
+  }
+  static const Case cases[] = {
+    { "media/kitten_224.png", 281, 0.85f },
+    { "media/parrot.jpg", 88, 0.90f },
+    { "media/fish.png", 0, 0.70f },
+  };
+  AfModel *m = import_squeezenet ();
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    fill_port (m, cases[i].image);
+    GError *error = NULL;
+    g_assert_true (af_model_execute (m, &error));
+    float score;
+    guint got = best_class (m, &score);
+    g_test_message ("%s: class %u score %.4f", cases[i].image, got, score);
+    g_assert_cmpuint (got, ==, cases[i].want);
+    g_assert_cmpfloat (score, >=, cases[i].min_score);
+  }
+  af_model_free (m);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/real-images/squeezenet", test_squeezenet_pictures);
+  return g_test_run ();
+}
