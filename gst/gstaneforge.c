@@ -17,11 +17,21 @@
  * `other/tensors`: one buffer per frame, one memory per tensor, `float32`
  * values (widened from the model's fp16), dimensions innermost first.
  *
+ * The model's `outputs[].decode` (docs/decoders.md) is run on the host
+ * after every frame: a classification fills the meta's classes, a detection
+ * (SSD, YuNet) its detections, in frame pixels (the frame is stretched into
+ * the model input). The `labels` and `top-k` properties override a
+ * classification's, or make output 0 one when the model declares none.
+ *
  * In both modes an element message named "aneforge" is posted for every
  * frame with the fields "pts", "running-time", "duration" (guint64, ns),
  * "latency-ms" (gdouble) and, for a classifier, "class-ids" (a #GstValueList
  * of gint, best first), "labels" (#GstValueList of strings, "" when unknown)
- * and "scores" (#GstValueList of gdouble).
+ * and "scores" (#GstValueList of gdouble); for a detector, "boxes" (a
+ * #GstValueList of "detection" structures with x1, y1, x2, y2, score
+ * (gdouble, frame pixels), class-id (gint), label (string, "" when unknown)
+ * and landmarks (a #GstValueList of gdouble x, y pairs)). With `results`
+ * set, the same results go to a JSON-lines file, one line per frame.
  *
  * ## Example launch line
  * |[
@@ -36,6 +46,7 @@
 #include "gstaneforge.h"
 #include "gstaneforgetensorpool.h"
 
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 
@@ -50,6 +61,7 @@ enum {
   PROP_THREADS,
   PROP_LABELS,
   PROP_TOP_K,
+  PROP_RESULTS,
 };
 
 #define DEFAULT_MODEL NULL
@@ -58,9 +70,10 @@ enum {
 #define DEFAULT_THREADS 0
 #define DEFAULT_LABELS NULL
 #define DEFAULT_TOP_K 5
+#define DEFAULT_RESULTS NULL
+#define RESULTS_LINE_SIZE 4096
 #define MAX_THREADS 256
 #define MAX_TOP_K 1000
-#define MAX_LABELS 1000000
 
 #define VIDEO_CAPS \
   GST_VIDEO_CAPS_MAKE ("{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, GRAY8, NV12, I420 }")
@@ -134,6 +147,10 @@ gst_aneforge_set_property (GObject *object, guint prop_id, const GValue *value,
     self->top_k = g_value_get_uint (value);
     self->top_k_set = TRUE;
     break;
+  case PROP_RESULTS:
+    g_free (self->results_path);
+    self->results_path = g_value_dup_string (value);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     break;
@@ -165,6 +182,9 @@ gst_aneforge_get_property (GObject *object, guint prop_id, GValue *value, GParam
   case PROP_TOP_K:
     g_value_set_uint (value, self->top_k);
     break;
+  case PROP_RESULTS:
+    g_value_set_string (value, self->results_path);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     break;
@@ -172,72 +192,10 @@ gst_aneforge_get_property (GObject *object, guint prop_id, GValue *value, GParam
   GST_OBJECT_UNLOCK (self);
 }
 
-/* ---------------------------------------------------------------- labels */
-
-/* TRUE when every non-empty line reads "<index>,<name>". */
-static gboolean
-gst_aneforge_labels_indexed (gchar **lines)
-{
-  gboolean any = FALSE;
-  for (guint i = 0; lines[i]; i++) {
-    const gchar *l = lines[i];
-    if (!*l)
-      continue;
-    if (!g_ascii_isdigit (*l))
-      return FALSE;
-    while (g_ascii_isdigit (*l))
-      l++;
-    if (*l != ',')
-      return FALSE;
-    any = TRUE;
-  }
-  return any;
-}
-
-/* Reads one label per line, or "index,name" lines. Returns (transfer full)
- * an array indexed by class (holes are NULL), or NULL with @error set. */
-static GPtrArray *
-gst_aneforge_labels_load (const gchar *path, GError **error)
-{
-  g_autofree gchar *text = NULL;
-  if (!g_file_get_contents (path, &text, NULL, error))
-    return NULL;
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i]; i++)
-    g_strchomp (lines[i]);
-  guint n = g_strv_length (lines);
-  while (n > 0 && !*lines[n - 1])
-    n--;
-  gboolean indexed = gst_aneforge_labels_indexed (lines);
-  GPtrArray *labels = g_ptr_array_new_with_free_func (g_free);
-  for (guint i = 0; i < n; i++) {
-    const gchar *name = lines[i];
-    guint64 index = i;
-    if (indexed) {
-      if (!*name)
-        continue;
-      gchar *end;
-      index = g_ascii_strtoull (name, &end, 10);
-      name = end + 1;
-    }
-    if (index >= MAX_LABELS) {
-      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: line %u: class index %"
-                   G_GUINT64_FORMAT " is above %u", path, i + 1, index, MAX_LABELS);
-      g_ptr_array_unref (labels);
-      return NULL;
-    }
-    if (index >= labels->len)
-      g_ptr_array_set_size (labels, (guint) index + 1);
-    g_free (labels->pdata[index]);
-    labels->pdata[index] = g_strstrip (g_strdup (name));
-  }
-  return labels;
-}
-
 /* ---------------------------------------------------------------- start / stop */
 
 typedef struct {
-  gchar *model_path, *labels_path;
+  gchar *model_path, *labels_path, *results_path;
   GstAneforgeBackend backend;
   GstAneforgeOutput output;
   guint threads, top_k;
@@ -250,6 +208,7 @@ gst_aneforge_settings_get (GstAneforge *self, GstAneforgeSettings *s)
   GST_OBJECT_LOCK (self);
   s->model_path = g_strdup (self->model_path);
   s->labels_path = g_strdup (self->labels_path);
+  s->results_path = g_strdup (self->results_path);
   s->backend = self->backend;
   s->output = self->output;
   s->threads = self->threads;
@@ -263,6 +222,7 @@ gst_aneforge_settings_clear (GstAneforgeSettings *s)
 {
   g_clear_pointer (&s->model_path, g_free);
   g_clear_pointer (&s->labels_path, g_free);
+  g_clear_pointer (&s->results_path, g_free);
 }
 
 /* Maps a loader error to a GStreamer error message. */
@@ -336,40 +296,107 @@ gst_aneforge_open_model (GstAneforge *self, const GstAneforgeSettings *s)
   return m;
 }
 
-/* Picks the classified output and loads its labels. Posts and returns FALSE
- * on a labels error from the property; a model's missing labels file is a
- * warning. */
+/* The decode spec of output @i with the properties applied (labels and top-k
+ * override a classification's; with either set and no classification in
+ * the model, output 0 without a decode becomes one). A model's labels file
+ * that does not exist is a warning and dropped. Returns FALSE when output
+ * @i is not decoded. */
 static gboolean
-gst_aneforge_setup_classes (GstAneforge *self, const GstAneforgeSettings *s)
+gst_aneforge_decode_spec (GstAneforge *self, const GstAneforgeSettings *s, guint i,
+                          gboolean has_cls, const gchar *model_dir, AfDecodeSpec *spec)
 {
-  g_autoptr (GError) err = NULL;
-  self->cls_index = -1;
-  for (guint i = 0; i < self->n_outputs && self->cls_index < 0; i++)
-    if (self->outputs[i].decode == AF_DECODE_CLASSIFICATION)
-      self->cls_index = (gint) i;
-  if (self->cls_index < 0 && !s->labels_path)
-    return TRUE;
-  if (self->cls_index < 0)
-    self->cls_index = 0;
-
-  const AfTensorInfo *o = &self->outputs[self->cls_index];
-  self->cls_softmax = o->decode == AF_DECODE_CLASSIFICATION && o->softmax;
-  self->cls_k = s->top_k_set || o->top_k == 0 ? s->top_k : o->top_k;
-  self->cls_k = (guint) MIN ((gint64) self->cls_k, af_shape_numel (o->rank, o->shape));
-
-  if (s->labels_path) {
-    self->labels = gst_aneforge_labels_load (s->labels_path, &err);
-    if (!self->labels) {
-      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("Could not read labels: %s", err->message),
-                         ("labels=\"%s\"", s->labels_path));
-      return FALSE;
-    }
-  } else if (o->labels_path) {
-    self->labels = gst_aneforge_labels_load (o->labels_path, &err);
-    if (!self->labels)
-      GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
-                           ("Could not read the model's labels: %s", err->message), (NULL));
+  const AfTensorInfo *o = &self->outputs[i];
+  gboolean props = s->labels_path || s->top_k_set;
+  if (o->decode) {
+    af_decode_spec_copy (spec, o->decode);
+  } else if (i == 0 && props && !has_cls) {
+    af_decode_spec_init (spec, AF_DECODE_TYPE_CLASSIFICATION);
+    spec->scores = g_strdup (o->name);
+  } else {
+    return FALSE;
   }
+  if (spec->type != AF_DECODE_TYPE_CLASSIFICATION)
+    return TRUE;
+  if (s->top_k_set || !o->decode)
+    spec->top_k = s->top_k;
+  if (s->labels_path) {
+    g_free (spec->labels);
+    spec->labels = g_canonicalize_filename (s->labels_path, NULL);
+  } else if (spec->labels) {
+    g_autofree gchar *path = g_path_is_absolute (spec->labels)
+                                 ? g_strdup (spec->labels)
+                                 : g_build_filename (model_dir, spec->labels, NULL);
+    if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
+      GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
+                           ("Could not read the model's labels: %s does not exist", path),
+                           (NULL));
+      g_clear_pointer (&spec->labels, g_free);
+    }
+  }
+  return TRUE;
+}
+
+/* One decoder per decoded output (af_decoder_new: binds tensors, loads
+ * labels, allocates all scratch) and its result storage; picks the outputs
+ * that fill the classes and the detections. Posts and returns FALSE on error. */
+static gboolean
+gst_aneforge_setup_decoders (GstAneforge *self, const GstAneforgeSettings *s)
+{
+  g_autofree gchar *model_dir = g_path_get_dirname (s->model_path);
+  gboolean has_cls = FALSE;
+  for (guint i = 0; i < self->n_outputs; i++)
+    has_cls |= self->outputs[i].decode
+               && self->outputs[i].decode->type == AF_DECODE_TYPE_CLASSIFICATION;
+  self->decoders = g_ptr_array_new_full (self->n_outputs, (GDestroyNotify) af_decoder_free);
+  self->decoded = g_new0 (AfDecodeResult *, self->n_outputs);
+  self->views = g_new0 (const guint16 *, self->n_outputs);
+  self->cls_index = self->det_index = -1;
+  for (guint i = 0; i < self->n_outputs; i++) {
+    g_autoptr (GError) err = NULL;
+    AfDecodeSpec spec;
+    AfDecoder *dec = NULL;
+    self->views[i] = af_model_output_view (self->model, i);
+    if (gst_aneforge_decode_spec (self, s, i, has_cls, model_dir, &spec)) {
+      dec = af_decoder_new (&spec, model_dir, self->n_outputs, self->outputs, &err);
+      af_decode_spec_clear (&spec);
+      if (!dec) {
+        GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+                           ("%s: outputs[%u] \"%s\": %s", s->model_path, i,
+                            self->outputs[i].name, err->message),
+                           ("could not set up the decoder of output %u", i));
+        return FALSE;
+      }
+      self->decoded[i] = af_decode_result_new (dec);
+      if (self->decoded[i]->type == AF_DECODE_TYPE_CLASSIFICATION && self->cls_index < 0) {
+        self->cls_index = (gint) i;
+        self->cls_k = self->decoded[i]->capacity;
+      } else if (self->decoded[i]->type != AF_DECODE_TYPE_CLASSIFICATION
+                 && self->det_index < 0) {
+        self->det_index = (gint) i;
+        self->det_max = self->decoded[i]->capacity;
+      }
+    }
+    g_ptr_array_add (self->decoders, dec);
+  }
+  return TRUE;
+}
+
+/* results=PATH: opens the JSON-lines file. Posts and returns FALSE. */
+static gboolean
+gst_aneforge_open_results (GstAneforge *self, const GstAneforgeSettings *s)
+{
+  self->frame_count = 0;
+  if (!s->results_path || !*s->results_path)
+    return TRUE;
+  self->results_file = fopen (s->results_path, "w");
+  if (!self->results_file) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+                       ("Could not open the results file \"%s\" for writing: %s",
+                        s->results_path, g_strerror (errno)),
+                       (NULL));
+    return FALSE;
+  }
+  self->results_line = g_string_sized_new (RESULTS_LINE_SIZE);
   return TRUE;
 }
 
@@ -406,10 +433,23 @@ gst_aneforge_close (GstAneforge *self)
     gst_buffer_pool_set_active (self->tensor_pool, FALSE);
     gst_clear_object (&self->tensor_pool);
   }
-  g_clear_pointer (&self->labels, g_ptr_array_unref);
+  for (guint i = 0; self->decoded && i < self->n_outputs; i++)
+    af_decode_result_free (self->decoded[i]);
+  g_clear_pointer (&self->decoded, g_free);
+  g_clear_pointer (&self->decoders, g_ptr_array_unref);
+  g_clear_pointer (&self->views, g_free);
+  self->cls_index = self->det_index = -1;
+  self->cls_k = self->det_max = 0;
+  if (self->results_file && fclose (self->results_file) != 0)
+    GST_ELEMENT_WARNING (self, RESOURCE, CLOSE, ("Could not close the results file: %s",
+                                                 g_strerror (errno)), (NULL));
+  self->results_file = NULL;
+  if (self->results_line)
+    g_string_free (self->results_line, TRUE);
+  self->results_line = NULL;
   g_clear_pointer (&self->outputs, g_free);
-  g_clear_pointer (&self->scratch, g_free);
   g_clear_pointer (&self->scratch_classes, g_free);
+  g_clear_pointer (&self->scratch_detections, g_free);
   gst_aneforge_preprocess_clear (&self->pre);
   self->negotiated = FALSE;
   self->caps_error_posted = FALSE;
@@ -421,9 +461,10 @@ gst_aneforge_close (GstAneforge *self)
   GST_OBJECT_UNLOCK (self);
 }
 
-/* output=tensor: caps, output buffer pool, scratch for the classes. */
+/* output=tensor: caps, output buffer pool, scratch for the classes and
+ * detections. */
 static gboolean
-gst_aneforge_open_tensor_output (GstAneforge *self, gsize n_scores)
+gst_aneforge_open_tensor_output (GstAneforge *self)
 {
   g_autofree gsize *sizes = g_new (gsize, self->n_outputs);
   for (guint i = 0; i < self->n_outputs; i++)
@@ -434,8 +475,8 @@ gst_aneforge_open_tensor_output (GstAneforge *self, gsize n_scores)
                        (NULL));
     return FALSE;
   }
-  self->scratch = g_new0 (gfloat, 2 * n_scores + 1);
   self->scratch_classes = g_new0 (GstAneforgeClassification, self->cls_k + 1);
+  self->scratch_detections = g_new0 (GstAneforgeDetection, self->det_max + 1);
   GstCaps *caps = gst_aneforge_make_tensor_caps (self);
   GST_OBJECT_LOCK (self);
   gst_caps_replace (&self->tensor_caps, caps);
@@ -460,23 +501,22 @@ gst_aneforge_open (GstAneforge *self, const GstAneforgeSettings *s)
     af_model_output_info (self->model, i, &self->outputs[i]);
     n_values += (gsize) af_shape_numel (self->outputs[i].rank, self->outputs[i].shape);
   }
-  if (!gst_aneforge_setup_classes (self, s))
+  if (!gst_aneforge_setup_decoders (self, s) || !gst_aneforge_open_results (self, s))
     return FALSE;
 
-  gsize n_scores = self->cls_index < 0 ? 0
-                   : (gsize) af_shape_numel (self->outputs[self->cls_index].rank,
-                                             self->outputs[self->cls_index].shape);
   if (self->mode == GST_ANEFORGE_OUTPUT_META) {
-    self->results = gst_aneforge_results_pool_new (self->n_outputs, self->outputs, n_scores,
-                                                   self->cls_k, self->labels);
-  } else if (!gst_aneforge_open_tensor_output (self, n_scores)) {
+    self->results = gst_aneforge_results_pool_new (self->n_outputs, self->outputs, 0,
+                                                   self->cls_k, self->det_max, self->decoders);
+  } else if (!gst_aneforge_open_tensor_output (self)) {
     return FALSE;
   }
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self),
                                    self->mode == GST_ANEFORGE_OUTPUT_META);
-  GST_INFO_OBJECT (self, "model \"%s\": %u ops, %u outputs, backend %s, classes from output %d",
+  GST_INFO_OBJECT (self,
+                   "model \"%s\": %u ops, %u outputs, backend %s, classes from output %d, "
+                   "detections from output %d",
                    s->model_path, af_model_n_ops (self->model), self->n_outputs,
-                   af_model_backend_name (self->model), self->cls_index);
+                   af_model_backend_name (self->model), self->cls_index, self->det_index);
   return TRUE;
 }
 
@@ -641,44 +681,93 @@ exec_failed:
   return FALSE;
 }
 
-/* Top-k of @values (@n) into @classes; @scores is scratch for n floats.
- * Returns the number of classes written. */
-static guint
-gst_aneforge_classify (GstAneforge *self, const gfloat *values, gsize n, gfloat *scores,
-                       GstAneforgeClassification *classes)
+/* Runs every decoder on the model's outputs (no allocation) and copies the
+ * classes and the detections (mapped to frame pixels) into @classes /
+ * @dets, which have room for cls_k / det_max entries. */
+static void
+gst_aneforge_decode (GstAneforge *self, GstAneforgeClassification *classes, guint *n_classes,
+                     GstAneforgeDetection *dets, guint *n_dets)
 {
-  memcpy (scores, values, n * sizeof (gfloat));
-  if (self->cls_softmax) {
-    gfloat max = -INFINITY;
-    for (gsize i = 0; i < n; i++)
-      max = MAX (max, scores[i]);
-    gdouble sum = 0;
-    for (gsize i = 0; i < n; i++)
-      sum += scores[i] = expf (scores[i] - max);
-    for (gsize i = 0; i < n; i++)
-      scores[i] = (gfloat) (scores[i] / sum);
+  *n_classes = *n_dets = 0;
+  for (guint i = 0; i < self->n_outputs; i++) {
+    AfDecoder *dec = g_ptr_array_index (self->decoders, i);
+    if (dec)
+      af_decoder_run (dec, self->views, self->decoded[i]);
   }
-  guint k = 0;
-  for (; k < self->cls_k; k++) {
-    gssize best = -1;
-    for (gsize i = 0; i < n; i++)
-      if (!isnan (scores[i]) && (best < 0 || scores[i] > scores[best]))
-        best = (gssize) i;
-    if (best < 0)
-      break;
-    classes[k].index = (guint) best;
-    classes[k].score = scores[best];
-    classes[k].label = self->labels && (guint) best < self->labels->len
-                           ? g_ptr_array_index (self->labels, best)
-                           : NULL;
-    scores[best] = NAN; /* taken */
+  if (self->cls_index >= 0) {
+    const AfDecodeResult *res = self->decoded[self->cls_index];
+    for (guint k = 0; k < res->n && k < self->cls_k; k++) {
+      classes[k].index = res->classes[k].index;
+      classes[k].label = res->classes[k].label;
+      classes[k].score = res->classes[k].score;
+    }
+    *n_classes = MIN (res->n, self->cls_k);
   }
-  return k;
+  if (self->det_index >= 0) {
+    AfDecodeResult *res = self->decoded[self->det_index];
+    const AfDecodeSpec *spec = af_decoder_spec (g_ptr_array_index (self->decoders, self->det_index));
+    AfFrameMap map;
+    /* the element stretches the frame into the port */
+    af_frame_map_stretch (&map, GST_VIDEO_INFO_WIDTH (&self->vinfo),
+                          GST_VIDEO_INFO_HEIGHT (&self->vinfo), spec->input_w, spec->input_h);
+    af_decode_map_to_frame (res, &map);
+    guint n = MIN (res->n, self->det_max);
+    for (guint k = 0; k < n; k++) {
+      const AfDetection *d = &res->detections[k];
+      GstAneforgeDetection *o = &dets[k];
+      o->x1 = d->x1;
+      o->y1 = d->y1;
+      o->x2 = d->x2;
+      o->y2 = d->y2;
+      o->score = d->score;
+      o->class_index = d->label;
+      o->label = d->label_name;
+      o->n_landmarks = (guint) MIN (d->n_landmarks, (gint) G_N_ELEMENTS (o->landmarks) / 2);
+      memcpy (o->landmarks, d->landmarks, sizeof (gfloat) * 2 * o->n_landmarks);
+    }
+    *n_dets = n;
+  }
+}
+
+static void
+gst_aneforge_list_append_double (GValue *list, gdouble d)
+{
+  GValue v = G_VALUE_INIT;
+  g_value_init (&v, G_TYPE_DOUBLE);
+  g_value_set_double (&v, d);
+  gst_value_list_append_and_take_value (list, &v);
+}
+
+/* "boxes": a list of "detection" structures. */
+static void
+gst_aneforge_post_boxes (GstStructure *s, const GstAneforgeDetection *dets, guint n_dets)
+{
+  GValue boxes = G_VALUE_INIT;
+  g_value_init (&boxes, GST_TYPE_LIST);
+  for (guint i = 0; i < n_dets; i++) {
+    const GstAneforgeDetection *d = &dets[i];
+    GValue lm = G_VALUE_INIT, v = G_VALUE_INIT;
+    g_value_init (&lm, GST_TYPE_LIST);
+    for (guint k = 0; k < 2 * d->n_landmarks; k++)
+      gst_aneforge_list_append_double (&lm, d->landmarks[k]);
+    GstStructure *b = gst_structure_new ("detection", "x1", G_TYPE_DOUBLE, (gdouble) d->x1, "y1",
+                                         G_TYPE_DOUBLE, (gdouble) d->y1, "x2", G_TYPE_DOUBLE,
+                                         (gdouble) d->x2, "y2", G_TYPE_DOUBLE, (gdouble) d->y2,
+                                         "score", G_TYPE_DOUBLE, (gdouble) d->score, "class-id",
+                                         G_TYPE_INT, d->class_index, "label", G_TYPE_STRING,
+                                         d->label ? d->label : "", NULL);
+    gst_structure_take_value (b, "landmarks", &lm);
+    g_value_init (&v, GST_TYPE_STRUCTURE);
+    g_value_take_boxed (&v, b);
+    gst_value_list_append_and_take_value (&boxes, &v);
+  }
+  gst_structure_take_value (s, "boxes", &boxes);
 }
 
 static void
 gst_aneforge_post_results (GstAneforge *self, GstBuffer *buf, guint64 latency_ns,
-                           const GstAneforgeClassification *classes, guint n_classes)
+                           const GstAneforgeClassification *classes, guint n_classes,
+                           const GstAneforgeDetection *dets, guint n_dets)
 {
   GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
   GstClockTime pts = GST_BUFFER_PTS (buf);
@@ -699,16 +788,125 @@ gst_aneforge_post_results (GstAneforge *self, GstBuffer *buf, guint64 latency_ns
       g_value_init (&v, G_TYPE_STRING);
       g_value_set_string (&v, classes[i].label ? classes[i].label : "");
       gst_value_list_append_and_take_value (&labels, &v);
-      g_value_init (&v, G_TYPE_DOUBLE);
-      g_value_set_double (&v, classes[i].score);
-      gst_value_list_append_and_take_value (&scores, &v);
+      gst_aneforge_list_append_double (&scores, classes[i].score);
     }
     gst_structure_take_value (s, "class-ids", &ids);
     gst_structure_take_value (s, "labels", &labels);
     gst_structure_take_value (s, "scores", &scores);
   }
+  if (self->det_index >= 0)
+    gst_aneforge_post_boxes (s, dets, n_dets);
   gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
 }
+
+/* ---------------------------------------------------------------- results file */
+
+/* Appends @v with up to 4 decimals, locale-independent, no allocation. */
+static void
+gst_aneforge_json_number (GString *l, gdouble v)
+{
+  gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
+  if (!isfinite (v))
+    v = 0;
+  g_string_append (l, g_ascii_formatd (buf, sizeof buf, "%.4f", v));
+}
+
+static void
+gst_aneforge_json_uint (GString *l, guint64 v)
+{
+  gchar buf[24];
+  g_snprintf (buf, sizeof buf, "%" G_GUINT64_FORMAT, v);
+  g_string_append (l, buf);
+}
+
+/* A JSON string literal; NULL is null. */
+static void
+gst_aneforge_json_string (GString *l, const gchar *str)
+{
+  if (!str) {
+    g_string_append (l, "null");
+    return;
+  }
+  g_string_append_c (l, '"');
+  for (const guchar *p = (const guchar *) str; *p; p++) {
+    if (*p == '"' || *p == '\\') {
+      g_string_append_c (l, '\\');
+      g_string_append_c (l, *p);
+    } else if (*p < 0x20) {
+      gchar buf[8];
+      g_snprintf (buf, sizeof buf, "\\u%04x", *p);
+      g_string_append (l, buf);
+    } else {
+      g_string_append_c (l, *p);
+    }
+  }
+  g_string_append_c (l, '"');
+}
+
+/* One line of the results file. Posts RESOURCE/WRITE and returns FALSE. */
+static gboolean
+gst_aneforge_write_results (GstAneforge *self, GstBuffer *buf, guint64 latency_ns,
+                            const GstAneforgeClassification *classes, guint n_classes,
+                            const GstAneforgeDetection *dets, guint n_dets)
+{
+  guint64 frame = self->frame_count++;
+  if (!self->results_file)
+    return TRUE;
+  GString *l = self->results_line;
+  g_string_truncate (l, 0);
+  g_string_append (l, "{\"frame\": ");
+  gst_aneforge_json_uint (l, frame);
+  g_string_append (l, ", \"pts\": ");
+  if (GST_BUFFER_PTS_IS_VALID (buf))
+    gst_aneforge_json_uint (l, GST_BUFFER_PTS (buf));
+  else
+    g_string_append (l, "null");
+  g_string_append (l, ", \"latency_ms\": ");
+  gst_aneforge_json_number (l, latency_ns / 1e6);
+  g_string_append (l, ", \"classes\": [");
+  for (guint i = 0; i < n_classes; i++) {
+    g_string_append (l, i ? ", {\"index\": " : "{\"index\": ");
+    gst_aneforge_json_uint (l, classes[i].index);
+    g_string_append (l, ", \"label\": ");
+    gst_aneforge_json_string (l, classes[i].label);
+    g_string_append (l, ", \"score\": ");
+    gst_aneforge_json_number (l, classes[i].score);
+    g_string_append_c (l, '}');
+  }
+  g_string_append (l, "], \"detections\": [");
+  for (guint i = 0; i < n_dets; i++) {
+    const GstAneforgeDetection *d = &dets[i];
+    g_string_append (l, i ? ", {\"box\": [" : "{\"box\": [");
+    const gfloat box[4] = { d->x1, d->y1, d->x2, d->y2 };
+    for (guint k = 0; k < 4; k++) {
+      if (k)
+        g_string_append (l, ", ");
+      gst_aneforge_json_number (l, box[k]);
+    }
+    g_string_append (l, "], \"score\": ");
+    gst_aneforge_json_number (l, d->score);
+    g_string_append (l, ", \"label\": ");
+    gst_aneforge_json_string (l, d->label);
+    g_string_append (l, ", \"landmarks\": [");
+    for (guint k = 0; k < d->n_landmarks; k++) {
+      g_string_append (l, k ? ", [" : "[");
+      gst_aneforge_json_number (l, d->landmarks[2 * k]);
+      g_string_append (l, ", ");
+      gst_aneforge_json_number (l, d->landmarks[2 * k + 1]);
+      g_string_append_c (l, ']');
+    }
+    g_string_append (l, "]}");
+  }
+  g_string_append (l, "]}\n");
+  if (fwrite (l->str, 1, l->len, self->results_file) != l->len) {
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+                       ("Could not write the results file: %s", g_strerror (errno)), (NULL));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- transform */
 
 static GstFlowReturn
 gst_aneforge_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
@@ -719,16 +917,15 @@ gst_aneforge_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     return GST_FLOW_ERROR;
   GstAneforgeResults *r = gst_aneforge_results_acquire (self->results);
   for (guint i = 0; i < self->n_outputs; i++)
-    af_fp16_to_f32_n (af_model_output_view (self->model, i), gst_aneforge_results_data (r, i),
-                      r->tensors[i].n_elements);
-  if (self->cls_index >= 0) {
-    const GstAneforgeTensor *t = &r->tensors[self->cls_index];
-    r->n_classes = gst_aneforge_classify (self, t->data, t->n_elements, r->scratch, r->classes);
-  }
+    af_fp16_to_f32_n (self->views[i], gst_aneforge_results_data (r, i), r->tensors[i].n_elements);
+  gst_aneforge_decode (self, r->classes, &r->n_classes, r->detections, &r->n_detections);
   r->latency_ns = latency;
-  gst_aneforge_post_results (self, buf, latency, r->classes, r->n_classes);
+  gst_aneforge_post_results (self, buf, latency, r->classes, r->n_classes, r->detections,
+                             r->n_detections);
+  gboolean ok = gst_aneforge_write_results (self, buf, latency, r->classes, r->n_classes,
+                                            r->detections, r->n_detections);
   gst_aneforge_buffer_add_meta (buf, r);
-  return GST_FLOW_OK;
+  return ok ? GST_FLOW_OK : GST_FLOW_ERROR;
 }
 
 static GstFlowReturn
@@ -759,7 +956,7 @@ gst_aneforge_transform (GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *ou
 {
   GstAneforge *self = GST_ANEFORGE (trans);
   guint64 latency;
-  guint n_classes = 0;
+  guint n_classes, n_dets;
   if (!gst_aneforge_infer (self, inbuf, &latency))
     return GST_FLOW_ERROR;
   for (guint i = 0; i < self->n_outputs; i++) {
@@ -767,15 +964,16 @@ gst_aneforge_transform (GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *ou
     gsize n = (gsize) af_shape_numel (self->outputs[i].rank, self->outputs[i].shape);
     if (!gst_buffer_map_range (outbuf, i, 1, &map, GST_MAP_WRITE))
       goto map_failed;
-    af_fp16_to_f32_n (af_model_output_view (self->model, i), (gfloat *) map.data, n);
-    if ((gint) i == self->cls_index) {
-      memcpy (self->scratch + n, map.data, n * sizeof (gfloat));
-      n_classes = gst_aneforge_classify (self, self->scratch + n, n, self->scratch,
-                                         self->scratch_classes);
-    }
+    af_fp16_to_f32_n (self->views[i], (gfloat *) map.data, n);
     gst_buffer_unmap (outbuf, &map);
   }
-  gst_aneforge_post_results (self, inbuf, latency, self->scratch_classes, n_classes);
+  gst_aneforge_decode (self, self->scratch_classes, &n_classes, self->scratch_detections,
+                       &n_dets);
+  gst_aneforge_post_results (self, inbuf, latency, self->scratch_classes, n_classes,
+                             self->scratch_detections, n_dets);
+  if (!gst_aneforge_write_results (self, inbuf, latency, self->scratch_classes, n_classes,
+                                   self->scratch_detections, n_dets))
+    return GST_FLOW_ERROR;
   return GST_FLOW_OK;
 
   /* ERRORS */
@@ -793,6 +991,7 @@ gst_aneforge_finalize (GObject *object)
   gst_aneforge_close (self);
   g_free (self->model_path);
   g_free (self->labels_path);
+  g_free (self->results_path);
   G_OBJECT_CLASS (gst_aneforge_parent_class)->finalize (object);
 }
 
@@ -840,6 +1039,14 @@ gst_aneforge_class_init (GstAneforgeClass *klass)
                          "Number of best classes reported per frame (when unset, the model's "
                          "decode decides, else 5)",
                          1, MAX_TOP_K, DEFAULT_TOP_K, flags));
+  g_object_class_install_property (gobject_class, PROP_RESULTS,
+      g_param_spec_string ("results", "Results file",
+                           "Path of a JSON-lines file that receives one line per frame: "
+                           "{\"frame\", \"pts\", \"latency_ms\", \"classes\": [{\"index\", "
+                           "\"label\", \"score\"}], \"detections\": [{\"box\": [x1, y1, x2, y2], "
+                           "\"score\", \"label\", \"landmarks\": [[x, y], ...]}]} (frame pixels); "
+                           "written while the element runs, closed when it stops",
+                           DEFAULT_RESULTS, flags));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
@@ -870,5 +1077,6 @@ gst_aneforge_init (GstAneforge *self)
   self->threads = DEFAULT_THREADS;
   self->top_k = DEFAULT_TOP_K;
   self->cls_index = -1;
+  self->det_index = -1;
   gst_video_info_init (&self->vinfo);
 }

@@ -6,6 +6,8 @@
 #include <gst/video/video.h>
 
 #include "aneforge.h"
+
+#include <stdio.h>
 #include "gstaneforgepreprocess.h"
 #include "gstaneforgeresults.h"
 
@@ -41,6 +43,7 @@ struct _GstAneforge {
   gchar *labels_path;
   guint top_k;
   gboolean top_k_set;
+  gchar *results_path;
 
   /* from start() to stop() */
   GstAneforgeOutput mode;
@@ -49,15 +52,21 @@ struct _GstAneforge {
   guint8 *port_view;          /* borrowed from the model */
   guint n_outputs;
   AfTensorInfo *outputs;      /* names borrowed from the model */
-  gint cls_index;             /* classified output, -1: none */
-  gboolean cls_softmax;
-  guint cls_k;
-  GPtrArray *labels;          /* may be NULL */
+  GPtrArray *decoders;        /* AfDecoder* per output, NULL: none; shared with the results
+                               * pool (classes and detections borrow its labels) */
+  AfDecodeResult **decoded;   /* per output, NULL where no decoder; owned */
+  const guint16 **views;      /* per output, borrowed from the model */
+  gint cls_index;             /* output whose decoder gives the classes, -1: none */
+  gint det_index;             /* output whose decoder gives the detections, -1: none */
+  guint cls_k, det_max;       /* capacities */
   GstAneforgeResultsPool *results;
   GstBufferPool *tensor_pool; /* output=tensor */
   GstCaps *tensor_caps;       /* output=tensor, without framerate; object lock */
-  gfloat *scratch;            /* output=tensor: the classified output + scores */
-  GstAneforgeClassification *scratch_classes;
+  GstAneforgeClassification *scratch_classes; /* output=tensor */
+  GstAneforgeDetection *scratch_detections;   /* output=tensor */
+  FILE *results_file;         /* results=PATH, JSON lines */
+  GString *results_line;      /* preallocated line */
+  guint64 frame_count;
 
   /* from set_caps() */
   GstVideoInfo vinfo;

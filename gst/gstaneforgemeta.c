@@ -24,6 +24,10 @@ gst_aneforge_meta_init (GstMeta *meta, gpointer params, GstBuffer *buffer)
   m->n_classes = 0;
   m->classes = NULL;
   m->latency_ns = 0;
+  m->n_detections = 0;
+  m->detections = NULL;
+  m->age_frames = 0;
+  m->age_ns = 0;
   m->results = NULL;
   return TRUE;
 }
@@ -76,5 +80,9 @@ gst_aneforge_buffer_add_meta (GstBuffer *buffer, GstAneforgeResults *r)
   m->n_classes = r->n_classes;
   m->classes = r->classes;
   m->latency_ns = r->latency_ns;
+  m->n_detections = r->n_detections;
+  m->detections = r->detections;
+  m->age_frames = r->age_frames;
+  m->age_ns = r->age_ns;
   return m;
 }

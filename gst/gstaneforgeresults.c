@@ -11,13 +11,13 @@ struct _GstAneforgeResultsPool {
   guint n_tensors;
   GstAneforgeTensor *layout; /* names owned here, data unset */
   gsize n_values, n_scratch;
-  guint max_classes;
-  GPtrArray *labels; /* referenced, may be NULL */
+  guint max_classes, max_detections;
+  GPtrArray *keep; /* referenced, may be NULL */
 };
 
 GstAneforgeResultsPool *
 gst_aneforge_results_pool_new (guint n_tensors, const AfTensorInfo *infos, gsize n_scratch,
-                               guint max_classes, GPtrArray *labels)
+                               guint max_classes, guint max_detections, GPtrArray *keep)
 {
   GstAneforgeResultsPool *pool = g_new0 (GstAneforgeResultsPool, 1);
   pool->ref = 1;
@@ -34,7 +34,8 @@ gst_aneforge_results_pool_new (guint n_tensors, const AfTensorInfo *infos, gsize
   }
   pool->n_scratch = n_scratch;
   pool->max_classes = max_classes;
-  pool->labels = labels ? g_ptr_array_ref (labels) : NULL;
+  pool->max_detections = max_detections;
+  pool->keep = keep ? g_ptr_array_ref (keep) : NULL;
   return pool;
 }
 
@@ -57,7 +58,7 @@ gst_aneforge_results_pool_unref (GstAneforgeResultsPool *pool)
   for (guint i = 0; i < pool->n_tensors; i++)
     g_free ((gchar *) pool->layout[i].name);
   g_free (pool->layout);
-  g_clear_pointer (&pool->labels, g_ptr_array_unref);
+  g_clear_pointer (&pool->keep, g_ptr_array_unref);
   g_mutex_clear (&pool->lock);
   g_free (pool);
 }
@@ -76,20 +77,22 @@ gst_aneforge_results_pool_release (GstAneforgeResultsPool *pool)
   gst_aneforge_results_pool_unref (pool);
 }
 
-/* One allocation: header, tensors, classes, values, scratch. */
+/* One allocation: header, tensors, classes, detections, values, scratch. */
 static GstAneforgeResults *
 gst_aneforge_results_new (GstAneforgeResultsPool *pool)
 {
   gsize head = sizeof (GstAneforgeResults);
   gsize tensors = sizeof (GstAneforgeTensor) * pool->n_tensors;
   gsize classes = sizeof (GstAneforgeClassification) * pool->max_classes;
+  gsize dets = sizeof (GstAneforgeDetection) * pool->max_detections;
   gsize floats = sizeof (gfloat) * (pool->n_values + pool->n_scratch);
-  guint8 *block = g_malloc0 (head + tensors + classes + floats);
+  guint8 *block = g_malloc0 (head + tensors + classes + dets + floats);
   GstAneforgeResults *r = (GstAneforgeResults *) block;
   r->n_tensors = pool->n_tensors;
   r->tensors = (GstAneforgeTensor *) (block + head);
   r->classes = (GstAneforgeClassification *) (block + head + tensors);
-  gfloat *values = (gfloat *) (block + head + tensors + classes);
+  r->detections = (GstAneforgeDetection *) (block + head + tensors + classes);
+  gfloat *values = (gfloat *) (block + head + tensors + classes + dets);
   memcpy (r->tensors, pool->layout, tensors);
   for (guint i = 0; i < pool->n_tensors; i++) {
     r->tensors[i].data = values;
@@ -117,7 +120,10 @@ gst_aneforge_results_acquire (GstAneforgeResultsPool *pool)
   r->pool = pool;
   r->ref = 1;
   r->n_classes = 0;
+  r->n_detections = 0;
   r->latency_ns = 0;
+  r->age_frames = 0;
+  r->age_ns = 0;
   return r;
 }
 

@@ -1,6 +1,7 @@
 /* gstaneforgeresults.h — (private) the memory behind GstAneforgeMeta.
  *
- * A frame's results (output tensors as fp32, top-k classes, latency) live in
+ * A frame's results (output tensors as fp32, top-k classes, detections,
+ * latency) live in
  * one block laid out once per model. Blocks come from a pool owned by the
  * element: a block goes back to the pool when the last meta referring to it
  * is freed, so in steady state no result memory is allocated per frame.
@@ -28,16 +29,20 @@ struct _GstAneforgeResults {
   gfloat *scratch;            /* n_scratch floats for the element's own use */
   GstAneforgeClassification *classes; /* room for max_classes */
   guint n_classes;
+  GstAneforgeDetection *detections; /* room for max_detections */
+  guint n_detections;
   guint64 latency_ns;
+  guint64 age_frames, age_ns;
 };
 
 /* A pool for @n_tensors outputs described by @infos (names copied),
- * @n_scratch scratch floats and up to @max_classes classes. @labels (may be
- * NULL) is referenced so that class labels taken from it stay valid while
- * any block lives. Returns (transfer full). */
+ * @n_scratch scratch floats, up to @max_classes classes and
+ * @max_detections detections. @keep (may be NULL; e.g. the element's
+ * decoders, whose labels the classes and detections borrow) is referenced
+ * and stays alive while any block lives. Returns (transfer full). */
 GstAneforgeResultsPool *gst_aneforge_results_pool_new (guint n_tensors, const AfTensorInfo *infos,
                                                        gsize n_scratch, guint max_classes,
-                                                       GPtrArray *labels);
+                                                       guint max_detections, GPtrArray *keep);
 /* Drops the caller's reference; idle blocks are freed at once, blocks in use
  * when their meta goes. NULL-safe. */
 void gst_aneforge_results_pool_release (GstAneforgeResultsPool *pool);

@@ -77,7 +77,10 @@ af_graph_copy (AfGraph *src)
     AfOutput *o = &g_array_index (src->outputs, AfOutput, i);
     AfOutput c = *o;
     c.name = g_strdup (o->name);
-    c.labels_path = g_strdup (o->labels_path);
+    if (o->decode) {
+      c.decode = g_new0 (AfDecodeSpec, 1);
+      af_decode_spec_copy (c.decode, o->decode);
+    }
     c.value = map[o->value->index];
     g_array_append_val (g->outputs, c);
   }

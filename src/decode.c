@@ -526,8 +526,13 @@ parse_yunet (JsonCtx *c, JsonObject *obj, AfDecodeSpec *spec)
         return FALSE;
       spec->strides[l] = s;
     }
-    for (guint l = spec->n_strides; l < AF_DECODE_MAX_LEVELS; l++)
+    for (guint l = spec->n_strides; l < AF_DECODE_MAX_LEVELS; l++) {
       spec->strides[l] = 0;
+      g_clear_pointer (&spec->cls[l], g_free);
+      g_clear_pointer (&spec->obj[l], g_free);
+      g_clear_pointer (&spec->bbox[l], g_free);
+      g_clear_pointer (&spec->kps[l], g_free);
+    }
     spec_default_yunet_names (spec, TRUE);
   }
   for (guint l = 0; l < spec->n_strides; l++)
@@ -565,6 +570,130 @@ af__decode_spec_from_json (JsonObject *obj, const char *where, AfDecodeSpec *spe
   if (!ok)
     af_decode_spec_clear (spec);
   return ok;
+}
+
+/* @f as the double of its shortest decimal spelling that reads back as
+ * the same float (0.3f -> 0.3, not 0.30000001192092896). */
+static double
+json_float (float f)
+{
+  static const char *const formats[] = { "%.6g", "%.7g", "%.8g", "%.9g" };
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  for (guint i = 0; i < G_N_ELEMENTS (formats); i++) {
+    g_ascii_formatd (buf, sizeof buf, formats[i], (double) f);
+    double d = g_ascii_strtod (buf, NULL);
+    if ((float) d == f)
+      return d;
+  }
+  return f;
+}
+
+static void
+json_member_string (JsonBuilder *b, const char *name, const char *value)
+{
+  if (value == NULL)
+    return;
+  json_builder_set_member_name (b, name);
+  json_builder_add_string_value (b, value);
+}
+
+static void
+json_member_names (JsonBuilder *b, const char *name, char *const *names, guint n)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (guint l = 0; l < n && names[l] != NULL; l++)
+    json_builder_add_string_value (b, names[l]);
+  json_builder_end_array (b);
+}
+
+static void
+json_write_priors (JsonBuilder *b, const AfDecodeSpec *spec)
+{
+  json_builder_set_member_name (b, "priors");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "feature_maps");
+  json_builder_begin_array (b);
+  for (guint l = 0; l < spec->n_levels; l++) {
+    json_builder_begin_array (b);
+    json_builder_add_int_value (b, spec->feature_w[l]);
+    json_builder_add_int_value (b, spec->feature_h[l]);
+    json_builder_end_array (b);
+  }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "min_boxes");
+  json_builder_begin_array (b);
+  for (guint l = 0; l < spec->n_levels; l++) {
+    json_builder_begin_array (b);
+    for (guint k = 0; k < spec->n_min_boxes[l]; k++)
+      json_builder_add_double_value (b, json_float (spec->min_boxes[l][k]));
+    json_builder_end_array (b);
+  }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "variances");
+  json_builder_begin_array (b);
+  json_builder_add_double_value (b, json_float (spec->center_variance));
+  json_builder_add_double_value (b, json_float (spec->size_variance));
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+}
+
+static void
+json_write_detection (JsonBuilder *b, const AfDecodeSpec *spec)
+{
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "detection");
+  json_member_string (b, "style", af_decode_type_name (spec->type));
+  if (spec->type != AF_DECODE_TYPE_YUNET) {
+    json_member_string (b, "scores", spec->scores);
+    json_member_string (b, "boxes", spec->boxes);
+  }
+  json_member_string (b, "labels", spec->labels);
+  json_builder_set_member_name (b, "score_threshold");
+  json_builder_add_double_value (b, json_float (spec->score_threshold));
+  json_builder_set_member_name (b, "iou_threshold");
+  json_builder_add_double_value (b, json_float (spec->iou_threshold));
+  json_builder_set_member_name (b, "max_detections");
+  json_builder_add_int_value (b, spec->max_detections);
+  json_builder_set_member_name (b, "input_size");
+  json_builder_begin_array (b);
+  json_builder_add_int_value (b, spec->input_w);
+  json_builder_add_int_value (b, spec->input_h);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "clip");
+  json_builder_add_boolean_value (b, spec->clip);
+  if (spec->type == AF_DECODE_TYPE_SSD && spec->n_levels > 0)
+    json_write_priors (b, spec);
+  if (spec->type == AF_DECODE_TYPE_YUNET) {
+    json_builder_set_member_name (b, "strides");
+    json_builder_begin_array (b);
+    for (guint l = 0; l < spec->n_strides; l++)
+      json_builder_add_int_value (b, spec->strides[l]);
+    json_builder_end_array (b);
+    json_member_names (b, "cls", spec->cls, spec->n_strides);
+    json_member_names (b, "obj", spec->obj, spec->n_strides);
+    json_member_names (b, "bbox", spec->bbox, spec->n_strides);
+    json_member_names (b, "kps", spec->kps, spec->n_strides); /* []: no landmarks */
+  }
+}
+
+void
+af__decode_spec_to_json (const AfDecodeSpec *spec, JsonBuilder *b)
+{
+  g_return_if_fail (spec != NULL && b != NULL);
+  json_builder_begin_object (b);
+  if (spec->type == AF_DECODE_TYPE_CLASSIFICATION) {
+    json_member_string (b, "type", "classification");
+    json_member_string (b, "scores", spec->scores);
+    json_builder_set_member_name (b, "softmax");
+    json_builder_add_boolean_value (b, spec->softmax);
+    json_builder_set_member_name (b, "top_k");
+    json_builder_add_int_value (b, spec->top_k);
+    json_member_string (b, "labels", spec->labels);
+  } else {
+    json_write_detection (b, spec);
+  }
+  json_builder_end_object (b);
 }
 
 /* ================================================================ labels */

@@ -163,7 +163,8 @@ static void
 af_output_clear (AfOutput *o)
 {
   g_free (o->name);
-  g_free (o->labels_path);
+  af_decode_spec_clear (o->decode);
+  g_free (o->decode);
 }
 
 AfGraph *
@@ -445,14 +446,30 @@ af_graph_add_output (AfGraph *g, const char *name, AfTensor *t)
 }
 
 void
+af_graph_set_decode (AfGraph *g, guint index, const AfDecodeSpec *spec)
+{
+  g_return_if_fail (g && index < g->outputs->len);
+  AfOutput *o = &g_array_index (g->outputs, AfOutput, index);
+  af_decode_spec_clear (o->decode);
+  g_clear_pointer (&o->decode, g_free);
+  if (!spec)
+    return;
+  o->decode = g_new0 (AfDecodeSpec, 1);
+  af_decode_spec_copy (o->decode, spec);
+  if (o->decode->type == AF_DECODE_TYPE_CLASSIFICATION && !o->decode->scores)
+    o->decode->scores = g_strdup (o->name);
+}
+
+void
 af_graph_set_classification (AfGraph *g, guint index, gboolean softmax, guint top_k,
                              const char *labels_path)
 {
   g_return_if_fail (g && index < g->outputs->len);
-  AfOutput *o = &g_array_index (g->outputs, AfOutput, index);
-  o->decode = AF_DECODE_CLASSIFICATION;
-  o->softmax = softmax;
-  o->top_k = top_k ? top_k : 5;
-  g_free (o->labels_path);
-  o->labels_path = g_strdup (labels_path);
+  AfDecodeSpec spec;
+  af_decode_spec_init (&spec, AF_DECODE_TYPE_CLASSIFICATION);
+  spec.softmax = softmax;
+  spec.top_k = top_k ? top_k : 5;
+  spec.labels = g_strdup (labels_path);
+  af_graph_set_decode (g, index, &spec);
+  af_decode_spec_clear (&spec);
 }

@@ -118,11 +118,8 @@ struct _AfNode {
 
 typedef struct {
   char *name;
-  AfTensor *value; /* borrowed */
-  AfDecodeKind decode;
-  gboolean softmax;
-  guint top_k;
-  char *labels_path; /* as written in the file */
+  AfTensor *value;     /* borrowed */
+  AfDecodeSpec *decode; /* owned, NULL: none; labels as written in the file */
 } AfOutput;
 
 struct _AfGraph {

@@ -8,6 +8,7 @@
  * names -> topological order (cycles) -> shapes -> outputs. Compute nodes are
  * created before the input nodes so that a node's index in the graph is its
  * index in the file's "nodes" array (messages say nodes[i]). */
+#include "decode.h"
 #include "graph.h"
 #include "safetensors.h"
 
@@ -19,7 +20,6 @@
 #include <string.h>
 
 #define AF_GRAPH_MAX_FILE ((gsize) 64 * 1024 * 1024) /* bytes of JSON */
-#define AF_MAX_TOP_K 65536
 
 typedef struct {
   char *name;
@@ -639,49 +639,31 @@ af_infer_shapes (AfLoader *L)
 
 /* ---------------------------------------------------------------- outputs */
 
+/* outputs[i].decode: the decoders' own parser (src/decode.c) checks every
+ * field; {"type": "none"} is accepted as "no decode". A classification
+ * without "scores" reads the output itself. */
 static gboolean
 af_parse_decode (AfLoader *L, JsonNode *node, AfOutput *out)
 {
-  static const char *const keys[] = { "type", "softmax", "top_k", "labels", NULL };
   if (!JSON_NODE_HOLDS_OBJECT (node))
     return af_fail (L, AF_ERROR_INVALID, "field \"decode\": expected an object, got %s",
                     af_json_kind (node));
   JsonObject *o = json_node_get_object (node);
-  const char *type, *labels;
-  L->field = "decode.";
-  gboolean ok = af_check_keys (L, o, "decode ", keys) && af_get_string (L, o, "type", TRUE, &type);
-  L->field = "";
-  if (!ok)
+  JsonNode *type = json_object_get_member (o, "type");
+  if (type && json_object_get_size (o) == 1 && JSON_NODE_HOLDS_VALUE (type) &&
+      json_node_get_value_type (type) == G_TYPE_STRING &&
+      strcmp (json_node_get_string (type), "none") == 0)
+    return TRUE;
+  g_autofree char *where = g_strdup_printf ("%s: %s", L->file, L->ctx->str);
+  AfDecodeSpec *spec = g_new0 (AfDecodeSpec, 1);
+  if (!af__decode_spec_from_json (o, where, spec, L->error)) {
+    g_free (spec);
     return FALSE;
-  if (strcmp (type, "classification") == 0)
-    out->decode = AF_DECODE_CLASSIFICATION;
-  else if (strcmp (type, "none") == 0)
-    out->decode = AF_DECODE_NONE;
-  else
-    return af_fail (L, AF_ERROR_INVALID,
-                    "field \"decode.type\": unknown decode type \"%s\" (expected \"classification\" "
-                    "or \"none\")",
-                    type);
-  JsonNode *sm = json_object_get_member (o, "softmax");
-  if (sm && !af_is_bool (sm))
-    return af_fail (L, AF_ERROR_INVALID, "field \"decode.softmax\": expected true or false, got %s",
-                    af_json_kind (sm));
-  out->softmax = sm ? json_node_get_boolean (sm) : FALSE;
-  JsonNode *k = json_object_get_member (o, "top_k");
-  if (k && !af_is_int (k))
-    return af_fail (L, AF_ERROR_INVALID, "field \"decode.top_k\": expected an integer, got %s",
-                    af_json_kind (k));
-  gint64 top_k = k ? json_node_get_int (k) : 5;
-  if (top_k < 1 || top_k > AF_MAX_TOP_K)
-    return af_fail (L, AF_ERROR_LIMIT,
-                    "field \"decode.top_k\": %" G_GINT64_FORMAT " is not in 1..%d", top_k,
-                    AF_MAX_TOP_K);
-  out->top_k = top_k;
-  L->field = "decode.";
-  ok = af_get_string (L, o, "labels", FALSE, &labels);
-  L->field = "";
-  out->labels_path = g_strdup (labels);
-  return ok;
+  }
+  if (spec->type == AF_DECODE_TYPE_CLASSIFICATION && !spec->scores)
+    spec->scores = g_strdup (out->name);
+  out->decode = spec;
+  return TRUE;
 }
 
 static gboolean

@@ -1,6 +1,8 @@
 /* runtime.c — AfModel: views, execute, run, introspection. */
 #include "runtime.h"
 
+#include "decode.h"
+
 #include <string.h>
 
 static void
@@ -21,7 +23,6 @@ af_model_describe_io (AfModel *m)
   m->outputs = g_array_new (FALSE, TRUE, sizeof (AfTensorInfo));
   m->input_nodes = g_ptr_array_new ();
   m->output_values = g_ptr_array_new ();
-  m->labels_paths = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < g->inputs->len; i++) {
     AfNode *n = g_ptr_array_index (g->inputs, i);
     AfTensorInfo info;
@@ -42,15 +43,6 @@ af_model_describe_io (AfModel *m)
     af_info_from_value (&info, o->value);
     info.name = o->name;
     info.decode = o->decode;
-    info.softmax = o->softmax;
-    info.top_k = o->top_k;
-    if (o->labels_path) {
-      char *p = g_path_is_absolute (o->labels_path) || !g->dir
-                    ? g_strdup (o->labels_path)
-                    : g_build_filename (g->dir, o->labels_path, NULL);
-      g_ptr_array_add (m->labels_paths, p);
-      info.labels_path = p;
-    }
     g_array_append_val (m->outputs, info);
     g_ptr_array_add (m->output_values, o->value);
   }
@@ -84,7 +76,6 @@ af_model_free (AfModel *m)
   g_clear_pointer (&m->outputs, g_array_unref);
   g_clear_pointer (&m->input_nodes, g_ptr_array_unref);
   g_clear_pointer (&m->output_values, g_ptr_array_unref);
-  g_clear_pointer (&m->labels_paths, g_ptr_array_unref);
   af__plan_free (m->plan);
   g_free (m);
 }
@@ -216,6 +207,32 @@ af_describe_step (GString *s, AfModel *m, const AfStep *st, AfCost *total)
   (void) m;
 }
 
+/* " decode ssd: score >= 0.7, NMS IoU > 0.3, max 100, input 320x240, 4420 priors" */
+static void
+af_describe_decode (GString *s, const AfDecodeSpec *d)
+{
+  if (!d)
+    return;
+  g_string_append_printf (s, " decode %s:", af_decode_type_name (d->type));
+  if (d->type == AF_DECODE_TYPE_CLASSIFICATION) {
+    g_string_append_printf (s, " scores %s,%s top %u", d->scores ? d->scores : "(itself)",
+                            d->softmax ? " softmax," : "", d->top_k);
+  } else {
+    g_string_append_printf (s, " score >= %g, NMS IoU > %g, max %u, input %dx%d%s",
+                            d->score_threshold, d->iou_threshold, d->max_detections, d->input_w,
+                            d->input_h, d->clip ? ", clipped" : "");
+    guint n_priors = 0;
+    g_autofree float *priors = af__decode_ssd_priors (d, &n_priors);
+    if (priors)
+      g_string_append_printf (s, ", %u priors", n_priors);
+    if (d->type == AF_DECODE_TYPE_YUNET)
+      g_string_append_printf (s, ", %u strides%s", d->n_strides,
+                              d->kps[0] ? ", landmarks" : "");
+  }
+  if (d->labels)
+    g_string_append_printf (s, ", labels %s", d->labels);
+}
+
 char *
 af_model_describe (AfModel *m)
 {
@@ -244,8 +261,9 @@ af_model_describe (AfModel *m)
     AfTensor *t = g_ptr_array_index (m->output_values, i);
     AfTensorInfo *o = &g_array_index (m->outputs, AfTensorInfo, i);
     g_autofree char *shape = af__shape_str (&t->shape);
-    g_string_append_printf (s, "output %s %s fp16 (from %s)%s\n", o->name, shape, t->name,
-                            o->decode == AF_DECODE_CLASSIFICATION ? " classification" : "");
+    g_string_append_printf (s, "output %s %s fp16 (from %s)", o->name, shape, t->name);
+    af_describe_decode (s, o->decode);
+    g_string_append_c (s, '\n');
   }
   AfCost total = { 0, 0 };
   for (guint k = 0; k < plan->segments->len; k++) {
@@ -271,4 +289,22 @@ af_model_describe (AfModel *m)
   g_string_append_printf (s, "cost: %.3f GFLOP, %.2f MB moved\n", total.flops / 1e9,
                           total.bytes / 1e6);
   return g_string_free (s, FALSE);
+}
+
+AfDecoder *
+af_model_new_decoder (AfModel *m, guint output, GError **error)
+{
+  g_return_val_if_fail (m && output < m->outputs->len, NULL);
+  AfGraph *g = m->plan->graph;
+  const AfTensorInfo *infos = (const AfTensorInfo *) m->outputs->data;
+  const AfTensorInfo *o = &infos[output];
+  if (!o->decode) {
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID, "%s: outputs[%u] \"%s\": no decode declared",
+                 af__graph_where (g), output, o->name);
+    return NULL;
+  }
+  AfDecoder *dec = af_decoder_new (o->decode, g->dir, m->outputs->len, infos, error);
+  if (!dec)
+    g_prefix_error (error, "%s: outputs[%u] \"%s\": ", af__graph_where (g), output, o->name);
+  return dec;
 }

@@ -15,7 +15,6 @@ struct _AfModel {
   GArray *outputs;  /* AfTensorInfo */
   GPtrArray *input_nodes; /* AfNode*, borrowed */
   GPtrArray *output_values; /* AfTensor*, borrowed */
-  GPtrArray *labels_paths;  /* char*, owned */
 };
 
 /* Takes @plan. Returns (transfer full) or NULL with @error set. */

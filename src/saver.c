@@ -2,6 +2,7 @@
  * docs/graph-format.md) plus, when it has constants, a safetensors file
  * beside it (foo.json -> foo.safetensors). Only attributes marked set are
  * written, so a load of the result gives back the same graph. */
+#include "decode.h"
 #include "graph.h"
 #include "safetensors.h"
 
@@ -154,20 +155,9 @@ af_write_output (JsonBuilder *b, const AfOutput *o)
   json_builder_add_string_value (b, o->name);
   json_builder_set_member_name (b, "from");
   json_builder_add_string_value (b, o->value->name);
-  if (o->decode == AF_DECODE_CLASSIFICATION) {
+  if (o->decode) {
     json_builder_set_member_name (b, "decode");
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "type");
-    json_builder_add_string_value (b, "classification");
-    json_builder_set_member_name (b, "softmax");
-    json_builder_add_boolean_value (b, o->softmax);
-    json_builder_set_member_name (b, "top_k");
-    json_builder_add_int_value (b, o->top_k);
-    if (o->labels_path) {
-      json_builder_set_member_name (b, "labels");
-      json_builder_add_string_value (b, o->labels_path);
-    }
-    json_builder_end_object (b);
+    af__decode_spec_to_json (o->decode, b);
   }
   json_builder_end_object (b);
 }

@@ -6,6 +6,7 @@
  *   aneforge import MODEL.onnx -o OUT.json [--rgb | --bgr | --gray] [--scale S[,S,S]]
  *                   [--bias B[,B,B]] [--mean M,M,M --std S,S,S] [--classify] [--softmax]
  *                   [--labels FILE] [--top N]
+ *                   [--decode ssd|ssd-decoded|yunet [--score-threshold T] [--iou-threshold T]]
  *   aneforge list-ops
  */
 #include "aneforge.h"
@@ -24,7 +25,8 @@ typedef struct {
   gboolean port, classify, softmax, have_mean, have_std;
   AfPixelOrder order;
   float scale[3], bias[3], mean[3], std[3];
-  const char *labels;
+  const char *labels, *decode;
+  float score_threshold, iou_threshold; /* < 0: the decode's default */
   /* run, bench */
   int threads;
   const char *image, *raw;
@@ -152,46 +154,136 @@ fill_inputs (AfModel *m, const Options *o, GError **error)
   return TRUE;
 }
 
-static char **
-read_labels (const char *path)
+/* TRUE if a decode of the model reads output @name (so its raw values are
+ * not worth printing). */
+static gboolean
+read_by_decode (AfModel *m, const char *name)
 {
-  g_autofree char *text = NULL;
-  if (!path || !g_file_get_contents (path, &text, NULL, NULL))
+  for (guint i = 0; i < af_model_n_outputs (m); i++) {
+    AfTensorInfo info;
+    af_model_output_info (m, i, &info);
+    const AfDecodeSpec *d = info.decode;
+    if (!d)
+      continue;
+    if (g_strcmp0 (d->scores, name) == 0 || g_strcmp0 (d->boxes, name) == 0)
+      return TRUE;
+    for (guint l = 0; l < d->n_strides; l++)
+      if (g_strcmp0 (d->cls[l], name) == 0 || g_strcmp0 (d->obj[l], name) == 0 ||
+          g_strcmp0 (d->bbox[l], name) == 0 || g_strcmp0 (d->kps[l], name) == 0)
+        return TRUE;
+  }
+  return FALSE;
+}
+
+/* The decoder of output @i: the model's decode (with --top overriding a
+ * classification's top_k), or with --top a classification of a plain
+ * output. NULL with @error unset if output @i is not decoded. */
+static AfDecoder *
+make_decoder (AfModel *m, const char *path, guint i, const Options *o, GError **error)
+{
+  AfTensorInfo info;
+  af_model_output_info (m, i, &info);
+  if (info.decode && (o->top <= 0 || info.decode->type != AF_DECODE_TYPE_CLASSIFICATION))
+    return af_model_new_decoder (m, i, error);
+  if (!info.decode && (o->top <= 0 || read_by_decode (m, info.name)))
     return NULL;
-  return g_strsplit (text, "\n", -1);
+  AfDecodeSpec spec;
+  if (info.decode) {
+    af_decode_spec_copy (&spec, info.decode);
+  } else {
+    af_decode_spec_init (&spec, AF_DECODE_TYPE_CLASSIFICATION);
+    spec.scores = g_strdup (info.name);
+  }
+  spec.top_k = o->top;
+  guint n = af_model_n_outputs (m);
+  g_autofree AfTensorInfo *infos = g_new0 (AfTensorInfo, n);
+  for (guint k = 0; k < n; k++)
+    af_model_output_info (m, k, &infos[k]);
+  g_autofree char *dir = g_path_get_dirname (path);
+  AfDecoder *dec = af_decoder_new (&spec, dir, n, infos, error);
+  if (!dec)
+    g_prefix_error (error, "%s: outputs[%u] \"%s\": ", path, i, info.name);
+  af_decode_spec_clear (&spec);
+  return dec;
 }
 
 static void
-print_output (AfModel *m, guint i, const Options *o)
+print_result (const AfDecodeResult *res)
+{
+  if (res->type == AF_DECODE_TYPE_CLASSIFICATION) {
+    for (guint k = 0; k < res->n; k++)
+      printf ("  %u. %4u %-20s %.6f\n", k + 1, res->classes[k].index,
+              res->classes[k].label ? res->classes[k].label : "", res->classes[k].score);
+    return;
+  }
+  printf ("  %u detection(s) in %s pixels\n", res->n, res->in_frame ? "image" : "input");
+  for (guint k = 0; k < res->n; k++) {
+    const AfDetection *d = &res->detections[k];
+    printf ("  %u. [%.1f, %.1f, %.1f, %.1f] score %.4f class %d%s%s", k + 1, d->x1, d->y1, d->x2,
+            d->y2, d->score, d->label, d->label_name ? " " : "",
+            d->label_name ? d->label_name : "");
+    if (d->n_landmarks > 0) {
+      printf (" landmarks");
+      for (int l = 0; l < d->n_landmarks; l++)
+        printf (" (%.1f, %.1f)", d->landmarks[2 * l], d->landmarks[2 * l + 1]);
+    }
+    printf ("\n");
+  }
+}
+
+/* The picture's size when --image is used, to map detections into it. */
+static gboolean
+image_size (const Options *o, int *w, int *h)
+{
+#ifdef AF_HAVE_GDK_PIXBUF
+  return o->image && gdk_pixbuf_get_file_info (o->image, w, h) != NULL;
+#else
+  (void) o, (void) w, (void) h;
+  return FALSE;
+#endif
+}
+
+static gboolean
+print_output (AfModel *m, const char *path, guint i, const Options *o, GError **error)
 {
   AfTensorInfo info;
   af_model_output_info (m, i, &info);
   gint64 n = af_shape_numel (info.rank, info.shape);
-  g_autofree float *v = g_new (float, n);
-  af_fp16_to_f32_n (af_model_output_view (m, i), v, n);
   printf ("%s [", info.name);
   for (int d = 0; d < info.rank; d++)
     printf ("%s%" G_GINT64_FORMAT, d ? ", " : "", info.shape[d]);
-  printf ("]\n");
-  if (info.decode == AF_DECODE_CLASSIFICATION || o->top > 0) {
-    g_auto (GStrv) labels = read_labels (info.labels_path);
-    guint nl = labels ? g_strv_length (labels) : 0;
-    int top = o->top > 0 ? o->top : (int) info.top_k;
-    g_autofree gboolean *used = g_new0 (gboolean, n);
-    for (int k = 0; k < top && k < n; k++) {
-      gint64 best = -1;
-      for (gint64 j = 0; j < n; j++)
-        if (!used[j] && (best < 0 || v[j] > v[best]))
-          best = j;
-      used[best] = TRUE;
-      printf ("  %d. %4" G_GINT64_FORMAT " %-20s %.6f\n", k + 1, best,
-              (guint) best < nl ? labels[best] : "", v[best]);
+  printf ("]%s%s\n", info.decode ? " decode " : "",
+          info.decode ? af_decode_type_name (info.decode->type) : "");
+  AfDecoder *dec = make_decoder (m, path, i, o, error);
+  if (dec) {
+    guint n_out = af_model_n_outputs (m);
+    g_autofree const guint16 **views = g_new (const guint16 *, n_out);
+    for (guint k = 0; k < n_out; k++)
+      views[k] = af_model_output_view (m, k);
+    AfDecodeResult *res = af_decode_result_new (dec);
+    af_decoder_run (dec, views, res);
+    int w, h;
+    if (res->type != AF_DECODE_TYPE_CLASSIFICATION && image_size (o, &w, &h)) {
+      const AfDecodeSpec *spec = af_decoder_spec (dec);
+      AfFrameMap map;
+      af_frame_map_stretch (&map, w, h, spec->input_w, spec->input_h);
+      af_decode_map_to_frame (res, &map);
     }
-    return;
+    print_result (res);
+    af_decode_result_free (res);
+    af_decoder_free (dec);
+    return TRUE;
   }
+  if (error && *error)
+    return FALSE;
+  if (read_by_decode (m, info.name))
+    return TRUE;
+  g_autofree float *v = g_new (float, n);
+  af_fp16_to_f32_n (af_model_output_view (m, i), v, n);
   for (gint64 j = 0; j < n; j++)
     printf ("%s%g", j ? (j % 8 ? " " : "\n") : "  ", v[j]);
   printf ("\n");
+  return TRUE;
 }
 
 static int
@@ -201,14 +293,11 @@ cmd_run (const char *path, const Options *o)
   AfModel *m = load_and_compile (path, o, &error);
   if (!m)
     return fail (error);
-  if (!fill_inputs (m, o, &error) || !af_model_execute (m, &error)) {
-    af_model_free (m);
-    return fail (error);
-  }
-  for (guint i = 0; i < af_model_n_outputs (m); i++)
-    print_output (m, i, o);
+  gboolean ok = fill_inputs (m, o, &error) && af_model_execute (m, &error);
+  for (guint i = 0; ok && i < af_model_n_outputs (m); i++)
+    ok = print_output (m, path, i, o, &error);
   af_model_free (m);
-  return 0;
+  return ok ? 0 : fail (error);
 }
 
 static int
@@ -270,6 +359,54 @@ parse_triple (const char *v, float *dst)
   return TRUE;
 }
 
+/* @labels as the graph file @out will name it: relative to @out's directory
+ * when it lies inside it, else absolute (transfer full). */
+static char *
+labels_for (const char *out, const char *labels)
+{
+  g_autofree char *dir = g_path_get_dirname (out);
+  g_autofree char *adir = g_canonicalize_filename (dir, NULL);
+  g_autofree char *alab = g_canonicalize_filename (labels, NULL);
+  gsize n = strlen (adir);
+  if (strncmp (alab, adir, n) == 0 && alab[n] == G_DIR_SEPARATOR)
+    return g_strdup (alab + n + 1);
+  if (strcmp (adir, "/") == 0)
+    return g_strdup (alab + 1);
+  return g_steal_pointer (&alab);
+}
+
+/* --classify / --softmax / --labels / --top, or --decode: output 0's decode. */
+static gboolean
+set_decode (AfGraph *g, const Options *o, GError **error)
+{
+  g_autofree char *labels = o->labels ? labels_for (o->out, o->labels) : NULL;
+  if (!o->decode) {
+    if (o->classify || o->labels)
+      af_graph_set_classification (g, 0, o->softmax, o->top > 0 ? o->top : 5, labels);
+    return TRUE;
+  }
+  AfDecodeSpec spec;
+  if (strcmp (o->decode, "ssd") == 0)
+    af_decode_spec_init (&spec, AF_DECODE_TYPE_SSD);
+  else if (strcmp (o->decode, "ssd-decoded") == 0)
+    af_decode_spec_init (&spec, AF_DECODE_TYPE_SSD_DECODED);
+  else if (strcmp (o->decode, "yunet") == 0)
+    af_decode_spec_init (&spec, AF_DECODE_TYPE_YUNET);
+  else {
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID,
+                 "--decode: unknown decoder \"%s\" (ssd, ssd-decoded or yunet)", o->decode);
+    return FALSE;
+  }
+  if (o->score_threshold >= 0)
+    spec.score_threshold = o->score_threshold;
+  if (o->iou_threshold >= 0)
+    spec.iou_threshold = o->iou_threshold;
+  spec.labels = g_steal_pointer (&labels);
+  af_graph_set_decode (g, 0, &spec);
+  af_decode_spec_clear (&spec);
+  return TRUE;
+}
+
 static int
 cmd_import (const char *path, Options *o)
 {
@@ -290,8 +427,10 @@ cmd_import (const char *path, Options *o)
   AfGraph *g = af_graph_open (path, &io, &error);
   if (!g)
     return fail (error);
-  if (o->classify || o->labels)
-    af_graph_set_classification (g, 0, o->softmax, o->top > 0 ? o->top : 5, o->labels);
+  if (!set_decode (g, o, &error)) {
+    af_graph_free (g);
+    return fail (error);
+  }
   gboolean ok = af_graph_save (g, o->out, &error);
   af_graph_free (g);
   if (!ok)
@@ -312,6 +451,8 @@ usage (void)
            "[--scale S[,S,S]] [--bias B[,B,B]]\n"
            "                       [--mean M,M,M --std S,S,S] [--classify] [--softmax] "
            "[--labels FILE] [--top N]\n"
+           "                       [--decode ssd|ssd-decoded|yunet [--score-threshold T] "
+           "[--iou-threshold T]]\n"
            "       aneforge list-ops\n");
 }
 
@@ -319,7 +460,7 @@ int
 main (int argc, char **argv)
 {
   Options o = { .threads = 0, .runs = 50, .warmup = 5, .order = AF_PIXEL_RGB,
-                .scale = { 1, 1, 1 } };
+                .scale = { 1, 1, 1 }, .score_threshold = -1, .iou_threshold = -1 };
   if (argc >= 2 && strcmp (argv[1], "list-ops") == 0)
     return cmd_list_ops ();
   if (argc < 3) {
@@ -358,6 +499,17 @@ main (int argc, char **argv)
       o.out = v;
     else if (strcmp (a, "--labels") == 0)
       o.labels = v;
+    else if (strcmp (a, "--decode") == 0)
+      o.decode = v;
+    else if (strcmp (a, "--score-threshold") == 0 || strcmp (a, "--iou-threshold") == 0) {
+      char *end;
+      double t = g_ascii_strtod (v, &end);
+      if (end == v || *end || !(t >= 0 && t <= 1)) {
+        fprintf (stderr, "aneforge: %s takes a number in [0, 1], got \"%s\"\n", a, v);
+        return 2;
+      }
+      *(strcmp (a, "--score-threshold") == 0 ? &o.score_threshold : &o.iou_threshold) = t;
+    }
     else if (strcmp (a, "--scale") == 0 || strcmp (a, "--bias") == 0 ||
              strcmp (a, "--mean") == 0 || strcmp (a, "--std") == 0) {
       float *dst = strcmp (a, "--scale") == 0  ? o.scale

@@ -6,6 +6,11 @@
 #include <stdarg.h>
 #include <string.h>
 
+#ifdef AF_HAVE_GDK_PIXBUF
+#include <gdk-pixbuf/gdk-pixbuf.h>
+#endif
+#include <json-glib/json-glib.h>
+
 #include "gst-test-util.h"
 #include "gstaneforgemeta.h"
 #include "gstaneforgepreprocess.h"
@@ -133,17 +138,17 @@ test_meta_classification (void)
   teardown (h);
 }
 
-/* The labels property takes "index,name" files (commas inside names kept)
- * and top-k limits the classes. */
+/* The labels property takes "index,name" files (commas inside names kept;
+ * the decoder's loader, which also rejects more labels than the model's 10
+ * classes, so SqueezeNet's Labels.txt does not fit) and top-k limits the
+ * classes. */
 static void
 test_meta_labels_property (void)
 {
-  g_autofree char *path = g_build_filename (g_getenv ("AF_SHARED"), "models", "squeezenet",
-                                            "Labels.txt", NULL);
-  if (!g_file_test (path, G_FILE_TEST_EXISTS))
-    path = gt_write_file ("indexed.txt", "0,tench, Tinca tinca\n1,goldfish\n"
-                                         "2,great white shark, white shark, man-eater, "
-                                         "man-eating shark, Carcharodon carcharias\n");
+  g_autofree char *path = gt_write_file ("indexed.txt", "0,tench, Tinca tinca\n1,goldfish\n"
+                                                        "2,great white shark, white shark, "
+                                                        "man-eater, man-eating shark, "
+                                                        "Carcharodon carcharias\n");
   GstHarness *h = harness_new (element_new ("labels", path, "top-k", 3, NULL));
   set_caps (h, GST_VIDEO_FORMAT_BGRx, 40, 30);
   GstBuffer *out = push_pull (h, gt_solid_frame (GST_VIDEO_FORMAT_BGRx, 40, 30, RED));
@@ -597,6 +602,221 @@ test_meta_outlives_element (void)
   gst_buffer_unref (copy);
 }
 
+#ifdef AF_HAVE_GDK_PIXBUF
+/* UltraFace RFB imported here with an SSD decode, saved next to the test's
+ * other files (transfer full path), or NULL when the shared model is absent. */
+static char *
+ultraface_model (void)
+{
+  g_autofree char *onnx = g_build_filename (g_getenv ("AF_SHARED"), "models", "ultraface",
+                                            "version-RFB-320_simplified.onnx", NULL);
+  if (!g_file_test (onnx, G_FILE_TEST_EXISTS))
+    return NULL;
+  GError *error = NULL;
+  AfImportOptions opts = AF_IMPORT_OPTIONS_INIT;
+  opts.image = TRUE;
+  opts.order = AF_PIXEL_RGB;
+  for (int c = 0; c < 3; c++) {
+    opts.scale[c] = 1.0f / 128;
+    opts.bias[c] = -127.0f / 128;
+  }
+  AfGraph *g = af_graph_import_onnx (onnx, &opts, &error);
+  g_assert_no_error (error);
+  AfDecodeSpec spec;
+  af_decode_spec_init (&spec, AF_DECODE_TYPE_SSD);
+  af_graph_set_decode (g, 0, &spec);
+  af_decode_spec_clear (&spec);
+  char *path = g_build_filename (gt_tmpdir (), "ultraface.json", NULL);
+  g_assert_true (af_graph_save (g, path, &error));
+  g_assert_no_error (error);
+  af_graph_free (g);
+  return path;
+}
+
+/* An RGB frame of the picture @file at its own size (transfer full). */
+static GstBuffer *
+picture_frame (const char *file, GstVideoInfo *info)
+{
+  GError *error = NULL;
+  GdkPixbuf *pb = gdk_pixbuf_new_from_file (file, &error);
+  g_assert_no_error (error);
+  int w = gdk_pixbuf_get_width (pb), h = gdk_pixbuf_get_height (pb);
+  int stride = gdk_pixbuf_get_rowstride (pb), nc = gdk_pixbuf_get_n_channels (pb);
+  const guint8 *px = gdk_pixbuf_read_pixels (pb);
+  gt_video_info (info, GST_VIDEO_FORMAT_RGB, w, h);
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (info), NULL);
+  GstMapInfo map;
+  g_assert_true (gst_buffer_map (buf, &map, GST_MAP_WRITE));
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      memcpy (map.data + y * GST_VIDEO_INFO_PLANE_STRIDE (info, 0) + 3 * x,
+              px + y * stride + nc * x, 3);
+  gst_buffer_unmap (buf, &map);
+  g_object_unref (pb);
+  return buf;
+}
+
+static double
+box_iou (const float *a, const float *b)
+{
+  double iw = MIN (a[2], b[2]) - MAX (a[0], b[0]), ih = MIN (a[3], b[3]) - MAX (a[1], b[1]);
+  if (iw <= 0 || ih <= 0)
+    return 0;
+  double inter = iw * ih;
+  return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
+}
+
+/* Asserts that each golden RFB box of face.jpg (ONNX Runtime, frame pixels
+ * of the @img_w-wide picture, scaled to the @frame_w x @frame_h frame) has a
+ * detection of @boxes (4 floats each) with IoU >= 0.85. */
+static void
+check_golden_faces (const float *boxes, guint n, int img_w, int img_h, int frame_w, int frame_h)
+{
+  g_autofree char *path = g_build_filename (g_getenv ("AF_SOURCE_ROOT"), "tests", "decode",
+                                            "golden-faces.txt", NULL);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  guint n_golden = 0;
+  for (guint i = 0; lines[i]; i++) {
+    char model[128], image[128];
+    float g[4], score;
+    if (sscanf (lines[i], "%127s %127s %f %f %f %f %f", model, image, &g[0], &g[1], &g[2], &g[3],
+                &score) != 7 || strcmp (model, "version-RFB-320_simplified.onnx") != 0
+        || strcmp (image, "face.jpg") != 0)
+      continue;
+    float sx = (float) frame_w / img_w, sy = (float) frame_h / img_h;
+    float want[4] = { g[0] * sx, g[1] * sy, g[2] * sx, g[3] * sy };
+    double best = 0;
+    for (guint k = 0; k < n; k++)
+      best = MAX (best, box_iou (want, boxes + 4 * k));
+    g_test_message ("golden face %u: best IoU %.3f", n_golden, best);
+    g_assert_cmpfloat (best, >=, 0.85);
+    n_golden++;
+  }
+  g_assert_cmpuint (n_golden, ==, 4);
+}
+
+/* The JSON-lines results file holds one line for the one frame, with its
+ * 4 detections. Returns the boxes (transfer full, 4 floats each). */
+static float *
+read_results_file (const char *path)
+{
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 2); /* one line + the empty rest */
+  g_assert_cmpstr (lines[1], ==, "");
+  GError *error = NULL;
+  JsonParser *p = json_parser_new ();
+  g_assert_true (json_parser_load_from_data (p, lines[0], -1, &error));
+  g_assert_no_error (error);
+  JsonObject *o = json_node_get_object (json_parser_get_root (p));
+  g_assert_cmpint (json_object_get_int_member (o, "frame"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (o, "pts"), ==, 0);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "classes")), ==, 0);
+  JsonArray *dets = json_object_get_array_member (o, "detections");
+  g_assert_cmpuint (json_array_get_length (dets), ==, 4);
+  float *boxes = g_new (float, 16);
+  for (guint k = 0; k < 4; k++) {
+    JsonObject *d = json_array_get_object_element (dets, k);
+    JsonArray *box = json_object_get_array_member (d, "box");
+    for (guint c = 0; c < 4; c++)
+      boxes[4 * k + c] = json_array_get_double_element (box, c);
+    g_assert_cmpfloat (json_object_get_double_member (d, "score"), >=, 0.7);
+  }
+  g_object_unref (p);
+  return boxes;
+}
+
+/* A face detector declared in the graph (UltraFace RFB + SSD decode):
+ * the 4 faces of face.jpg come out in frame pixels in the meta, on the bus
+ * ("boxes") and in the results file, where ONNX Runtime finds them. */
+static void
+test_detection_faces (void)
+{
+  g_autofree char *model = ultraface_model ();
+  g_autofree char *image = g_build_filename (g_getenv ("AF_SHARED"), "media", "face.jpg", NULL);
+  if (!model || !g_file_test (image, G_FILE_TEST_EXISTS)) {
+    g_test_skip ("the shared UltraFace model or face.jpg is missing");
+    return;
+  }
+  g_autofree char *results = g_build_filename (gt_tmpdir (), "faces.jsonl", NULL);
+  GstVideoInfo info;
+  GstBuffer *in = picture_frame (image, &info);
+  int w = GST_VIDEO_INFO_WIDTH (&info), hh = GST_VIDEO_INFO_HEIGHT (&info);
+  GstHarness *h = harness_new (element_new ("model", model, "results", results, NULL));
+  gst_harness_set_src_caps (h, gst_video_info_to_caps (&info));
+  GST_BUFFER_PTS (in) = 0;
+  GstBuffer *out = push_pull (h, in);
+
+  GstAneforgeMeta *meta = gst_buffer_get_aneforge_meta (out);
+  g_assert_nonnull (meta);
+  g_assert_cmpuint (meta->n_classes, ==, 0);
+  g_assert_cmpuint (meta->n_detections, ==, 4);
+  float boxes[16];
+  for (guint k = 0; k < 4; k++) {
+    const GstAneforgeDetection *d = &meta->detections[k];
+    g_assert_cmpfloat (d->score, >=, 0.7);
+    g_assert_cmpint (d->class_index, ==, 1); /* column 1 of [background, face] */
+    g_assert_cmpfloat (d->x1, >=, 0);
+    g_assert_cmpfloat (d->x2, <=, w);
+    g_assert_cmpfloat (d->y2, <=, hh);
+    g_assert_cmpuint (meta->age_frames, ==, 0);
+    boxes[4 * k] = d->x1, boxes[4 * k + 1] = d->y1, boxes[4 * k + 2] = d->x2;
+    boxes[4 * k + 3] = d->y2;
+  }
+  check_golden_faces (boxes, 4, w, hh, w, hh);
+
+  GstMessage *m = gst_bus_pop_filtered (element_bus (h), GST_MESSAGE_ELEMENT);
+  g_assert_nonnull (m);
+  const GstStructure *s = gst_message_get_structure (m);
+  const GValue *list = list_field (s, "boxes", 4);
+  for (guint k = 0; k < 4; k++) {
+    const GstStructure *b = gst_value_get_structure (gst_value_list_get_value (list, k));
+    g_assert_true (gst_structure_has_name (b, "detection"));
+    gdouble x1, y1, x2, y2, score;
+    gint id;
+    g_assert_true (gst_structure_get (b, "x1", G_TYPE_DOUBLE, &x1, "y1", G_TYPE_DOUBLE, &y1, "x2",
+                                      G_TYPE_DOUBLE, &x2, "y2", G_TYPE_DOUBLE, &y2, "score",
+                                      G_TYPE_DOUBLE, &score, "class-id", G_TYPE_INT, &id, NULL));
+    g_assert_cmpfloat (fabs (x1 - boxes[4 * k]), <, 1e-3);
+    g_assert_cmpfloat (fabs (y2 - boxes[4 * k + 3]), <, 1e-3);
+    g_assert_cmpint (id, ==, 1);
+    g_assert_nonnull (gst_structure_get_string (b, "label"));
+    g_assert_true (GST_VALUE_HOLDS_LIST (gst_structure_get_value (b, "landmarks")));
+  }
+  g_assert_false (gst_structure_has_field (s, "class-ids"));
+  gst_message_unref (m);
+  gst_buffer_unref (out);
+  teardown (h); /* stop() closes the results file */
+
+  g_autofree float *from_file = read_results_file (results);
+  check_golden_faces (from_file, 4, w, hh, w, hh);
+}
+
+/* An unwritable results path fails the start with RESOURCE/OPEN_WRITE. */
+static void
+test_results_unwritable (void)
+{
+  GstElement *e = element_new ("results", "/nonexistent/dir/results.jsonl", NULL);
+  g_assert_cmpint (gst_element_set_state (e, GST_STATE_PAUSED), ==, GST_STATE_CHANGE_FAILURE);
+  GstBus *bus = gst_element_get_bus (e);
+  GstMessage *m = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  g_assert_nonnull (m);
+  GError *err = NULL;
+  gst_message_parse_error (m, &err, NULL);
+  g_assert_error (err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_WRITE);
+  g_assert_nonnull (strstr (err->message, "/nonexistent/dir/results.jsonl"));
+  g_error_free (err);
+  gst_message_unref (m);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+  gst_element_set_state (e, GST_STATE_NULL);
+  gst_object_unref (e);
+}
+#endif
+
 int
 main (int argc, char **argv)
 {
@@ -619,6 +839,10 @@ main (int argc, char **argv)
   g_test_add_func ("/aneforge/nonimage-model-rejects-caps", test_nonimage_model_rejects_caps);
   g_test_add_func ("/aneforge/state-cycles", test_state_cycles);
   g_test_add_func ("/aneforge/meta-outlives-element", test_meta_outlives_element);
+#ifdef AF_HAVE_GDK_PIXBUF
+  g_test_add_func ("/aneforge/detection-faces", test_detection_faces);
+  g_test_add_func ("/aneforge/results-unwritable", test_results_unwritable);
+#endif
   int ret = g_test_run ();
   gt_deinit ();
   return ret;

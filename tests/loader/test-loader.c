@@ -382,23 +382,28 @@ static const Case cases[] = {
   /* a decode type this build does not know */
   { "/loader/bad/decode-type",
     HEAD IN_IMAGE "'nodes': [], 'outputs': [{'name': 'p', 'from': 'image',"
+      " 'decode': {'type': 'segmentation'}}]}",
+    NULL, 448, AF_ERROR_INVALID, { "outputs[0] \"p\": decode: field \"type\"", "\"segmentation\"" } },
+  /* a detection without its style */
+  { "/loader/bad/decode-style",
+    HEAD IN_IMAGE "'nodes': [], 'outputs': [{'name': 'p', 'from': 'image',"
       " 'decode': {'type': 'detection'}}]}",
-    NULL, 448, AF_ERROR_INVALID, { "outputs[0] \"p\"", "field \"decode.type\"", "\"detection\"" } },
+    NULL, 448, AF_ERROR_INVALID, { "outputs[0] \"p\": decode: field \"style\"", "missing" } },
   /* top_k of 0 */
   { "/loader/bad/decode-top-k",
     HEAD IN_IMAGE "'nodes': [], 'outputs': [{'name': 'p', 'from': 'image',"
       " 'decode': {'type': 'classification', 'top_k': 0}}]}",
-    NULL, 448, AF_ERROR_LIMIT, { "outputs[0] \"p\"", "decode.top_k" } },
+    NULL, 448, AF_ERROR_INVALID, { "outputs[0] \"p\": decode: field \"top_k\"", "0" } },
   /* softmax given as a string */
   { "/loader/bad/decode-softmax",
     HEAD IN_IMAGE "'nodes': [], 'outputs': [{'name': 'p', 'from': 'image',"
       " 'decode': {'type': 'classification', 'softmax': 'yes'}}]}",
-    NULL, 448, AF_ERROR_INVALID, { "decode.softmax", "got a string" } },
+    NULL, 448, AF_ERROR_INVALID, { "decode: field \"softmax\"", "got a string" } },
   /* labels given as a number */
   { "/loader/bad/decode-labels",
     HEAD IN_IMAGE "'nodes': [], 'outputs': [{'name': 'p', 'from': 'image',"
       " 'decode': {'type': 'classification', 'labels': 3}}]}",
-    NULL, 448, AF_ERROR_INVALID, { "outputs[0] \"p\": field \"decode.labels\"", "got an integer" } },
+    NULL, 448, AF_ERROR_INVALID, { "outputs[0] \"p\": decode: field \"labels\"", "expected a string, got a number" } },
   /* an output naming no value */
   { "/loader/bad/output-unknown",
     HEAD IN_IMAGE "'nodes': [" CONV1 "], " OUT ("nope"),
@@ -708,11 +713,13 @@ test_good_any_order (void)
   g_assert_no_error (error);
   g_assert_cmpstr (af_graph_name (g), ==, "order");
   AfOutput *o = &g_array_index (g->outputs, AfOutput, 0);
-  g_assert_cmpint (o->decode, ==, AF_DECODE_CLASSIFICATION);
-  g_assert_cmpuint (o->top_k, ==, 3);
-  g_assert_false (o->softmax);
-  g_assert_cmpstr (o->labels_path, ==, "tiny.labels");
-  g_assert_cmpint (g_array_index (g->outputs, AfOutput, 1).decode, ==, AF_DECODE_NONE);
+  g_assert_nonnull (o->decode);
+  g_assert_cmpint (o->decode->type, ==, AF_DECODE_TYPE_CLASSIFICATION);
+  g_assert_cmpstr (o->decode->scores, ==, "probs"); /* the output itself */
+  g_assert_cmpuint (o->decode->top_k, ==, 3);
+  g_assert_false (o->decode->softmax);
+  g_assert_cmpstr (o->decode->labels, ==, "tiny.labels");
+  g_assert_null (g_array_index (g->outputs, AfOutput, 1).decode);
   gint64 shape[AF_MAX_RANK];
   g_assert_cmpint (af_tensor_shape (af_graph_lookup (g, "sm"), shape), ==, 2);
   g_assert_cmpint (shape[1], ==, 10);

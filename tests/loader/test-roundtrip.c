@@ -1,6 +1,7 @@
 /* test-roundtrip.c — af_graph_save then af_graph_load gives back the same
  * graph: structure, attributes (and which were set), shapes, image ports,
  * outputs with their decode, and weight bytes and dtypes. */
+#include "decode.h"
 #include "graph.h"
 #include "safetensors.h"
 
@@ -69,7 +70,87 @@ build_graph (void)
   af_graph_set_classification (g, 0, TRUE, 3, "roundtrip.labels");
   af_graph_add_output (g, "best", af_topk (g, logits, 2, -1, TRUE));
   af_graph_add_output (g, "pooled", af_global_avg_pool (g, x));
+  /* an SSD with its own priors and a YuNet without landmarks, every field
+   * off its default (the tensors are not checked before a decoder is made) */
+  AfDecodeSpec ssd;
+  af_decode_spec_init (&ssd, AF_DECODE_TYPE_SSD);
+  g_free (ssd.scores);
+  ssd.scores = g_strdup ("conf");
+  ssd.labels = g_strdup ("voc labels.txt");
+  ssd.score_threshold = 0.55f;
+  ssd.iou_threshold = 1.0f / 3.0f;
+  ssd.max_detections = 7;
+  ssd.input_w = 300;
+  ssd.input_h = 200;
+  ssd.clip = FALSE;
+  ssd.n_levels = 2;
+  ssd.feature_w[0] = 38, ssd.feature_h[0] = 25, ssd.n_min_boxes[0] = 1, ssd.min_boxes[0][0] = 12.5f;
+  ssd.feature_w[1] = 19, ssd.feature_h[1] = 13, ssd.n_min_boxes[1] = 2;
+  ssd.min_boxes[1][0] = 30.1f, ssd.min_boxes[1][1] = 60;
+  ssd.center_variance = 0.15f;
+  ssd.size_variance = 0.3f;
+  af_graph_set_decode (g, 1, &ssd);
+  af_decode_spec_clear (&ssd);
+  AfDecodeSpec yunet;
+  af_decode_spec_init (&yunet, AF_DECODE_TYPE_YUNET);
+  yunet.input_w = 640;
+  yunet.input_h = 480;
+  yunet.n_strides = 2;
+  yunet.strides[0] = 16, yunet.strides[1] = 32, yunet.strides[2] = 0;
+  for (guint l = 0; l < AF_DECODE_MAX_LEVELS; l++) {
+    g_clear_pointer (&yunet.cls[l], g_free);
+    g_clear_pointer (&yunet.obj[l], g_free);
+    g_clear_pointer (&yunet.bbox[l], g_free);
+    g_clear_pointer (&yunet.kps[l], g_free);
+  }
+  for (guint l = 0; l < 2; l++) {
+    yunet.cls[l] = g_strdup_printf ("c%u", l);
+    yunet.obj[l] = g_strdup_printf ("o%u", l);
+    yunet.bbox[l] = g_strdup_printf ("b%u", l);
+  }
+  yunet.score_threshold = 0.9f;
+  af_graph_set_decode (g, 2, &yunet);
+  af_decode_spec_clear (&yunet);
   return g;
+}
+
+/* Asserts two decode specs are equal field by field (NULL: no decode). */
+static void
+assert_same_spec (const AfDecodeSpec *a, const AfDecodeSpec *b)
+{
+  g_assert_true (!a == !b);
+  if (!a)
+    return;
+  g_assert_cmpint (a->type, ==, b->type);
+  g_assert_cmpstr (a->scores, ==, b->scores);
+  g_assert_cmpstr (a->boxes, ==, b->boxes);
+  g_assert_cmpuint (a->n_strides, ==, b->n_strides);
+  for (guint l = 0; l < AF_DECODE_MAX_LEVELS; l++) {
+    g_assert_cmpint (a->strides[l], ==, b->strides[l]);
+    g_assert_cmpstr (a->cls[l], ==, b->cls[l]);
+    g_assert_cmpstr (a->obj[l], ==, b->obj[l]);
+    g_assert_cmpstr (a->bbox[l], ==, b->bbox[l]);
+    g_assert_cmpstr (a->kps[l], ==, b->kps[l]);
+  }
+  g_assert_cmpint (a->softmax, ==, b->softmax);
+  g_assert_cmpuint (a->top_k, ==, b->top_k);
+  g_assert_cmpstr (a->labels, ==, b->labels);
+  g_assert_cmpfloat (a->score_threshold, ==, b->score_threshold);
+  g_assert_cmpfloat (a->iou_threshold, ==, b->iou_threshold);
+  g_assert_cmpuint (a->max_detections, ==, b->max_detections);
+  g_assert_cmpint (a->input_w, ==, b->input_w);
+  g_assert_cmpint (a->input_h, ==, b->input_h);
+  g_assert_cmpint (!a->clip, ==, !b->clip);
+  g_assert_cmpuint (a->n_levels, ==, b->n_levels);
+  for (guint l = 0; l < AF_DECODE_MAX_LEVELS; l++) {
+    g_assert_cmpint (a->feature_w[l], ==, b->feature_w[l]);
+    g_assert_cmpint (a->feature_h[l], ==, b->feature_h[l]);
+    g_assert_cmpuint (a->n_min_boxes[l], ==, b->n_min_boxes[l]);
+    for (guint k = 0; k < AF_DECODE_MAX_ANCHORS; k++)
+      g_assert_cmpfloat (a->min_boxes[l][k], ==, b->min_boxes[l][k]);
+  }
+  g_assert_cmpfloat (a->center_variance, ==, b->center_variance);
+  g_assert_cmpfloat (a->size_variance, ==, b->size_variance);
 }
 
 static gboolean
@@ -143,10 +224,7 @@ assert_same_graph (AfGraph *a, AfGraph *b)
     AfOutput *ob = &g_array_index (b->outputs, AfOutput, i);
     g_assert_cmpstr (oa->name, ==, ob->name);
     g_assert_cmpstr (oa->value->name, ==, ob->value->name);
-    g_assert_cmpint (oa->decode, ==, ob->decode);
-    g_assert_cmpint (oa->softmax, ==, ob->softmax);
-    g_assert_cmpuint (oa->top_k, ==, ob->top_k);
-    g_assert_cmpstr (oa->labels_path, ==, ob->labels_path);
+    assert_same_spec (oa->decode, ob->decode);
   }
 }
 
