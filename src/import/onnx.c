@@ -130,6 +130,7 @@ pb_value_info_free (PbValueInfo *v)
 
 typedef struct {
   gint64 opset;
+  char *other_domain; /* the first non-default opset_import domain, or NULL */
   gboolean has_graph;
   char *graph_name;
   GPtrArray *nodes;   /* PbNode* */
@@ -142,6 +143,7 @@ static void
 pb_model_clear (PbModel *m)
 {
   g_free (m->graph_name);
+  g_free (m->other_domain);
   g_ptr_array_unref (m->nodes);
   g_ptr_array_unref (m->inits);
   g_ptr_array_unref (m->inputs);
@@ -574,6 +576,8 @@ pb_parse_model (const guint8 *data, gsize len, PbModel *m, GError **error)
       }
       if (!domain || !*domain || g_str_equal (domain, "ai.onnx"))
         m->opset = version;
+      else if (!m->other_domain)
+        m->other_domain = g_strdup (domain);
       g_free (domain);
     }
   }
@@ -2075,6 +2079,28 @@ op_identity (Imp *im, PbNode *n, GError **error)
   Val *v = in_val (im, n, 0, TRUE, error);
   if (!v || !extra_outputs_unused (im, n, error))
     return FALSE;
+  /* Dropout (opset 12+) is the identity only when input 2 training_mode is
+   * absent or a constant false, or input 1 ratio is a constant 0;
+   * training-mode dropout is random. */
+  if (g_str_equal (n->op, "Dropout") && in_name (n, 2)) {
+    Const *c = in_const (im, n, 2, "training_mode", error);
+    if (!c)
+      return FALSE;
+    gboolean training = FALSE, zero_ratio = FALSE;
+    for (gint64 i = 0; i < c->numel; i++)
+      training |= c_get (c, i) != 0;
+    if (training && in_name (n, 1)) {
+      Const *r = in_const (im, n, 1, "ratio", error);
+      if (!r)
+        return FALSE;
+      zero_ratio = r->numel == 1 && c_get (r, 0) == 0;
+    }
+    if (training && !zero_ratio)
+      return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
+                       "input 2 \"%s\" (training_mode) is true with a nonzero ratio; only "
+                       "inference is supported",
+                       in_name (n, 2));
+  }
   if (OUT0 (n))
     imp_bind (im, OUT0 (n), v);
   return TRUE;
@@ -2954,6 +2980,12 @@ imp_run (const guint8 *data, gsize len, const char *file, const AfImportOptions 
     g_set_error (error, AF_ERROR, AF_ERROR_PARSE, "%s: not an ONNX model (no graph)", file);
     goto out;
   }
+  if (im.m.opset < 1 && im.m.other_domain) {
+    g_set_error (error, AF_ERROR, AF_ERROR_UNSUPPORTED,
+                 "%s: the model imports only opset domain \"%s\", not the default domain", file,
+                 im.m.other_domain);
+    goto out;
+  }
   if (im.m.opset < 1) {
     g_set_error (error, AF_ERROR, AF_ERROR_INVALID, "%s: the model imports no default-domain opset",
                  file);
@@ -3007,4 +3039,53 @@ af_graph_import_onnx (const char *path, const AfImportOptions *opts, GError **er
     g->dir = g_path_get_dirname (path);
   }
   return g;
+}
+
+/* ---------------------------------------------------------------- conformance helpers
+ * (tests/conformance) — one block, declared in import/onnx.h. */
+
+#include "import/onnx.h"
+
+gboolean
+af__onnx_parse_tensor (const guint8 *data, gsize len, const char *name_for_errors, int *dtype,
+                       int *rank, gint64 *dims, gint64 *numel, float **values, char **name,
+                       GError **error)
+{
+  g_return_val_if_fail (data || len == 0, FALSE);
+  const char *file = name_for_errors ? name_for_errors : "tensor";
+  Imp im = { .file = file };
+  im.consts = g_ptr_array_new_with_free_func ((GDestroyNotify) c_free);
+  PbTensor t = { 0 };
+  AfPbReader r;
+  GError *local = NULL;
+  gboolean ok = FALSE;
+  af__pb_init (&r, data ? data : (const guint8 *) "", len);
+  if (!pb_parse_tensor (&r, &t, &local)) {
+    g_set_error (error, AF_ERROR, local->code, "%s: TensorProto: %s", file,
+                 local->message);
+    g_error_free (local);
+    goto out;
+  }
+  Const *c = imp_tensor_const (&im, &t, t.name ? t.name : "", error);
+  if (!c)
+    goto out;
+  *dtype = t.dtype;
+  *rank = c->shape.rank;
+  for (int i = 0; i < c->shape.rank; i++)
+    dims[i] = c->shape.d[i];
+  *numel = c->numel;
+  *values = c_f32 (c);
+  if (name)
+    *name = g_strdup (t.name ? t.name : "");
+  ok = TRUE;
+out:
+  g_free (t.name);
+  if (t.floats)
+    g_array_unref (t.floats);
+  if (t.ints)
+    g_array_unref (t.ints);
+  if (t.doubles)
+    g_array_unref (t.doubles);
+  g_ptr_array_unref (im.consts);
+  return ok;
 }
