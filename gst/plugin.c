@@ -2,11 +2,14 @@
 #include <gst/gst.h>
 
 #include "gstaneforge.h"
+#include "gstaneforgeoverlay.h"
 
 static gboolean
 plugin_init (GstPlugin *plugin)
 {
-  return GST_ELEMENT_REGISTER (aneforge, plugin);
+  gboolean ok = GST_ELEMENT_REGISTER (aneforge, plugin);
+  ok &= GST_ELEMENT_REGISTER (aneforgeoverlay, plugin);
+  return ok;
 }
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, aneforge,
