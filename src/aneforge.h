@@ -225,8 +225,11 @@ typedef enum {
 typedef struct {
   AfBackendKind backend;
   int threads; /* 0: one per core */
+  int batch;   /* 0 or 1: as the graph says; N > 1: every input's leading dim 1 becomes N
+                * and reshapes keep the leading (batch) dim; refused when the graph's
+                * shapes pin the batch or an output does not lead with it */
 } AfCompileOptions;
-#define AF_COMPILE_OPTIONS_INIT { AF_BACKEND_AUTO, 0 }
+#define AF_COMPILE_OPTIONS_INIT { AF_BACKEND_AUTO, 0, 0 }
 
 /* Compiles @g (not modified; may be freed afterwards) with @opts (NULL for
  * defaults). Returns (transfer full) a model or NULL with @error set. */

@@ -144,8 +144,44 @@ af_plan_dump (AfPlan *plan, const char *pass)
   g_string_truncate (plan->log, 0);
 }
 
+/* Makes every input's leading dim 1 into @batch and lets reshapes to a
+ * leading 1 keep the input's leading dim instead (ONNX's 0: "copy"), the
+ * flatten-per-image pattern of classifiers. The verify pass then re-infers
+ * every shape and refuses graphs whose shapes pin the batch. */
+static void
+af_plan_set_batch (AfPlan *plan, int batch)
+{
+  AfGraph *g = plan->graph;
+  for (guint i = 0; i < g->nodes->len; i++) {
+    AfNode *n = g_ptr_array_index (g->nodes, i);
+    if ((n->op == AF_OP_INPUT || n->op == AF_OP_IMAGE_INPUT) && n->out->shape.d[0] == 1)
+      n->out->shape.d[0] = batch;
+    if (n->op == AF_OP_RESHAPE && n->attrs.n_shape > 0 && n->attrs.shape[0] == 1)
+      n->attrs.shape[0] = 0;
+  }
+}
+
+/* Every output must lead with the batch, or images would mix. */
+static gboolean
+af_plan_check_batch (AfPlan *plan, int batch, GError **error)
+{
+  AfGraph *g = plan->graph;
+  for (guint i = 0; i < g->outputs->len; i++) {
+    AfOutput *o = &g_array_index (g->outputs, AfOutput, i);
+    if (o->value->shape.rank == 0 || o->value->shape.d[0] != batch) {
+      g_autofree char *s = af__shape_str (&o->value->shape);
+      g_set_error (error, AF_ERROR, AF_ERROR_SHAPE,
+                   "%s: batch %d: output \"%s\" has shape %s, which does not lead with the "
+                   "batch; this graph cannot run batched",
+                   af__graph_where (g), batch, o->name, s);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
 AfPlan *
-af__plan_build (AfGraph *g, GError **error)
+af__plan_build (AfGraph *g, int batch, GError **error)
 {
   if (g->error) {
     if (error)
@@ -153,12 +189,22 @@ af__plan_build (AfGraph *g, GError **error)
     return NULL;
   }
   AfPlan *plan = af_plan_new (g);
+  if (batch > 1)
+    af_plan_set_batch (plan, batch);
   for (guint i = 0; i < G_N_ELEMENTS (af_passes); i++) {
-    if (!af_passes[i].fn (plan, error)) {
+    GError *local = NULL;
+    if (!af_passes[i].fn (plan, &local)) {
+      if (batch > 1)
+        g_prefix_error (&local, "batch %d: ", batch);
+      g_propagate_error (error, local);
       af__plan_free (plan);
       return NULL;
     }
     af_plan_dump (plan, af_passes[i].name);
+  }
+  if (batch > 1 && !af_plan_check_batch (plan, batch, error)) {
+    af__plan_free (plan);
+    return NULL;
   }
   return plan;
 }
@@ -195,6 +241,10 @@ af_compile (AfGraph *g, const AfCompileOptions *opts, GError **error)
   AfCompileOptions o = AF_COMPILE_OPTIONS_INIT;
   if (opts)
     o = *opts;
+  if (o.batch < 0 || o.batch > 1024) {
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID, "batch must be 0..1024, got %d", o.batch);
+    return NULL;
+  }
   if (o.threads < 0 || o.threads > 256) {
     g_set_error (error, AF_ERROR, AF_ERROR_INVALID, "threads must be 0..256, got %d", o.threads);
     return NULL;
@@ -202,7 +252,7 @@ af_compile (AfGraph *g, const AfCompileOptions *opts, GError **error)
   const AfBackend *backend = af_backend_pick (o.backend, error);
   if (!backend)
     return NULL;
-  AfPlan *plan = af__plan_build (g, error);
+  AfPlan *plan = af__plan_build (g, o.batch, error);
   if (!plan)
     return NULL;
   return af__model_new (plan, backend, o.threads, error);

@@ -20,7 +20,8 @@ struct _AfModel {
 /* Takes @plan. Returns (transfer full) or NULL with @error set. */
 AfModel *af__model_new (AfPlan *plan, const AfBackend *backend, int threads, GError **error);
 
-AfPlan *af__plan_build (AfGraph *g, GError **error);
+/* @batch > 1 sets every input's leading dim 1 to @batch. */
+AfPlan *af__plan_build (AfGraph *g, int batch, GError **error);
 void af__plan_free (AfPlan *plan);
 
 G_END_DECLS

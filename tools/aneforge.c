@@ -32,7 +32,7 @@ typedef struct {
   const char *image, *raw;
   double fill;
   gboolean have_fill;
-  int top, runs, warmup;
+  int top, runs, warmup, batch;
 } Options;
 
 static int
@@ -51,6 +51,7 @@ load_and_compile (const char *path, const Options *o, GError **error)
     return NULL;
   AfCompileOptions co = AF_COMPILE_OPTIONS_INIT;
   co.threads = o->threads;
+  co.batch = o->batch;
   AfModel *m = af_compile (g, &co, error);
   af_graph_free (g);
   return m;
@@ -331,10 +332,10 @@ cmd_bench (const char *path, const Options *o)
   qsort (ms, o->runs, sizeof *ms, cmp_double);
   struct rusage ru;
   getrusage (RUSAGE_SELF, &ru);
-  printf ("{\"model\": \"%s\", \"threads\": %d, \"runs\": %d, \"median_ms\": %.3f, "
+  printf ("{\"model\": \"%s\", \"threads\": %d, \"batch\": %d, \"runs\": %d, \"median_ms\": %.3f, "
           "\"min_ms\": %.3f, \"compile_ms\": %.1f, \"peak_rss_kb\": %ld, \"ops\": %u, "
           "\"segments\": %u}\n",
-          path, o->threads, o->runs, ms[o->runs / 2], ms[0], compile_ms, ru.ru_maxrss,
+          path, o->threads, MAX (o->batch, 1), o->runs, ms[o->runs / 2], ms[0], compile_ms, ru.ru_maxrss,
           af_model_n_ops (m), af_model_n_segments (m));
   g_free (ms);
   af_model_free (m);
@@ -446,7 +447,7 @@ usage (void)
            "usage: aneforge inspect MODEL.json [--threads N]\n"
            "       aneforge run MODEL.json [--image FILE | --raw FILE | --fill V] [--threads N] "
            "[--top N]\n"
-           "       aneforge bench MODEL.json [--runs N] [--warmup N] [--threads N]\n"
+           "       aneforge bench MODEL.json [--runs N] [--warmup N] [--threads N] [--batch N]\n"
            "       aneforge import MODEL.onnx -o OUT.json [--rgb | --bgr | --gray] "
            "[--scale S[,S,S]] [--bias B[,B,B]]\n"
            "                       [--mean M,M,M --std S,S,S] [--classify] [--softmax] "
@@ -526,6 +527,8 @@ main (int argc, char **argv)
       o.port = TRUE;
     } else if (strcmp (a, "--top") == 0)
       o.top = atoi (v);
+    else if (strcmp (a, "--batch") == 0)
+      o.batch = atoi (v);
     else if (strcmp (a, "--runs") == 0)
       o.runs = MAX (1, atoi (v));
     else if (strcmp (a, "--warmup") == 0)

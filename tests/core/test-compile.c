@@ -197,6 +197,51 @@ test_fold_constants (void)
   af_graph_free (g);
 }
 
+/* batch=3 runs three images in one program call, each giving exactly what it
+ * gives alone; a graph whose output does not lead with the batch is refused. */
+static void
+test_batch (void)
+{
+  AfGraph *g = tiny_cnn ();
+  gint64 n_px = 3 * 17 * 13;
+  AfModel *one = af_compile (g, NULL, NULL);
+  AfCompileOptions o = AF_COMPILE_OPTIONS_INIT;
+  o.batch = 3;
+  GError *error = NULL;
+  AfModel *three = af_compile (g, &o, &error);
+  g_assert_no_error (error);
+  AfTensorInfo info;
+  af_model_output_info (three, 0, &info);
+  g_assert_cmpint (info.shape[0], ==, 3);
+  g_autofree float *px = g_new (float, 3 * n_px);
+  for (gint64 i = 0; i < 3 * n_px; i++)
+    px[i] = (float) ((i * 7 + i / 5) % 256);
+  float got[30], want[10];
+  const float *ins3[] = { px };
+  float *outs3[] = { got };
+  g_assert_true (af_model_run (three, ins3, outs3, NULL));
+  for (int b = 0; b < 3; b++) {
+    const float *ins[] = { px + b * n_px };
+    float *outs[] = { want };
+    g_assert_true (af_model_run (one, ins, outs, NULL));
+    for (int k = 0; k < 10; k++)
+      g_assert_cmpfloat (got[b * 10 + k], ==, want[k]);
+  }
+  af_model_free (one);
+  af_model_free (three);
+  af_graph_free (g);
+
+  /* a reduction over everything mixes the images: refused */
+  g = af_graph_new ("mix");
+  gint64 xs[] = { 1, 8 };
+  af_graph_add_output (g, "s", af_sum (g, af_input (g, "x", 2, xs), 0, NULL, FALSE));
+  g_assert_null (af_compile (g, &o, &error));
+  g_assert_error (error, AF_ERROR, AF_ERROR_SHAPE);
+  g_assert_nonnull (strstr (error->message, "batch 3"));
+  g_clear_error (&error);
+  af_graph_free (g);
+}
+
 /* backend=ane reports clearly that it is unavailable on this platform. */
 static void
 test_ane_unavailable (void)
@@ -255,6 +300,7 @@ main (int argc, char **argv)
   g_test_add_func ("/compile/segmented-plan", test_segmented_plan);
   g_test_add_func ("/compile/arena-reuse", test_arena_reuse);
   g_test_add_func ("/compile/fold-constants", test_fold_constants);
+  g_test_add_func ("/compile/batch", test_batch);
   g_test_add_func ("/compile/ane-unavailable", test_ane_unavailable);
   g_test_add_func ("/compile/sticky-error", test_sticky_error);
   g_test_add_func ("/compile/no-outputs", test_no_outputs);

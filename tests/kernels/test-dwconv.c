@@ -78,7 +78,8 @@ check (gint64 c, gint64 h, gint64 w, gint64 kh, gint64 kw, gint64 stride, gint64
   af_cpu_dw_free (dk);
 }
 
-/* Every stride / dilation / pad / kernel combination matches conv.c. */
+/* Every stride / dilation / pad / kernel combination matches conv.c, also
+ * on planes narrower than a vector and with several stride phases. */
 static void
 test_matches_conv (void)
 {
@@ -94,6 +95,13 @@ test_matches_conv (void)
   static const gint64 none[4] = { 0 };
   check (2, 1, 1, 1, 1, 1, 1, none, FALSE);  /* 1x1 image */
   check (5, 8, 70, 3, 3, 2, 1, pads[0], TRUE); /* several 32-wide blocks */
+  /* MobileNet's small planes: rows narrower than a vector (compaction) */
+  check (6, 7, 7, 3, 3, 1, 1, pads[0], TRUE);
+  check (6, 14, 14, 3, 3, 1, 1, pads[0], FALSE);
+  check (4, 14, 14, 3, 3, 2, 1, pads[3], TRUE);
+  check (3, 3, 2, 3, 3, 1, 1, pads[0], FALSE);
+  check (3, 57, 61, 3, 3, 2, 1, pads[0], TRUE); /* stride-2 phases, odd sizes */
+  check (2, 12, 13, 7, 7, 3, 1, pads[2], FALSE); /* 3 row phases, 2 column ones */
 }
 
 /* Non-depthwise descriptors are refused (the caller uses conv.c). */

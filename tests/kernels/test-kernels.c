@@ -301,6 +301,14 @@ test_conv_shapes (void)
     { .d = { DESC (6, 6, 6, 6, 3, 3), .pad = { 1, 1, 1, 1 }, .groups = 6 },
       .ep = { 1, { AF_OP_GELU } } },
     { .d = { DESC (600, 2, 3, 3, 1, 1) }, .range = 0.25f },
+    /* deep K on a small image: 11 K blocks chained through the fp32 C
+     * block, a 1-column last strip (7x7 = 3 x 16 + 1), c_out not / 6 */
+    { .d = { DESC (300, 7, 7, 40, 3, 3), .pad = { 1, 1, 1, 1 } }, .range = 0.25f,
+      .ep = { 1, { AF_OP_RELU } } },
+    /* K = 16 over several pixel tiles, an 8-column last strip */
+    { .d = { DESC (16, 30, 31, 96, 1, 1) }, .ep = { 1, { AF_OP_RELU6 } } },
+    /* 3-channel strided first layer */
+    { .d = { DESC (3, 33, 35, 16, 3, 3), .stride = { 2, 2 }, .pad = { 1, 1, 1, 1 } } },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     char name[32];
@@ -546,6 +554,113 @@ test_pool2d (void)
     }
 }
 
+/* The vector max-pool path (stride 1 and 2) gives bit for bit what the
+ * scalar one gives, with NaN, +-inf and +-0 in the windows (the first of
+ * equal zeros in (ky, kx) order wins, NaN never wins), on 1 and 2 threads. */
+static void
+test_maxpool_exact (void)
+{
+  static const AfPoolDesc descs[] = {
+    { .c = 3, .h_in = 111, .w_in = 111, .kh = 3, .kw = 3, .stride = { 2, 2 } }, /* ceil mode */
+    { .c = 4, .h_in = 12, .w_in = 13, .kh = 3, .kw = 3, .stride = { 1, 1 }, .pad = { 1, 1, 1, 1 } },
+    { .c = 2, .h_in = 9, .w_in = 40, .kh = 2, .kw = 5, .stride = { 3, 2 }, .pad = { 0, 2, 1, 0 } },
+    { .c = 2, .h_in = 5, .w_in = 3, .kh = 3, .kw = 3, .stride = { 2, 2 }, .pad = { 1, 1, 1, 1 } },
+  };
+  static const guint16 special[] = { 0x7e00, 0xfc00, 0x7c00, 0x8000, 0x0000, 0xfe00 };
+  if (!af_cpu_has_avx2_fma_f16c ()) {
+    g_test_skip ("no AVX2/F16C");
+    return;
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (descs); i++) {
+    AfPoolDesc d = descs[i];
+    d.is_max = TRUE;
+    gint64 eh = d.h_in + d.pad[0] + d.pad[2] - d.kh, ew = d.w_in + d.pad[1] + d.pad[3] - d.kw;
+    d.h_out = af__ceil_div (eh, d.stride[0]) + 1;
+    d.w_out = af__ceil_div (ew, d.stride[1]) + 1;
+    gsize n_in = d.c * d.h_in * d.w_in, n_out = d.c * d.h_out * d.w_out;
+    guint16 *in = rnd_h (n_in, 2.0f), *want = g_new (guint16, n_out), *got = g_new (guint16, n_out);
+    for (gsize j = 0; j < n_in; j += 3)
+      in[j] = special[g_rand_int_range (rng, 0, G_N_ELEMENTS (special))];
+    af__cpu_force_portable (TRUE);
+    af_cpu_pool2d_run (&d, in, want, NULL);
+    af__cpu_force_portable (FALSE);
+    for (int t = 0; t < 2; t++) {
+      memset (got, 0xff, n_out * sizeof (guint16));
+      af_cpu_pool2d_run (&d, in, got, t ? pool2 : NULL);
+      for (gsize j = 0; j < n_out; j++)
+        if (got[j] != want[j])
+          g_error ("maxpool desc %u (%d threads): element %" G_GSIZE_FORMAT ": 0x%04x, want 0x%04x",
+                   i, t + 1, j, got[j], want[j]);
+    }
+    g_free (in);
+    g_free (want);
+    g_free (got);
+  }
+}
+
+/* ------------------------------------------------------------ finisher */
+
+/* The vector row finisher gives bit for bit what the portable one gives for
+ * every simple chain (clamps folded into one, clamps with non-fp16 and
+ * crossed bounds, an ADD between clamps) and for a non-vector op, with a
+ * scalar bias, a bias vector and none (-0 kept), on rows with tails, with
+ * NaN, inf, -0 and fp16-overflowing accumulators and residuals. */
+static void
+test_finish_row (void)
+{
+  static const AfEpilogue eps[] = {
+    { 0 },
+    { 1, { AF_OP_RELU } },
+    { 1, { AF_OP_RELU6 } },
+    { 1, { AF_OP_CLIP }, { -0.3f }, { 2.5f } },
+    { 1, { AF_OP_CLIP }, { 2.0f }, { -1.0f } }, /* crossed bounds */
+    { 2, { AF_OP_CLIP, AF_OP_RELU6 }, { -0.7f, 0 }, { 2.3f, 0 } },
+    { 3, { AF_OP_RELU, AF_OP_CLIP, AF_OP_CLIP }, { 0, 0.1f, -5 }, { 0, 7.7f, 0.33f } },
+    { 1, { AF_OP_ADD } },
+    { 2, { AF_OP_ADD, AF_OP_RELU } },
+    { 3, { AF_OP_CLIP, AF_OP_ADD, AF_OP_RELU6 }, { -1.1f, 0, 0 }, { 1.3f, 0, 0 } },
+    { 2, { AF_OP_RELU6, AF_OP_ADD } },
+    { 2, { AF_OP_ADD, AF_OP_SIGMOID } },
+  };
+  enum { N = 203 };
+  float acc[N], bias_v[N];
+  guint16 res[N], got[N], want[N];
+  if (!af_cpu_has_avx2_fma_f16c ()) {
+    g_test_skip ("no AVX2/F16C");
+    return;
+  }
+  for (int i = 0; i < N; i++) {
+    acc[i] = (float) g_rand_double_range (rng, -12, 12);
+    bias_v[i] = rnd (2);
+    res[i] = af_f32_to_fp16 (rnd (8));
+  }
+  acc[3] = NAN;
+  acc[4] = INFINITY;
+  acc[5] = -INFINITY;
+  acc[6] = -0.0f;
+  acc[7] = 1e6f;  /* overflows fp16 */
+  acc[8] = -7e4f;
+  acc[9] = 1e-9f; /* rounds to 0 */
+  res[10] = 0x7e00;
+  res[11] = 0xfc00;
+  for (guint e = 0; e < G_N_ELEMENTS (eps); e++)
+    for (int mode = 0; mode < 3; mode++) /* scalar bias, bias vector, no bias */
+      for (gint64 n = 1; n <= N; n += n < 20 ? 1 : 61) {
+        for (int portable = 1; portable >= 0; portable--) {
+          guint16 *dst = portable ? want : got;
+          if (mode == 2)
+            af__store_row (!portable, acc, n, &eps[e], res, dst);
+          else
+            af__finish_row (!portable, acc, n, 0.75f, mode ? bias_v : NULL, &eps[e], res, dst);
+        }
+        for (gint64 j = 0; j < n; j++)
+          if (got[j] != want[j])
+            g_error ("epilogue %u mode %d n %" G_GINT64_FORMAT ": element %" G_GINT64_FORMAT
+                     ": avx2 0x%04x, portable 0x%04x",
+                     e, mode, n, j, got[j], want[j]);
+      }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -558,11 +673,13 @@ main (int argc, char **argv)
   pool2 = af_pool_new (2);
   g_test_add_func ("/kernels/epilogue/ops", test_epilogue_ops);
   g_test_add_func ("/kernels/epilogue/chain", test_epilogue_chain);
+  g_test_add_func ("/kernels/epilogue/finish-row", test_finish_row);
   g_test_add_func ("/kernels/conv/shapes", test_conv_shapes);
   g_test_add_func ("/kernels/conv/random", test_conv_random);
   g_test_add_func ("/kernels/sum-16384", test_sum_16384);
   g_test_add_func ("/kernels/linear", test_linear);
   g_test_add_func ("/kernels/pool2d", test_pool2d);
+  g_test_add_func ("/kernels/pool2d/max-exact", test_maxpool_exact);
   int rc = g_test_run ();
   af_pool_free (pool2);
   g_rand_free (rng);

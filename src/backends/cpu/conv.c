@@ -28,6 +28,7 @@ struct _AfConvKernel {
   gint64 cin_g, cout_g, kdim; /* kdim: K = cin_g * kh * kw */
   gint64 m_blocks;            /* MR-row panels per group */
   gint64 hw_out, nc, n_tiles; /* pixel tiles */
+  gint64 kc, n_kb, ldb;       /* K blocks of kc rows; im2col / C row stride */
   gint64 span;                /* depthwise: input row span in floats */
   gboolean depthwise, direct; /* direct: 1x1, stride 1, no pad */
   float *w;    /* GEMM: [groups][m_blocks][K][MR]; depthwise: [c][kh * kw] */
@@ -83,17 +84,29 @@ af__conv_pack_weights (AfConvKernel *k, const float *w)
     }
 }
 
+/* Blocking: K in n_kb blocks of at most AF_CONV_KC rows; pixel tiles of nc
+ * columns such that an im2col block [kc, nc] stays in L2 (AF_CONV_B_BYTES)
+ * and so does the fp32 accumulator block of all output rows [M, nc]
+ * (AF_CONV_C_BYTES); a tile's weights then stream from memory once. */
+#define AF_CONV_KC 256
+#define AF_CONV_B_BYTES (128 * 1024)
+#define AF_CONV_C_BYTES (384 * 1024)
+
 static void
 af__conv_plan_tiles (AfConvKernel *k)
 {
-  gint64 kd = k->kdim, hw = k->hw_out;
-  gint64 nc = (AF_CONV_TILE_BYTES / (kd * (gint64) sizeof (float))) / NR * NR;
+  gint64 kd = k->kdim, hw = k->hw_out, rows = k->m_blocks * MR;
+  k->n_kb = af__ceil_div (kd, AF_CONV_KC);
+  k->kc = af__ceil_div (kd, k->n_kb);
+  gint64 nc = MIN (AF_CONV_B_BYTES / (k->kc * 4), AF_CONV_C_BYTES / (rows * 4)) / NR * NR;
   nc = CLAMP (nc, NR, AF_CONV_MAX_NC);
   nc = MIN (nc, af__round_up (hw, NR));
   k->n_tiles = af__ceil_div (hw, nc);
   k->nc = af__round_up (af__ceil_div (hw, k->n_tiles), NR); /* even tiles */
-  gsize tile = (gsize) kd * af__conv_ldb (k->nc) * sizeof (float);
-  k->scratch = af__align64 (tile) + af__align64 (k->nc * sizeof (guint16));
+  k->ldb = af__conv_ldb (k->nc);
+  k->scratch = af__align64 ((gsize) k->kc * k->ldb * sizeof (float)) +
+               af__align64 ((gsize) rows * k->ldb * sizeof (float)) +
+               af__align64 (k->ldb * sizeof (float)) + af__align64 (k->nc * sizeof (guint16));
 }
 
 AfConvKernel *
@@ -194,51 +207,71 @@ af__conv_im2col_row (const AfConvDesc *d, const guint16 *plane, gint64 ky, gint6
   }
 }
 
-/* Builds the [K, ldb] fp32 tile of group @g for pixels [p0, p0 + ncols). */
+/* Builds rows [k0, k1) of the im2col tile of group @g for pixels [p0, p0 +
+ * ncols) as 16-column strips: element (p, j) goes to tile[(j / NR) * kc *
+ * NR + (p - k0) * NR + j % NR] (so a strip is contiguous and stays in L1),
+ * columns past @ncols are zeros. @row: ldb floats of staging. */
 static void
-af__conv_build_tile (const AfConvKernel *k, const guint16 *in, gint64 g, gint64 p0,
-                     gint64 ncols, gint64 ldb, float *tile, guint16 *tmp)
+af__conv_build_tile (const AfConvKernel *k, gboolean simd, const guint16 *in, gint64 g,
+                     gint64 k0, gint64 k1, gint64 p0, gint64 ncols, float *tile, float *row,
+                     guint16 *tmp)
 {
   const AfConvDesc *d = &k->d;
-  gint64 plane_sz = d->h_in * d->w_in, p = 0;
-  for (gint64 c = 0; c < k->cin_g; c++) {
+  gint64 plane_sz = d->h_in * d->w_in, taps = d->kh * d->kw, n_pad = af__round_up (ncols, NR);
+  memset (row + ncols, 0, (n_pad - ncols) * sizeof (float));
+  for (gint64 p = k0; p < k1; p++) {
+    gint64 c = p / taps, ky = (p % taps) / d->kw, kx = p % d->kw;
     const guint16 *plane = in + (g * k->cin_g + c) * plane_sz;
-    for (gint64 ky = 0; ky < d->kh; ky++)
-      for (gint64 kx = 0; kx < d->kw; kx++, p++) {
-        float *row = tile + p * ldb;
-        if (k->direct)
-          af_fp16_to_f32_n (plane + p0, row, ncols);
-        else
-          af__conv_im2col_row (d, plane, ky, kx, p0, ncols, row, tmp);
-        memset (row + ncols, 0, (ldb - ncols) * sizeof (float));
-      }
+    if (k->direct)
+      af__h2f_n (simd, plane + p0, row, ncols);
+    else
+      af__conv_im2col_row (d, plane, ky, kx, p0, ncols, row, tmp);
+    float *dst = tile + (p - k0) * NR;
+    for (gint64 j = 0; j < n_pad; j += NR, dst += k->kc * NR)
+      memcpy (dst, row + j, NR * sizeof (float));
   }
 }
 
+/* One task: pixel tile ti of group g, output panels [mb0, mb1). For each K
+ * block: build its im2col rows, then for every 16-pixel strip (kept in L1)
+ * run the microkernel of every panel, accumulating in the fp32 C block;
+ * finally finish the C rows into the output. */
 static void
 af__conv_gemm_task (void *ctx, gint64 begin, gint64 end, int thread)
 {
   const AfConvRun *r = ctx;
   const AfConvKernel *k = r->k;
   guint8 *scratch = r->scratch + (gsize) thread * k->scratch;
-  float *tile = (float *) scratch;
-  guint16 *tmp = (guint16 *) (scratch + af__align64 (k->kdim * af__conv_ldb (k->nc) * 4));
+  gsize b_bytes = af__align64 ((gsize) k->kc * k->ldb * sizeof (float));
+  gsize c_bytes = af__align64 ((gsize) k->m_blocks * MR * k->ldb * sizeof (float));
+  float *tile = (float *) scratch, *cb = (float *) (scratch + b_bytes);
+  float *row = (float *) (scratch + b_bytes + c_bytes);
+  guint16 *tmp = (guint16 *) (scratch + b_bytes + c_bytes + af__align64 (k->ldb * sizeof (float)));
+  gint64 ldb = k->ldb;
   for (gint64 t = begin; t < end; t++) {
     gint64 mc = t % r->m_chunks, ti = (t / r->m_chunks) % k->n_tiles;
     gint64 g = t / (r->m_chunks * k->n_tiles);
-    gint64 p0 = ti * k->nc, ncols = MIN (k->nc, k->hw_out - p0), ldb = af__conv_ldb (ncols);
+    gint64 p0 = ti * k->nc, ncols = MIN (k->nc, k->hw_out - p0);
     gint64 mb0 = mc * r->mb_per, mb1 = MIN (k->m_blocks, mb0 + r->mb_per);
-    af__conv_build_tile (k, r->in, g, p0, ncols, ldb, tile, tmp);
-    for (gint64 s = 0; s < ncols; s += NR) {
-      int nr = (int) MIN (NR, ncols - s);
-      for (gint64 mb = mb0; mb < mb1; mb++) {
-        gint64 row = g * k->cout_g + mb * MR;
-        int mr = (int) MIN (MR, k->cout_g - mb * MR);
-        af__gemm_tile (r->simd, k->kdim, k->w + (g * k->m_blocks + mb) * k->kdim * MR, tile + s,
-                       ldb, mr, nr, k->bias + row, NULL, &k->ep,
-                       r->res ? r->res + row * k->hw_out + p0 + s : NULL,
-                       r->out + row * k->hw_out + p0 + s, k->hw_out);
+    const float *wg = k->w + g * k->m_blocks * k->kdim * MR;
+    for (gint64 kb = 0; kb < k->n_kb; kb++) {
+      gint64 k0 = kb * k->kc, k1 = MIN (k->kdim, k0 + k->kc);
+      af__conv_build_tile (k, r->simd, r->in, g, k0, k1, p0, ncols, tile, row, tmp);
+      for (gint64 s = 0; s < ncols; s += NR) {
+        int nr = (int) MIN (NR, ncols - s);
+        for (gint64 mb = mb0; mb < mb1; mb++) {
+          int mr = (int) MIN (MR, k->cout_g - mb * MR);
+          af__gemm_acc (r->simd, k1 - k0, wg + (mb * k->kdim + k0) * MR, tile + s * k->kc, NR,
+                        mr, nr,
+                        kb > 0, cb + (mb - mb0) * MR * ldb + s, ldb);
+        }
       }
+    }
+    gint64 row0 = g * k->cout_g + mb0 * MR, row1 = g * k->cout_g + MIN (k->cout_g, mb1 * MR);
+    for (gint64 row = row0; row < row1; row++) {
+      gint64 at = row * k->hw_out + p0;
+      af__finish_row (r->simd, cb + (row - row0) * ldb, ncols, k->bias[row], NULL, &k->ep,
+                      r->res ? r->res + at : NULL, r->out + at);
     }
   }
 }
@@ -389,8 +422,10 @@ af_cpu_conv_run_res (const AfConvKernel *k, const guint16 *in, const guint16 *re
     af_pool_parallel_for (pool, k->d.c_out, 1, af__conv_dw_task, &r);
     return;
   }
+  /* at least 3 tasks per thread (small layers split their output panels),
+   * so that a thread the OS holds back does not stall the others */
   gint64 nt = af_pool_n_threads (pool), outer = k->d.groups * k->n_tiles;
-  gint64 want = CLAMP (af__ceil_div (3 * nt, outer), 1, k->m_blocks);
+  gint64 want = nt == 1 ? 1 : CLAMP (af__ceil_div (3 * nt, outer), 1, k->m_blocks);
   r.mb_per = af__ceil_div (k->m_blocks, want);
   r.m_chunks = af__ceil_div (k->m_blocks, r.mb_per);
   af_pool_parallel_for (pool, outer * r.m_chunks, 1, af__conv_gemm_task, &r);

@@ -1,4 +1,15 @@
-/* dwconv.c — depthwise convolution; see dwconv.h. */
+/* dwconv.c — depthwise convolution; see dwconv.h.
+ *
+ * Each thread converts a channel's zero-padded plane to fp32 once, split
+ * into stride phases (padded cell (r, c) goes to phase (r % sh, c % sw) at
+ * (r / sh, c / sw); every phase plane is pw floats wide). Then tap (ky, kx)
+ * of output (oy, ox) reads its phase plane at (oy + ky*dh/sh) * pw + ox +
+ * kx*dw/sw: over the whole plane, output index oy * pw + ox, every tap is
+ * ONE contiguous vector at a fixed offset. So a channel is h_out * pw
+ * outputs summed over its taps in (ky, kx) order in 32-wide register blocks
+ * (the columns ox >= w_out are computed and dropped), then compacted and
+ * finished in one af__finish_row. Taps on padding rows add +0 products to
+ * a sum that is never -0, so the result equals conv.c's (which skips them). */
 #include "dwconv.h"
 #include "simd.h"
 
@@ -9,16 +20,19 @@
 #include <immintrin.h>
 #endif
 
-#define AF_DW_VPAD 40                     /* readable floats past each phase row */
-#define AF_DW_MAX_PLANE ((gint64) 1 << 21) /* floats of padded plane per thread */
+#define AF_DW_MAX_PLANE ((gint64) 1 << 21) /* floats of phase planes per thread */
+#define AF_DW_MAX_TAPS 64                  /* larger kernels run tap by tap */
 
 struct _AfDwKernel {
   AfConvDesc d;
   AfEpilogue ep;
-  gint64 rows;   /* padded input rows the outputs read */
-  gint64 cols;   /* padded input columns the outputs read */
-  gint64 pw;     /* floats per phase row */
-  gint64 phases; /* stride[1] */
+  gint64 rows, cols; /* padded input rows / columns the outputs read */
+  gint64 sh, sw;     /* stride phases */
+  gint64 rp, pw;     /* rows and width of one phase plane */
+  gint64 plane;      /* floats per phase plane, tail included */
+  gint64 n_acc;      /* h_out * pw */
+  int taps;
+  gint64 *off;       /* [kh * kw] tap offsets (phase plane + position) */
   float *w, *bias;
   gsize scratch;
 };
@@ -30,8 +44,11 @@ af_cpu_dw_new (const AfConvDesc *d, const float *w, const float *bias, const AfE
     return NULL;
   gint64 rows = (d->h_out - 1) * d->stride[0] + (d->kh - 1) * d->dilation[0] + 1;
   gint64 cols = (d->w_out - 1) * d->stride[1] + (d->kw - 1) * d->dilation[1] + 1;
-  gint64 pw = af__ceil_div (cols, d->stride[1]) + AF_DW_VPAD;
-  if (rows * pw * d->stride[1] > AF_DW_MAX_PLANE)
+  gint64 sh = d->stride[0], sw = d->stride[1];
+  gint64 rp = af__ceil_div (rows, sh), pw = af__ceil_div (cols, sw);
+  /* tail: reads run up to pw - 1 + 31 floats past the last output row */
+  gint64 plane = af__round_up (rp * pw + pw + 40, 16);
+  if (plane * sh * sw > AF_DW_MAX_PLANE)
     return NULL;
   AfDwKernel *k = g_new0 (AfDwKernel, 1);
   k->d = *d;
@@ -39,14 +56,26 @@ af_cpu_dw_new (const AfConvDesc *d, const float *w, const float *bias, const AfE
     k->ep = *ep;
   k->rows = rows;
   k->cols = cols;
+  k->sh = sh;
+  k->sw = sw;
+  k->rp = rp;
   k->pw = pw;
-  k->phases = d->stride[1];
+  k->plane = plane;
+  k->n_acc = d->h_out * pw;
+  k->taps = (int) (d->kh * d->kw);
+  k->off = g_new (gint64, k->taps);
+  for (gint64 ky = 0; ky < d->kh; ky++)
+    for (gint64 kx = 0; kx < d->kw; kx++) {
+      gint64 r = ky * d->dilation[0], c = kx * d->dilation[1];
+      k->off[ky * d->kw + kx] = ((r % sh) * sw + c % sw) * plane + (r / sh) * pw + c / sw;
+    }
   k->w = g_memdup2 (w, d->c_out * d->kh * d->kw * sizeof (float));
   k->bias = g_new0 (float, d->c_out);
   if (bias)
     memcpy (k->bias, bias, d->c_out * sizeof (float));
   /* phase planes, one fp32 input row, accumulators */
-  k->scratch = (rows * pw * k->phases + d->w_in + d->w_out + 64) * sizeof (float) + 256;
+  k->scratch = (plane * sh * sw + d->h_in * d->w_in + 16 + af__round_up (k->n_acc, 32) + 64) *
+                   sizeof (float) + 256;
   return k;
 }
 
@@ -61,6 +90,7 @@ af_cpu_dw_free (AfDwKernel *k)
 {
   if (!k)
     return;
+  g_free (k->off);
   g_free (k->w);
   g_free (k->bias);
   g_free (k);
@@ -74,16 +104,14 @@ typedef struct {
   gboolean simd;
 } AfDwRun;
 
-/* Writes channel @plane into the phase planes: padded column x goes to phase
- * x % sw at x / sw. Cells outside the image keep their zeros. */
 #ifdef AF_X86
 /* Stride 2: row[i] is padded column x0 + i; even columns go to @p0 at x / 2,
  * odd ones to @p1 at x / 2. */
 __attribute__ ((target ("avx2"))) static void
 af__dw_split2 (const float *row, gint64 n, gint64 x0, float *p0, float *p1)
 {
-  float *ev = x0 & 1 ? p1 + x0 / 2 : p0 + x0 / 2;       /* where row[0], row[2].. go */
-  float *od = x0 & 1 ? p0 + x0 / 2 + 1 : p1 + x0 / 2;   /* where row[1], row[3].. go */
+  float *ev = x0 & 1 ? p1 + x0 / 2 : p0 + x0 / 2;     /* where row[0], row[2].. go */
+  float *od = x0 & 1 ? p0 + x0 / 2 + 1 : p1 + x0 / 2; /* where row[1], row[3].. go */
   gint64 i = 0;
   for (; i + 16 <= n; i += 16) {
     __m256 a = _mm256_loadu_ps (row + i), b = _mm256_loadu_ps (row + i + 8);
@@ -99,104 +127,115 @@ af__dw_split2 (const float *row, gint64 n, gint64 x0, float *p0, float *p1)
 }
 #endif
 
+/* dst[0, n) = src[0, n) for short rows (no libc call); @dst may overlap
+ * @src from below (dst <= src). */
+#ifdef AF_X86
+__attribute__ ((target ("avx2"))) static void
+af__dw_copy_avx2 (float *dst, const float *src, gint64 n)
+{
+  if (n < 8) {
+    for (gint64 i = 0; i < n; i++)
+      dst[i] = src[i];
+    return;
+  }
+  __m256 last = _mm256_loadu_ps (src + n - 8); /* read before any store */
+  for (gint64 i = 0; i + 8 < n; i += 8)
+    _mm256_storeu_ps (dst + i, _mm256_loadu_ps (src + i));
+  _mm256_storeu_ps (dst + n - 8, last);
+}
+#endif
+
+static void
+af__dw_copy (gboolean simd, float *dst, const float *src, gint64 n)
+{
+#ifdef AF_X86
+  if (simd) {
+    af__dw_copy_avx2 (dst, src, n);
+    return;
+  }
+#endif
+  memmove (dst, src, n * sizeof (float));
+}
+
+/* Writes channel @plane into the phase planes @ph. Cells outside the image
+ * keep their zeros. */
 static void
 af__dw_fill (const AfDwKernel *k, const guint16 *plane, float *ph, float *row, gboolean simd)
 {
   const AfConvDesc *d = &k->d;
-  gint64 sw = k->phases, plane_sz = k->rows * k->pw;
+  gint64 sh = k->sh, sw = k->sw;
   gint64 x_lo = MIN (d->pad[1], k->cols), x_hi = CLAMP (d->pad[1] + d->w_in, x_lo, k->cols);
-  for (gint64 iy = 0; iy < d->h_in; iy++) {
-    gint64 r = iy + d->pad[0];
-    if (r >= k->rows)
-      break;
-    const guint16 *src = plane + iy * d->w_in + (x_lo - d->pad[1]);
+  gint64 y_lo = MIN (d->pad[0], k->rows), y_hi = CLAMP (d->pad[0] + d->h_in, y_lo, k->rows);
+  if (x_hi <= x_lo || y_hi <= y_lo)
+    return;
+  /* the used rows in one conversion, then short copies into place */
+  af__h2f_n (simd, plane + (y_lo - d->pad[0]) * d->w_in, row, (y_hi - y_lo) * d->w_in);
+  gint64 py = y_lo % sh, ay = y_lo / sh;
+  for (gint64 r = y_lo; r < y_hi; r++) {
+    const float *src = row + (r - y_lo) * d->w_in + (x_lo - d->pad[1]);
+    float *dst = ph + py * sw * k->plane + ay * k->pw; /* phase (py, 0), row ay */
+    if (++py == sh) {
+      py = 0;
+      ay++;
+    }
     if (sw == 1) {
-      af_fp16_to_f32_n (src, ph + r * k->pw + x_lo, x_hi - x_lo);
+      af__dw_copy (simd, dst + x_lo, src, x_hi - x_lo);
       continue;
     }
-    af_fp16_to_f32_n (src, row, x_hi - x_lo);
 #ifdef AF_X86
     if (sw == 2 && simd) {
-      af__dw_split2 (row, x_hi - x_lo, x_lo, ph + r * k->pw, ph + plane_sz + r * k->pw);
+      af__dw_split2 (src, x_hi - x_lo, x_lo, dst, dst + k->plane);
       continue;
     }
 #endif
-    gint64 phase = x_lo % sw, at = x_lo / sw; /* walk (x % sw, x / sw) without dividing */
-    float *dst = ph + r * k->pw;
+    gint64 px = x_lo % sw, at = x_lo / sw; /* walk (x % sw, x / sw) without dividing */
     for (gint64 x = x_lo; x < x_hi; x++) {
-      dst[phase * plane_sz + at] = row[x - x_lo];
-      if (++phase == sw) {
-        phase = 0;
+      dst[px * k->plane + at] = src[x - x_lo];
+      if (++px == sw) {
+        px = 0;
         at++;
       }
     }
   }
 }
 
-/* acc[ox] = sum over taps (ky, kx order) of w * input, ox < w_out. */
+/* acc[i] = sum over taps (ky, kx order) of w * tap input, i < n_acc. */
 static void
-af__dw_row_c (const AfDwKernel *k, const float *ph, const float *w, gint64 oy, float *acc)
+af__dw_sum_c (const AfDwKernel *k, const float *ph, const float *w, float *acc)
 {
-  const AfConvDesc *d = &k->d;
-  gint64 plane_sz = k->rows * k->pw;
-  for (gint64 ox = 0; ox < d->w_out; ox++)
-    acc[ox] = 0.0f;
-  for (gint64 ky = 0; ky < d->kh; ky++) {
-    gint64 r = oy * d->stride[0] + ky * d->dilation[0];
-    gint64 iy = r - d->pad[0];
-    if (iy < 0 || iy >= d->h_in) /* conv.c skips these rows (they add zeros) */
-      continue;
-    for (gint64 kx = 0; kx < d->kw; kx++) {
-      gint64 c = kx * d->dilation[1];
-      const float *src = ph + (c % k->phases) * plane_sz + r * k->pw + c / k->phases;
-      float wt = w[ky * d->kw + kx];
-      for (gint64 ox = 0; ox < d->w_out; ox++)
-        acc[ox] += wt * src[ox];
-    }
+  gint64 n = k->n_acc;
+  for (gint64 i = 0; i < n; i++)
+    acc[i] = 0.0f;
+  for (int t = 0; t < k->taps; t++) {
+    const float *src = ph + k->off[t];
+    float wt = w[t];
+    for (gint64 i = 0; i < n; i++)
+      acc[i] += wt * src[i];
   }
 }
 
 #ifdef AF_X86
 __attribute__ ((target ("avx2,fma"))) static void
-af__dw_row_avx2 (const AfDwKernel *k, const float *ph, const float *w, gint64 oy, float *acc)
+af__dw_sum_avx2 (const AfDwKernel *k, const float *ph, const float *w, float *acc)
 {
-  const AfConvDesc *d = &k->d;
-  gint64 plane_sz = k->rows * k->pw;
-  const float *src[64];
-  float wt[64];
-  int n = 0;
-  for (gint64 ky = 0; ky < d->kh; ky++) {
-    gint64 r = oy * d->stride[0] + ky * d->dilation[0];
-    gint64 iy = r - d->pad[0];
-    if (iy < 0 || iy >= d->h_in)
-      continue;
-    for (gint64 kx = 0; kx < d->kw; kx++, n++) {
-      gint64 c = kx * d->dilation[1];
-      src[n] = ph + (c % k->phases) * plane_sz + r * k->pw + c / k->phases;
-      wt[n] = w[ky * d->kw + kx];
-    }
-  }
-  gint64 ox = 0;
-  for (; ox + 32 <= d->w_out; ox += 32) {
+  const float *src[AF_DW_MAX_TAPS];
+  int n = k->taps;
+  for (int t = 0; t < n; t++)
+    src[t] = ph + k->off[t];
+  for (gint64 i = 0; i < k->n_acc; i += 32) { /* planes and acc are padded */
     __m256 a0 = _mm256_setzero_ps (), a1 = a0, a2 = a0, a3 = a0;
     for (int t = 0; t < n; t++) {
-      __m256 wv = _mm256_broadcast_ss (wt + t);
-      const float *s = src[t] + ox;
+      __m256 wv = _mm256_broadcast_ss (w + t);
+      const float *s = src[t] + i;
       a0 = _mm256_fmadd_ps (wv, _mm256_loadu_ps (s), a0);
       a1 = _mm256_fmadd_ps (wv, _mm256_loadu_ps (s + 8), a1);
       a2 = _mm256_fmadd_ps (wv, _mm256_loadu_ps (s + 16), a2);
       a3 = _mm256_fmadd_ps (wv, _mm256_loadu_ps (s + 24), a3);
     }
-    _mm256_storeu_ps (acc + ox, a0);
-    _mm256_storeu_ps (acc + ox + 8, a1);
-    _mm256_storeu_ps (acc + ox + 16, a2);
-    _mm256_storeu_ps (acc + ox + 24, a3);
-  }
-  for (; ox < d->w_out; ox += 8) { /* rows and acc are padded */
-    __m256 a0 = _mm256_setzero_ps ();
-    for (int t = 0; t < n; t++)
-      a0 = _mm256_fmadd_ps (_mm256_broadcast_ss (wt + t), _mm256_loadu_ps (src[t] + ox), a0);
-    _mm256_storeu_ps (acc + ox, a0);
+    _mm256_storeu_ps (acc + i, a0);
+    _mm256_storeu_ps (acc + i + 8, a1);
+    _mm256_storeu_ps (acc + i + 16, a2);
+    _mm256_storeu_ps (acc + i + 24, a3);
   }
 }
 #endif
@@ -208,26 +247,27 @@ af__dw_task (void *ctx, gint64 begin, gint64 end, int thread)
   const AfDwKernel *k = r->k;
   const AfConvDesc *d = &k->d;
   float *ph = (float *) (r->scratch + (gsize) thread * k->scratch);
-  gint64 ph_n = k->rows * k->pw * k->phases;
-  float *row = ph + ph_n, *acc = row + d->w_in + 8;
+  gint64 ph_n = k->plane * k->sh * k->sw;
+  float *row = ph + ph_n, *acc = row + af__round_up (d->h_in * d->w_in + 16, 16);
+  gint64 hw = d->h_out * d->w_out;
   memset (ph, 0, ph_n * sizeof (float)); /* padding cells stay zero */
 #ifdef AF_X86
-  gboolean vec = r->simd && d->kh * d->kw <= 64;
+  gboolean vec = r->simd && k->taps <= AF_DW_MAX_TAPS;
 #endif
   for (gint64 c = begin; c < end; c++) {
     af__dw_fill (k, r->in + c * d->h_in * d->w_in, ph, row, r->simd);
-    const float *w = k->w + c * d->kh * d->kw;
-    for (gint64 oy = 0; oy < d->h_out; oy++) {
+    const float *w = k->w + c * k->taps;
 #ifdef AF_X86
-      if (vec)
-        af__dw_row_avx2 (k, ph, w, oy, acc);
-      else
+    if (vec)
+      af__dw_sum_avx2 (k, ph, w, acc);
+    else
 #endif
-        af__dw_row_c (k, ph, w, oy, acc);
-      gint64 at = (c * d->h_out + oy) * d->w_out;
-      af__finish_row (r->simd, acc, d->w_out, k->bias[c], NULL, &k->ep, r->res ? r->res + at : NULL,
-                      r->out + at);
-    }
+      af__dw_sum_c (k, ph, w, acc);
+    if (k->pw != d->w_out) /* compact: row oy moves down to oy * w_out */
+      for (gint64 oy = 1; oy < d->h_out; oy++)
+        af__dw_copy (r->simd, acc + oy * d->w_out, acc + oy * k->pw, d->w_out);
+    af__finish_row (r->simd, acc, hw, k->bias[c], NULL, &k->ep, r->res ? r->res + c * hw : NULL,
+                    r->out + c * hw);
   }
 }
 

@@ -66,6 +66,44 @@ af__cpu_force_portable (gboolean portable)
   g_atomic_int_set (&af__simd_forced, portable ? 1 : 0);
 }
 
+/* ------------------------------------------------------------ conversion */
+
+#ifdef AF_X86
+__attribute__ ((target ("avx2,f16c"))) static void
+af__h2f_n_f16c (const guint16 *src, float *dst, gint64 n)
+{
+  gint64 i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m128i a = _mm_loadu_si128 ((const __m128i *) (src + i));
+    __m128i b = _mm_loadu_si128 ((const __m128i *) (src + i + 8));
+    _mm256_storeu_ps (dst + i, _mm256_cvtph_ps (a));
+    _mm256_storeu_ps (dst + i + 8, _mm256_cvtph_ps (b));
+  }
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps (dst + i, _mm256_cvtph_ps (_mm_loadu_si128 ((const __m128i *) (src + i))));
+  if (i < n) {
+    guint16 t[8] = { 0 };
+    float f[8];
+    memcpy (t, src + i, (n - i) * sizeof (guint16));
+    _mm256_storeu_ps (f, _mm256_cvtph_ps (_mm_loadu_si128 ((const __m128i *) t)));
+    memcpy (dst + i, f, (n - i) * sizeof (float));
+  }
+}
+#endif
+
+void
+af__h2f_n (gboolean simd, const guint16 *src, float *dst, gint64 n)
+{
+#ifdef AF_X86
+  if (simd) {
+    af__h2f_n_f16c (src, dst, n);
+    return;
+  }
+#endif
+  for (gint64 i = 0; i < n; i++)
+    dst[i] = af_fp16_to_f32 (src[i]);
+}
+
 /* ------------------------------------------------------------ epilogue */
 
 static inline float
@@ -149,41 +187,125 @@ af__finish_row_c (const float *acc, gint64 n, gboolean add_bias, float bias, con
 #ifdef AF_X86
 #define AF_F16_NEAREST 0 /* _MM_FROUND_TO_NEAREST_INT for vcvtps2ph */
 
-/* Applies the simple (RELU/RELU6/CLIP/ADD) epilogue to 8 fp16 values; @r:
- * the 8 residual values (fp16) for ADD. */
-__attribute__ ((target ("avx2,f16c"))) static inline __m128i
-af__ep_simple8 (const AfEpilogue *ep, __m128i h, __m128i r)
+/* The vector finisher for a simple epilogue: clamps (RELU, RELU6, CLIP)
+ * commute with the monotonic fp16 rounding (round (clamp (round (x))) ==
+ * round (clamp (x)) for any bounds) and a chain of clamps is one clamp
+ * (clamp (clamp (x, a, b), c, d) == clamp (x, clamp (a, c, d), clamp (b, c,
+ * d)), NaN included), so the epilogue is: clamp A, then optionally round +
+ * ADD + clamp B, then one rounding. */
+typedef struct {
+  float lo[2], hi[2]; /* clamp before and after the ADD */
+  gboolean clamp[2];  /* is there one (an unbounded clamp would turn NaN into -inf) */
+  gboolean add;
+} AfSimpleEp;
+
+static void
+af__simple_ep (const AfEpilogue *ep, AfSimpleEp *se)
 {
-  for (int i = 0; i < ep->n; i++) {
-    __m256 v = _mm256_cvtph_ps (h), lo, hi;
-    switch (ep->op[i]) {
-    case AF_OP_RELU:
-      v = _mm256_max_ps (v, _mm256_setzero_ps ());
-      break;
-    case AF_OP_RELU6:
-      v = _mm256_min_ps (_mm256_max_ps (v, _mm256_setzero_ps ()), _mm256_set1_ps (6.0f));
-      break;
-    case AF_OP_ADD:
-      v = _mm256_add_ps (v, _mm256_cvtph_ps (r));
-      break;
-    default: /* CLIP */
-      lo = _mm256_set1_ps (ep->lo[i]);
-      hi = _mm256_set1_ps (ep->hi[i]);
-      v = _mm256_min_ps (_mm256_max_ps (v, lo), hi);
-      break;
+  int stage = 0;
+  se->lo[0] = se->lo[1] = -INFINITY;
+  se->hi[0] = se->hi[1] = INFINITY;
+  se->add = se->clamp[0] = se->clamp[1] = FALSE;
+  for (int i = 0; ep && i < ep->n; i++) {
+    float l = -INFINITY, h = INFINITY;
+    if (ep->op[i] == AF_OP_ADD) {
+      se->add = TRUE;
+      stage = 1;
+      continue;
     }
-    h = _mm256_cvtps_ph (v, AF_F16_NEAREST);
+    if (ep->op[i] == AF_OP_RELU)
+      l = 0.0f;
+    else if (ep->op[i] == AF_OP_RELU6)
+      l = 0.0f, h = 6.0f;
+    else
+      l = ep->lo[i], h = ep->hi[i];
+    float nl = fminf (fmaxf (se->lo[stage], l), h), nh = fminf (fmaxf (se->hi[stage], l), h);
+    se->lo[stage] = nl;
+    se->hi[stage] = nh;
+    se->clamp[stage] = TRUE;
   }
-  return h;
+}
+
+__attribute__ ((target ("avx2,f16c"), always_inline)) static inline __m128i
+af__simple8 (__m256 v, const AfSimpleEp *se, __m256 lo0, __m256 hi0, __m128i r, __m256 lo1,
+             __m256 hi1)
+{
+  if (se->clamp[0])
+    v = _mm256_min_ps (_mm256_max_ps (v, lo0), hi0);
+  if (se->add) {
+    v = _mm256_add_ps (_mm256_cvtph_ps (_mm256_cvtps_ph (v, AF_F16_NEAREST)), _mm256_cvtph_ps (r));
+    if (se->clamp[1])
+      v = _mm256_min_ps (_mm256_max_ps (v, lo1), hi1);
+  }
+  return _mm256_cvtps_ph (v, AF_F16_NEAREST);
+}
+
+__attribute__ ((target ("avx2,f16c"))) static void
+af__finish_row_simple (const float *acc, gint64 n, gboolean add_bias, float bias,
+                       const float *bias_v, const AfEpilogue *ep, const guint16 *res, guint16 *dst)
+{
+  AfSimpleEp se;
+  af__simple_ep (ep, &se);
+  __m256 lo0 = _mm256_set1_ps (se.lo[0]), hi0 = _mm256_set1_ps (se.hi[0]);
+  __m256 lo1 = _mm256_set1_ps (se.lo[1]), hi1 = _mm256_set1_ps (se.hi[1]);
+  __m256 vb = _mm256_set1_ps (bias);
+  __m128i r0 = _mm_setzero_si128 ();
+  gint64 j = 0;
+  if (!add_bias) { /* without a bias, -0 must stay -0 */
+    for (; j + 8 <= n; j += 8)
+      _mm_storeu_si128 ((__m128i *) (dst + j),
+                        af__simple8 (_mm256_loadu_ps (acc + j), &se, lo0, hi0,
+                                     se.add ? _mm_loadu_si128 ((const __m128i *) (res + j)) : r0,
+                                     lo1, hi1));
+  } else if (bias_v) {
+    for (; j + 8 <= n; j += 8)
+      _mm_storeu_si128 ((__m128i *) (dst + j),
+                        af__simple8 (_mm256_add_ps (_mm256_loadu_ps (acc + j),
+                                                    _mm256_loadu_ps (bias_v + j)),
+                                     &se, lo0, hi0,
+                                     se.add ? _mm_loadu_si128 ((const __m128i *) (res + j)) : r0,
+                                     lo1, hi1));
+  } else if (se.add) {
+    for (; j + 8 <= n; j += 8)
+      _mm_storeu_si128 ((__m128i *) (dst + j),
+                        af__simple8 (_mm256_add_ps (_mm256_loadu_ps (acc + j), vb), &se, lo0, hi0,
+                                     _mm_loadu_si128 ((const __m128i *) (res + j)), lo1, hi1));
+  } else {
+    for (; j + 8 <= n; j += 8)
+      _mm_storeu_si128 ((__m128i *) (dst + j),
+                        af__simple8 (_mm256_add_ps (_mm256_loadu_ps (acc + j), vb), &se, lo0, hi0,
+                                     r0, lo1, hi1));
+  }
+  if (j < n) {
+    gint64 cnt = n - j;
+    float ta[8] = { 0 }, tb[8] = { 0 };
+    guint16 tr[8] = { 0 }, th[8];
+    memcpy (ta, acc + j, cnt * sizeof (float));
+    __m256 v = _mm256_loadu_ps (ta);
+    if (add_bias && bias_v) {
+      memcpy (tb, bias_v + j, cnt * sizeof (float));
+      v = _mm256_add_ps (v, _mm256_loadu_ps (tb));
+    } else if (add_bias) {
+      v = _mm256_add_ps (v, vb);
+    }
+    if (se.add)
+      memcpy (tr, res + j, cnt * sizeof (guint16));
+    _mm_storeu_si128 ((__m128i *) th,
+                      af__simple8 (v, &se, lo0, hi0, _mm_loadu_si128 ((const __m128i *) tr),
+                                   lo1, hi1));
+    memcpy (dst + j, th, cnt * sizeof (guint16));
+  }
 }
 
 __attribute__ ((target ("avx2,f16c"))) static void
 af__finish_row_avx2 (const float *acc, gint64 n, gboolean add_bias, float bias,
                      const float *bias_v, const AfEpilogue *ep, const guint16 *res, guint16 *dst)
 {
-  gboolean has_ep = ep && ep->n > 0, simple = af__epilogue_is_simple (ep);
+  if (af__epilogue_is_simple (ep)) {
+    af__finish_row_simple (acc, n, add_bias, bias, bias_v, ep, res, dst);
+    return;
+  }
   __m256 vb = _mm256_set1_ps (bias);
-  __m128i r = _mm_setzero_si128 ();
   for (gint64 j = 0; j < n; j += 8) {
     gint64 cnt = MIN (8, n - j);
     __m256 v;
@@ -191,35 +313,21 @@ af__finish_row_avx2 (const float *acc, gint64 n, gboolean add_bias, float bias,
       v = _mm256_loadu_ps (acc + j);
       if (bias_v)
         vb = _mm256_loadu_ps (bias_v + j);
-      if (res)
-        r = _mm_loadu_si128 ((const __m128i *) (res + j));
     } else {
       float ta[8] = { 0 }, tb[8] = { 0 };
-      guint16 tr[8] = { 0 };
       memcpy (ta, acc + j, cnt * sizeof (float));
       v = _mm256_loadu_ps (ta);
       if (bias_v) {
         memcpy (tb, bias_v + j, cnt * sizeof (float));
         vb = _mm256_loadu_ps (tb);
       }
-      if (res) {
-        memcpy (tr, res + j, cnt * sizeof (guint16));
-        r = _mm_loadu_si128 ((const __m128i *) tr);
-      }
     }
     __m128i h = _mm256_cvtps_ph (add_bias ? _mm256_add_ps (v, vb) : v, AF_F16_NEAREST);
     guint16 th[8];
-    if (has_ep && simple)
-      h = af__ep_simple8 (ep, h, r);
-    if (cnt == 8 && (!has_ep || simple)) {
-      _mm_storeu_si128 ((__m128i *) (dst + j), h);
-      continue;
-    }
     _mm_storeu_si128 ((__m128i *) th, h);
-    if (has_ep && !simple)
-      for (gint64 t = 0; t < cnt; t++)
-        th[t] = af_f32_to_fp16 (
-            af_epilogue_apply_res (ep, _cvtsh_ss (th[t]), res ? _cvtsh_ss (res[j + t]) : 0.0f));
+    for (gint64 t = 0; t < cnt; t++)
+      th[t] = af_f32_to_fp16 (
+          af_epilogue_apply_res (ep, _cvtsh_ss (th[t]), res ? _cvtsh_ss (res[j + t]) : 0.0f));
     memcpy (dst + j, th, cnt * sizeof (guint16));
   }
 }

@@ -83,6 +83,87 @@ AF_UK (5)
 AF_UK (6)
 #undef AF_UK
 
+/* Accumulating bodies: c[i * ldc + j] (+)= sum_p a[p][i] * b[p][j] for
+ * i < R, j < 8 * V; @load: start from c instead of zeros. */
+#define AF_UKA_DECL(i)                                                                             \
+  __m256 c##i##0 = _mm256_setzero_ps (), c##i##1 = _mm256_setzero_ps ();                           \
+  if (load && R > i) {                                                                             \
+    c##i##0 = _mm256_loadu_ps (c + i * ldc);                                                       \
+    if (V > 1)                                                                                     \
+      c##i##1 = _mm256_loadu_ps (c + i * ldc + 8);                                                 \
+  }
+#define AF_UKA_FMA(i)                                                                              \
+  if (R > i) {                                                                                     \
+    __m256 ai = _mm256_broadcast_ss (a + i);                                                       \
+    c##i##0 = _mm256_fmadd_ps (ai, b0, c##i##0);                                                   \
+    if (V > 1)                                                                                     \
+      c##i##1 = _mm256_fmadd_ps (ai, b1, c##i##1);                                                 \
+  }
+#define AF_UKA_STORE(i)                                                                            \
+  if (R > i) {                                                                                     \
+    _mm256_storeu_ps (c + i * ldc, c##i##0);                                                       \
+    if (V > 1)                                                                                     \
+      _mm256_storeu_ps (c + i * ldc + 8, c##i##1);                                                 \
+  }
+
+__attribute__ ((target ("avx2,fma"), always_inline)) static inline void
+af__uka_avx2 (int R, int V, gint64 k, const float *a, const float *b, gint64 ldb, gboolean load,
+              float *c, gint64 ldc)
+{
+  AF_UKA_DECL (0)
+  AF_UKA_DECL (1)
+  AF_UKA_DECL (2)
+  AF_UKA_DECL (3)
+  AF_UKA_DECL (4)
+  AF_UKA_DECL (5)
+  for (gint64 p = 0; p < k; p++, a += MR, b += ldb) {
+    __m256 b0 = _mm256_loadu_ps (b), b1 = b0;
+    if (V > 1)
+      b1 = _mm256_loadu_ps (b + 8);
+    AF_UKA_FMA (0)
+    AF_UKA_FMA (1)
+    AF_UKA_FMA (2)
+    AF_UKA_FMA (3)
+    AF_UKA_FMA (4)
+    AF_UKA_FMA (5)
+  }
+  AF_UKA_STORE (0)
+  AF_UKA_STORE (1)
+  AF_UKA_STORE (2)
+  AF_UKA_STORE (3)
+  AF_UKA_STORE (4)
+  AF_UKA_STORE (5)
+}
+
+#define AF_UKA(R, V)                                                                               \
+  __attribute__ ((target ("avx2,fma"))) static void af__uka_avx2_##R##_##V (                      \
+      gint64 k, const float *a, const float *b, gint64 ldb, gboolean load, float *c, gint64 ldc)   \
+  {                                                                                                \
+    af__uka_avx2 (R, V, k, a, b, ldb, load, c, ldc);                                               \
+  }
+AF_UKA (1, 1)
+AF_UKA (2, 1)
+AF_UKA (3, 1)
+AF_UKA (4, 1)
+AF_UKA (5, 1)
+AF_UKA (6, 1)
+AF_UKA (1, 2)
+AF_UKA (2, 2)
+AF_UKA (3, 2)
+AF_UKA (4, 2)
+AF_UKA (5, 2)
+AF_UKA (6, 2)
+#undef AF_UKA
+
+typedef void (*AfUkaFn) (gint64 k, const float *a, const float *b, gint64 ldb, gboolean load,
+                         float *c, gint64 ldc);
+static const AfUkaFn af__uka_avx2_fns[2][MR + 1] = {
+  { NULL, af__uka_avx2_1_1, af__uka_avx2_2_1, af__uka_avx2_3_1, af__uka_avx2_4_1,
+    af__uka_avx2_5_1, af__uka_avx2_6_1 },
+  { NULL, af__uka_avx2_1_2, af__uka_avx2_2_2, af__uka_avx2_3_2, af__uka_avx2_4_2,
+    af__uka_avx2_5_2, af__uka_avx2_6_2 },
+};
+
 typedef void (*AfUkFn) (gint64 k, const float *a, const float *b, gint64 ldb, float *acc);
 static const AfUkFn af__uk_avx2_fns[MR + 1] = {
   NULL, af__uk_avx2_1, af__uk_avx2_2, af__uk_avx2_3, af__uk_avx2_4, af__uk_avx2_5, af__uk_avx2_6,
@@ -105,4 +186,31 @@ af__gemm_tile (gboolean simd, gint64 k, const float *a, const float *b, gint64 l
   for (int i = 0; i < mr; i++)
     af__finish_row (simd, acc + i * NR, nr, bias_row ? bias_row[i] : 0.0f, bias_col, ep,
                     res ? res + i * ldc : NULL, c + i * ldc);
+}
+
+void
+af__gemm_acc (gboolean simd, gint64 k, const float *a, const float *b, gint64 ldb, int mr,
+              int nr, gboolean load, float *c, gint64 ldc)
+{
+  g_assert (mr >= 1 && mr <= MR && nr >= 1 && nr <= NR);
+#ifdef AF_X86
+  if (simd) {
+    af__uka_avx2_fns[nr > 8][mr](k, a, b, ldb, load, c, ldc);
+    return;
+  }
+#endif
+  float t[MR][NR];
+  int nc = nr > 8 ? NR : 8;
+  for (int i = 0; i < mr; i++)
+    for (int j = 0; j < nc; j++)
+      t[i][j] = load ? c[i * ldc + j] : 0.0f;
+  for (gint64 p = 0; p < k; p++, a += MR, b += ldb)
+    for (int i = 0; i < mr; i++) {
+      float ai = a[i];
+      for (int j = 0; j < nc; j++)
+        t[i][j] += ai * b[j];
+    }
+  for (int i = 0; i < mr; i++)
+    for (int j = 0; j < nc; j++)
+      c[i * ldc + j] = t[i][j];
 }

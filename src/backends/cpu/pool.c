@@ -31,6 +31,7 @@ struct _AfPool {
   atomic_int quit;
   atomic_int done;            /* chunks of the current job finished */
   atomic_int sleepers;        /* workers waiting on @wake */
+  atomic_int started;         /* workers that reached their loop */
   /* the current job: written before its id is published */
   AfTaskFn fn;
   void *ctx;
@@ -73,6 +74,7 @@ af_pool_worker (gpointer data)
   AfPool *p = arg->pool;
   int thread = arg->id;
   g_free (arg);
+  atomic_fetch_add (&p->started, 1);
   guint seen = 0;
   for (;;) {
     guint job = atomic_load (&p->job);
@@ -109,6 +111,7 @@ af_pool_new (int n_threads)
   atomic_init (&p->quit, 0);
   atomic_init (&p->done, 0);
   atomic_init (&p->sleepers, 0);
+  atomic_init (&p->started, 0);
   p->threads = g_new0 (GThread *, n_threads);
   for (int i = 1; i < n_threads; i++) {
     AfWorkerArg *arg = g_new (AfWorkerArg, 1);
@@ -116,6 +119,10 @@ af_pool_new (int n_threads)
     arg->id = i;
     p->threads[i] = g_thread_new ("af-worker", af_pool_worker, arg);
   }
+  /* wait until every worker runs: a thread's start-up allocates (GLib,
+   * libc), which must not happen during a job on a loaded machine */
+  while (atomic_load (&p->started) < n_threads - 1)
+    g_usleep (50);
   return p;
 }
 

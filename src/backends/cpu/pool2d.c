@@ -85,6 +85,60 @@ af__pool_task_f16c (void *ctx, gint64 begin, gint64 end, int thread)
 }
 #endif
 
+/* Max pooling with stride 1 or 2 across rows up to AF_POOL_MAX_W: per
+ * output row, each window row is converted once into a -inf padded fp32
+ * row (split into even / odd columns for stride 2), and every tap (ky, kx)
+ * is then one contiguous vector folded with acc = max (v, acc) — v > acc ?
+ * v : acc, the scalar loop's step, in the same (ky, kx) order (padding
+ * cells are -inf, which never wins), so the result is identical. */
+#define AF_POOL_MAX_W 2048
+
+#ifdef AF_X86
+__attribute__ ((target ("avx2,f16c"))) static void
+af__maxpool_task_avx2 (void *ctx, gint64 begin, gint64 end, int thread)
+{
+  const AfPoolRun *r = ctx;
+  const AfPoolDesc *d = r->d;
+  gint64 sw = d->stride[1], wp = (d->w_out - 1) * sw + d->kw; /* padded columns read */
+  gint64 half = (wp + 1) / 2 + 8;
+  float row[AF_POOL_MAX_W + 16], ph[2][AF_POOL_MAX_W / 2 + 16], acc[AF_POOL_MAX_W + 16];
+  __m256 ninf = _mm256_set1_ps (-INFINITY);
+  for (gint64 i = 0; i < AF_POOL_MAX_W + 16; i++)
+    row[i] = -INFINITY;
+  gint64 x_lo = MIN (d->pad[1], wp), x_hi = CLAMP (d->pad[1] + d->w_in, x_lo, wp);
+  for (gint64 c = begin; c < end; c++) {
+    const guint16 *plane = r->in + c * d->h_in * d->w_in;
+    guint16 *out = r->out + c * d->h_out * d->w_out;
+    for (gint64 oy = 0; oy < d->h_out; oy++) {
+      for (gint64 x = 0; x < d->w_out; x += 8)
+        _mm256_storeu_ps (acc + x, ninf);
+      for (gint64 ky = 0; ky < d->kh; ky++) {
+        gint64 iy = oy * d->stride[0] - d->pad[0] + ky;
+        if (iy < 0 || iy >= d->h_in)
+          continue;
+        af__h2f_n (TRUE, plane + iy * d->w_in + (x_lo - d->pad[1]), row + x_lo, x_hi - x_lo);
+        const float *base[2] = { row, row };
+        if (sw == 2) {
+          for (gint64 i = 0; i < half; i++) {
+            ph[0][i] = row[2 * i];
+            ph[1][i] = row[2 * i + 1];
+          }
+          base[0] = ph[0];
+          base[1] = ph[1];
+        }
+        for (gint64 kx = 0; kx < d->kw; kx++) {
+          const float *src = sw == 2 ? base[kx & 1] + kx / 2 : row + kx;
+          for (gint64 x = 0; x < d->w_out; x += 8)
+            _mm256_storeu_ps (acc + x,
+                              _mm256_max_ps (_mm256_loadu_ps (src + x), _mm256_loadu_ps (acc + x)));
+        }
+      }
+      af_f32_to_fp16_n (acc, out + oy * d->w_out, d->w_out);
+    }
+  }
+}
+#endif
+
 void
 af_cpu_pool2d_run (const AfPoolDesc *d, const guint16 *in, guint16 *out, AfPool *pool)
 {
@@ -93,6 +147,9 @@ af_cpu_pool2d_run (const AfPoolDesc *d, const guint16 *in, guint16 *out, AfPool 
 #ifdef AF_X86
   if (af__cpu_use_simd ())
     fn = af__pool_task_f16c;
+  if (af__cpu_use_simd () && d->is_max && (d->stride[1] == 1 || d->stride[1] == 2) &&
+      (d->w_out - 1) * d->stride[1] + d->kw + 32 <= AF_POOL_MAX_W && d->w_out > 0)
+    fn = af__maxpool_task_avx2;
 #endif
   af_pool_parallel_for (pool, d->c, 1, fn, &r);
 }

@@ -32,6 +32,10 @@ void af__finish_row (gboolean simd, const float *acc, gint64 n, float bias, cons
 void af__store_row (gboolean simd, const float *v, gint64 n, const AfEpilogue *ep,
                     const guint16 *res, guint16 *dst);
 
+/* dst[i] = fp16 -> fp32 (src[i]), i < @n: F16C for every element (tails
+ * too) when @simd, else af_fp16_to_f32. Same values either way. */
+void af__h2f_n (gboolean simd, const guint16 *src, float *dst, gint64 n);
+
 /* ------------------------------------------------------------ GEMM core
  * C[mr, nr] = A[mr, k] . B[k, nr], finished by af__finish_row per row.
  * A is a packed panel: a[p * AF_GEMM_MR + i] (rows past mr are ignored).
@@ -47,6 +51,13 @@ void af__store_row (gboolean simd, const float *v, gint64 n, const AfEpilogue *e
 void af__gemm_tile (gboolean simd, gint64 k, const float *a, const float *b, gint64 ldb, int mr,
                     int nr, const float *bias_row, const float *bias_col, const AfEpilogue *ep,
                     const guint16 *res, guint16 *c, gint64 ldc);
+
+/* The accumulating form: c[i * ldc + j] = (@load ? c[i * ldc + j] : 0) +
+ * sum_p a[p * MR + i] * b[p * ldb + j] (p ascending) for i < @mr and j <
+ * 8 if @nr <= 8, else j < 16 (columns past @nr are computed too). Chaining
+ * calls over consecutive k blocks sums in the same order as one call. */
+void af__gemm_acc (gboolean simd, gint64 k, const float *a, const float *b, gint64 ldb, int mr,
+                   int nr, gboolean load, float *c, gint64 ldc);
 
 static inline gint64
 af__ceil_div (gint64 a, gint64 b)
