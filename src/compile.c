@@ -130,6 +130,41 @@ af_plan_new (AfGraph *src)
   return plan;
 }
 
+/* The invariants every pass must keep: the live graph verifies (topological
+ * order, every shape agrees with its op's shape function), and every step
+ * reads only values written by an earlier step, graph inputs or constants.
+ * Checked after every pass in non-release builds (the test builds). */
+static gboolean
+af_plan_check (AfPlan *plan, const char *pass, GError **error)
+{
+  GError *local = NULL;
+  if (!af__pass_verify (plan, &local)) {
+    g_propagate_prefixed_error (error, local, "internal: after pass %s: ", pass);
+    return FALSE;
+  }
+  AfGraph *g = plan->graph;
+  g_autofree gboolean *ready = g_new0 (gboolean, g->values->len);
+  for (guint i = 0; i < g->values->len; i++) {
+    AfTensor *t = g_ptr_array_index (g->values, i);
+    ready[i] = t->kind == AF_VALUE_CONST || (t->producer && t->producer->op == AF_OP_INPUT);
+  }
+  for (guint s = 0; s < plan->steps->len; s++) {
+    AfStep *st = &g_array_index (plan->steps, AfStep, s);
+    for (guint j = 0; j <= st->node->n_in; j++) {
+      AfTensor *in = j < st->node->n_in ? st->node->in[j] : st->residual;
+      if (in && !ready[in->index]) {
+        g_set_error (error, AF_ERROR, AF_ERROR_INVALID,
+                     "internal: after pass %s: step %u \"%s\" reads \"%s\" before it is written",
+                     pass, s, st->node->name, in->name);
+        return FALSE;
+      }
+    }
+    ready[st->out->index] = TRUE;
+    ready[st->node->out->index] = TRUE;
+  }
+  return TRUE;
+}
+
 /* AF_DUMP_PASSES=1 prints the plan log after each pass to stderr. */
 static void
 af_plan_dump (AfPlan *plan, const char *pass)
@@ -201,6 +236,12 @@ af__plan_build (AfGraph *g, int batch, GError **error)
       return NULL;
     }
     af_plan_dump (plan, af_passes[i].name);
+#ifndef NDEBUG
+    if (!af_plan_check (plan, af_passes[i].name, error)) {
+      af__plan_free (plan);
+      return NULL;
+    }
+#endif
   }
   if (batch > 1 && !af_plan_check_batch (plan, batch, error)) {
     af__plan_free (plan);
