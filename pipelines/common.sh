@@ -21,3 +21,63 @@ af_print_results () {
   fi
   echo "$count frames"
 }
+
+# af_setup ROOT: the build directory ($AF_BUILD_ROOT, default ROOT/build),
+# the shared folder ($AF_SHARED, default ROOT/../shared) and the plugin path
+# ($GST_PLUGIN_PATH, default the build's gst/), exported for gst-launch.
+af_setup () {
+  af_build=${AF_BUILD_ROOT:-$1/build}
+  af_shared=${AF_SHARED:-$1/../shared}
+  export GST_PLUGIN_PATH="${GST_PLUGIN_PATH:-$af_build/gst}"
+}
+
+# af_face_model: sets af_model to a face detector graph in
+# $af_build/models, importing it on first use (under a lock, so concurrent
+# scripts share one import): MediaPipe BlazeFace short-range (npm
+# @mediapipe/face_detection, installed by tools/bootstrap.sh; decode
+# "blazeface") when present, else UltraFace RFB-320 from $af_shared/models
+# (decode "ssd"). Sets af_face_kind to "blazeface" or "ultraface". Needs
+# af_setup first.
+af_face_model () {
+  af_models="$af_build/models"
+  mkdir -p "$af_models"
+  af_npm=${AF_NPM_PREFIX:-$HOME/.cache/aneforge/npm}
+  af_tflite="$af_npm/node_modules/@mediapipe/face_detection/face_detection_short_range.tflite"
+  if [ -f "$af_tflite" ]; then
+    af_face_kind=blazeface
+    # input [1,128,128,3] RGB in [-1, 1]: x * 2/255 - 1
+    [ -f "$af_models/blazeface-labels.txt" ] || echo face >"$af_models/blazeface-labels.txt"
+    set -- "$af_tflite" --rgb --scale 0.00784313725 --bias -1 --decode blazeface \
+      --labels "$af_models/blazeface-labels.txt"
+  else
+    af_face_kind=ultraface
+    # input 320x240 RGB, (x - 127) / 128
+    set -- "$af_shared/models/ultraface/version-RFB-320_simplified.onnx" --rgb \
+      --scale 0.0078125 --bias -0.9921875 --decode ssd \
+      --labels "$af_shared/models/ultraface/voc-model-labels.txt"
+  fi
+  af_out="$af_models/$af_face_kind.json"
+  # re-import when missing or older than the aneforge tool
+  AF_TOOL="$af_build/tools/aneforge" flock "$af_models/.import.lock" sh -c '
+    af_out=$1; shift
+    [ -f "$af_out" ] && [ "$af_out" -nt "$AF_TOOL" ] && exit 0
+    "$AF_TOOL" import "$@" -o "$af_out" >/dev/null' sh "$af_out" "$@" || return 1
+  af_model=$af_out
+}
+
+# af_now: seconds since the epoch, with nanoseconds.
+af_now () {
+  date +%s.%N
+}
+
+# af_summary JSONL START END: one line about a `results` file of the
+# aneforge element: frames, frames per second between START and END (af_now),
+# frames with detections and detections.
+af_summary () {
+  af_frames=$(grep -c . "$1" || true)
+  af_with=$(grep -c '"box"' "$1" || true)
+  af_total=$(grep -o '"box"' "$1" | wc -l)
+  awk -v f="$af_frames" -v s="$2" -v e="$3" -v w="$af_with" -v t="$af_total" 'BEGIN {
+    d = e - s; fps = d > 0 ? f / d : 0
+    printf "%d frames, %.1f fps, %d frames with detections, %d detections\n", f, fps, w, t }'
+}

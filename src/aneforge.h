@@ -249,28 +249,30 @@ char *af_model_describe (AfModel *m);
 
 #define AF_DECODE_MAX_LEVELS 8    /* SSD feature maps / YuNet strides */
 #define AF_DECODE_MAX_ANCHORS 8   /* SSD min boxes per feature map */
-#define AF_DECODE_MAX_LANDMARKS 5 /* landmark points per detection */
+#define AF_DECODE_MAX_LANDMARKS 6 /* landmark points per detection (BlazeFace: 6) */
 
 typedef enum {
   AF_DECODE_TYPE_CLASSIFICATION, /* softmax (optional) + top-k + labels */
   AF_DECODE_TYPE_SSD,            /* scores [1,N,C] + raw box regressions against priors */
   AF_DECODE_TYPE_SSD_DECODED,    /* scores [1,N,C] + boxes x1,y1,x2,y2 in [0,1] */
   AF_DECODE_TYPE_YUNET,          /* per-stride cls/obj/bbox/kps grids */
+  AF_DECODE_TYPE_BLAZEFACE,      /* MediaPipe anchors: logits [1,N,1] + boxes/keypoints [1,N,4+2K] */
 } AfDecodeType;
 
 /* A decode specification. Strings are owned by the spec (g_strdup'ed;
  * af_decode_spec_clear frees them). af_decode_spec_init fills the README
  * defaults of the given type: a spec that only says "ssd" decodes the
- * UltraFace 320x240 models, "yunet" decodes yunet_n_320_320. */
+ * UltraFace 320x240 models, "yunet" decodes yunet_n_320_320, "blazeface"
+ * MediaPipe's short-range face detector (128x128). */
 typedef struct {
   AfDecodeType type;
 
   /* --- tensors each role reads (output names). NULL for a classification's
    * scores means "the output this decode is attached to": the loader fills
    * it in; af_decoder_new falls back to the only output if there is one. */
-  char *scores; /* classification: [.., C] values; ssd: [1,N,C] */
-  char *boxes;  /* ssd / ssd-decoded: [1,N,4] */
-  guint n_strides;                 /* yunet */
+  char *scores; /* classification: [.., C] values; ssd: [1,N,C]; blazeface: [1,N,1] logits */
+  char *boxes;  /* ssd / ssd-decoded: [1,N,4]; blazeface: [1,N,4+2K] */
+  guint n_strides;                 /* yunet; blazeface: anchor layers (2 anchors per cell each) */
   int strides[AF_DECODE_MAX_LEVELS];
   char *cls[AF_DECODE_MAX_LEVELS];  /* [1,N,1], sigmoid applied */
   char *obj[AF_DECODE_MAX_LEVELS];  /* [1,N,1], sigmoid applied */
@@ -283,10 +285,11 @@ typedef struct {
   char *labels;     /* labels file as written (relative to the graph), or NULL */
 
   /* --- detection */
-  float score_threshold; /* keep candidates with score >= this (ssd 0.7, yunet 0.6) */
+  float score_threshold; /* keep candidates with score >= this (ssd 0.7, yunet 0.6, blazeface 0.5) */
   float iou_threshold;   /* NMS: suppress IoU > this (0.3) */
   guint max_detections;  /* default 100 */
-  int input_w, input_h;  /* model input size in pixels (ssd 320x240, yunet 320x320) */
+  int input_w, input_h;  /* model input in pixels (ssd 320x240, yunet 320x320, blazeface 128x128;
+                          * blazeface divides its regressions by it) */
   gboolean clip;         /* clip boxes to the input rectangle (default TRUE) */
 
   /* --- ssd priors */
@@ -304,7 +307,7 @@ void af_decode_spec_init (AfDecodeSpec *spec, AfDecodeType type);
 void af_decode_spec_clear (AfDecodeSpec *spec);
 /* Deep copy: @dst (uninitialised) gets its own strings. */
 void af_decode_spec_copy (AfDecodeSpec *dst, const AfDecodeSpec *src);
-/* "classification", "ssd", "ssd-decoded", "yunet" (static). */
+/* "classification", "ssd", "ssd-decoded", "yunet", "blazeface" (static). */
 const char *af_decode_type_name (AfDecodeType type);
 
 typedef struct {
@@ -316,7 +319,7 @@ typedef struct {
 typedef struct {
   float x1, y1, x2, y2; /* corners: model-input pixels, or frame pixels after mapping */
   float score;
-  int label;              /* class index (ssd: column of scores; yunet: 0) */
+  int label;              /* class index (ssd: column of scores; yunet, blazeface: 0) */
   const char *label_name; /* borrowed from the decoder, may be NULL */
   int n_landmarks;
   float landmarks[2 * AF_DECODE_MAX_LANDMARKS]; /* x,y pairs, same space as the box */

@@ -1,6 +1,7 @@
 /* decode.c — post-processing decoders: classification (softmax, top-k,
  * labels), SSD-prior detection (UltraFace), already-decoded SSD boxes,
- * YuNet grids with landmarks, greedy NMS, and the map back to frame pixels.
+ * YuNet grids with landmarks, MediaPipe BlazeFace anchors with keypoints,
+ * greedy NMS, and the map back to frame pixels.
  * docs/decoders.md is the reference. Configured once, run per frame with no
  * allocation. */
 #include "decode.h"
@@ -32,7 +33,7 @@ struct _AfDecoder {
   AfRole cls[AF_DECODE_MAX_LEVELS], obj[AF_DECODE_MAX_LEVELS];
   AfRole bbox[AF_DECODE_MAX_LEVELS], kps[AF_DECODE_MAX_LEVELS];
   int n_landmarks;
-  float *priors; /* ssd: 4 per prior */
+  float *priors; /* ssd, blazeface: 4 per prior (cx, cy, w, h) */
   guint n_priors;
   /* scratch, sized at configuration */
   float *values;     /* classification: C floats */
@@ -55,6 +56,8 @@ af_decode_type_name (AfDecodeType type)
     return "ssd-decoded";
   case AF_DECODE_TYPE_YUNET:
     return "yunet";
+  case AF_DECODE_TYPE_BLAZEFACE:
+    return "blazeface";
   }
   return "?";
 }
@@ -126,6 +129,17 @@ af_decode_spec_init (AfDecodeSpec *spec, AfDecodeType type)
     spec->strides[1] = 16;
     spec->strides[2] = 32;
     spec_default_yunet_names (spec, TRUE);
+    break;
+  case AF_DECODE_TYPE_BLAZEFACE:
+    /* MediaPipe face_detection_short_range: 4 anchor layers */
+    spec->scores = g_strdup ("classificators");
+    spec->boxes = g_strdup ("regressors");
+    spec->score_threshold = 0.5f;
+    spec->input_w = 128;
+    spec->input_h = 128;
+    spec->n_strides = 4;
+    spec->strides[0] = 8;
+    spec->strides[1] = spec->strides[2] = spec->strides[3] = 16;
     break;
   }
 }
@@ -313,6 +327,10 @@ static const char *const ssd_decoded_fields[] = {
   "type", "style", "scores", "boxes", "labels", "score_threshold", "iou_threshold",
   "max_detections", "input_size", "clip", NULL
 };
+static const char *const blazeface_fields[] = {
+  "type", "style", "scores", "boxes", "labels", "score_threshold", "iou_threshold",
+  "max_detections", "input_size", "clip", "strides", NULL
+};
 static const char *const yunet_fields[] = {
   "type", "style", "labels", "score_threshold", "iou_threshold", "max_detections", "input_size",
   "clip", "strides", "cls", "obj", "bbox", "kps", NULL
@@ -336,7 +354,8 @@ parse_type (JsonCtx *c, JsonObject *obj, AfDecodeType *type)
     return json_fail (c, "type", "unknown type \"%s\" (\"classification\" or \"detection\")", t);
   n = json_object_get_member (obj, "style");
   if (n == NULL)
-    return json_fail (c, "style", "missing (\"ssd\", \"ssd-decoded\" or \"yunet\")");
+    return json_fail (c, "style",
+                      "missing (\"ssd\", \"ssd-decoded\", \"yunet\" or \"blazeface\")");
   if (!want_string (c, "style", n, &style))
     return FALSE;
   if (strcmp (style, "ssd") == 0)
@@ -345,9 +364,11 @@ parse_type (JsonCtx *c, JsonObject *obj, AfDecodeType *type)
     *type = AF_DECODE_TYPE_SSD_DECODED;
   else if (strcmp (style, "yunet") == 0)
     *type = AF_DECODE_TYPE_YUNET;
+  else if (strcmp (style, "blazeface") == 0)
+    *type = AF_DECODE_TYPE_BLAZEFACE;
   else
-    return json_fail (c, "style", "unknown style \"%s\" (\"ssd\", \"ssd-decoded\" or \"yunet\")",
-                      style);
+    return json_fail (c, "style", "unknown style \"%s\" (\"ssd\", \"ssd-decoded\", \"yunet\" "
+                      "or \"blazeface\")", style);
   return TRUE;
 }
 
@@ -510,24 +531,52 @@ parse_names (JsonCtx *c, JsonObject *obj, const char *field, guint n_strides, ch
   return TRUE;
 }
 
+/* "strides": 1..8 positive integers into spec->strides / n_strides. */
+static gboolean
+parse_strides (JsonCtx *c, JsonNode *n, AfDecodeSpec *spec)
+{
+  JsonArray *a = want_array (c, "strides", n, 1, AF_DECODE_MAX_LEVELS);
+  if (a == NULL)
+    return FALSE;
+  spec->n_strides = json_array_get_length (a);
+  for (guint l = 0; l < spec->n_strides; l++) {
+    g_autofree char *f = g_strdup_printf ("strides[%u]", l);
+    gint64 s;
+    if (!want_int (c, f, json_array_get_element (a, l), 1, MAX_STRIDE, &s))
+      return FALSE;
+    spec->strides[l] = s;
+  }
+  for (guint l = spec->n_strides; l < AF_DECODE_MAX_LEVELS; l++)
+    spec->strides[l] = 0;
+  return TRUE;
+}
+
+static gboolean
+parse_blazeface (JsonCtx *c, JsonObject *obj, AfDecodeSpec *spec)
+{
+  JsonNode *n = json_object_get_member (obj, "strides");
+  if (n != NULL && !parse_strides (c, n, spec))
+    return FALSE;
+  guint64 total = 0;
+  for (guint l = 0; l < spec->n_strides; l++) {
+    guint64 fw = (spec->input_w + spec->strides[l] - 1) / spec->strides[l];
+    guint64 fh = (spec->input_h + spec->strides[l] - 1) / spec->strides[l];
+    total += 2 * fw * fh;
+  }
+  if (total > MAX_CANDIDATES)
+    return json_fail (c, "strides", "%" G_GUINT64_FORMAT " anchors, above the limit of %d", total,
+                      MAX_CANDIDATES);
+  return TRUE;
+}
+
 static gboolean
 parse_yunet (JsonCtx *c, JsonObject *obj, AfDecodeSpec *spec)
 {
   JsonNode *n = json_object_get_member (obj, "strides");
   if (n != NULL) {
-    JsonArray *a = want_array (c, "strides", n, 1, AF_DECODE_MAX_LEVELS);
-    if (a == NULL)
+    if (!parse_strides (c, n, spec))
       return FALSE;
-    spec->n_strides = json_array_get_length (a);
-    for (guint l = 0; l < spec->n_strides; l++) {
-      g_autofree char *f = g_strdup_printf ("strides[%u]", l);
-      gint64 s;
-      if (!want_int (c, f, json_array_get_element (a, l), 1, MAX_STRIDE, &s))
-        return FALSE;
-      spec->strides[l] = s;
-    }
     for (guint l = spec->n_strides; l < AF_DECODE_MAX_LEVELS; l++) {
-      spec->strides[l] = 0;
       g_clear_pointer (&spec->cls[l], g_free);
       g_clear_pointer (&spec->obj[l], g_free);
       g_clear_pointer (&spec->bbox[l], g_free);
@@ -561,12 +610,14 @@ af__decode_spec_from_json (JsonObject *obj, const char *where, AfDecodeSpec *spe
     [AF_DECODE_TYPE_SSD] = ssd_fields,
     [AF_DECODE_TYPE_SSD_DECODED] = ssd_decoded_fields,
     [AF_DECODE_TYPE_YUNET] = yunet_fields,
+    [AF_DECODE_TYPE_BLAZEFACE] = blazeface_fields,
   };
   JsonNode *priors = json_object_get_member (obj, "priors");
   gboolean ok = check_fields (&c, obj, allowed[type], known_fields, af_decode_type_name (type))
                 && parse_common (&c, obj, spec)
                 && (priors == NULL || parse_priors (&c, priors, spec))
-                && (type != AF_DECODE_TYPE_YUNET || parse_yunet (&c, obj, spec));
+                && (type != AF_DECODE_TYPE_YUNET || parse_yunet (&c, obj, spec))
+                && (type != AF_DECODE_TYPE_BLAZEFACE || parse_blazeface (&c, obj, spec));
   if (!ok)
     af_decode_spec_clear (spec);
   return ok;
@@ -664,12 +715,14 @@ json_write_detection (JsonBuilder *b, const AfDecodeSpec *spec)
   json_builder_add_boolean_value (b, spec->clip);
   if (spec->type == AF_DECODE_TYPE_SSD && spec->n_levels > 0)
     json_write_priors (b, spec);
-  if (spec->type == AF_DECODE_TYPE_YUNET) {
+  if (spec->type == AF_DECODE_TYPE_YUNET || spec->type == AF_DECODE_TYPE_BLAZEFACE) {
     json_builder_set_member_name (b, "strides");
     json_builder_begin_array (b);
     for (guint l = 0; l < spec->n_strides; l++)
       json_builder_add_int_value (b, spec->strides[l]);
     json_builder_end_array (b);
+  }
+  if (spec->type == AF_DECODE_TYPE_YUNET) {
     json_member_names (b, "cls", spec->cls, spec->n_strides);
     json_member_names (b, "obj", spec->obj, spec->n_strides);
     json_member_names (b, "bbox", spec->bbox, spec->n_strides);
@@ -799,9 +852,50 @@ af__decode_load_labels (const char *path, GError **error)
 
 /* ================================================================ priors */
 
+/* MediaPipe's SsdAnchorsCalculator with fixed_anchor_size, aspect ratio
+ * 1.0 and interpolated_scale_aspect_ratio 1.0: every layer gives 2 anchors
+ * per cell, consecutive layers of the same stride are merged (their anchors
+ * interleave per cell), cells are ceil(input / stride), row by row. */
+static float *
+blazeface_anchors (const AfDecodeSpec *spec, guint *n_anchors)
+{
+  guint n = 0;
+  for (guint l = 0; l < spec->n_strides; l++) {
+    if (spec->strides[l] < 1)
+      return NULL;
+    int st = spec->strides[l];
+    n += 2 * ((spec->input_w + st - 1) / st) * ((spec->input_h + st - 1) / st);
+  }
+  *n_anchors = n;
+  if (n == 0)
+    return NULL;
+  float *p = g_new (float, 4 * (gsize) n), *q = p;
+  for (guint l = 0; l < spec->n_strides;) {
+    int st = spec->strides[l];
+    guint last = l;
+    while (last + 1 < spec->n_strides && spec->strides[last + 1] == st)
+      last++;
+    int per_cell = 2 * (last - l + 1);
+    int fw = (spec->input_w + st - 1) / st, fh = (spec->input_h + st - 1) / st;
+    for (int y = 0; y < fh; y++)
+      for (int x = 0; x < fw; x++)
+        for (int k = 0; k < per_cell; k++) {
+          q[0] = (x + 0.5f) / fw;
+          q[1] = (y + 0.5f) / fh;
+          q[2] = q[3] = 1.0f;
+          q += 4;
+        }
+    l = last + 1;
+  }
+  return p;
+}
+
 float *
 af__decode_ssd_priors (const AfDecodeSpec *spec, guint *n_priors)
 {
+  *n_priors = 0;
+  if (spec->type == AF_DECODE_TYPE_BLAZEFACE)
+    return blazeface_anchors (spec, n_priors);
   guint n = 0;
   for (guint l = 0; l < spec->n_levels; l++)
     n += spec->feature_w[l] * spec->feature_h[l] * spec->n_min_boxes[l];
@@ -958,6 +1052,39 @@ bind_ssd (AfDecoder *dec, guint n_outputs, const AfTensorInfo *outputs, GError *
 }
 
 static gboolean
+bind_blazeface (AfDecoder *dec, guint n_outputs, const AfTensorInfo *outputs, GError **error)
+{
+  AfDecodeSpec *s = &dec->spec;
+  if (s->scores == NULL || s->boxes == NULL)
+    return bind_fail (error, "blazeface: roles \"scores\" and \"boxes\" must name tensors");
+  if (s->n_strides == 0)
+    return bind_fail (error, "blazeface: no strides");
+  for (guint l = 0; l < s->n_strides; l++)
+    if (s->strides[l] < 1 || s->strides[l] > MAX_STRIDE)
+      return bind_fail (error, "blazeface: stride %d is out of range", s->strides[l]);
+  if (!bind_role ("scores", s->scores, n_outputs, outputs, &dec->scores, error)
+      || !bind_role ("boxes", s->boxes, n_outputs, outputs, &dec->boxes, error))
+    return FALSE;
+  gint64 c = dec->boxes.c;
+  if (c < 4 || (c - 4) % 2 != 0 || c > 4 + 2 * AF_DECODE_MAX_LANDMARKS)
+    return bind_fail (error, "blazeface: tensor \"%s\" (boxes) has %" G_GINT64_FORMAT " values "
+                      "per anchor, expected 4 + 2 per keypoint (up to %d keypoints)", s->boxes, c,
+                      AF_DECODE_MAX_LANDMARKS);
+  if (dec->scores.c != 1)
+    return bind_fail (error, "blazeface: tensor \"%s\" (scores) has %" G_GINT64_FORMAT " values "
+                      "per anchor, expected 1", s->scores, dec->scores.c);
+  dec->priors = af__decode_ssd_priors (s, &dec->n_priors);
+  if (dec->n_priors != dec->boxes.n || dec->n_priors != dec->scores.n)
+    return bind_fail (error, "blazeface: the anchors give %u boxes for a %dx%d input, tensors \"%s\" "
+                      "and \"%s\" have %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT, dec->n_priors,
+                      s->input_w, s->input_h, s->boxes, s->scores, dec->boxes.n, dec->scores.n);
+  dec->n_landmarks = (c - 4) / 2;
+  dec->n_classes = 1;
+  dec->max_cand = dec->n_priors;
+  return TRUE;
+}
+
+static gboolean
 bind_yunet (AfDecoder *dec, guint n_outputs, const AfTensorInfo *outputs, GError **error)
 {
   AfDecodeSpec *s = &dec->spec;
@@ -1048,6 +1175,8 @@ af_decoder_new (const AfDecodeSpec *spec, const char *base_dir, guint n_outputs,
     ok = bind_classification (dec, n_outputs, outputs, error);
   else if (spec->type == AF_DECODE_TYPE_YUNET)
     ok = bind_yunet (dec, n_outputs, outputs, error);
+  else if (spec->type == AF_DECODE_TYPE_BLAZEFACE)
+    ok = bind_blazeface (dec, n_outputs, outputs, error);
   else
     ok = bind_ssd (dec, n_outputs, outputs, error);
   if (ok && spec->type == AF_DECODE_TYPE_CLASSIFICATION && spec->top_k < 1)
@@ -1282,6 +1411,49 @@ collect_yunet (AfDecoder *dec, const guint16 *const *outputs)
   return m;
 }
 
+/* MediaPipe TensorsToDetections with x/y/w/h scale = the input size and
+ * reverse_output_order (x before y): regressions are input pixels relative
+ * to the anchor centre; score = sigmoid (clamp (logit, -100, 100)). */
+static guint
+collect_blazeface (AfDecoder *dec, const guint16 *const *outputs)
+{
+  const guint16 *scores = outputs[dec->scores.index], *boxes = outputs[dec->boxes.index];
+  const AfDecodeSpec *s = &dec->spec;
+  float thr = s->score_threshold, iw = s->input_w, ih = s->input_h;
+  gint64 c = dec->boxes.c;
+  guint m = 0;
+  for (guint i = 0; i < dec->n_priors; i++) {
+    float logit = CLAMP (af_fp16_to_f32 (scores[i]), -100.0f, 100.0f);
+    float sc = 1.0f / (1.0f + expf (-logit));
+    if (!(sc >= thr))
+      continue;
+    const float *a = dec->priors + 4 * (gsize) i;
+    float r[4 + 2 * AF_DECODE_MAX_LANDMARKS];
+    af_fp16_to_f32_n (boxes + c * i, r, c);
+    float cx = r[0] / iw * a[2] + a[0], cy = r[1] / ih * a[3] + a[1];
+    float w = r[2] / iw * a[2], h = r[3] / ih * a[3];
+    AfDetection *d = &dec->cand[m++];
+    d->x1 = cx - w / 2;
+    d->y1 = cy - h / 2;
+    d->x2 = cx + w / 2;
+    d->y2 = cy + h / 2;
+    if (s->clip)
+      clip_det (d, 1, 1);
+    d->x1 *= iw;
+    d->x2 *= iw;
+    d->y1 *= ih;
+    d->y2 *= ih;
+    d->score = sc;
+    d->label = 0;
+    d->n_landmarks = dec->n_landmarks;
+    for (int k = 0; k < dec->n_landmarks; k++) {
+      d->landmarks[2 * k] = (r[4 + 2 * k] / iw * a[2] + a[0]) * iw;
+      d->landmarks[2 * k + 1] = (r[5 + 2 * k] / ih * a[3] + a[1]) * ih;
+    }
+  }
+  return m;
+}
+
 void
 af_decoder_run (AfDecoder *dec, const guint16 *const *outputs, AfDecodeResult *res)
 {
@@ -1292,8 +1464,9 @@ af_decoder_run (AfDecoder *dec, const guint16 *const *outputs, AfDecodeResult *r
     run_classification (dec, outputs[dec->scores.index], res);
     return;
   }
-  guint m = dec->spec.type == AF_DECODE_TYPE_YUNET ? collect_yunet (dec, outputs)
-                                                    : collect_ssd (dec, outputs);
+  guint m = dec->spec.type == AF_DECODE_TYPE_YUNET       ? collect_yunet (dec, outputs)
+            : dec->spec.type == AF_DECODE_TYPE_BLAZEFACE ? collect_blazeface (dec, outputs)
+                                                         : collect_ssd (dec, outputs);
   res->n = af__decode_nms (dec->cand, m, dec->spec.iou_threshold, res->capacity, dec->order,
                            res->detections);
   for (guint i = 0; i < res->n; i++)

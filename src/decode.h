@@ -46,8 +46,9 @@ gboolean af__decode_spec_from_json (JsonObject *obj, const char *where, AfDecode
 void af__decode_spec_to_json (const AfDecodeSpec *spec, JsonBuilder *b);
 
 /* SSD priors of @spec, 4 floats (cx, cy, w, h, normalised, clipped to [0,1])
- * per prior. Returns (transfer full) and sets @n_priors; NULL if the spec
- * has no priors. */
+ * per prior; for a blazeface spec its MediaPipe anchors (w = h = 1).
+ * Returns (transfer full) and sets @n_priors; NULL (and 0) if the spec has
+ * no priors. */
 float *af__decode_ssd_priors (const AfDecodeSpec *spec, guint *n_priors);
 
 /* Greedy NMS: candidates by descending score (ties: lower index first);

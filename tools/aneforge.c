@@ -6,7 +6,7 @@
  *   aneforge import MODEL.onnx -o OUT.json [--rgb | --bgr | --gray] [--scale S[,S,S]]
  *                   [--bias B[,B,B]] [--mean M,M,M --std S,S,S] [--classify] [--softmax]
  *                   [--labels FILE] [--top N]
- *                   [--decode ssd|ssd-decoded|yunet [--score-threshold T] [--iou-threshold T]]
+ *                   [--decode ssd|ssd-decoded|yunet|blazeface [--score-threshold T] [--iou-threshold T]]
  *   aneforge list-ops
  */
 #include "aneforge.h"
@@ -393,9 +393,12 @@ set_decode (AfGraph *g, const Options *o, GError **error)
     af_decode_spec_init (&spec, AF_DECODE_TYPE_SSD_DECODED);
   else if (strcmp (o->decode, "yunet") == 0)
     af_decode_spec_init (&spec, AF_DECODE_TYPE_YUNET);
+  else if (strcmp (o->decode, "blazeface") == 0)
+    af_decode_spec_init (&spec, AF_DECODE_TYPE_BLAZEFACE);
   else {
     g_set_error (error, AF_ERROR, AF_ERROR_INVALID,
-                 "--decode: unknown decoder \"%s\" (ssd, ssd-decoded or yunet)", o->decode);
+                 "--decode: unknown decoder \"%s\" (ssd, ssd-decoded, yunet or blazeface)",
+                 o->decode);
     return FALSE;
   }
   if (o->score_threshold >= 0)
@@ -452,7 +455,7 @@ usage (void)
            "[--scale S[,S,S]] [--bias B[,B,B]]\n"
            "                       [--mean M,M,M --std S,S,S] [--classify] [--softmax] "
            "[--labels FILE] [--top N]\n"
-           "                       [--decode ssd|ssd-decoded|yunet [--score-threshold T] "
+           "                       [--decode ssd|ssd-decoded|yunet|blazeface [--score-threshold T] "
            "[--iou-threshold T]]\n"
            "       aneforge list-ops\n");
 }

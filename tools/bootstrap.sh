@@ -9,7 +9,8 @@ packages=(build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
   libglib2.0-dev libjson-glib-dev libgdk-pixbuf-2.0-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav valgrind
-  libonnx-testdata libcairo2-dev libpango1.0-dev)
+  libonnx-testdata libcairo2-dev libpango1.0-dev
+  opencv-doc) # opencv-doc: Megamind.avi (faces) for pipelines/demo.sh
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

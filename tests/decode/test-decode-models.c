@@ -1,8 +1,11 @@
 /* test-decode-models.c — the decoders end to end on the real face detectors
  * in ../shared/models (imported from ONNX at test time, never committed):
  * UltraFace slim / RFB (SSD priors) and YuNet (grid with landmarks) on the
- * shared photos, counting faces as the models' README measured them. Skips
- * when the models or the ONNX importer are not available. */
+ * shared photos, counting faces as the models' README measured them; and
+ * MediaPipe's BlazeFace short-range (TFLite, from the npm package
+ * @mediapipe/face_detection that tools/bootstrap.sh installs into
+ * ${AF_NPM_PREFIX:-$HOME/.cache/aneforge/npm}). Skips when the models or
+ * the importers are not available. */
 #include "decode.h"
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
@@ -221,6 +224,144 @@ test_yunet (void)
   af_model_free (m);
 }
 
+/* BlazeFace short-range from the npm package, imported as an RGB port in
+ * [-1, 1], or NULL after marking the test skipped. */
+static AfModel *
+load_blazeface (void)
+{
+  const char *prefix = g_getenv ("AF_NPM_PREFIX");
+  g_autofree char *dflt = g_build_filename (g_get_home_dir (), ".cache", "aneforge", "npm", NULL);
+  g_autofree char *path = g_build_filename (prefix ? prefix : dflt, "node_modules", "@mediapipe",
+                                            "face_detection", "face_detection_short_range.tflite",
+                                            NULL);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
+    g_autofree char *msg = g_strdup_printf ("%s not found (tools/bootstrap.sh installs it)", path);
+    g_test_skip (msg);
+    return NULL;
+  }
+  AfImportOptions opts = AF_IMPORT_OPTIONS_INIT;
+  opts.image = TRUE;
+  opts.order = AF_PIXEL_RGB;
+  for (int c = 0; c < 3; c++) {
+    opts.scale[c] = 2.0f / 255;
+    opts.bias[c] = -1.0f;
+  }
+  GError *error = NULL;
+  AfGraph *g = af_graph_open (path, &opts, &error);
+  if (g == NULL && error->code == AF_ERROR_UNSUPPORTED) {
+    g_test_skip (error->message);
+    g_error_free (error);
+    return NULL;
+  }
+  g_assert_no_error (error);
+  AfCompileOptions copts = AF_COMPILE_OPTIONS_INIT;
+  copts.backend = AF_BACKEND_CPU;
+  AfModel *m = af_compile (g, &copts, &error);
+  g_assert_no_error (error);
+  af_graph_free (g);
+  return m;
+}
+
+/* Runs BlazeFace on @image (stretched to 128x128) and decodes it with the
+ * default blazeface spec, mapped back to the image's pixels. Returns
+ * (transfer full) the result and sets the image size. */
+static AfDecodeResult *
+blazeface_detect (AfModel *m, const char *image, int *img_w, int *img_h)
+{
+  fill_image (m, image);
+  GError *error = NULL;
+  g_assert_true (af_model_execute (m, &error));
+  g_assert_no_error (error);
+  AfTensorInfo infos[2];
+  const guint16 *views[2];
+  g_assert_cmpuint (af_model_n_outputs (m), ==, 2);
+  for (guint i = 0; i < 2; i++) {
+    af_model_output_info (m, i, &infos[i]);
+    views[i] = af_model_output_view (m, i);
+  }
+  AfDecodeSpec spec;
+  af_decode_spec_init (&spec, AF_DECODE_TYPE_BLAZEFACE);
+  AfDecoder *dec = af_decoder_new (&spec, NULL, 2, infos, &error);
+  g_assert_no_error (error);
+  af_decode_spec_clear (&spec);
+  AfDecodeResult *res = af_decode_result_new (dec);
+  af_decoder_run (dec, views, res);
+  g_autofree char *path = shared_path ("media", image);
+  GdkPixbuf *pb = gdk_pixbuf_new_from_file (path, NULL);
+  *img_w = gdk_pixbuf_get_width (pb);
+  *img_h = gdk_pixbuf_get_height (pb);
+  g_object_unref (pb);
+  AfFrameMap map;
+  af_frame_map_stretch (&map, *img_w, *img_h, 128, 128);
+  af_decode_map_to_frame (res, &map);
+  for (guint i = 0; i < res->n; i++) {
+    AfDetection *d = &res->detections[i];
+    g_test_message ("blazeface %s: %.1f %.1f %.1f %.1f score %.3f", image, d->x1, d->y1, d->x2,
+                    d->y2, d->score);
+    g_assert_cmpint (d->n_landmarks, ==, 6);
+  }
+  af_decoder_free (dec);
+  return res;
+}
+
+/* TRUE if (@x, @y) lies inside a golden face box of @image (any model's). */
+static gboolean
+in_golden_face (const char *image, float x, float y)
+{
+  const char *root = g_getenv ("AF_SOURCE_ROOT");
+  g_autofree char *path = g_build_filename (root ? root : ".", "tests", "decode",
+                                            "golden-faces.txt", NULL);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    char m[128], im[128];
+    float x1, y1, x2, y2, score;
+    if (lines[i][0] != '#'
+        && sscanf (lines[i], "%127s %127s %f %f %f %f %f", m, im, &x1, &y1, &x2, &y2, &score) == 7
+        && strcmp (im, image) == 0 && x >= x1 && x <= x2 && y >= y1 && y <= y2)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* BlazeFace with the blazeface decode finds a face in face.jpg (best score
+ * > 0.85, its centre inside a golden face box) and Grace Hopper's (upper
+ * half, central third), and nothing above 0.5 on the cat. */
+static void
+test_blazeface (void)
+{
+  AfModel *m = load_blazeface ();
+  if (m == NULL)
+    return;
+  int w, h;
+  AfDecodeResult *res = blazeface_detect (m, "face.jpg", &w, &h);
+  g_assert_cmpuint (res->n, >=, 1);
+  AfDetection *d = &res->detections[0]; /* best first */
+  g_assert_cmpfloat (d->score, >, 0.85f);
+  for (guint i = 0; i < res->n; i++) {
+    d = &res->detections[i];
+    g_assert_true (in_golden_face ("face.jpg", (d->x1 + d->x2) / 2, (d->y1 + d->y2) / 2));
+  }
+  af_decode_result_free (res);
+
+  res = blazeface_detect (m, "grace_hopper.bmp", &w, &h);
+  g_assert_cmpuint (res->n, >=, 1);
+  d = &res->detections[0];
+  g_assert_cmpfloat (d->score, >, 0.85f);
+  float cx = (d->x1 + d->x2) / 2, cy = (d->y1 + d->y2) / 2;
+  g_assert_cmpfloat (cy, <, h / 2.0f);
+  g_assert_cmpfloat (cx, >, w / 3.0f);
+  g_assert_cmpfloat (cx, <, 2 * w / 3.0f);
+  g_assert_true (in_golden_face ("grace_hopper.bmp", cx, cy));
+  af_decode_result_free (res);
+
+  res = blazeface_detect (m, "cat.bmp", &w, &h);
+  g_assert_cmpuint (res->n, ==, 0);
+  af_decode_result_free (res);
+  af_model_free (m);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -229,5 +370,6 @@ main (int argc, char **argv)
   g_test_add_func ("/decode/models/ultraface-rfb", test_ultraface_rfb);
   g_test_add_func ("/decode/models/ultraface-rfb-decoded", test_ultraface_rfb_decoded);
   g_test_add_func ("/decode/models/yunet", test_yunet);
+  g_test_add_func ("/decode/models/blazeface", test_blazeface);
   return g_test_run ();
 }

@@ -1,6 +1,7 @@
 /* test-decode.c — the post-processing decoders on hand-made tensors:
- * softmax/top-k/labels, SSD priors and box decoding, YuNet cells, NMS, the
- * map back to frame pixels, and the JSON spec parser's errors. */
+ * softmax/top-k/labels, SSD priors and box decoding, YuNet cells, BlazeFace
+ * anchors and keypoints, NMS, the map back to frame pixels, and the JSON
+ * spec parser's errors. */
 #include "decode.h"
 
 #include <glib/gstdio.h>
@@ -637,6 +638,185 @@ test_map_letterbox (void)
   af_decode_result_free (res);
 }
 
+
+/* ---------------------------------------------------------------- BlazeFace */
+
+/* The short-range anchors: 896, 2 per 8-px cell then 6 per 16-px cell (the
+ * three stride-16 layers merged per cell), centres ((x+.5)/fw, (y+.5)/fh). */
+static void
+test_blazeface_anchors (void)
+{
+  AfDecodeSpec spec;
+  af_decode_spec_init (&spec, AF_DECODE_TYPE_BLAZEFACE);
+  guint n;
+  g_autofree float *a = af__decode_ssd_priors (&spec, &n);
+  g_assert_cmpuint (n, ==, 896);
+  static const struct {
+    guint i;
+    float cx, cy;
+  } want[] = {
+    { 0, 0.5f / 16, 0.5f / 16 },   { 1, 0.5f / 16, 0.5f / 16 },   { 2, 1.5f / 16, 0.5f / 16 },
+    { 32, 0.5f / 16, 1.5f / 16 },  { 511, 15.5f / 16, 15.5f / 16 }, { 512, 0.5f / 8, 0.5f / 8 },
+    { 517, 0.5f / 8, 0.5f / 8 },   { 518, 1.5f / 8, 0.5f / 8 },   { 560, 0.5f / 8, 1.5f / 8 },
+    { 895, 7.5f / 8, 7.5f / 8 },
+  };
+  for (guint k = 0; k < G_N_ELEMENTS (want); k++) {
+    const float *p = a + 4 * want[k].i;
+    g_assert_cmpfloat (p[0], ==, want[k].cx);
+    g_assert_cmpfloat (p[1], ==, want[k].cy);
+    g_assert_cmpfloat (p[2], ==, 1.0f);
+    g_assert_cmpfloat (p[3], ==, 1.0f);
+  }
+  af_decode_spec_clear (&spec);
+}
+
+/* Hand-made logits and regressions decode to the documented box, keypoints
+ * and sigmoid score; a clamped huge logit scores 1, NMS drops the duplicate,
+ * logits below the threshold give nothing. */
+static void
+test_blazeface_decode (void)
+{
+  AfDecodeSpec spec;
+  af_decode_spec_init (&spec, AF_DECODE_TYPE_BLAZEFACE);
+  AfTensorInfo infos[2];
+  gint64 rs[] = { 1, 896, 16 }, cs[] = { 1, 896, 1 };
+  info_set (&infos[0], "regressors", 3, rs);
+  info_set (&infos[1], "classificators", 3, cs);
+  GError *error = NULL;
+  AfDecoder *dec = af_decoder_new (&spec, NULL, 2, infos, &error);
+  g_assert_no_error (error);
+  float *reg = g_new0 (float, 896 * 16), *cls = g_new (float, 896);
+  for (guint i = 0; i < 896; i++)
+    cls[i] = -3.0f; /* sigmoid 0.047 */
+  /* anchor 518: centre (1.5/8, 0.5/8) = (24, 8) input px */
+  const float r518[16] = { 12.5f, -6.5f, 32, 16, 4, 2, -4, 2, 0, 6, 0, 9, -12, 0, 12, 0 };
+  memcpy (reg + 518 * 16, r518, sizeof r518);
+  memcpy (reg + 519 * 16, r518, sizeof r518); /* same cell, same box: suppressed */
+  cls[518] = 2.0f;
+  cls[519] = 1.0f;
+  /* anchor 0: centre (4, 4), an 8x8 box, a logit beyond the clamp */
+  reg[2] = reg[3] = 8;
+  cls[0] = 60000.0f;
+  guint16 *h_reg = fp16_of (reg, 896 * 16), *h_cls = fp16_of (cls, 896);
+  const guint16 *views[] = { h_reg, h_cls };
+  AfDecodeResult *res = af_decode_result_new (dec);
+  af_decoder_run (dec, views, res);
+  g_assert_cmpuint (res->n, ==, 2);
+  AfDetection *d = &res->detections[0];
+  g_assert_cmpfloat (d->score, ==, 1.0f);
+  g_assert_cmpfloat_with_epsilon (d->x1, 0, 1e-4);
+  g_assert_cmpfloat_with_epsilon (d->y2, 8, 1e-4);
+  d = &res->detections[1];
+  g_assert_cmpfloat_with_epsilon (d->score, 1 / (1 + expf (-2.0f)), 1e-6);
+  g_assert_cmpint (d->label, ==, 0);
+  /* cx = 12.5 + 24 = 36.5, cy = -6.5 + 8 = 1.5, 32 x 16, y1 clipped to 0 */
+  g_assert_cmpfloat_with_epsilon (d->x1, 20.5f, 1e-4);
+  g_assert_cmpfloat_with_epsilon (d->x2, 52.5f, 1e-4);
+  g_assert_cmpfloat_with_epsilon (d->y1, 0.0f, 1e-4);
+  g_assert_cmpfloat_with_epsilon (d->y2, 9.5f, 1e-4);
+  g_assert_cmpint (d->n_landmarks, ==, 6);
+  const float want_kp[12] = { 28, 10, 20, 10, 24, 14, 24, 17, 12, 8, 36, 8 };
+  for (int k = 0; k < 12; k++)
+    g_assert_cmpfloat_with_epsilon (d->landmarks[k], want_kp[k], 1e-4);
+
+  /* frame mapping scales keypoints too: 128x128 -> 256x512 */
+  AfFrameMap map;
+  af_frame_map_stretch (&map, 256, 512, 128, 128);
+  af_decode_map_to_frame (res, &map);
+  g_assert_cmpfloat_with_epsilon (res->detections[1].landmarks[10], 72, 1e-3);
+  g_assert_cmpfloat_with_epsilon (res->detections[1].landmarks[11], 32, 1e-3);
+
+  for (guint i = 0; i < 896; i++)
+    h_cls[i] = af_f32_to_fp16 (-0.01f);
+  af_decoder_run (dec, views, res);
+  g_assert_cmpuint (res->n, ==, 0);
+  af_decode_result_free (res);
+  af_decoder_free (dec);
+  g_free (h_reg);
+  g_free (h_cls);
+  g_free (reg);
+  g_free (cls);
+  af_decode_spec_clear (&spec);
+}
+
+/* Mismatched BlazeFace tensors are rejected naming the tensor and the shapes. */
+static void
+test_blazeface_bind_errors (void)
+{
+  AfDecodeSpec spec;
+  af_decode_spec_init (&spec, AF_DECODE_TYPE_BLAZEFACE);
+  AfTensorInfo infos[2];
+  gint64 rs[] = { 1, 896, 15 }, cs[] = { 1, 896, 1 }, r2[] = { 1, 895, 16 }, c2[] = { 1, 896, 2 };
+  GError *error = NULL;
+  info_set (&infos[0], "regressors", 3, rs);
+  info_set (&infos[1], "classificators", 3, cs);
+  g_assert_null (af_decoder_new (&spec, NULL, 2, infos, &error));
+  g_assert_error (error, AF_ERROR, AF_ERROR_SHAPE);
+  g_assert_cmpstr (error->message, ==, "decode: blazeface: tensor \"regressors\" (boxes) has 15 "
+                   "values per anchor, expected 4 + 2 per keypoint (up to 6 keypoints)");
+  g_clear_error (&error);
+  info_set (&infos[0], "regressors", 3, r2);
+  g_assert_null (af_decoder_new (&spec, NULL, 2, infos, &error));
+  g_assert_cmpstr (error->message, ==, "decode: blazeface: the anchors give 896 boxes for a "
+                   "128x128 input, tensors \"regressors\" and \"classificators\" have 895 and 896");
+  g_clear_error (&error);
+  info_set (&infos[0], "regressors", 3, (gint64[]){ 1, 896, 16 });
+  info_set (&infos[1], "classificators", 3, c2);
+  g_assert_null (af_decoder_new (&spec, NULL, 2, infos, &error));
+  g_assert_cmpstr (error->message, ==, "decode: blazeface: tensor \"classificators\" (scores) has "
+                   "2 values per anchor, expected 1");
+  g_clear_error (&error);
+  af_decode_spec_clear (&spec);
+}
+
+/* The JSON spelling: the minimal form gives MediaPipe's defaults, and a
+ * spec written by af__decode_spec_to_json reads back equal. */
+static void
+test_blazeface_json (void)
+{
+  GError *error = NULL;
+  AfDecodeSpec spec, back;
+  JsonObject *o = parse_obj ("{\"type\": \"detection\", \"style\": \"blazeface\"}");
+  g_assert_true (af__decode_spec_from_json (o, "m.json", &spec, &error));
+  g_assert_no_error (error);
+  json_object_unref (o);
+  g_assert_cmpint (spec.type, ==, AF_DECODE_TYPE_BLAZEFACE);
+  g_assert_cmpstr (spec.scores, ==, "classificators");
+  g_assert_cmpstr (spec.boxes, ==, "regressors");
+  g_assert_cmpfloat (spec.score_threshold, ==, 0.5f);
+  g_assert_cmpfloat (spec.iou_threshold, ==, 0.3f);
+  g_assert_cmpint (spec.input_w, ==, 128);
+  g_assert_cmpuint (spec.n_strides, ==, 4);
+  g_assert_cmpint (spec.strides[0], ==, 8);
+  g_assert_cmpint (spec.strides[3], ==, 16);
+  spec.score_threshold = 0.75f;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  af__decode_spec_to_json (&spec, b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autofree char *text = json_to_string (root, FALSE);
+  g_test_message ("%s", text);
+  g_assert_true (af__decode_spec_from_json (json_node_get_object (root), "m.json", &back, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (back.type, ==, AF_DECODE_TYPE_BLAZEFACE);
+  g_assert_cmpfloat (back.score_threshold, ==, 0.75f);
+  g_assert_cmpuint (back.n_strides, ==, 4);
+  g_assert_cmpint (back.strides[2], ==, 16);
+  g_assert_cmpstr (back.scores, ==, "classificators");
+  af_decode_spec_clear (&back);
+  af_decode_spec_clear (&spec);
+
+  o = parse_obj ("{\"type\": \"detection\", \"style\": \"blazeface\", \"strides\": [16, 32],"
+                 " \"input_size\": [100, 60]}");
+  g_assert_true (af__decode_spec_from_json (o, "m.json", &spec, &error));
+  g_assert_no_error (error);
+  json_object_unref (o);
+  guint n;
+  g_autofree float *a = af__decode_ssd_priors (&spec, &n);
+  g_assert_cmpuint (n, ==, 2 * 7 * 4 + 2 * 4 * 2); /* cells are ceil (input / stride) */
+  g_assert_cmpfloat (a[4 * 56], ==, 0.5f / 4);
+  af_decode_spec_clear (&spec);
+}
+
 /* ---------------------------------------------------------------- JSON */
 
 /* Well-formed specs parse with defaults for every field they omit. */
@@ -709,7 +889,8 @@ test_json_errors (void)
     { "{}", "field \"type\": missing (\"classification\" or \"detection\")" },
     { "{\"type\": 3}", "field \"type\": expected a string, got a number" },
     { "{\"type\": \"segmentation\"}", "field \"type\": unknown type \"segmentation\"" },
-    { "{\"type\": \"detection\"}", "field \"style\": missing (\"ssd\", \"ssd-decoded\" or \"yunet\")" },
+    { "{\"type\": \"detection\"}",
+      "field \"style\": missing (\"ssd\", \"ssd-decoded\", \"yunet\" or \"blazeface\")" },
     { "{\"type\": \"detection\", \"style\": \"yolo\"}", "field \"style\": unknown style \"yolo\"" },
     { "{\"type\": \"classification\", \"top_k\": 0}",
       "field \"top_k\": expected an integer in [1, 65536], got 0" },
@@ -764,6 +945,17 @@ test_json_errors (void)
       "field \"bbox[2]\": expected a string, got a number" },
     { "{\"type\": \"detection\", \"style\": \"yunet\", \"boxes\": \"b\"}",
       "field \"boxes\": not valid for a yunet decode" },
+    { "{\"type\": \"detection\", \"style\": \"blazeface\", \"priors\": {}}",
+      "field \"priors\": not valid for a blazeface decode" },
+    { "{\"type\": \"detection\", \"style\": \"blazeface\", \"kps\": []}",
+      "field \"kps\": not valid for a blazeface decode" },
+    { "{\"type\": \"detection\", \"style\": \"blazeface\", \"strides\": [8, 0]}",
+      "field \"strides[1]\": expected an integer in [1, 1024], got 0" },
+    { "{\"type\": \"detection\", \"style\": \"blazeface\", \"strides\": []}",
+      "field \"strides\": expected 1 to 8 entries, got 0" },
+    { "{\"type\": \"detection\", \"style\": \"blazeface\", \"input_size\": [16384, 16384],"
+      " \"strides\": [1]}",
+      "field \"strides\": 536870912 anchors, above the limit of 4194304" },
   };
   const char *where = "face.json: outputs[1] \"scores\"";
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
@@ -801,5 +993,9 @@ main (int argc, char **argv)
   g_test_add_func ("/decode/map/letterbox", test_map_letterbox);
   g_test_add_func ("/decode/json/valid", test_json_valid);
   g_test_add_func ("/decode/json/errors", test_json_errors);
+  g_test_add_func ("/decode/blazeface/anchors", test_blazeface_anchors);
+  g_test_add_func ("/decode/blazeface/decode", test_blazeface_decode);
+  g_test_add_func ("/decode/blazeface/bind-errors", test_blazeface_bind_errors);
+  g_test_add_func ("/decode/blazeface/json", test_blazeface_json);
   return g_test_run ();
 }
