@@ -1,33 +1,7 @@
-/* test-alloc.c — the steady state allocates nothing. A counting malloc
- * replaces libc's in this executable (not run under valgrind or ASan, which
- * bring their own allocators). */
+/* test-alloc.c — the steady state allocates nothing (counted by
+ * tests/common/alloc-counter.c; not run under valgrind or ASan). */
+#include "alloc-counter.h"
 #include "fixtures.h"
-
-extern void *__libc_malloc (size_t);
-extern void *__libc_calloc (size_t, size_t);
-extern void *__libc_realloc (void *, size_t);
-static volatile gint n_allocs;
-
-void *
-malloc (size_t n)
-{
-  g_atomic_int_inc (&n_allocs);
-  return __libc_malloc (n);
-}
-
-void *
-calloc (size_t a, size_t b)
-{
-  g_atomic_int_inc (&n_allocs);
-  return __libc_calloc (a, b);
-}
-
-void *
-realloc (void *p, size_t n)
-{
-  g_atomic_int_inc (&n_allocs);
-  return __libc_realloc (p, n);
-}
 
 /* 20 executes of the tiny CNN on 2 threads make no malloc/calloc/realloc call. */
 static void
@@ -38,10 +12,10 @@ test_no_alloc_per_frame (void)
   o.threads = 2;
   AfModel *m = af_compile (g, &o, NULL);
   g_assert_true (af_model_execute (m, NULL)); /* warm-up */
-  gint before = g_atomic_int_get (&n_allocs);
+  gint before = af_test_allocs ();
   for (int i = 0; i < 20; i++)
     af_model_execute (m, NULL);
-  gint after = g_atomic_int_get (&n_allocs);
+  gint after = af_test_allocs ();
   g_assert_cmpint (after - before, ==, 0);
   g_assert_cmpint (before, >, 0); /* the counter does count */
   af_model_free (m);

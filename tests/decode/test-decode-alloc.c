@@ -1,35 +1,10 @@
-/* test-decode-alloc.c — decoders allocate nothing per frame. A counting
- * malloc replaces libc's in this executable (suite 'alloc' too: not run
- * under valgrind or ASan, which bring their own allocators). */
+/* test-decode-alloc.c — decoders allocate nothing per frame. Counted by
+ * tests/common/alloc-counter.c (suite 'alloc' too: not run under valgrind or
+ * ASan, which bring their own allocators). */
+#include "alloc-counter.h"
 #include "decode.h"
 
 #include <string.h>
-
-extern void *__libc_malloc (size_t);
-extern void *__libc_calloc (size_t, size_t);
-extern void *__libc_realloc (void *, size_t);
-static volatile gint n_allocs;
-
-void *
-malloc (size_t n)
-{
-  g_atomic_int_inc (&n_allocs);
-  return __libc_malloc (n);
-}
-
-void *
-calloc (size_t a, size_t b)
-{
-  g_atomic_int_inc (&n_allocs);
-  return __libc_calloc (a, b);
-}
-
-void *
-realloc (void *p, size_t n)
-{
-  g_atomic_int_inc (&n_allocs);
-  return __libc_realloc (p, n);
-}
 
 /* Runs @dec 20 times (plus frame mapping) and checks no allocation happened. */
 static void
@@ -38,12 +13,12 @@ run_counted (AfDecoder *dec, const guint16 *const *views)
   AfDecodeResult *res = af_decode_result_new (dec);
   AfFrameMap map;
   af_frame_map_letterbox (&map, 1280, 720, 320, 240);
-  gint before = g_atomic_int_get (&n_allocs);
+  gint before = af_test_allocs ();
   for (int i = 0; i < 20; i++) {
     af_decoder_run (dec, views, res);
     af_decode_map_to_frame (res, &map);
   }
-  gint after = g_atomic_int_get (&n_allocs);
+  gint after = af_test_allocs ();
   g_assert_cmpint (after - before, ==, 0);
   g_assert_cmpint (before, >, 0); /* the counter does count */
   g_assert_cmpuint (res->n, >, 0);

@@ -1,21 +1,12 @@
 /* test-real-images.c — real models on real pictures, the way a user runs
  * them: ONNX imported with an image port, pictures decoded and resized
  * (bilinear) into the port as uint8, the model run on the CPU backend. */
-#include "aneforge.h"
-
-#include <gdk-pixbuf/gdk-pixbuf.h>
-
-static char *
-shared_path (const char *rel)
-{
-  const char *shared = g_getenv ("AF_SHARED");
-  return g_build_filename (shared ? shared : "../shared", rel, NULL);
-}
+#include "test-media.h"
 
 static AfModel *
 import_squeezenet (void)
 {
-  g_autofree char *path = shared_path ("models/squeezenet/SqueezeNet_fp16.onnx");
+  g_autofree char *path = af_test_shared_path ("models/squeezenet/SqueezeNet_fp16.onnx");
   AfImportOptions io = AF_IMPORT_OPTIONS_INIT; /* raw BGR 0..255, no scaling */
   io.image = TRUE;
   io.order = AF_PIXEL_BGR;
@@ -26,33 +17,6 @@ import_squeezenet (void)
   g_assert_no_error (error);
   af_graph_free (g);
   return m;
-}
-
-/* Decodes @rel, resizes it to the port's size and writes it planar in the
- * port's channel order. */
-static void
-fill_port (AfModel *m, const char *rel)
-{
-  AfTensorInfo info;
-  af_model_input_info (m, 0, &info);
-  g_assert_true (info.is_image);
-  g_autofree char *path = shared_path (rel);
-  GError *error = NULL;
-  GdkPixbuf *src = gdk_pixbuf_new_from_file (path, &error);
-  g_assert_no_error (error);
-  gint64 h = info.shape[2], w = info.shape[3];
-  GdkPixbuf *pb = gdk_pixbuf_scale_simple (src, (int) w, (int) h, GDK_INTERP_BILINEAR);
-  const guint8 *px = gdk_pixbuf_read_pixels (pb);
-  int stride = gdk_pixbuf_get_rowstride (pb), nch = gdk_pixbuf_get_n_channels (pb);
-  guint8 *port = af_model_input_view (m, 0, NULL);
-  for (gint64 y = 0; y < h; y++)
-    for (gint64 x = 0; x < w; x++)
-      for (int c = 0; c < 3; c++) {
-        int from = info.order == AF_PIXEL_BGR ? 2 - c : c;
-        port[(c * h + y) * w + x] = px[y * stride + x * nch + from];
-      }
-  g_object_unref (pb);
-  g_object_unref (src);
 }
 
 static guint
@@ -81,8 +45,8 @@ typedef struct {
 static void
 test_squeezenet_pictures (void)
 {
-  g_autofree char *model = shared_path ("models/squeezenet/SqueezeNet_fp16.onnx");
-  if (!g_file_test (model, G_FILE_TEST_EXISTS)) {
+  g_autofree char *model = af_test_shared_path ("models/squeezenet/SqueezeNet_fp16.onnx");
+  if (!model) {
     g_test_skip ("../shared/models/squeezenet is not here");
     return;
   }
@@ -93,7 +57,8 @@ test_squeezenet_pictures (void)
   };
   AfModel *m = import_squeezenet ();
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
-    fill_port (m, cases[i].image);
+    g_autofree char *image = af_test_shared_path (cases[i].image);
+    af_test_fill_port (m, 0, image);
     GError *error = NULL;
     g_assert_true (af_model_execute (m, &error));
     float score;

@@ -82,17 +82,23 @@ scratch_new (gsize per_thread)
  * and portable, inline and on a 2-thread pool. */
 typedef void (*RunFn) (void *ctx, AfPool *pool, const char *label);
 
+/* Runs @fn on every path this CPU has (0: AVX-512 conv microkernel, 1:
+ * AVX2, 2: portable C), inline and on 2 threads. */
 static void
 each_config (RunFn fn, void *ctx)
 {
-  for (int portable = af_cpu_has_avx2_fma_f16c () ? 0 : 1; portable < 2; portable++)
+  static const char *names[] = { "avx512", "avx2", "portable" };
+  int first = !af_cpu_has_avx2_fma_f16c () ? 2 : af__cpu_use_avx512 () ? 0 : 1;
+  for (int path = first; path < 3; path++)
     for (int t = 0; t < 2; t++) {
-      af__cpu_force_portable (portable);
+      af__cpu_force_portable (path == 2);
+      af__cpu_force_no_avx512 (path != 0);
       char label[64];
-      g_snprintf (label, sizeof label, "%s/%d-thread", portable ? "portable" : "avx2", t + 1);
+      g_snprintf (label, sizeof label, "%s/%d-thread", names[path], t + 1);
       fn (ctx, t ? pool2 : NULL, label);
     }
   af__cpu_force_portable (FALSE);
+  af__cpu_force_no_avx512 (FALSE);
 }
 
 /* ------------------------------------------------------------ epilogue */
@@ -309,6 +315,15 @@ test_conv_shapes (void)
     { .d = { DESC (16, 30, 31, 96, 1, 1) }, .ep = { 1, { AF_OP_RELU6 } } },
     /* 3-channel strided first layer */
     { .d = { DESC (3, 33, 35, 16, 3, 3), .stride = { 2, 2 }, .pad = { 1, 1, 1, 1 } } },
+    /* resnet's first layer shape (7x7 stride 2, padded im2col copy) */
+    { .d = { DESC (3, 37, 41, 13, 7, 7), .stride = { 2, 2 }, .pad = { 3, 3, 3, 3 } } },
+    /* K blocks that split a channel's taps, several pixel tiles, panel pairs
+     * of 8 rows (c_out 20 = 6 + 6 + 6 + 2) for the AVX-512 kernel */
+    { .d = { DESC (70, 20, 23, 20, 3, 3), .pad = { 1, 1, 1, 1 } }, .range = 0.25f },
+    /* 11 output rows: a 6 + 5 panel pair; stride 1 with dilation and
+     * asymmetric pads through the padded copy; a pad wider than the kernel */
+    { .d = { DESC (9, 17, 29, 11, 3, 5), .pad = { 2, 4, 0, 3 }, .dilation = { 2, 1 } } },
+    { .d = { DESC (4, 6, 5, 7, 2, 2), .pad = { 3, 4, 3, 4 } } },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     char name[32];
@@ -353,6 +368,55 @@ test_conv_random (void)
                 (long) d->stride[1], (long) d->dilation[0], (long) d->dilation[1],
                 (long) d->pad[0], (long) d->pad[1], (long) d->pad[2], (long) d->pad[3]);
     conv_check (&cc, name);
+  }
+}
+
+/* The AVX-512, AVX2 and portable paths give bit-identical conv outputs
+ * (same products, same summation order), on 1 and 2 threads. */
+static void
+test_conv_paths_identical (void)
+{
+  static const AfConvDesc descs[] = {
+    { DESC (64, 14, 14, 64, 3, 3), .pad = { 1, 1, 1, 1 } },
+    { DESC (40, 9, 10, 23, 1, 1) },
+    { DESC (3, 30, 30, 17, 7, 7), .stride = { 2, 2 }, .pad = { 3, 3, 3, 3 } },
+    { DESC (300, 7, 7, 26, 3, 3), .pad = { 1, 1, 1, 1 } },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (descs); i++) {
+    AfConvDesc d = descs[i];
+    d.dilation[0] = d.dilation[1] = 1;
+    if (d.stride[0] == 0)
+      d.stride[0] = d.stride[1] = 1;
+    d.groups = 1;
+    conv_fill_out (&d);
+    gsize n_in = d.c_in * d.h_in * d.w_in, n_out = d.c_out * d.h_out * d.w_out;
+    guint16 *in = rnd_h (n_in, 1.0f);
+    float *w = rnd_f (d.c_out * d.c_in * d.kh * d.kw, 0.5f), *b = rnd_f (d.c_out, 1.0f);
+    AfEpilogue ep = { 1, { AF_OP_RELU } };
+    AfConvKernel *k = af_cpu_conv_new (&d, w, b, &ep);
+    guint8 *scratch = scratch_new (af_cpu_conv_scratch_size (k) * 2);
+    guint16 *first = g_new (guint16, n_out), *out = g_new (guint16, n_out);
+    for (int path = 0; path < 3; path++)
+      for (int t = 0; t < 2; t++) {
+        af__cpu_force_portable (path == 2);
+        af__cpu_force_no_avx512 (path != 0);
+        af_cpu_conv_run (k, in, path == 0 && t == 0 ? first : out, scratch, t ? pool2 : NULL);
+        if (path == 0 && t == 0)
+          continue;
+        for (gsize j = 0; j < n_out; j++)
+          if (out[j] != first[j])
+            g_error ("desc %u path %d threads %d element %" G_GSIZE_FORMAT ": %04x != %04x", i,
+                     path, t + 1, j, out[j], first[j]);
+      }
+    af__cpu_force_portable (FALSE);
+    af__cpu_force_no_avx512 (FALSE);
+    af_cpu_conv_free (k);
+    g_aligned_free (scratch);
+    g_free (in);
+    g_free (w);
+    g_free (b);
+    g_free (first);
+    g_free (out);
   }
 }
 
@@ -667,8 +731,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   const char *s = g_getenv ("AF_TEST_SEED");
   seed = s ? (guint32) g_ascii_strtoull (s, NULL, 10) : (guint32) g_random_int ();
-  g_printerr ("# seed %u (AF_TEST_SEED to replay); avx2+fma+f16c %s\n", seed,
-              af_cpu_has_avx2_fma_f16c () ? "yes" : "no");
+  g_printerr ("# seed %u (AF_TEST_SEED to replay); avx2+fma+f16c %s, avx512f %s\n", seed,
+              af_cpu_has_avx2_fma_f16c () ? "yes" : "no", af__cpu_use_avx512 () ? "yes" : "no");
   rng = g_rand_new_with_seed (seed);
   pool2 = af_pool_new (2);
   g_test_add_func ("/kernels/epilogue/ops", test_epilogue_ops);
@@ -676,6 +740,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/epilogue/finish-row", test_finish_row);
   g_test_add_func ("/kernels/conv/shapes", test_conv_shapes);
   g_test_add_func ("/kernels/conv/random", test_conv_random);
+  g_test_add_func ("/kernels/conv/paths-identical", test_conv_paths_identical);
   g_test_add_func ("/kernels/sum-16384", test_sum_16384);
   g_test_add_func ("/kernels/linear", test_linear);
   g_test_add_func ("/kernels/pool2d", test_pool2d);

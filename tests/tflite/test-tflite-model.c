@@ -11,8 +11,8 @@
  *       @mediapipe/face_detection@0.4.1657300184
  * puts it. */
 #include "import/tflite.h"
+#include "test-media.h"
 
-#include <gdk-pixbuf/gdk-pixbuf.h>
 #include <math.h>
 #include <string.h>
 
@@ -82,21 +82,11 @@ best_score (AfModel *m, const char *image)
   g_assert_cmpint (cls.shape[2], ==, 1);
   g_assert_cmpint (reg.shape[2], ==, 16);
 
-  const char *shared = g_getenv ("AF_SHARED");
-  g_autofree char *path = g_build_filename (shared ? shared : "../shared", "media", image, NULL);
+  g_autofree char *rel = g_build_filename ("media", image, NULL);
+  g_autofree char *path = af_test_shared_path (rel);
+  g_assert_nonnull (path);
+  float *pixels = af_test_load_planar (path, 128, 128, AF_PIXEL_RGB);
   GError *error = NULL;
-  GdkPixbuf *src = gdk_pixbuf_new_from_file (path, &error);
-  g_assert_no_error (error);
-  GdkPixbuf *px = gdk_pixbuf_scale_simple (src, 128, 128, GDK_INTERP_BILINEAR);
-  int stride = gdk_pixbuf_get_rowstride (px), nc = gdk_pixbuf_get_n_channels (px);
-  const guint8 *p = gdk_pixbuf_read_pixels (px);
-  float *pixels = g_new (float, 3 * 128 * 128);
-  for (int y = 0; y < 128; y++)
-    for (int x = 0; x < 128; x++)
-      for (int c = 0; c < 3; c++)
-        pixels[(c * 128 + y) * 128 + x] = p[y * stride + x * nc + c];
-  g_object_unref (px);
-  g_object_unref (src);
 
   float *out_reg = g_new (float, 896 * 16), *out_cls = g_new (float, 896);
   const float *ins[] = { pixels };

@@ -5,8 +5,11 @@
  * weights are packed at creation into MR-row panels; each task builds the
  * im2col tile of NC output pixels (fp32, in its thread's scratch; a 1x1
  * stride-1 unpadded conv just converts input rows) and runs the 6x16
- * microkernel over its block of output channels. Tasks are (group, pixel
- * tile, channel chunk) so even small layers keep every thread busy.
+ * microkernel over its block of output channels (with AVX-512F, two
+ * panels at once: 12 x 16). Convs with several taps first convert the input
+ * rows a tile needs into a zero-padded fp32 copy, so that each im2col row is
+ * plain copies. Tasks are (group, pixel tile, channel chunk) so even small
+ * layers keep every thread busy.
  * Depthwise convs (groups == c_in == c_out) use a direct row kernel. */
 #include "simd.h"
 
@@ -31,6 +34,8 @@ struct _AfConvKernel {
   gint64 kc, n_kb, ldb;       /* K blocks of kc rows; im2col / C row stride */
   gint64 span;                /* depthwise: input row span in floats */
   gboolean depthwise, direct; /* direct: 1x1, stride 1, no pad */
+  gboolean padded;            /* im2col from an fp32 zero-padded copy of the input */
+  gint64 pp_ch, pp_rows, pp_w; /* its capacity: channels, rows, floats per row */
   float *w;    /* GEMM: [groups][m_blocks][K][MR]; depthwise: [c][kh * kw] */
   float *bias; /* [c_out], zeros when absent */
   gsize scratch;
@@ -41,7 +46,7 @@ typedef struct {
   const guint16 *in;
   guint16 *out;
   guint8 *scratch;
-  gboolean simd;
+  gboolean simd, avx512;
   gint64 m_chunks, mb_per;
   const guint16 *res; /* ADD residual laid out like @out, or NULL */
 } AfConvRun;
@@ -92,6 +97,29 @@ af__conv_pack_weights (AfConvKernel *k, const float *w)
 #define AF_CONV_B_BYTES (128 * 1024)
 #define AF_CONV_C_BYTES (384 * 1024)
 
+/* Convs with several taps build im2col rows from an fp32 copy of the input
+ * rows a tile needs, zero-padded, converted once per K block instead of
+ * once per tap: then every im2col row segment is a plain copy. */
+#define AF_CONV_PP_BYTES (512 * 1024)
+
+static void
+af__conv_plan_padded (AfConvKernel *k)
+{
+  const AfConvDesc *d = &k->d;
+  gint64 taps = d->kh * d->kw;
+  if (k->direct || taps == 1)
+    return;
+  gint64 rows_out = MIN (d->h_out, af__ceil_div (k->nc, d->w_out) + 1);
+  k->pp_rows = (rows_out - 1) * d->stride[0] + (d->kh - 1) * d->dilation[0] + 1;
+  k->pp_w = (d->w_out - 1) * d->stride[1] + (d->kw - 1) * d->dilation[1] + 1;
+  k->pp_ch = MIN (k->cin_g, af__ceil_div (k->kc, taps) + 1);
+  gsize bytes = (gsize) k->pp_ch * k->pp_rows * k->pp_w * sizeof (float);
+  if (bytes > AF_CONV_PP_BYTES)
+    return;
+  k->padded = TRUE;
+  k->scratch += af__align64 (bytes);
+}
+
 static void
 af__conv_plan_tiles (AfConvKernel *k)
 {
@@ -107,6 +135,7 @@ af__conv_plan_tiles (AfConvKernel *k)
   k->scratch = af__align64 ((gsize) k->kc * k->ldb * sizeof (float)) +
                af__align64 ((gsize) rows * k->ldb * sizeof (float)) +
                af__align64 (k->ldb * sizeof (float)) + af__align64 (k->nc * sizeof (guint16));
+  af__conv_plan_padded (k);
 }
 
 AfConvKernel *
@@ -167,8 +196,8 @@ af_cpu_conv_free (AfConvKernel *k)
 /* Fills dst[0, n) with input row @iy of @plane sampled at ix0 + t * @sw,
  * zeros outside the image. @tmp holds n fp16 values for strided gathers. */
 static void
-af__conv_sample_row (const AfConvDesc *d, const guint16 *plane, gint64 iy, gint64 ix0, gint64 sw,
-                     gint64 n, float *dst, guint16 *tmp)
+af__conv_sample_row (const AfConvDesc *d, gboolean simd, const guint16 *plane, gint64 iy,
+                     gint64 ix0, gint64 sw, gint64 n, float *dst, guint16 *tmp)
 {
   gint64 w_in = d->w_in;
   if (iy < 0 || iy >= d->h_in || n <= 0) {
@@ -183,26 +212,73 @@ af__conv_sample_row (const AfConvDesc *d, const guint16 *plane, gint64 iy, gint6
   memset (dst + hi, 0, (n - hi) * sizeof (float));
   const guint16 *row = plane + iy * w_in + ix0 + lo * sw;
   if (sw == 1) {
-    af_fp16_to_f32_n (row, dst + lo, hi - lo);
+    af__h2f_n (simd, row, dst + lo, hi - lo);
     return;
   }
   for (gint64 t = 0; t < hi - lo; t++)
     tmp[t] = row[t * sw];
-  af_fp16_to_f32_n (tmp, dst + lo, hi - lo);
+  af__h2f_n (simd, tmp, dst + lo, hi - lo);
 }
 
 /* One im2col row: kernel tap (ky, kx) of input plane @plane for output
  * pixels [p0, p0 + n). */
 static void
-af__conv_im2col_row (const AfConvDesc *d, const guint16 *plane, gint64 ky, gint64 kx, gint64 p0,
-                     gint64 n, float *dst, guint16 *tmp)
+af__conv_im2col_row (const AfConvDesc *d, gboolean simd, const guint16 *plane, gint64 ky,
+                     gint64 kx, gint64 p0, gint64 n, float *dst, guint16 *tmp)
 {
   gint64 oy = p0 / d->w_out, ox = p0 % d->w_out;
   for (gint64 j = 0; j < n; oy++, ox = 0) {
     gint64 seg = MIN (n - j, d->w_out - ox);
     gint64 iy = oy * d->stride[0] - d->pad[0] + ky * d->dilation[0];
     gint64 ix0 = ox * d->stride[1] - d->pad[1] + kx * d->dilation[1];
-    af__conv_sample_row (d, plane, iy, ix0, d->stride[1], seg, dst + j, tmp);
+    af__conv_sample_row (d, simd, plane, iy, ix0, d->stride[1], seg, dst + j, tmp);
+    j += seg;
+  }
+}
+
+/* Fills @pp with input channels [c0, c1) of group @g, rows from output
+ * row @oy0 on (k->pp_rows of them, as far as they exist), columns from
+ * -pad_left, as fp32 with zeros outside the image. */
+static void
+af__conv_fill_padded (const AfConvKernel *k, gboolean simd, const guint16 *in, gint64 g,
+                      gint64 c0, gint64 c1, gint64 oy0, float *pp)
+{
+  const AfConvDesc *d = &k->d;
+  gint64 wp = k->pp_w, ylo = oy0 * d->stride[0] - d->pad[0], xlo = -d->pad[1];
+  gint64 xa = CLAMP (0, xlo, xlo + wp), xb = CLAMP (d->w_in, xa, xlo + wp);
+  for (gint64 c = c0; c < c1; c++) {
+    const guint16 *plane = in + (g * k->cin_g + c) * d->h_in * d->w_in;
+    for (gint64 r = 0; r < k->pp_rows; r++) {
+      gint64 y = ylo + r;
+      float *dst = pp + ((c - c0) * k->pp_rows + r) * wp;
+      if (y < 0 || y >= d->h_in) {
+        memset (dst, 0, wp * sizeof (float));
+        continue;
+      }
+      memset (dst, 0, (xa - xlo) * sizeof (float));
+      af__h2f_n (simd, plane + y * d->w_in + xa, dst + (xa - xlo), xb - xa);
+      memset (dst + (xb - xlo), 0, (xlo + wp - xb) * sizeof (float));
+    }
+  }
+}
+
+/* One im2col row from the padded copy: tap (ky, kx) of its channel @pc
+ * for output pixels [p0, p0 + n), the copy starting at output row @oy0. */
+static void
+af__conv_im2col_row_pp (const AfConvKernel *k, const float *pp, gint64 pc, gint64 ky, gint64 kx,
+                        gint64 oy0, gint64 p0, gint64 n, float *dst)
+{
+  const AfConvDesc *d = &k->d;
+  gint64 sw = d->stride[1], oy = p0 / d->w_out, ox = p0 % d->w_out;
+  for (gint64 j = 0; j < n; oy++, ox = 0) {
+    gint64 seg = MIN (n - j, d->w_out - ox);
+    gint64 r = (oy - oy0) * d->stride[0] + ky * d->dilation[0];
+    const float *src = pp + (pc * k->pp_rows + r) * k->pp_w + ox * sw + kx * d->dilation[1];
+    if (sw == 1)
+      memcpy (dst + j, src, seg * sizeof (float));
+    else
+      for (gint64 t = 0; t < seg; t++)
+        dst[j + t] = src[t * sw];
     j += seg;
   }
 }
@@ -210,22 +286,28 @@ af__conv_im2col_row (const AfConvDesc *d, const guint16 *plane, gint64 ky, gint6
 /* Builds rows [k0, k1) of the im2col tile of group @g for pixels [p0, p0 +
  * ncols) as 16-column strips: element (p, j) goes to tile[(j / NR) * kc *
  * NR + (p - k0) * NR + j % NR] (so a strip is contiguous and stays in L1),
- * columns past @ncols are zeros. @row: ldb floats of staging. */
+ * columns past @ncols are zeros. @row: ldb floats of staging; @pp: the
+ * padded-copy scratch when k->padded. */
 static void
 af__conv_build_tile (const AfConvKernel *k, gboolean simd, const guint16 *in, gint64 g,
                      gint64 k0, gint64 k1, gint64 p0, gint64 ncols, float *tile, float *row,
-                     guint16 *tmp)
+                     guint16 *tmp, float *pp)
 {
   const AfConvDesc *d = &k->d;
   gint64 plane_sz = d->h_in * d->w_in, taps = d->kh * d->kw, n_pad = af__round_up (ncols, NR);
+  gint64 c0 = k0 / taps, oy0 = p0 / d->w_out;
   memset (row + ncols, 0, (n_pad - ncols) * sizeof (float));
+  if (k->padded)
+    af__conv_fill_padded (k, simd, in, g, c0, (k1 - 1) / taps + 1, oy0, pp);
   for (gint64 p = k0; p < k1; p++) {
     gint64 c = p / taps, ky = (p % taps) / d->kw, kx = p % d->kw;
     const guint16 *plane = in + (g * k->cin_g + c) * plane_sz;
     if (k->direct)
       af__h2f_n (simd, plane + p0, row, ncols);
+    else if (k->padded)
+      af__conv_im2col_row_pp (k, pp, c - c0, ky, kx, oy0, p0, ncols, row);
     else
-      af__conv_im2col_row (d, plane, ky, kx, p0, ncols, row, tmp);
+      af__conv_im2col_row (d, simd, plane, ky, kx, p0, ncols, row, tmp);
     float *dst = tile + (p - k0) * NR;
     for (gint64 j = 0; j < n_pad; j += NR, dst += k->kc * NR)
       memcpy (dst, row + j, NR * sizeof (float));
@@ -246,7 +328,10 @@ af__conv_gemm_task (void *ctx, gint64 begin, gint64 end, int thread)
   gsize c_bytes = af__align64 ((gsize) k->m_blocks * MR * k->ldb * sizeof (float));
   float *tile = (float *) scratch, *cb = (float *) (scratch + b_bytes);
   float *row = (float *) (scratch + b_bytes + c_bytes);
-  guint16 *tmp = (guint16 *) (scratch + b_bytes + c_bytes + af__align64 (k->ldb * sizeof (float)));
+  gsize row_bytes = af__align64 (k->ldb * sizeof (float));
+  guint16 *tmp = (guint16 *) (scratch + b_bytes + c_bytes + row_bytes);
+  float *pp = (float *) (scratch + b_bytes + c_bytes + row_bytes +
+                         af__align64 (k->nc * sizeof (guint16)));
   gint64 ldb = k->ldb;
   for (gint64 t = begin; t < end; t++) {
     gint64 mc = t % r->m_chunks, ti = (t / r->m_chunks) % k->n_tiles;
@@ -256,14 +341,21 @@ af__conv_gemm_task (void *ctx, gint64 begin, gint64 end, int thread)
     const float *wg = k->w + g * k->m_blocks * k->kdim * MR;
     for (gint64 kb = 0; kb < k->n_kb; kb++) {
       gint64 k0 = kb * k->kc, k1 = MIN (k->kdim, k0 + k->kc);
-      af__conv_build_tile (k, r->simd, r->in, g, k0, k1, p0, ncols, tile, row, tmp);
+      af__conv_build_tile (k, r->simd, r->in, g, k0, k1, p0, ncols, tile, row, tmp, pp);
       for (gint64 s = 0; s < ncols; s += NR) {
         int nr = (int) MIN (NR, ncols - s);
-        for (gint64 mb = mb0; mb < mb1; mb++) {
+        for (gint64 mb = mb0; mb < mb1;) {
           int mr = (int) MIN (MR, k->cout_g - mb * MR);
-          af__gemm_acc (r->simd, k1 - k0, wg + (mb * k->kdim + k0) * MR, tile + s * k->kc, NR,
-                        mr, nr,
-                        kb > 0, cb + (mb - mb0) * MR * ldb + s, ldb);
+          const float *a = wg + (mb * k->kdim + k0) * MR;
+          float *c = cb + (mb - mb0) * MR * ldb + s;
+          if (r->avx512 && nr > 8 && mb + 1 < mb1) { /* two panels at once */
+            af__gemm_acc12_avx512 (k1 - k0, a, k->kdim * MR, tile + s * k->kc, NR,
+                                   (int) MIN (2 * MR, k->cout_g - mb * MR), kb > 0, c, ldb);
+            mb += 2;
+            continue;
+          }
+          af__gemm_acc (r->simd, k1 - k0, a, tile + s * k->kc, NR, mr, nr, kb > 0, c, ldb);
+          mb++;
         }
       }
     }
@@ -346,8 +438,8 @@ af__dw_sum (gboolean simd, gint64 n, int taps, const float *const *tap, const fl
 
 /* Points the taps of output row @oy at their input; returns how many. */
 static int
-af__dw_taps (const AfConvKernel *k, const guint16 *plane, const float *w, gint64 oy,
-             AfDwScratch *s)
+af__dw_taps (const AfConvKernel *k, gboolean simd, const guint16 *plane, const float *w,
+             gint64 oy, AfDwScratch *s)
 {
   const AfConvDesc *d = &k->d;
   gint64 row_len = d->stride[1] == 1 ? k->span + AF_DW_PAD : d->w_out + AF_DW_PAD;
@@ -358,7 +450,7 @@ af__dw_taps (const AfConvKernel *k, const guint16 *plane, const float *w, gint64
       continue;
     if (d->stride[1] == 1) {
       float *row = s->rows + ky * row_len;
-      af__conv_sample_row (d, plane, iy, -d->pad[1], 1, k->span, row, NULL);
+      af__conv_sample_row (d, simd, plane, iy, -d->pad[1], 1, k->span, row, NULL);
       for (gint64 kx = 0; kx < d->kw; kx++, n++) {
         s->tap[n] = row + kx * d->dilation[1];
         s->tw[n] = w[ky * d->kw + kx];
@@ -367,8 +459,8 @@ af__dw_taps (const AfConvKernel *k, const guint16 *plane, const float *w, gint64
     }
     for (gint64 kx = 0; kx < d->kw; kx++, n++) {
       float *row = s->rows + (ky * d->kw + kx) * row_len;
-      af__conv_sample_row (d, plane, iy, kx * d->dilation[1] - d->pad[1], d->stride[1], d->w_out,
-                           row, s->tmp);
+      af__conv_sample_row (d, simd, plane, iy, kx * d->dilation[1] - d->pad[1], d->stride[1],
+                           d->w_out, row, s->tmp);
       s->tap[n] = row;
       s->tw[n] = w[ky * d->kw + kx];
     }
@@ -392,7 +484,7 @@ af__conv_dw_task (void *ctx, gint64 begin, gint64 end, int thread)
     const guint16 *plane = r->in + c * d->h_in * d->w_in;
     const float *w = k->w + c * d->kh * d->kw;
     for (gint64 oy = 0; oy < d->h_out; oy++) {
-      int taps = af__dw_taps (k, plane, w, oy, &s);
+      int taps = af__dw_taps (k, r->simd, plane, w, oy, &s);
       af__dw_sum (r->simd, d->w_out, taps, s.tap, s.tw, s.acc);
       gint64 at = (c * d->h_out + oy) * d->w_out;
       af__finish_row (r->simd, s.acc, d->w_out, k->bias[c], NULL, &k->ep,
@@ -414,7 +506,7 @@ void
 af_cpu_conv_run_res (const AfConvKernel *k, const guint16 *in, const guint16 *res, guint16 *out,
                      guint8 *scratch, AfPool *pool)
 {
-  AfConvRun r = { k, in, out, scratch, af__cpu_use_simd (), 1, 1, res };
+  AfConvRun r = { k, in, out, scratch, af__cpu_use_simd (), af__cpu_use_avx512 (), 1, 1, res };
   g_return_if_fail (!af_epilogue_has_residual (&k->ep) || res);
   if (k->hw_out == 0 || k->d.c_out == 0)
     return;
@@ -422,11 +514,17 @@ af_cpu_conv_run_res (const AfConvKernel *k, const guint16 *in, const guint16 *re
     af_pool_parallel_for (pool, k->d.c_out, 1, af__conv_dw_task, &r);
     return;
   }
-  /* at least 3 tasks per thread (small layers split their output panels),
-   * so that a thread the OS holds back does not stall the others */
-  gint64 nt = af_pool_n_threads (pool), outer = k->d.groups * k->n_tiles;
-  gint64 want = nt == 1 ? 1 : CLAMP (af__ceil_div (3 * nt, outer), 1, k->m_blocks);
+  /* Tasks: (group, pixel tile) pairs, their output panels split into the
+   * fewest chunks that give every thread the same number of tasks (or at
+   * least 8 per thread): each chunk redoes its tile's im2col, so on small
+   * images 2 threads take half the channels each. Chunks hold an even
+   * number of panels for the AVX-512 two-panel kernel. */
+  gint64 nt = af_pool_n_threads (pool), outer = k->d.groups * k->n_tiles, want = 1;
+  while (nt > 1 && want < k->m_blocks && (outer * want) % nt != 0 && outer * want < 8 * nt)
+    want++;
   r.mb_per = af__ceil_div (k->m_blocks, want);
+  if (r.avx512)
+    r.mb_per = MIN (af__round_up (r.mb_per, 2), k->m_blocks);
   r.m_chunks = af__ceil_div (k->m_blocks, r.mb_per);
   af_pool_parallel_for (pool, outer * r.m_chunks, 1, af__conv_gemm_task, &r);
 }

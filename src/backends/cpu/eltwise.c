@@ -603,6 +603,17 @@ af__mp_hrow_avx2 (const float *row, gint64 span, gint64 sw, gint64 kw, gint64 n,
 }
 #endif
 
+#ifdef AF_X86
+/* acc[i] = af__ref_max (acc[i], hrow[i]), i < n (both padded to 8). */
+__attribute__ ((target ("avx2"))) static void
+af__mp_vmax_avx2 (float *restrict acc, const float *restrict hrow, gint64 n)
+{
+  for (gint64 i = 0; i < n; i += 8)
+    _mm256_storeu_ps (acc + i, _mm256_max_ps (_mm256_loadu_ps (acc + i),
+                                              _mm256_loadu_ps (hrow + i)));
+}
+#endif
+
 static void
 af__mp_task (void *ctx, gint64 begin, gint64 end, int thread)
 {
@@ -638,14 +649,21 @@ af__mp_task (void *ctx, gint64 begin, gint64 end, int thread)
 #endif
           af__mp_hrow_c (row, sw, d->kw, d->w_out, hrow);
       }
-      for (gint64 ox = 0; ox < d->w_out; ox++)
+      gint64 n_out = d->w_out;
+      for (gint64 ox = 0; ox < n_out; ox++)
         acc[ox] = -INFINITY;
       for (gint64 ky = 0; ky < d->kh; ky++) {
         gint64 iy = y0 + ky;
         if (iy < 0 || iy >= d->h_in)
           continue;
         const float *hrow = ring + (iy % d->kh) * w;
-        for (gint64 ox = 0; ox < d->w_out; ox++)
+#ifdef AF_X86
+        if (r->simd) {
+          af__mp_vmax_avx2 (acc, hrow, n_out);
+          continue;
+        }
+#endif
+        for (gint64 ox = 0; ox < n_out; ox++)
           acc[ox] = af__ref_max (acc[ox], hrow[ox]);
       }
       af__store_row (r->simd, acc, d->w_out, r->ep, NULL, r->out + (c * d->h_out + oy) * d->w_out);

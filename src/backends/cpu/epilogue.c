@@ -66,6 +66,38 @@ af__cpu_force_portable (gboolean portable)
   g_atomic_int_set (&af__simd_forced, portable ? 1 : 0);
 }
 
+static gint af__avx512_detected = -1, af__avx512_forced_off = 0;
+
+gboolean
+af__cpu_use_avx512 (void)
+{
+  gint d = g_atomic_int_get (&af__avx512_detected);
+  if (d < 0) {
+    d = 0;
+#ifdef AF_X86
+    unsigned a, b, c, dx;
+    /* AVX-512F, and the OS saves opmask and ZMM state (XCR0 bits 5, 6, 7) */
+    if (af_cpu_has_avx2_fma_f16c () && __get_cpuid_count (7, 0, &a, &b, &c, &dx) &&
+        ((b >> 16) & 1)) {
+      unsigned lo, hi;
+      __asm__ volatile ("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+      d = (lo & 0xe6) == 0xe6;
+    }
+#endif
+    const char *s = g_getenv ("AF_CPU_NO_AVX512");
+    if (s && *s && strcmp (s, "0") != 0)
+      d = 0;
+    g_atomic_int_set (&af__avx512_detected, d);
+  }
+  return d && !g_atomic_int_get (&af__avx512_forced_off) && af__cpu_use_simd ();
+}
+
+void
+af__cpu_force_no_avx512 (gboolean off)
+{
+  g_atomic_int_set (&af__avx512_forced_off, off ? 1 : 0);
+}
+
 /* ------------------------------------------------------------ conversion */
 
 #ifdef AF_X86

@@ -19,6 +19,13 @@ gboolean af__cpu_use_simd (void);
  * (FALSE). Not meant to be flipped while kernels run on other threads. */
 void af__cpu_force_portable (gboolean portable);
 
+/* TRUE when the AVX-512F conv microkernel may run: af__cpu_use_simd (), the
+ * CPU and OS have AVX-512F, and neither AF_CPU_NO_AVX512=1 (read once) nor
+ * af__cpu_force_no_avx512() said no. Results are the same either way. */
+gboolean af__cpu_use_avx512 (void);
+/* Tests: forces the AVX2 paths (TRUE) or restores the detected choice. */
+void af__cpu_force_no_avx512 (gboolean off);
+
 /* TRUE if every op of @ep is RELU, RELU6, CLIP or ADD (done in vector registers). */
 gboolean af__epilogue_is_simple (const AfEpilogue *ep);
 
@@ -58,6 +65,12 @@ void af__gemm_tile (gboolean simd, gint64 k, const float *a, const float *b, gin
  * calls over consecutive k blocks sums in the same order as one call. */
 void af__gemm_acc (gboolean simd, gint64 k, const float *a, const float *b, gint64 ldb, int mr,
                    int nr, gboolean load, float *c, gint64 ldc);
+
+/* The two-panel form of af__gemm_acc for AVX-512F (af__cpu_use_avx512):
+ * rows i < 6 read panel @a, rows 6 <= i < @mr (7..12) panel @a + @lda_panel
+ * (its row i - 6); 16 columns (@b is a full strip). Same sums, same order. */
+void af__gemm_acc12_avx512 (gint64 k, const float *a, gint64 lda_panel, const float *b,
+                            gint64 ldb, int mr, gboolean load, float *c, gint64 ldc);
 
 static inline gint64
 af__ceil_div (gint64 a, gint64 b)
