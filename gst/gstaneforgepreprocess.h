@@ -9,6 +9,12 @@
  * Conventions:
  * - Pixel centres are aligned (src = (dst + 0.5) * in / out - 0.5), edges
  *   clamp. Chroma of 4:2:0 formats is treated as centre-sited.
+ * - The arithmetic is fixed point (tap weights in 1/16384, intermediate
+ *   samples in 1/128, YUV matrix in 1/4096) and separable: per output row,
+ *   the two needed source rows of every component are interpolated along x,
+ *   blended along y and converted. An AVX2 path (chosen at init when the CPU
+ *   has AVX2 and AF_CPU_PORTABLE is unset or 0) gives bit-identical output
+ *   to the portable C path.
  * - YUV (NV12, I420) uses the caps' colorimetry when the caps carry a
  *   "colorimetry" field, BT.601 limited range otherwise.
  * - A 1-channel port receives BT.601 luma (0.299 R + 0.587 G + 0.114 B);
@@ -23,7 +29,8 @@
 G_BEGIN_DECLS
 
 /* One output coordinate: two source taps (byte offsets along x, row indices
- * along y) and the weight of the second tap in 1/2048. */
+ * along y) and the weight of the second tap in 1/16384 (0..16384). Taps are
+ * adjacent (i1 = i0 + one sample) unless the plane is one sample wide. */
 typedef struct {
   gint i0, i1;
   gint w1;
@@ -46,7 +53,22 @@ typedef struct {
   float ys, yoff, rv, gu, gv, bu;
   /* resize tables (owned): luma / full grid, chroma grid */
   GstAneforgeTap *x, *y, *cx, *cy;
+  /* the same matrix in fixed point: coefficients in 1/4096, yoff in 1/64 */
+  gint ys_q, yoff_q, rv_q, gu_q, gv_q, bu_q;
+  /* run-time state, all owned and allocated at init: */
+  gboolean simd;   /* run the AVX2 kernels */
+  gint pad_w;      /* out_w rounded up to a multiple of 16 */
+  gboolean x_adj;  /* every x tap adjacent: stage pairs with one 2-byte copy */
+  gboolean cx_adj; /* the same for the chroma taps */
+  gboolean nv12;   /* U and V interleaved (NV12) */
+  gint16 *wx, *wcx; /* x weights as (w0, w1) pairs, pad_w pairs each */
+  guint8 *pairs;    /* staged source pairs: 3 components x 2 rows x pad_w x 2 */
+  guint8 *line;     /* one converted output row: 3 x pad_w */
+  struct _GstAneforgeGather *gather; /* AVX2 read tables, or NULL (private) */
 } GstAneforgePreprocess;
+
+/* Defined when gst_aneforge_preprocess_set_simd exists (benchmarks). */
+#define GST_ANEFORGE_PREPROCESS_HAVE_PATHS 1
 
 /* Checks that @port (an image port [1, C, H, W] with C 1 or 3) can be fed
  * from @info and fills @pp. @use_caps_colorimetry: honour info->colorimetry
@@ -56,7 +78,13 @@ gboolean gst_aneforge_preprocess_init (GstAneforgePreprocess *pp, const GstVideo
                                        gboolean use_caps_colorimetry, const AfTensorInfo *port,
                                        GError **error);
 
-/* Frees the tables; @pp can be initialised again. NULL-safe fields. */
+/* Chooses the AVX2 kernels (@simd TRUE, only if the CPU has AVX2) or the
+ * portable C ones for an initialised @pp; both give identical output. For
+ * tests and benchmarks. Returns whether the AVX2 kernels are now in use. */
+gboolean gst_aneforge_preprocess_set_simd (GstAneforgePreprocess *pp, gboolean simd);
+
+/* Frees the tables and scratch rows; @pp can be initialised again.
+ * NULL-safe fields. */
 void gst_aneforge_preprocess_clear (GstAneforgePreprocess *pp);
 
 /* Writes @frame (mapped for reading, same format and size as at init) into

@@ -117,6 +117,17 @@ noise (int x, int y, guint8 rgb[3], gpointer data)
   rgb[2] = (h >> 16) & 0xff;
 }
 
+/* Noise constant over 4x4 blocks (so 4:2:0 chroma and its centre-sited
+ * interpolation stay inside a block at the block's inner 2x2 pixels), kept
+ * inside the colours limited-range YUV can hold without clipping. */
+static void
+block_noise (int x, int y, guint8 rgb[3], gpointer data)
+{
+  noise (x / 4, y / 4, rgb, data);
+  for (int c = 0; c < 3; c++)
+    rgb[c] = 40 + rgb[c] * 176 / 255;
+}
+
 /* The obvious float bilinear reference (pixel centres aligned, edges clamped). */
 static double
 ref_sample (int x, int y, int c)
@@ -232,6 +243,113 @@ test_colorimetry (void)
   gst_buffer_unref (buf);
 }
 
+/* Runs @buf through @port with the AVX2 kernels (@simd) or the portable
+ * ones; NULL when AVX2 was asked for and the CPU lacks it. */
+static guint8 *
+run_path (const GstVideoInfo *info, GstBuffer *buf, const AfTensorInfo *port, gboolean simd)
+{
+  GstAneforgePreprocess pp = { 0 };
+  GError *error = NULL;
+  g_assert_true (gst_aneforge_preprocess_init (&pp, info, TRUE, port, &error));
+  g_assert_no_error (error);
+  if (gst_aneforge_preprocess_set_simd (&pp, simd) != simd) {
+    gst_aneforge_preprocess_clear (&pp);
+    return NULL;
+  }
+  gsize n = port->shape[1] * port->shape[2] * port->shape[3];
+  guint8 *dst = g_malloc (n);
+  memset (dst, simd ? 0x11 : 0x77, n); /* different: unwritten bytes differ */
+  GstVideoFrame f;
+  g_assert_true (gst_video_frame_map (&f, info, buf, GST_MAP_READ));
+  gst_aneforge_preprocess_run (&pp, &f, dst);
+  gst_video_frame_unmap (&f);
+  gst_aneforge_preprocess_clear (&pp);
+  return dst;
+}
+
+/* The AVX2 kernels give the portable kernels' bytes exactly, in every sink
+ * format, for downscales, upscales, tiny frames (the staged fallback), odd
+ * sizes, padded strides, BGR, luma and full-range ports. */
+static void
+test_simd_matches_portable (void)
+{
+  const int in_sizes[][2] = { { 385, 289 }, { 1920, 1080 }, { 33, 17 }, { 3, 5 }, { 1, 1 } };
+  const int ports[][3] = { { 3, 224, 224 }, { 3, 23, 41 }, { 1, 28, 28 }, { 3, 301, 500 } };
+  const AfPixelOrder orders[] = { AF_PIXEL_RGB, AF_PIXEL_BGR, AF_PIXEL_GRAY, AF_PIXEL_RGB };
+  guint checked = 0;
+  for (guint f = 0; f < gt_n_formats; f++)
+    for (guint s = 0; s < G_N_ELEMENTS (in_sizes); s++)
+      for (guint pad = 0; pad < 2; pad++) {
+        int w = in_sizes[s][0], h = in_sizes[s][1];
+        GstVideoInfo info;
+        gt_video_info (&info, gt_formats[f], w, h);
+        if (pad) {
+          GstVideoAlignment align;
+          gst_video_alignment_reset (&align);
+          align.padding_right = 13;
+          align.padding_bottom = 1;
+          g_assert_true (gst_video_info_align (&info, &align));
+        }
+        if (f % 2) { /* half of the formats decode as full-range BT.709 */
+          info.colorimetry.matrix = GST_VIDEO_COLOR_MATRIX_BT709;
+          info.colorimetry.range = GST_VIDEO_COLOR_RANGE_0_255;
+        }
+        GstBuffer *buf = gt_frame_new (&info, noise, NULL);
+        for (guint p = 0; p < G_N_ELEMENTS (ports); p++) {
+          AfTensorInfo port = port_info (ports[p][0], ports[p][1], ports[p][2], orders[p]);
+          g_autofree guint8 *fast = run_path (&info, buf, &port, TRUE);
+          if (!fast) {
+            gst_buffer_unref (buf);
+            g_test_skip ("no AVX2 on this CPU");
+            return;
+          }
+          g_autofree guint8 *slow = run_path (&info, buf, &port, FALSE);
+          gsize n = port.shape[1] * port.shape[2] * port.shape[3];
+          for (gsize i = 0; i < n; i++)
+            if (fast[i] != slow[i])
+              g_error ("%s %dx%d pad %u -> %dx%dx%d: byte %" G_GSIZE_FORMAT
+                       " is %d with AVX2, %d portable",
+                       gst_video_format_to_string (gt_formats[f]), w, h, pad, ports[p][0],
+                       ports[p][1], ports[p][2], i, fast[i], slow[i]);
+          checked++;
+        }
+        gst_buffer_unref (buf);
+      }
+  g_assert_cmpuint (checked, ==, gt_n_formats * G_N_ELEMENTS (in_sizes) * 2 * G_N_ELEMENTS (ports));
+}
+
+/* Noisy YUV at the port's size decodes, at the inner pixels of each 4x4
+ * block, within +-2 of the RGB the frame was made from, in both paths. */
+static void
+test_yuv_noise_colours (void)
+{
+  GstVideoFormat fmts[] = { GST_VIDEO_FORMAT_NV12, GST_VIDEO_FORMAT_I420 };
+  for (guint f = 0; f < G_N_ELEMENTS (fmts); f++)
+    for (int simd = 0; simd < 2; simd++) {
+      GstVideoInfo info;
+      gt_video_info (&info, fmts[f], 64, 48);
+      GstBuffer *buf = gt_frame_new (&info, block_noise, NULL);
+      AfTensorInfo port = port_info (3, 48, 64, AF_PIXEL_RGB);
+      g_autofree guint8 *px = run_path (&info, buf, &port, simd);
+      gst_buffer_unref (buf);
+      if (!px)
+        continue;
+      for (int c = 0; c < 3; c++)
+        for (int y = 0; y < 48; y++)
+          for (int x = 0; x < 64; x++) {
+            if (x % 4 == 0 || x % 4 == 3 || y % 4 == 0 || y % 4 == 3)
+              continue;
+            guint8 rgb[3];
+            block_noise (x, y, rgb, NULL);
+            int got = px[(c * 48 + y) * 64 + x];
+            if (ABS (got - (int) rgb[c]) > 2)
+              g_error ("%s %s: c%d (%d,%d) = %d, expected %d +- 2",
+                       gst_video_format_to_string (fmts[f]), simd ? "avx2" : "portable", c, x, y,
+                       got, rgb[c]);
+          }
+    }
+}
+
 /* A port that is not an image port, or has 2 channels, is refused with a
  * message naming the port. */
 static void
@@ -266,6 +384,8 @@ main (int argc, char **argv)
   g_test_add_func ("/preprocess/padded-strides", test_padded_strides);
   g_test_add_func ("/preprocess/colorimetry", test_colorimetry);
   g_test_add_func ("/preprocess/rejects-bad-port", test_rejects_bad_port);
+  g_test_add_func ("/preprocess/simd-matches-portable", test_simd_matches_portable);
+  g_test_add_func ("/preprocess/yuv-noise-colours", test_yuv_noise_colours);
   int ret = g_test_run ();
   gt_deinit ();
   return ret;

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# tests/bench/overhead.sh [FRAMES] [BUILD_DIR] — what the GStreamer element
+# costs on top of the model, and what GStreamer's own scale + convert cost.
+#
+# 1. Imports SqueezeNet 1.1 (as pipelines/demo.sh does) into BUILD_DIR/models.
+# 2. Bare model: `aneforge bench MODEL` median (ms).
+# 3. Element: filesrc vtest.avi ! decodebin ! aneforge ! fakesink sync=false,
+#    median of the per-frame latency-ms the element posts (preprocessing of
+#    the 768x576 decoded frame into the 227x227 port + inference), and the
+#    ratio element / bare (target <= 1.05).
+# 4. GStreamer's videoscale + videoconvert, 1080p NV12 -> 224x224 RGB, per
+#    frame: the pipeline's wall time minus the same pipeline without them.
+# BUILD_DIR defaults to build. A benchmark, not a test: figures vary with the
+# machine's load; run it on an idle machine and compare medians.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+shared=${AF_SHARED:-$root/../shared}
+n=${1:-200}
+build=${2:-$root/build}
+af="$build/tools/aneforge"
+models="$build/models"
+mkdir -p "$models"
+model="$models/squeezenet.json"
+[ -f "$model" ] || "$af" import "$shared/models/squeezenet/SqueezeNet_fp16.onnx" -o "$model" \
+  --bgr --classify --labels "$shared/models/squeezenet/Labels.txt" >/dev/null
+export GST_PLUGIN_PATH="$build/gst"
+
+median () { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+
+bare=$("$af" bench "$model" | sed -n 's/.*"median_ms": \([0-9.]*\).*/\1/p')
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+gst-launch-1.0 -m filesrc location="$shared/media/vtest.avi" ! decodebin \
+  ! identity eos-after="$n" ! aneforge model="$model" ! fakesink sync=false >"$log" 2>&1
+elem=$(grep -o 'latency-ms=(double)[0-9.e+-]*' "$log" | tail -n +6 | sed 's/.*)//' | median)
+frames=$(grep -c 'latency-ms=' "$log" || true)
+
+echo "model: bare median ${bare} ms (aneforge bench)"
+echo "element: median latency ${elem} ms over ${frames} frames (first 5 skipped)"
+awk -v e="$elem" -v b="$bare" 'BEGIN { printf "ratio element/bare: %.3f (overhead %+.1f %%)\n", e / b, (e / b - 1) * 100 }'
+
+wall () {
+  local t0 t1
+  t0=$(date +%s.%N)
+  gst-launch-1.0 -q "$@" >/dev/null
+  t1=$(date +%s.%N)
+  echo "$t1 - $t0" | bc
+}
+frames_gst=300
+src="videotestsrc num-buffers=$frames_gst ! video/x-raw,format=NV12,width=1920,height=1080"
+with=() ; without=()
+for i in 1 2 3; do
+  # shellcheck disable=SC2086
+  with+=("$(wall $src ! videoscale ! video/x-raw,width=224,height=224 ! videoconvert \
+              ! video/x-raw,format=RGB ! fakesink)")
+  # shellcheck disable=SC2086
+  without+=("$(wall $src ! fakesink)")
+done
+w=$(printf '%s\n' "${with[@]}" | median)
+wo=$(printf '%s\n' "${without[@]}" | median)
+awk -v w="$w" -v wo="$wo" -v n="$frames_gst" 'BEGIN {
+  printf "gstreamer videoscale+videoconvert 1080p NV12 -> 224x224 RGB: %.3f ms/frame (%.2f s with, %.2f s without, %d frames, median of 3)\n", (w - wo) * 1000 / n, w, wo, n }'
