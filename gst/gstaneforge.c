@@ -31,7 +31,15 @@
  * #GstValueList of "detection" structures with x1, y1, x2, y2, score
  * (gdouble, frame pixels), class-id (gint), label (string, "" when unknown)
  * and landmarks (a #GstValueList of gdouble x, y pairs)). With `results`
- * set, the same results go to a JSON-lines file, one line per frame.
+ * set, the same results go to a JSON-lines file, one line per frame. Both
+ * also carry "age-frames" / "age_frames" and "age-ms" / "age_ms".
+ *
+ * `mode=offline` infers every (`interval`-th) frame in the streaming
+ * thread; `mode=live` never holds the video back: an inference thread runs
+ * on the newest frame and every buffer carries the latest results with
+ * their age (`age_frames`, `age_ns`); `mode=auto` is live when upstream is
+ * live and the model is slower than one frame. docs/element.md has the
+ * details (EOS, flush, caps changes, latency, stats).
  *
  * ## Example launch line
  * |[
@@ -62,6 +70,9 @@ enum {
   PROP_LABELS,
   PROP_TOP_K,
   PROP_RESULTS,
+  PROP_MODE,
+  PROP_INTERVAL,
+  PROP_STATS,
 };
 
 #define DEFAULT_MODEL NULL
@@ -71,6 +82,9 @@ enum {
 #define DEFAULT_LABELS NULL
 #define DEFAULT_TOP_K 5
 #define DEFAULT_RESULTS NULL
+#define DEFAULT_MODE GST_ANEFORGE_MODE_AUTO
+#define DEFAULT_INTERVAL 1
+#define MAX_INTERVAL 1000000
 #define RESULTS_LINE_SIZE 4096
 #define MAX_THREADS 256
 #define MAX_TOP_K 1000
@@ -117,7 +131,28 @@ gst_aneforge_output_get_type (void)
   return type;
 }
 
+GType
+gst_aneforge_mode_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    { GST_ANEFORGE_MODE_AUTO,
+      "live when upstream is live and the model is slower than one frame, else offline", "auto" },
+    { GST_ANEFORGE_MODE_LIVE,
+      "Never hold the video back: infer the newest frame on a thread, attach the latest "
+      "results with their age", "live" },
+    { GST_ANEFORGE_MODE_OFFLINE, "Infer in the streaming thread: no frame skipped, order kept",
+      "offline" },
+    { 0, NULL, NULL },
+  };
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstAneforgeMode", values));
+  return type;
+}
+
 /* ---------------------------------------------------------------- properties */
+
+static GstStructure *gst_aneforge_stats (GstAneforge *self);
 
 static void
 gst_aneforge_set_property (GObject *object, guint prop_id, const GValue *value,
@@ -150,6 +185,12 @@ gst_aneforge_set_property (GObject *object, guint prop_id, const GValue *value,
   case PROP_RESULTS:
     g_free (self->results_path);
     self->results_path = g_value_dup_string (value);
+    break;
+  case PROP_MODE:
+    self->run_mode = g_value_get_enum (value);
+    break;
+  case PROP_INTERVAL:
+    self->interval = g_value_get_uint (value);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -185,11 +226,46 @@ gst_aneforge_get_property (GObject *object, guint prop_id, GValue *value, GParam
   case PROP_RESULTS:
     g_value_set_string (value, self->results_path);
     break;
+  case PROP_MODE:
+    g_value_set_enum (value, self->run_mode);
+    break;
+  case PROP_INTERVAL:
+    g_value_set_uint (value, self->interval);
+    break;
+  case PROP_STATS:
+    g_value_take_boxed (value, gst_aneforge_stats (self));
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     break;
   }
   GST_OBJECT_UNLOCK (self);
+}
+
+/* Called with the object lock held. Returns (transfer full). */
+static GstStructure *
+gst_aneforge_stats (GstAneforge *self)
+{
+  GstAneforgeWorkerStats st = self->last_stats;
+  gboolean running = self->worker != NULL;
+  if (self->worker)
+    gst_aneforge_worker_get_stats (self->worker, &st);
+  gint live = g_atomic_int_get (&self->live);
+  return gst_structure_new ("aneforge-stats",
+                            "mode", G_TYPE_STRING,
+                            live < 0 ? "undecided" : live ? "live" : "offline",
+                            "frames", G_TYPE_UINT64, self->n_frames,
+                            "submitted", G_TYPE_UINT64, st.submitted,
+                            "skipped", G_TYPE_UINT64, st.skipped,
+                            "inferred", G_TYPE_UINT64, st.inferred,
+                            "stale", G_TYPE_UINT64, st.stale,
+                            "pending", G_TYPE_UINT, st.pending,
+                            "max-pending", G_TYPE_UINT, st.max_pending,
+                            "busy", G_TYPE_BOOLEAN, st.busy,
+                            "worker-running", G_TYPE_BOOLEAN, running,
+                            "worst-latency-ns", G_TYPE_UINT64, st.worst_latency_ns,
+                            "estimate-latency-ns", G_TYPE_UINT64, self->estimate_ns,
+                            NULL);
 }
 
 /* ---------------------------------------------------------------- start / stop */
@@ -200,6 +276,7 @@ typedef struct {
   GstAneforgeOutput output;
   guint threads, top_k;
   gboolean top_k_set;
+  GstAneforgeMode run_mode;
 } GstAneforgeSettings;
 
 static void
@@ -214,6 +291,7 @@ gst_aneforge_settings_get (GstAneforge *self, GstAneforgeSettings *s)
   s->threads = self->threads;
   s->top_k = self->top_k;
   s->top_k_set = self->top_k_set;
+  s->run_mode = self->run_mode;
   GST_OBJECT_UNLOCK (self);
 }
 
@@ -427,6 +505,16 @@ gst_aneforge_make_tensor_caps (GstAneforge *self)
 static void
 gst_aneforge_close (GstAneforge *self)
 {
+  /* the worker uses the model: join it first, outside the object lock (its
+   * function may post an error, which takes that lock) */
+  GST_OBJECT_LOCK (self);
+  GstAneforgeWorker *worker = self->worker;
+  self->worker = NULL;
+  if (worker)
+    gst_aneforge_worker_get_stats (worker, &self->last_stats);
+  GST_OBJECT_UNLOCK (self);
+  gst_aneforge_worker_free (worker);
+  g_atomic_int_set (&self->live, -1);
   gst_aneforge_results_pool_release (self->results);
   self->results = NULL;
   if (self->tensor_pool) {
@@ -485,6 +573,57 @@ gst_aneforge_open_tensor_output (GstAneforge *self)
   return TRUE;
 }
 
+static GstAneforgeResults *gst_aneforge_worker_run (const guint8 *port, const GstAneforgeJob *job,
+                                                    gpointer data);
+
+/* One run on the (zeroed) port: the latency estimate before any frame (for
+ * mode=auto and the LATENCY query), and a warm model. Posts on error. */
+static gboolean
+gst_aneforge_time_model (GstAneforge *self)
+{
+  g_autoptr (GError) err = NULL;
+  GstClockTime t0 = gst_util_get_timestamp ();
+  if (!af_model_execute (self->model, &err)) {
+    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Inference failed: %s", err->message), (NULL));
+    return FALSE;
+  }
+  GstClockTime t = gst_util_get_timestamp () - t0;
+  GST_OBJECT_LOCK (self);
+  self->estimate_ns = t;
+  GST_OBJECT_UNLOCK (self);
+  GST_INFO_OBJECT (self, "one run takes %" GST_TIME_FORMAT, GST_TIME_ARGS (t));
+  return TRUE;
+}
+
+/* output=meta: the inference thread (idle until live mode submits). */
+static gboolean
+gst_aneforge_open_worker (GstAneforge *self, const GstAneforgeSettings *s)
+{
+  g_autoptr (GError) err = NULL;
+  if (s->run_mode == GST_ANEFORGE_MODE_LIVE && self->mode != GST_ANEFORGE_OUTPUT_META) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+                       ("mode=live needs output=meta: output=tensor emits one tensor buffer "
+                        "per inferred frame; use mode=offline (or auto) with output=tensor"),
+                       (NULL));
+    return FALSE;
+  }
+  if (self->mode != GST_ANEFORGE_OUTPUT_META)
+    return TRUE;
+  gsize port_size = (gsize) af_shape_numel (self->port.rank, self->port.shape);
+  GstAneforgeWorker *w = gst_aneforge_worker_new (port_size, gst_aneforge_worker_run, self, &err);
+  if (!w) {
+    GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
+                       ("Could not start the inference thread: %s", err->message), (NULL));
+    return FALSE;
+  }
+  GST_OBJECT_LOCK (self);
+  self->worker = w;
+  self->n_frames = 0;
+  memset (&self->last_stats, 0, sizeof self->last_stats);
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
 static gboolean
 gst_aneforge_open (GstAneforge *self, const GstAneforgeSettings *s)
 {
@@ -510,6 +649,10 @@ gst_aneforge_open (GstAneforge *self, const GstAneforgeSettings *s)
   } else if (!gst_aneforge_open_tensor_output (self)) {
     return FALSE;
   }
+  if (!gst_aneforge_time_model (self) || !gst_aneforge_open_worker (self, s))
+    return FALSE;
+  g_atomic_int_set (&self->live, -1);
+  self->seq = 0;
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self),
                                    self->mode == GST_ANEFORGE_OUTPUT_META);
   GST_INFO_OBJECT (self,
@@ -611,6 +754,87 @@ gst_aneforge_shape_string (const AfTensorInfo *info)
   return g_string_free (s, FALSE);
 }
 
+/* Asks upstream whether it is a live capture (a LATENCY query): live with
+ * a minimum latency. Capture sources report at least one frame; a source
+ * that only claims liveness (GstHarness, appsrc without min-latency) does
+ * not count, so tests pushing frames by hand keep exact per-frame results. */
+static gboolean
+gst_aneforge_live_answer (gboolean live, GstClockTime min)
+{
+  return live && GST_CLOCK_TIME_IS_VALID (min) && min > 0;
+}
+
+static gboolean
+gst_aneforge_upstream_is_live (GstAneforge *self)
+{
+  GstQuery *q = gst_query_new_latency ();
+  gboolean live = FALSE;
+  GstClockTime min = 0;
+  if (gst_pad_peer_query (GST_BASE_TRANSFORM_SINK_PAD (self), q))
+    gst_query_parse_latency (q, &live, &min, NULL);
+  gst_query_unref (q);
+  return gst_aneforge_live_answer (live, min);
+}
+
+/* The worst latency known: the largest measured so far, at least the
+ * estimate timed at start. */
+static guint64
+gst_aneforge_worst_latency (GstAneforge *self)
+{
+  GstAneforgeWorkerStats st = { 0 };
+  GST_OBJECT_LOCK (self);
+  guint64 est = self->estimate_ns;
+  if (self->worker)
+    gst_aneforge_worker_get_stats (self->worker, &st);
+  GST_OBJECT_UNLOCK (self);
+  return MAX (est, st.worst_latency_ns);
+}
+
+/* The mode rule (docs/element.md): live and offline are what they say;
+ * auto is live when the output is meta, upstream is a live capture (live
+ * with a minimum latency, gst_aneforge_upstream_is_live), the caps have a
+ * fixed framerate and the model's worst latency exceeds one frame interval:
+ * offline would fall behind the source. Without a framerate (still images,
+ * variable rate) auto stays offline. */
+static gboolean
+gst_aneforge_resolve_live (GstAneforge *self, gboolean upstream_live, gint fps_n, gint fps_d)
+{
+  GST_OBJECT_LOCK (self);
+  GstAneforgeMode mode = self->run_mode;
+  GST_OBJECT_UNLOCK (self);
+  if (mode != GST_ANEFORGE_MODE_AUTO)
+    return mode == GST_ANEFORGE_MODE_LIVE && self->worker;
+  if (!self->worker || !upstream_live)
+    return FALSE;
+  if (fps_n <= 0 || fps_d <= 0)
+    return FALSE;
+  return gst_aneforge_worst_latency (self) > gst_util_uint64_scale (GST_SECOND, fps_d, fps_n);
+}
+
+/* New caps: resolves the mode and starts a new epoch (no result of the old
+ * caps is shown). */
+static void
+gst_aneforge_restart_stream (GstAneforge *self)
+{
+  gboolean upstream_live = gst_aneforge_upstream_is_live (self);
+  g_atomic_int_set (&self->upstream_live, upstream_live);
+  gboolean live = gst_aneforge_resolve_live (self, upstream_live, GST_VIDEO_INFO_FPS_N (&self->vinfo),
+                                             GST_VIDEO_INFO_FPS_D (&self->vinfo));
+  if (self->worker) {
+    gst_aneforge_worker_reset (self->worker);
+    if (!live) /* offline runs the model here: wait for the worker to let go */
+      gst_aneforge_worker_drain (self->worker, FALSE);
+  }
+  self->seq = 0;
+  gint old = g_atomic_int_get (&self->live);
+  g_atomic_int_set (&self->live, live);
+  GST_INFO_OBJECT (self, "%s mode (upstream %slive)", live ? "live" : "offline",
+                   upstream_live ? "" : "not ");
+  if (old != (gint) live && upstream_live)
+    gst_element_post_message (GST_ELEMENT (self),
+                              gst_message_new_latency (GST_OBJECT (self)));
+}
+
 static gboolean
 gst_aneforge_set_caps (GstBaseTransform *trans, GstCaps *incaps, GstCaps *outcaps)
 {
@@ -623,8 +847,10 @@ gst_aneforge_set_caps (GstBaseTransform *trans, GstCaps *incaps, GstCaps *outcap
     goto invalid_caps;
   gboolean colorimetry =
       gst_structure_has_field (gst_caps_get_structure (incaps, 0), "colorimetry");
+  gst_aneforge_preprocess_clear (&self->pre);
   if (!gst_aneforge_preprocess_init (&self->pre, &self->vinfo, colorimetry, &self->port, &err))
     goto wrong_model;
+  gst_aneforge_restart_stream (self);
   self->negotiated = TRUE;
   GST_DEBUG_OBJECT (self, "in %" GST_PTR_FORMAT " out %" GST_PTR_FORMAT, incaps, outcaps);
   return TRUE;
@@ -651,22 +877,17 @@ wrong_model: {
 
 /* ---------------------------------------------------------------- per frame */
 
-/* Maps @buf into the port and runs the model. Posts on error. */
+/* Maps @buf into @dst (a port-sized image). Posts on error. */
 static gboolean
-gst_aneforge_infer (GstAneforge *self, GstBuffer *buf, guint64 *latency_ns)
+gst_aneforge_preprocess_buffer (GstAneforge *self, GstBuffer *buf, guint8 *dst)
 {
   GstVideoFrame frame;
-  g_autoptr (GError) err = NULL;
   if (!self->negotiated)
     goto not_negotiated;
-  GstClockTime t0 = gst_util_get_timestamp ();
   if (!gst_video_frame_map (&frame, &self->vinfo, buf, GST_MAP_READ))
     goto map_failed;
-  gst_aneforge_preprocess_run (&self->pre, &frame, self->port_view);
+  gst_aneforge_preprocess_run (&self->pre, &frame, dst);
   gst_video_frame_unmap (&frame);
-  if (!af_model_execute (self->model, &err))
-    goto exec_failed;
-  *latency_ns = gst_util_get_timestamp () - t0;
   return TRUE;
 
   /* ERRORS */
@@ -676,16 +897,36 @@ not_negotiated:
 map_failed:
   GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Could not map the video frame"), (NULL));
   return FALSE;
-exec_failed:
+}
+
+/* Runs the model on its port. Posts on error (any thread, no lock held). */
+static gboolean
+gst_aneforge_execute (GstAneforge *self)
+{
+  g_autoptr (GError) err = NULL;
+  if (af_model_execute (self->model, &err))
+    return TRUE;
   GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Inference failed: %s", err->message), (NULL));
   return FALSE;
+}
+
+/* Maps @buf into the port and runs the model. Posts on error. */
+static gboolean
+gst_aneforge_infer (GstAneforge *self, GstBuffer *buf, guint64 *latency_ns)
+{
+  GstClockTime t0 = gst_util_get_timestamp ();
+  if (!gst_aneforge_preprocess_buffer (self, buf, self->port_view) || !gst_aneforge_execute (self))
+    return FALSE;
+  *latency_ns = gst_util_get_timestamp () - t0;
+  return TRUE;
 }
 
 /* Runs every decoder on the model's outputs (no allocation) and copies the
  * classes and the detections (mapped to frame pixels) into @classes /
  * @dets, which have room for cls_k / det_max entries. */
 static void
-gst_aneforge_decode (GstAneforge *self, GstAneforgeClassification *classes, guint *n_classes,
+gst_aneforge_decode (GstAneforge *self, gint frame_w, gint frame_h,
+                     GstAneforgeClassification *classes, guint *n_classes,
                      GstAneforgeDetection *dets, guint *n_dets)
 {
   *n_classes = *n_dets = 0;
@@ -708,8 +949,7 @@ gst_aneforge_decode (GstAneforge *self, GstAneforgeClassification *classes, guin
     const AfDecodeSpec *spec = af_decoder_spec (g_ptr_array_index (self->decoders, self->det_index));
     AfFrameMap map;
     /* the element stretches the frame into the port */
-    af_frame_map_stretch (&map, GST_VIDEO_INFO_WIDTH (&self->vinfo),
-                          GST_VIDEO_INFO_HEIGHT (&self->vinfo), spec->input_w, spec->input_h);
+    af_frame_map_stretch (&map, frame_w, frame_h, spec->input_w, spec->input_h);
     af_decode_map_to_frame (res, &map);
     guint n = MIN (res->n, self->det_max);
     for (guint k = 0; k < n; k++) {
@@ -764,17 +1004,28 @@ gst_aneforge_post_boxes (GstStructure *s, const GstAneforgeDetection *dets, guin
   gst_structure_take_value (s, "boxes", &boxes);
 }
 
+/* What one bus message / results line reports. */
+typedef struct {
+  GstClockTime pts, duration; /* of the frame the results go with */
+  guint64 latency_ns;
+  guint64 age_frames, age_ns;
+  const GstAneforgeClassification *classes;
+  guint n_classes;
+  const GstAneforgeDetection *dets;
+  guint n_dets;
+} GstAneforgeReport;
+
 static void
-gst_aneforge_post_results (GstAneforge *self, GstBuffer *buf, guint64 latency_ns,
-                           const GstAneforgeClassification *classes, guint n_classes,
-                           const GstAneforgeDetection *dets, guint n_dets)
+gst_aneforge_post_results (GstAneforge *self, const GstAneforgeReport *rep)
 {
   GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
-  GstClockTime pts = GST_BUFFER_PTS (buf);
+  const GstAneforgeClassification *classes = rep->classes;
+  guint n_classes = rep->n_classes;
   GstStructure *s = gst_structure_new (
-      "aneforge", "pts", G_TYPE_UINT64, pts, "running-time", G_TYPE_UINT64,
-      gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME, pts), "duration",
-      G_TYPE_UINT64, GST_BUFFER_DURATION (buf), "latency-ms", G_TYPE_DOUBLE, latency_ns / 1e6,
+      "aneforge", "pts", G_TYPE_UINT64, rep->pts, "running-time", G_TYPE_UINT64,
+      gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME, rep->pts), "duration",
+      G_TYPE_UINT64, rep->duration, "latency-ms", G_TYPE_DOUBLE, rep->latency_ns / 1e6,
+      "age-frames", G_TYPE_UINT64, rep->age_frames, "age-ms", G_TYPE_DOUBLE, rep->age_ns / 1e6,
       NULL);
   if (self->cls_index >= 0) {
     GValue ids = G_VALUE_INIT, labels = G_VALUE_INIT, scores = G_VALUE_INIT, v = G_VALUE_INIT;
@@ -795,7 +1046,7 @@ gst_aneforge_post_results (GstAneforge *self, GstBuffer *buf, guint64 latency_ns
     gst_structure_take_value (s, "scores", &scores);
   }
   if (self->det_index >= 0)
-    gst_aneforge_post_boxes (s, dets, n_dets);
+    gst_aneforge_post_boxes (s, rep->dets, rep->n_dets);
   gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
 }
 
@@ -845,10 +1096,11 @@ gst_aneforge_json_string (GString *l, const gchar *str)
 
 /* One line of the results file. Posts RESOURCE/WRITE and returns FALSE. */
 static gboolean
-gst_aneforge_write_results (GstAneforge *self, GstBuffer *buf, guint64 latency_ns,
-                            const GstAneforgeClassification *classes, guint n_classes,
-                            const GstAneforgeDetection *dets, guint n_dets)
+gst_aneforge_write_results (GstAneforge *self, const GstAneforgeReport *rep)
 {
+  const GstAneforgeClassification *classes = rep->classes;
+  const GstAneforgeDetection *dets = rep->dets;
+  guint n_classes = rep->n_classes, n_dets = rep->n_dets;
   guint64 frame = self->frame_count++;
   if (!self->results_file)
     return TRUE;
@@ -857,12 +1109,16 @@ gst_aneforge_write_results (GstAneforge *self, GstBuffer *buf, guint64 latency_n
   g_string_append (l, "{\"frame\": ");
   gst_aneforge_json_uint (l, frame);
   g_string_append (l, ", \"pts\": ");
-  if (GST_BUFFER_PTS_IS_VALID (buf))
-    gst_aneforge_json_uint (l, GST_BUFFER_PTS (buf));
+  if (GST_CLOCK_TIME_IS_VALID (rep->pts))
+    gst_aneforge_json_uint (l, rep->pts);
   else
     g_string_append (l, "null");
   g_string_append (l, ", \"latency_ms\": ");
-  gst_aneforge_json_number (l, latency_ns / 1e6);
+  gst_aneforge_json_number (l, rep->latency_ns / 1e6);
+  g_string_append (l, ", \"age_frames\": ");
+  gst_aneforge_json_uint (l, rep->age_frames);
+  g_string_append (l, ", \"age_ms\": ");
+  gst_aneforge_json_number (l, rep->age_ns / 1e6);
   g_string_append (l, ", \"classes\": [");
   for (guint i = 0; i < n_classes; i++) {
     g_string_append (l, i ? ", {\"index\": " : "{\"index\": ");
@@ -908,24 +1164,135 @@ gst_aneforge_write_results (GstAneforge *self, GstBuffer *buf, guint64 latency_n
 
 /* ---------------------------------------------------------------- transform */
 
+/* Fills @r from the model's outputs: fp32 tensors, decoded classes and
+ * detections (for a @frame_w x @frame_h frame). */
+static void
+gst_aneforge_fill_results (GstAneforge *self, GstAneforgeResults *r, gint frame_w, gint frame_h,
+                           guint64 latency_ns)
+{
+  for (guint i = 0; i < self->n_outputs; i++)
+    af_fp16_to_f32_n (self->views[i], gst_aneforge_results_data (r, i), r->tensors[i].n_elements);
+  gst_aneforge_decode (self, frame_w, frame_h, r->classes, &r->n_classes, r->detections,
+                       &r->n_detections);
+  r->latency_ns = latency_ns;
+  r->age_frames = r->age_ns = 0;
+}
+
+/* The worker thread's function (live mode): the staged image into the port,
+ * one run, the results. The streaming thread does not touch the model in
+ * live mode; set_caps drains the worker before it goes offline. */
+static GstAneforgeResults *
+gst_aneforge_worker_run (const guint8 *port, const GstAneforgeJob *job, gpointer data)
+{
+  GstAneforge *self = data;
+  GstClockTime t0 = gst_util_get_timestamp ();
+  memcpy (self->port_view, port, (gsize) af_shape_numel (self->port.rank, self->port.shape));
+  if (!gst_aneforge_execute (self))
+    return NULL;
+  GstAneforgeResults *r = gst_aneforge_results_acquire (self->results);
+  gst_aneforge_fill_results (self, r, job->frame_w, job->frame_h,
+                             job->pre_ns + (gst_util_get_timestamp () - t0));
+  return r;
+}
+
+/* The age of results from frame @job shown on the frame @seq, @pts. */
+static void
+gst_aneforge_age (const GstAneforgeJob *job, guint64 seq, GstClockTime pts, guint64 *age_frames,
+                  guint64 *age_ns)
+{
+  *age_frames = seq >= job->seq ? seq - job->seq : 0;
+  *age_ns = GST_CLOCK_TIME_IS_VALID (pts) && GST_CLOCK_TIME_IS_VALID (job->pts) && pts > job->pts
+                ? pts - job->pts
+                : 0;
+}
+
+/* Attaches @r (transfer full) to @buf with its age, posts the bus message
+ * and writes the results line. */
+static gboolean
+gst_aneforge_show_results (GstAneforge *self, GstBuffer *buf, GstAneforgeResults *r,
+                           guint64 age_frames, guint64 age_ns)
+{
+  GstAneforgeReport rep = { GST_BUFFER_PTS (buf), GST_BUFFER_DURATION (buf), r->latency_ns,
+                            age_frames, age_ns, r->classes, r->n_classes, r->detections,
+                            r->n_detections };
+  gst_aneforge_post_results (self, &rep);
+  gboolean ok = gst_aneforge_write_results (self, &rep);
+  /* the block is shared by every buffer showing it: the age is the meta's */
+  GstAneforgeMeta *meta = gst_aneforge_buffer_add_meta (buf, r);
+  if (meta) {
+    meta->age_frames = age_frames;
+    meta->age_ns = age_ns;
+  }
+  return ok;
+}
+
+/* Live: stage the frame for the worker (when due), never wait for it. */
+static gboolean
+gst_aneforge_submit (GstAneforge *self, GstBuffer *buf, guint64 seq)
+{
+  GstAneforgeJob job = { seq, GST_BUFFER_PTS (buf), GST_BUFFER_DURATION (buf),
+                         GST_VIDEO_INFO_WIDTH (&self->vinfo), GST_VIDEO_INFO_HEIGHT (&self->vinfo),
+                         0, 0 };
+  GstClockTime t0 = gst_util_get_timestamp ();
+  guint8 *stage = gst_aneforge_worker_stage (self->worker, &job);
+  if (!gst_aneforge_preprocess_buffer (self, buf, stage))
+    return FALSE; /* the stage stays free: nothing pending */
+  job.pre_ns = gst_util_get_timestamp () - t0;
+  gst_aneforge_worker_submit (self->worker, stage, &job);
+  return TRUE;
+}
+
+/* Offline: infer @buf now and publish the results as the latest. */
+static gboolean
+gst_aneforge_infer_now (GstAneforge *self, GstBuffer *buf, guint64 seq)
+{
+  guint64 latency;
+  if (!gst_aneforge_infer (self, buf, &latency))
+    return FALSE;
+  GstAneforgeJob job = { seq, GST_BUFFER_PTS (buf), GST_BUFFER_DURATION (buf),
+                         GST_VIDEO_INFO_WIDTH (&self->vinfo), GST_VIDEO_INFO_HEIGHT (&self->vinfo),
+                         0, 0 };
+  GstAneforgeResults *r = gst_aneforge_results_acquire (self->results);
+  gst_aneforge_fill_results (self, r, job.frame_w, job.frame_h, latency);
+  gst_aneforge_worker_stamp (self->worker, &job);
+  gst_aneforge_worker_publish (self->worker, r, &job);
+  return TRUE;
+}
+
+/* This frame's number since the last reset, and whether it is inferred. */
+static gboolean
+gst_aneforge_next_frame (GstAneforge *self, guint64 *seq)
+{
+  GST_OBJECT_LOCK (self);
+  guint interval = MAX (self->interval, 1);
+  self->n_frames++;
+  GST_OBJECT_UNLOCK (self);
+  *seq = self->seq++;
+  return *seq % interval == 0;
+}
+
 static GstFlowReturn
 gst_aneforge_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 {
   GstAneforge *self = GST_ANEFORGE (trans);
-  guint64 latency;
-  if (!gst_aneforge_infer (self, buf, &latency))
+  guint64 seq;
+  gboolean due = gst_aneforge_next_frame (self, &seq);
+  if (g_atomic_int_get (&self->live) > 0) {
+    if (gst_aneforge_worker_failed (self->worker))
+      return GST_FLOW_ERROR; /* the worker posted the error */
+    if (due && !gst_aneforge_submit (self, buf, seq))
+      return GST_FLOW_ERROR;
+  } else if (due && !gst_aneforge_infer_now (self, buf, seq)) {
     return GST_FLOW_ERROR;
-  GstAneforgeResults *r = gst_aneforge_results_acquire (self->results);
-  for (guint i = 0; i < self->n_outputs; i++)
-    af_fp16_to_f32_n (self->views[i], gst_aneforge_results_data (r, i), r->tensors[i].n_elements);
-  gst_aneforge_decode (self, r->classes, &r->n_classes, r->detections, &r->n_detections);
-  r->latency_ns = latency;
-  gst_aneforge_post_results (self, buf, latency, r->classes, r->n_classes, r->detections,
-                             r->n_detections);
-  gboolean ok = gst_aneforge_write_results (self, buf, latency, r->classes, r->n_classes,
-                                            r->detections, r->n_detections);
-  gst_aneforge_buffer_add_meta (buf, r);
-  return ok ? GST_FLOW_OK : GST_FLOW_ERROR;
+  }
+  GstAneforgeJob job;
+  GstAneforgeResults *r = gst_aneforge_worker_latest (self->worker, &job);
+  if (!r)
+    return GST_FLOW_OK; /* live: none yet */
+  guint64 age_frames, age_ns;
+  gst_aneforge_age (&job, seq, GST_BUFFER_PTS (buf), &age_frames, &age_ns);
+  return gst_aneforge_show_results (self, buf, r, age_frames, age_ns) ? GST_FLOW_OK
+                                                                       : GST_FLOW_ERROR;
 }
 
 static GstFlowReturn
@@ -951,14 +1318,20 @@ gst_aneforge_prepare_output_buffer (GstBaseTransform *trans, GstBuffer *inbuf,
   return GST_FLOW_OK;
 }
 
+/* output=tensor: every frame gets a tensor buffer; frames between inferred
+ * ones (interval) get the model's last outputs again, with their age. */
 static GstFlowReturn
 gst_aneforge_transform (GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *outbuf)
 {
   GstAneforge *self = GST_ANEFORGE (trans);
-  guint64 latency;
+  guint64 latency = 0, seq;
   guint n_classes, n_dets;
-  if (!gst_aneforge_infer (self, inbuf, &latency))
-    return GST_FLOW_ERROR;
+  if (gst_aneforge_next_frame (self, &seq)) {
+    if (!gst_aneforge_infer (self, inbuf, &latency))
+      return GST_FLOW_ERROR;
+    self->tensor_seq = seq;
+    self->tensor_pts = GST_BUFFER_PTS (inbuf);
+  }
   for (guint i = 0; i < self->n_outputs; i++) {
     GstMapInfo map;
     gsize n = (gsize) af_shape_numel (self->outputs[i].rank, self->outputs[i].shape);
@@ -967,12 +1340,15 @@ gst_aneforge_transform (GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *ou
     af_fp16_to_f32_n (self->views[i], (gfloat *) map.data, n);
     gst_buffer_unmap (outbuf, &map);
   }
-  gst_aneforge_decode (self, self->scratch_classes, &n_classes, self->scratch_detections,
-                       &n_dets);
-  gst_aneforge_post_results (self, inbuf, latency, self->scratch_classes, n_classes,
-                             self->scratch_detections, n_dets);
-  if (!gst_aneforge_write_results (self, inbuf, latency, self->scratch_classes, n_classes,
-                                   self->scratch_detections, n_dets))
+  gst_aneforge_decode (self, GST_VIDEO_INFO_WIDTH (&self->vinfo),
+                       GST_VIDEO_INFO_HEIGHT (&self->vinfo), self->scratch_classes, &n_classes,
+                       self->scratch_detections, &n_dets);
+  GstAneforgeJob job = { self->tensor_seq, self->tensor_pts, 0, 0, 0, 0, 0 };
+  GstAneforgeReport rep = { GST_BUFFER_PTS (inbuf), GST_BUFFER_DURATION (inbuf), latency, 0, 0,
+                            self->scratch_classes, n_classes, self->scratch_detections, n_dets };
+  gst_aneforge_age (&job, seq, GST_BUFFER_PTS (inbuf), &rep.age_frames, &rep.age_ns);
+  gst_aneforge_post_results (self, &rep);
+  if (!gst_aneforge_write_results (self, &rep))
     return GST_FLOW_ERROR;
   return GST_FLOW_OK;
 
@@ -980,6 +1356,87 @@ gst_aneforge_transform (GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *ou
 map_failed:
   GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Could not map the output buffer"), (NULL));
   return GST_FLOW_ERROR;
+}
+
+/* ---------------------------------------------------------------- events, queries */
+
+/* Live EOS: the frames already handed over are inferred; results that no
+ * buffer showed are posted (and written) on their own, with the inferred
+ * frame's pts and age 0. */
+static void
+gst_aneforge_finish_live (GstAneforge *self)
+{
+  GstAneforgeJob job;
+  gst_aneforge_worker_drain (self->worker, TRUE);
+  GstAneforgeResults *r = gst_aneforge_worker_take_unshown (self->worker, &job);
+  if (!r)
+    return;
+  GstAneforgeReport rep = { job.pts, job.duration, r->latency_ns, 0, 0, r->classes,
+                            r->n_classes, r->detections, r->n_detections };
+  gst_aneforge_post_results (self, &rep);
+  gst_aneforge_write_results (self, &rep);
+  gst_aneforge_results_unref (r);
+}
+
+/* Drops the pending frame and the latest results (flush-start may come
+ * from any thread: the worker pointer is read under the object lock). */
+static void
+gst_aneforge_reset (GstAneforge *self)
+{
+  GST_OBJECT_LOCK (self);
+  if (self->worker)
+    gst_aneforge_worker_reset (self->worker);
+  GST_OBJECT_UNLOCK (self);
+}
+
+static gboolean
+gst_aneforge_sink_event (GstBaseTransform *trans, GstEvent *event)
+{
+  GstAneforge *self = GST_ANEFORGE (trans);
+  switch (GST_EVENT_TYPE (event)) {
+  case GST_EVENT_FLUSH_START:
+    gst_aneforge_reset (self);
+    break;
+  case GST_EVENT_FLUSH_STOP:
+    /* serialized: a frame staged while flush-start went by is dropped too */
+    gst_aneforge_reset (self);
+    self->seq = 0;
+    break;
+  case GST_EVENT_EOS:
+    if (self->worker && g_atomic_int_get (&self->live) > 0)
+      gst_aneforge_finish_live (self);
+    break;
+  default:
+    break;
+  }
+  return GST_BASE_TRANSFORM_CLASS (gst_aneforge_parent_class)->sink_event (trans, event);
+}
+
+/* LATENCY: live mode adds none (buffers pass at once); offline adds the
+ * model's worst latency measured so far (at least the run timed at start). */
+static gboolean
+gst_aneforge_query (GstBaseTransform *trans, GstPadDirection direction, GstQuery *query)
+{
+  GstAneforge *self = GST_ANEFORGE (trans);
+  if (!GST_BASE_TRANSFORM_CLASS (gst_aneforge_parent_class)->query (trans, direction, query))
+    return FALSE;
+  if (direction != GST_PAD_SRC || GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
+    return TRUE;
+  gboolean live;
+  GstClockTime min, max;
+  gst_query_parse_latency (query, &live, &min, &max);
+  gint resolved = g_atomic_int_get (&self->live);
+  if (resolved < 0) /* no caps yet: live only when forced (set_caps re-posts LATENCY) */
+    resolved = gst_aneforge_resolve_live (self, gst_aneforge_live_answer (live, min), 0, 0);
+  if (resolved)
+    return TRUE;
+  guint64 ours = gst_aneforge_worst_latency (self);
+  min += ours;
+  if (GST_CLOCK_TIME_IS_VALID (max))
+    max += ours;
+  GST_DEBUG_OBJECT (self, "offline: adding %" GST_TIME_FORMAT, GST_TIME_ARGS (ours));
+  gst_query_set_latency (query, live, min, max);
+  return TRUE;
 }
 
 /* ---------------------------------------------------------------- class */
@@ -1047,6 +1504,28 @@ gst_aneforge_class_init (GstAneforgeClass *klass)
                            "\"score\", \"label\", \"landmarks\": [[x, y], ...]}]} (frame pixels); "
                            "written while the element runs, closed when it stops",
                            DEFAULT_RESULTS, flags));
+  g_object_class_install_property (gobject_class, PROP_MODE,
+      g_param_spec_enum ("mode", "Mode",
+                         "live: the video flows at its own rate, an inference thread runs on "
+                         "the newest frame and every buffer carries the latest results with "
+                         "their age (output=meta only); offline: every frame is inferred in "
+                         "the streaming thread; auto: live when upstream is live (LATENCY "
+                         "query) and the model is slower than one frame interval",
+                         GST_TYPE_ANEFORGE_MODE, DEFAULT_MODE, flags));
+  g_object_class_install_property (gobject_class, PROP_INTERVAL,
+      g_param_spec_uint ("interval", "Interval",
+                         "Infer every interval-th frame (counted from the start, a flush or "
+                         "a caps change); the frames between carry the latest results with "
+                         "their age",
+                         1, MAX_INTERVAL, DEFAULT_INTERVAL,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_STATS,
+      g_param_spec_boxed ("stats", "Statistics",
+                          "aneforge-stats: mode (\"live\", \"offline\", \"undecided\"), "
+                          "frames, submitted, skipped, inferred, stale (guint64), pending, "
+                          "max-pending (guint), busy, worker-running (gboolean), "
+                          "worst-latency-ns, estimate-latency-ns (guint64)",
+                          GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
@@ -1063,10 +1542,13 @@ gst_aneforge_class_init (GstAneforgeClass *klass)
   trans_class->prepare_output_buffer = GST_DEBUG_FUNCPTR (gst_aneforge_prepare_output_buffer);
   trans_class->transform = GST_DEBUG_FUNCPTR (gst_aneforge_transform);
   trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_aneforge_transform_ip);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_aneforge_sink_event);
+  trans_class->query = GST_DEBUG_FUNCPTR (gst_aneforge_query);
   trans_class->passthrough_on_same_caps = FALSE;
 
   gst_type_mark_as_plugin_api (GST_TYPE_ANEFORGE_BACKEND, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_ANEFORGE_OUTPUT, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_ANEFORGE_MODE, 0);
 }
 
 static void
@@ -1076,6 +1558,9 @@ gst_aneforge_init (GstAneforge *self)
   self->output = DEFAULT_OUTPUT;
   self->threads = DEFAULT_THREADS;
   self->top_k = DEFAULT_TOP_K;
+  self->run_mode = DEFAULT_MODE;
+  self->interval = DEFAULT_INTERVAL;
+  self->live = -1;
   self->cls_index = -1;
   self->det_index = -1;
   gst_video_info_init (&self->vinfo);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include "gstaneforgepreprocess.h"
 #include "gstaneforgeresults.h"
+#include "gstaneforgeworker.h"
 
 G_BEGIN_DECLS
 
@@ -24,6 +25,13 @@ typedef enum {
   GST_ANEFORGE_OUTPUT_TENSOR,
 } GstAneforgeOutput;
 
+/* How frames meet the model (docs/element.md). */
+typedef enum {
+  GST_ANEFORGE_MODE_AUTO,    /* live when upstream is live and the model is slower than a frame */
+  GST_ANEFORGE_MODE_LIVE,    /* never hold the video: infer the newest frame on a thread */
+  GST_ANEFORGE_MODE_OFFLINE, /* infer in the streaming thread, no frame skipped */
+} GstAneforgeMode;
+
 #define GST_TYPE_ANEFORGE (gst_aneforge_get_type ())
 G_DECLARE_FINAL_TYPE (GstAneforge, gst_aneforge, GST, ANEFORGE, GstBaseTransform)
 
@@ -31,6 +39,8 @@ G_DECLARE_FINAL_TYPE (GstAneforge, gst_aneforge, GST, ANEFORGE, GstBaseTransform
 GType gst_aneforge_backend_get_type (void);
 #define GST_TYPE_ANEFORGE_OUTPUT (gst_aneforge_output_get_type ())
 GType gst_aneforge_output_get_type (void);
+#define GST_TYPE_ANEFORGE_MODE (gst_aneforge_mode_get_type ())
+GType gst_aneforge_mode_get_type (void);
 
 struct _GstAneforge {
   GstBaseTransform parent;
@@ -44,6 +54,12 @@ struct _GstAneforge {
   guint top_k;
   gboolean top_k_set;
   gchar *results_path;
+  GstAneforgeMode run_mode;
+  guint interval;             /* infer every interval-th frame; read per frame */
+  GstAneforgeWorker *worker;  /* start() to stop(); the pointer is guarded by the object
+                               * lock against readers outside the streaming thread */
+  GstAneforgeWorkerStats last_stats; /* snapshot taken in stop(); object lock */
+  guint64 n_frames;           /* buffers seen since start; object lock for readers */
 
   /* from start() to stop() */
   GstAneforgeOutput mode;
@@ -67,6 +83,12 @@ struct _GstAneforge {
   FILE *results_file;         /* results=PATH, JSON lines */
   GString *results_line;      /* preallocated line */
   guint64 frame_count;
+  guint64 estimate_ns;        /* one timed run at start: the latency before any frame */
+  gint live;                  /* resolved mode: 1 live, 0 offline, -1 not yet; atomic */
+  gboolean upstream_live;     /* from the LATENCY query in set_caps; atomic */
+  guint64 seq;                /* frames since the last reset (flush, caps); streaming thread */
+  guint64 tensor_seq;         /* output=tensor: seq and pts of the inferred frame */
+  GstClockTime tensor_pts;
 
   /* from set_caps() */
   GstVideoInfo vinfo;

@@ -31,6 +31,7 @@ static const guint8 BOX_RGB[][3] = {
 /* Landmarks of 5-point face detectors: eyes, nose, mouth corners. */
 static const guint8 LANDMARK_RGB[][3] = {
   { 255, 64, 64 }, { 64, 96, 255 }, { 255, 255, 0 }, { 255, 0, 255 }, { 0, 255, 255 },
+  { 255, 160, 0 },
 };
 
 void
@@ -447,10 +448,10 @@ draw_detections (GstAneforgeDraw *d, const Canvas *c, const GstAneforgeDrawResul
     if (flags & GST_ANEFORGE_DRAW_BOXES)
       stroke_rect (c, x1, y1, x2, y2, d->line_w, rgb);
     if (flags & GST_ANEFORGE_DRAW_LANDMARKS) {
-      guint n = MIN (det->n_landmarks, 5u);
+      guint n = MIN (det->n_landmarks, G_N_ELEMENTS (det->landmarks) / 2);
       for (guint k = 0; k < n; k++)
         fill_disc (c, (float) px (det->landmarks[2 * k]), (float) px (det->landmarks[2 * k + 1]),
-                   (float) d->dot_r, LANDMARK_RGB[k]);
+                   (float) d->dot_r, LANDMARK_RGB[k % G_N_ELEMENTS (LANDMARK_RGB)]);
     }
     if (flags & GST_ANEFORGE_DRAW_LABELS)
       draw_caption (d, c, det, x1, y1, rgb);

@@ -48,7 +48,7 @@ typedef struct {
  * @score: detection score in [0, 1]
  * @class_index: class index (0 for single-class detectors such as face detectors)
  * @label: the class label, or %NULL
- * @n_landmarks: number of landmark points (0..5)
+ * @n_landmarks: number of landmark points (0..6; BlazeFace gives 6, YuNet 5)
  * @landmarks: x, y pairs in frame pixels
  *
  * One detected object of a frame, after score threshold and NMS, best first.
@@ -59,7 +59,7 @@ typedef struct {
   gint class_index;
   const gchar *label;
   guint n_landmarks;
-  gfloat landmarks[10];
+  gfloat landmarks[12];
 } GstAneforgeDetection;
 
 /**
