@@ -420,6 +420,83 @@ test_conv_paths_identical (void)
   }
 }
 
+/* Narrow tail strips (1-4 pixels: channels in the vector lanes, 12 / 6 / 4
+ * / 3 panels at a time) and full strips finished straight from the AVX-512
+ * registers (one K block, simple epilogue, residual ADD included) give the
+ * same bits on every path and thread count, within 2 ulps of the naive
+ * reference. */
+static void
+test_conv_tails_fused (void)
+{
+  static const AfConvDesc descs[] = {
+    { DESC (16, 7, 7, 96, 1, 1) },                            /* 49: 1-pixel tail, K 16 */
+    { DESC (24, 14, 14, 40, 1, 1) },                          /* 196: 4-pixel tail, odd panels */
+    { DESC (32, 5, 10, 80, 1, 1) },                           /* 50: 2-pixel tail */
+    { DESC (8, 3, 17, 100, 3, 3), .pad = { 1, 1, 1, 1 } },    /* 51: 3-pixel tail, 17 panels */
+    { DESC (300, 7, 7, 26, 3, 3), .pad = { 1, 1, 1, 1 } },    /* K blocks: tails accumulate */
+    { DESC (40, 9, 10, 23, 1, 1) },                           /* 90: a 10-pixel last strip */
+    { DESC (16, 30, 31, 96, 1, 1) },                          /* several pixel tiles */
+  };
+  static const AfEpilogue eps[] = {
+    { 0 },
+    { 1, { AF_OP_RELU6 } },
+    { 2, { AF_OP_ADD, AF_OP_RELU } },
+    { 3, { AF_OP_CLIP, AF_OP_ADD, AF_OP_RELU6 }, { -0.5f, 0, 0 }, { 1.5f, 0, 0 } },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (descs); i++)
+    for (guint e = 0; e < G_N_ELEMENTS (eps); e++) {
+      AfConvDesc d = descs[i];
+      d.dilation[0] = d.dilation[1] = 1;
+      d.stride[0] = d.stride[1] = 1;
+      d.groups = 1;
+      conv_fill_out (&d);
+      gsize n_in = d.c_in * d.h_in * d.w_in, n_out = d.c_out * d.h_out * d.w_out;
+      guint16 *in = rnd_h (n_in, 1.0f), *res = rnd_h (n_out, 2.0f);
+      float *w = rnd_f (d.c_out * d.c_in * d.kh * d.kw, 0.25f), *b = rnd_f (d.c_out, 1.0f);
+      float *want = g_new (float, n_out);
+      AfEpilogue none = { 0 };
+      conv_ref (&d, in, w, b, &none, want);
+      for (gsize j = 0; j < n_out; j++)
+        want[j] = af_epilogue_apply_res (&eps[e], want[j], af_fp16_to_f32 (res[j]));
+      AfConvKernel *k = af_cpu_conv_new (&d, w, b, &eps[e]);
+      guint8 *scratch = scratch_new (af_cpu_conv_scratch_size (k) * 2);
+      guint16 *first = g_new (guint16, n_out), *out = g_new (guint16, n_out);
+      int p0 = !af_cpu_has_avx2_fma_f16c () ? 2 : af__cpu_use_avx512 () ? 0 : 1;
+      for (int path = p0; path < 3; path++)
+        for (int t = 0; t < 2; t++) {
+          af__cpu_force_portable (path == 2);
+          af__cpu_force_no_avx512 (path != 0);
+          guint16 *o = path == p0 && t == 0 ? first : out;
+          for (gsize j = 0; j < n_out; j++)
+            o[j] = 0x7fff; /* NaN: an unwritten element fails */
+          af_cpu_conv_run_res (k, in, af_epilogue_has_residual (&eps[e]) ? res : NULL, o, scratch,
+                               t ? pool2 : NULL);
+          if (o == first) {
+            char *what = g_strdup_printf ("tails desc %u ep %u", i, e);
+            expect_close (what, first, want, n_out);
+            g_free (what);
+            continue;
+          }
+          for (gsize j = 0; j < n_out; j++)
+            if (out[j] != first[j])
+              g_error ("desc %u ep %u path %d threads %d element %" G_GSIZE_FORMAT
+                       ": %04x != %04x",
+                       i, e, path, t + 1, j, out[j], first[j]);
+        }
+      af__cpu_force_portable (FALSE);
+      af__cpu_force_no_avx512 (FALSE);
+      af_cpu_conv_free (k);
+      g_aligned_free (scratch);
+      g_free (in);
+      g_free (res);
+      g_free (w);
+      g_free (b);
+      g_free (want);
+      g_free (first);
+      g_free (out);
+    }
+}
+
 /* fp32 accumulation: 16384 ones sum to exactly 16384 (fp16 would stall at
  * 2048), through conv (K = 16384 as 1024 channels x 4x4) and linear. */
 static void
@@ -502,6 +579,58 @@ linear_check (gint64 m, gint64 k, gint64 n, gboolean bias, const AfEpilogue *ep)
   g_free (w);
   g_free (b);
   g_free (want);
+}
+
+/* M = 1 runs four 16-column strips at once (a partial last strip inside
+ * the group too): with a residual ADD epilogue every path and thread count
+ * gives the same bits, within 2 ulps of the naive reference. */
+static void
+test_linear_row4_res (void)
+{
+  static const gint64 shapes[][2] = { { 333, 1000 }, { 40, 50 }, { 7, 200 }, { 1280, 64 } };
+  AfEpilogue eps[] = { { 2, { AF_OP_ADD, AF_OP_RELU6 } }, { 1, { AF_OP_RELU } } };
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    for (guint e = 0; e < G_N_ELEMENTS (eps); e++) {
+      gint64 k = shapes[i][0], n = shapes[i][1];
+      guint16 *x = rnd_h (k, 1.0f), *res = rnd_h (n, 4.0f);
+      float *w = rnd_f (n * k, 0.25f), *b = rnd_f (n, 1.0f), *want = g_new (float, n);
+      for (gint64 j = 0; j < n; j++) {
+        float acc = 0;
+        for (gint64 p = 0; p < k; p++)
+          acc += af_fp16_to_f32 (x[p]) * w[j * k + p];
+        want[j] = af_epilogue_apply_res (&eps[e], r16 (acc + b[j]), af_fp16_to_f32 (res[j]));
+      }
+      AfLinearKernel *lk = af_cpu_linear_new (k, n, w, b, &eps[e]);
+      guint8 *scratch = scratch_new (af_cpu_linear_scratch_size (lk, 1) * 2);
+      guint16 *first = g_new (guint16, n), *out = g_new (guint16, n);
+      int p0 = !af_cpu_has_avx2_fma_f16c () ? 2 : af__cpu_use_avx512 () ? 0 : 1;
+      for (int path = p0; path < 3; path++)
+        for (int t = 0; t < 2; t++) {
+          af__cpu_force_portable (path == 2);
+          af__cpu_force_no_avx512 (path != 0);
+          guint16 *o = path == p0 && t == 0 ? first : out;
+          af_cpu_linear_run_res (lk, 1, x, res, o, scratch, t ? pool2 : NULL);
+          if (o == first) {
+            expect_close ("linear row4", first, want, n);
+            continue;
+          }
+          for (gint64 j = 0; j < n; j++)
+            if (out[j] != first[j])
+              g_error ("shape %u ep %u path %d threads %d element %ld: %04x != %04x", i, e, path,
+                       t + 1, (long) j, out[j], first[j]);
+        }
+      af__cpu_force_portable (FALSE);
+      af__cpu_force_no_avx512 (FALSE);
+      af_cpu_linear_free (lk);
+      g_aligned_free (scratch);
+      g_free (x);
+      g_free (res);
+      g_free (w);
+      g_free (b);
+      g_free (want);
+      g_free (first);
+      g_free (out);
+    }
 }
 
 /* GEMV (M = 1) and small GEMMs with M, N not multiples of the 6x16 block,
@@ -741,6 +870,8 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/conv/shapes", test_conv_shapes);
   g_test_add_func ("/kernels/conv/random", test_conv_random);
   g_test_add_func ("/kernels/conv/paths-identical", test_conv_paths_identical);
+  g_test_add_func ("/kernels/conv/tails-fused", test_conv_tails_fused);
+  g_test_add_func ("/kernels/linear/row4-residual", test_linear_row4_res);
   g_test_add_func ("/kernels/sum-16384", test_sum_16384);
   g_test_add_func ("/kernels/linear", test_linear);
   g_test_add_func ("/kernels/pool2d", test_pool2d);

@@ -2,14 +2,18 @@
  *
  * General convs are a GEMM per group: out[c_out_g, HW] = W[c_out_g, K] .
  * im2col[K, HW] with K = c_in_g * kh * kw summed in (c, ky, kx) order. The
- * weights are packed at creation into MR-row panels; each task builds the
+ * weights are packed at creation into MR-row panels (K-block major, so a
+ * block's panels are one sequential stream); each task builds the
  * im2col tile of NC output pixels (fp32, in its thread's scratch; a 1x1
  * stride-1 unpadded conv just converts input rows) and runs the 6x16
  * microkernel over its block of output channels (with AVX-512F, two
  * panels at once: 12 x 16). Convs with several taps first convert the input
  * rows a tile needs into a zero-padded fp32 copy, so that each im2col row is
  * plain copies. Tasks are (group, pixel tile, channel chunk) so even small
- * layers keep every thread busy.
+ * layers keep every thread busy. A tail strip of at most 4 pixels (7x7 =
+ * 3 x 16 + 1) runs with the channels in the vector lanes instead; with one
+ * K block and a simple epilogue, AVX-512 panel pairs finish full strips
+ * straight from their registers (no fp32 C round trip).
  * Depthwise convs (groups == c_in == c_out) use a direct row kernel. */
 #include "simd.h"
 
@@ -35,8 +39,10 @@ struct _AfConvKernel {
   gint64 span;                /* depthwise: input row span in floats */
   gboolean depthwise, direct; /* direct: 1x1, stride 1, no pad */
   gboolean padded;            /* im2col from an fp32 zero-padded copy of the input */
+  gboolean simple;            /* af__epilogue_is_simple: full strips may finish in registers */
+  AfSimpleEp se;
   gint64 pp_ch, pp_rows, pp_w; /* its capacity: channels, rows, floats per row */
-  float *w;    /* GEMM: [groups][m_blocks][K][MR]; depthwise: [c][kh * kw] */
+  float *w;    /* GEMM: see af__conv_panel_at (+ 8 floats); depthwise: [c][kh * kw] */
   float *bias; /* [c_out], zeros when absent */
   gsize scratch;
 };
@@ -47,6 +53,7 @@ typedef struct {
   guint16 *out;
   guint8 *scratch;
   gboolean simd, avx512;
+  gboolean fused; /* one K block, AVX-512, simple epilogue: pairs finish in registers */
   gint64 m_chunks, mb_per;
   const guint16 *res; /* ADD residual laid out like @out, or NULL */
 } AfConvRun;
@@ -67,6 +74,15 @@ af__align64 (gsize n)
   return (n + 63) & ~(gsize) 63;
 }
 
+/* Where the packed weights of group @g, K block [k0, k0 + kn) (k0 a
+ * multiple of kc), panel @mb start: [groups][K blocks][m_blocks][kn][MR],
+ * so the panels of a K block are one sequential stream. */
+static inline gint64
+af__conv_panel_at (const AfConvKernel *k, gint64 g, gint64 k0, gint64 kn, gint64 mb)
+{
+  return (g * k->kdim + k0) * k->m_blocks * MR + mb * kn * MR;
+}
+
 static void
 af__conv_pack_weights (AfConvKernel *k, const float *w)
 {
@@ -77,16 +93,18 @@ af__conv_pack_weights (AfConvKernel *k, const float *w)
     memcpy (k->w, w, d->c_out * kd * sizeof (float));
     return;
   }
-  k->w = g_new0 (float, d->groups * k->m_blocks * kd * MR);
+  /* + 8: af__gemm_acc_narrow reads 2 floats past the last panel */
+  k->w = g_new0 (float, d->groups * k->m_blocks * kd * MR + 8);
+  gint64 kc = k->kc > 0 ? k->kc : MAX (kd, 1);
   for (gint64 g = 0; g < d->groups; g++)
-    for (gint64 mb = 0; mb < k->m_blocks; mb++) {
-      float *panel = k->w + (g * k->m_blocks + mb) * kd * MR;
+    for (gint64 mb = 0; mb < k->m_blocks; mb++)
       for (int i = 0; i < MR && mb * MR + i < k->cout_g; i++) {
         const float *src = w + (g * k->cout_g + mb * MR + i) * kd;
-        for (gint64 p = 0; p < kd; p++)
-          panel[p * MR + i] = src[p];
+        for (gint64 p = 0; p < kd; p++) {
+          gint64 k0 = p / kc * kc, kn = MIN (kc, kd - k0);
+          k->w[af__conv_panel_at (k, g, k0, kn, mb) + (p - k0) * MR + i] = src[p];
+        }
       }
-    }
 }
 
 /* Blocking: K in n_kb blocks of at most AF_CONV_KC rows; pixel tiles of nc
@@ -152,6 +170,9 @@ af_cpu_conv_new (const AfConvDesc *d, const float *w, const float *bias, const A
   k->d = *d;
   if (ep)
     k->ep = *ep;
+  k->simple = af__epilogue_is_simple (&k->ep);
+  if (k->simple)
+    af__simple_ep (&k->ep, &k->se);
   k->cin_g = d->c_in / d->groups;
   k->cout_g = d->c_out / d->groups;
   k->kdim = k->cin_g * d->kh * d->kw;
@@ -164,13 +185,13 @@ af_cpu_conv_new (const AfConvDesc *d, const float *w, const float *bias, const A
   k->bias = g_new0 (float, MAX (d->c_out, 1));
   if (bias)
     memcpy (k->bias, bias, d->c_out * sizeof (float));
-  af__conv_pack_weights (k, w);
   if (k->depthwise) {
     k->span = MAX ((d->w_out - 1) * d->stride[1] + (d->kw - 1) * d->dilation[1] + 1, 1);
     k->scratch = af__dw_layout (k, NULL, NULL);
   } else if (k->hw_out > 0) {
     af__conv_plan_tiles (k);
   }
+  af__conv_pack_weights (k, w); /* after planning: the layout follows kc */
   k->scratch = MAX (k->scratch, 64);
   return k;
 }
@@ -314,10 +335,70 @@ af__conv_build_tile (const AfConvKernel *k, gboolean simd, const guint16 *in, gi
   }
 }
 
+/* Asks for the weights a little ahead (at most 24 KB of the @n floats at
+ * @w: the pairs after the next) in L2 while this pair computes: on small
+ * images a pair runs only a few strips and its weights come from memory. */
+static void
+af__conv_prefetch (const float *w, gint64 n)
+{
+#ifdef AF_X86
+  n = MIN (n, 2 * (gint64) (12 * 1024 / sizeof (float)));
+  for (gint64 i = 0; i < n; i += 16)
+    _mm_prefetch ((const char *) (w + i), _MM_HINT_T1);
+#else
+  (void) w;
+  (void) n;
+#endif
+}
+
+/* Accumulates K block [k0, k1) of a tile of @ncols pixels into the C block
+ * @cb of panels [mb0, mb1): panel pairs (AVX-512) or panels outer, strips
+ * inner, so a panel's weights stay in L1 while the strips (the whole tile
+ * is in L2) stream past; a narrow tail strip last, all panels at once. */
+static void
+af__conv_kblock (const AfConvRun *r, gint64 g, gint64 p0, const float *wg, gint64 k0, gint64 k1,
+                 gint64 mb0, gint64 mb1, gint64 ncols, const float *tile, gboolean load,
+                 float *cb)
+{
+  const AfConvKernel *k = r->k;
+  gint64 ldb = k->ldb, kn = k1 - k0, lda = kn * MR, rem = ncols % NR;
+  gint64 n_wide = r->simd && rem > 0 && rem <= AF_GEMM_NARROW ? ncols - rem : ncols;
+  for (gint64 mb = mb0; mb < mb1;) {
+    const float *a = wg + af__conv_panel_at (k, 0, k0, kn, mb);
+    float *c = cb + (mb - mb0) * MR * ldb;
+    int rows = (int) MIN (2 * MR, k->cout_g - mb * MR);
+    gboolean two = r->avx512 && mb + 1 < mb1;
+    af__conv_prefetch (a + (two ? 4 : 2) * lda, (mb1 - mb - (two ? 4 : 2)) * lda);
+    for (gint64 s = 0; s < n_wide; s += NR) {
+      int nr = (int) MIN (NR, n_wide - s);
+      const float *b = tile + s * k->kc;
+      if (two && nr == NR && r->fused) { /* finished here, not in @cb */
+        gint64 row = g * k->cout_g + mb * MR, at = row * k->hw_out + p0 + s;
+        af__gemm_fin12_avx512 (kn, a, lda, b, NR, rows, k->bias + row, &k->se,
+                               r->res ? r->res + at : NULL, r->out + at, k->hw_out);
+        continue;
+      }
+      if (two && nr > 8) {
+        af__gemm_acc12_avx512 (kn, a, lda, b, NR, rows, load, c + s, ldb);
+        continue;
+      }
+      af__gemm_acc (r->simd, kn, a, b, NR, MIN (MR, rows), nr, load, c + s, ldb);
+      if (two)
+        af__gemm_acc (r->simd, kn, a + lda, b, NR, rows - MR, nr, load, c + MR * ldb + s, ldb);
+    }
+    mb += two ? 2 : 1;
+  }
+  if (n_wide < ncols) /* a tail strip: channels in the vector lanes */
+    af__gemm_acc_narrow (TRUE, kn, wg + af__conv_panel_at (k, 0, k0, kn, mb0), lda, tile + n_wide * k->kc, NR,
+                         (int) (MIN (k->cout_g, mb1 * MR) - mb0 * MR), (int) rem, load,
+                         cb + n_wide, ldb);
+}
+
 /* One task: pixel tile ti of group g, output panels [mb0, mb1). For each K
- * block: build its im2col rows, then for every 16-pixel strip (kept in L1)
- * run the microkernel of every panel, accumulating in the fp32 C block;
- * finally finish the C rows into the output. */
+ * block: build its im2col rows, then run the microkernel of every panel
+ * (pair) over every 16-pixel strip, accumulating in the fp32 C block;
+ * finally finish the C rows into the output (all but what the fused
+ * AVX-512 kernel already finished from its registers). */
 static void
 af__conv_gemm_task (void *ctx, gint64 begin, gint64 end, int thread)
 {
@@ -338,32 +419,20 @@ af__conv_gemm_task (void *ctx, gint64 begin, gint64 end, int thread)
     gint64 g = t / (r->m_chunks * k->n_tiles);
     gint64 p0 = ti * k->nc, ncols = MIN (k->nc, k->hw_out - p0);
     gint64 mb0 = mc * r->mb_per, mb1 = MIN (k->m_blocks, mb0 + r->mb_per);
-    const float *wg = k->w + g * k->m_blocks * k->kdim * MR;
+    const float *wg = k->w + af__conv_panel_at (k, g, 0, 0, 0);
     for (gint64 kb = 0; kb < k->n_kb; kb++) {
       gint64 k0 = kb * k->kc, k1 = MIN (k->kdim, k0 + k->kc);
       af__conv_build_tile (k, r->simd, r->in, g, k0, k1, p0, ncols, tile, row, tmp, pp);
-      for (gint64 s = 0; s < ncols; s += NR) {
-        int nr = (int) MIN (NR, ncols - s);
-        for (gint64 mb = mb0; mb < mb1;) {
-          int mr = (int) MIN (MR, k->cout_g - mb * MR);
-          const float *a = wg + (mb * k->kdim + k0) * MR;
-          float *c = cb + (mb - mb0) * MR * ldb + s;
-          if (r->avx512 && nr > 8 && mb + 1 < mb1) { /* two panels at once */
-            af__gemm_acc12_avx512 (k1 - k0, a, k->kdim * MR, tile + s * k->kc, NR,
-                                   (int) MIN (2 * MR, k->cout_g - mb * MR), kb > 0, c, ldb);
-            mb += 2;
-            continue;
-          }
-          af__gemm_acc (r->simd, k1 - k0, a, tile + s * k->kc, NR, mr, nr, kb > 0, c, ldb);
-          mb++;
-        }
-      }
+      af__conv_kblock (r, g, p0, wg, k0, k1, mb0, mb1, ncols, tile, kb > 0, cb);
     }
     gint64 row0 = g * k->cout_g + mb0 * MR, row1 = g * k->cout_g + MIN (k->cout_g, mb1 * MR);
+    /* rows of panel pairs: their full strips are done when r->fused */
+    gint64 pair_rows = (mb1 - mb0) / 2 * 2 * MR, done = r->fused ? ncols / NR * NR : 0;
     for (gint64 row = row0; row < row1; row++) {
-      gint64 at = row * k->hw_out + p0;
-      af__finish_row (r->simd, cb + (row - row0) * ldb, ncols, k->bias[row], NULL, &k->ep,
-                      r->res ? r->res + at : NULL, r->out + at);
+      gint64 j0 = row - row0 < pair_rows ? done : 0, at = row * k->hw_out + p0 + j0;
+      if (j0 < ncols)
+        af__finish_row (r->simd, cb + (row - row0) * ldb + j0, ncols - j0, k->bias[row], NULL,
+                        &k->ep, r->res ? r->res + at : NULL, r->out + at);
     }
   }
 }
@@ -506,7 +575,9 @@ void
 af_cpu_conv_run_res (const AfConvKernel *k, const guint16 *in, const guint16 *res, guint16 *out,
                      guint8 *scratch, AfPool *pool)
 {
-  AfConvRun r = { k, in, out, scratch, af__cpu_use_simd (), af__cpu_use_avx512 (), 1, 1, res };
+  AfConvRun r = { k, in, out, scratch, af__cpu_use_simd (), af__cpu_use_avx512 (), FALSE, 1, 1,
+                  res };
+  r.fused = r.avx512 && k->simple && k->n_kb == 1;
   g_return_if_fail (!af_epilogue_has_residual (&k->ep) || res);
   if (k->hw_out == 0 || k->d.c_out == 0)
     return;

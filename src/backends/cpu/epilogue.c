@@ -216,22 +216,7 @@ af__finish_row_c (const float *acc, gint64 n, gboolean add_bias, float bias, con
   }
 }
 
-#ifdef AF_X86
-#define AF_F16_NEAREST 0 /* _MM_FROUND_TO_NEAREST_INT for vcvtps2ph */
-
-/* The vector finisher for a simple epilogue: clamps (RELU, RELU6, CLIP)
- * commute with the monotonic fp16 rounding (round (clamp (round (x))) ==
- * round (clamp (x)) for any bounds) and a chain of clamps is one clamp
- * (clamp (clamp (x, a, b), c, d) == clamp (x, clamp (a, c, d), clamp (b, c,
- * d)), NaN included), so the epilogue is: clamp A, then optionally round +
- * ADD + clamp B, then one rounding. */
-typedef struct {
-  float lo[2], hi[2]; /* clamp before and after the ADD */
-  gboolean clamp[2];  /* is there one (an unbounded clamp would turn NaN into -inf) */
-  gboolean add;
-} AfSimpleEp;
-
-static void
+void
 af__simple_ep (const AfEpilogue *ep, AfSimpleEp *se)
 {
   int stage = 0;
@@ -257,6 +242,16 @@ af__simple_ep (const AfEpilogue *ep, AfSimpleEp *se)
     se->clamp[stage] = TRUE;
   }
 }
+
+#ifdef AF_X86
+#define AF_F16_NEAREST 0 /* _MM_FROUND_TO_NEAREST_INT for vcvtps2ph */
+
+/* The vector finisher for a simple epilogue: clamps (RELU, RELU6, CLIP)
+ * commute with the monotonic fp16 rounding (round (clamp (round (x))) ==
+ * round (clamp (x)) for any bounds) and a chain of clamps is one clamp
+ * (clamp (clamp (x, a, b), c, d) == clamp (x, clamp (a, c, d), clamp (b, c,
+ * d)), NaN included), so the epilogue is: clamp A, then optionally round +
+ * ADD + clamp B, then one rounding. */
 
 __attribute__ ((target ("avx2,f16c"), always_inline)) static inline __m128i
 af__simple8 (__m256 v, const AfSimpleEp *se, __m256 lo0, __m256 hi0, __m128i r, __m256 lo1,

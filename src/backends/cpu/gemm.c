@@ -315,3 +315,287 @@ af__gemm_acc12_avx512 (gint64 k, const float *a, gint64 lda_panel, const float *
   g_assert_not_reached ();
 #endif
 }
+
+/* ------------------------------------------------------------ narrow strips
+ * A strip of at most 4 pixels (the tail of 49 = 3 * 16 + 1 and the like)
+ * would waste most of a 16-wide microkernel. Here the output channels are
+ * the vector lanes instead: per k, panel q gives 8 lanes (its 6 rows and 2
+ * ignored ones read past it) and every pixel j one broadcast, so NP panels
+ * x NX pixels are NP * NX independent accumulators. Same products, same
+ * order over k, so the same sums as af__gemm_acc. */
+#ifdef AF_X86
+__attribute__ ((target ("avx2,fma"), always_inline)) static inline void
+af__ukn_avx2 (int NP, int NX, gint64 k, const float *a, gint64 lda_panel, const float *b,
+              gint64 ldb, int rows, gboolean load, float *c, gint64 ldc)
+{
+  __m256 acc[12];
+  float t[8] __attribute__ ((aligned (32)));
+#pragma GCC unroll 12
+  for (int q = 0; q < NP; q++)
+#pragma GCC unroll 4
+    for (int j = 0; j < NX; j++) {
+      acc[q * NX + j] = _mm256_setzero_ps ();
+      if (load) {
+        for (int i = 0; i < 8; i++)
+          t[i] = q * MR + i < rows && i < MR ? c[(q * MR + i) * ldc + j] : 0.0f;
+        acc[q * NX + j] = _mm256_load_ps (t);
+      }
+    }
+  for (gint64 p = 0; p < k; p++, a += MR, b += ldb) {
+    __m256 bx[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < NX; j++)
+      bx[j] = _mm256_broadcast_ss (b + j);
+#pragma GCC unroll 12
+    for (int q = 0; q < NP; q++) {
+      __m256 wv = _mm256_loadu_ps (a + q * lda_panel);
+#pragma GCC unroll 4
+      for (int j = 0; j < NX; j++)
+        acc[q * NX + j] = _mm256_fmadd_ps (wv, bx[j], acc[q * NX + j]);
+    }
+  }
+#pragma GCC unroll 12
+  for (int q = 0; q < NP; q++)
+#pragma GCC unroll 4
+    for (int j = 0; j < NX; j++) {
+      _mm256_store_ps (t, acc[q * NX + j]);
+      for (int i = 0; i < MR && q * MR + i < rows; i++)
+        c[(q * MR + i) * ldc + j] = t[i];
+    }
+}
+
+#define AF_UKN(NP, NX)                                                                             \
+  __attribute__ ((target ("avx2,fma"))) static void af__ukn_avx2_##NP##_##NX (                    \
+      gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb, int rows,            \
+      gboolean load, float *c, gint64 ldc)                                                         \
+  {                                                                                                \
+    af__ukn_avx2 (NP, NX, k, a, lda_panel, b, ldb, rows, load, c, ldc);                            \
+  }
+AF_UKN (12, 1)
+AF_UKN (11, 1)
+AF_UKN (10, 1)
+AF_UKN (9, 1)
+AF_UKN (8, 1)
+AF_UKN (7, 1)
+AF_UKN (6, 1)
+AF_UKN (5, 1)
+AF_UKN (4, 1)
+AF_UKN (3, 1)
+AF_UKN (2, 1)
+AF_UKN (1, 1)
+AF_UKN (6, 2)
+AF_UKN (5, 2)
+AF_UKN (4, 2)
+AF_UKN (3, 2)
+AF_UKN (2, 2)
+AF_UKN (1, 2)
+AF_UKN (4, 3)
+AF_UKN (3, 3)
+AF_UKN (2, 3)
+AF_UKN (1, 3)
+AF_UKN (3, 4)
+AF_UKN (2, 4)
+AF_UKN (1, 4)
+#undef AF_UKN
+
+typedef void (*AfUknFn) (gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb,
+                         int rows, gboolean load, float *c, gint64 ldc);
+static const AfUknFn af__ukn_fns[AF_GEMM_NARROW + 1][13] = {
+  [1] = { NULL, af__ukn_avx2_1_1, af__ukn_avx2_2_1, af__ukn_avx2_3_1, af__ukn_avx2_4_1,
+          af__ukn_avx2_5_1, af__ukn_avx2_6_1, af__ukn_avx2_7_1, af__ukn_avx2_8_1,
+          af__ukn_avx2_9_1, af__ukn_avx2_10_1, af__ukn_avx2_11_1, af__ukn_avx2_12_1 },
+  [2] = { NULL, af__ukn_avx2_1_2, af__ukn_avx2_2_2, af__ukn_avx2_3_2, af__ukn_avx2_4_2,
+          af__ukn_avx2_5_2, af__ukn_avx2_6_2 },
+  [3] = { NULL, af__ukn_avx2_1_3, af__ukn_avx2_2_3, af__ukn_avx2_3_3, af__ukn_avx2_4_3 },
+  [4] = { NULL, af__ukn_avx2_1_4, af__ukn_avx2_2_4, af__ukn_avx2_3_4 },
+};
+static const int af__ukn_np[AF_GEMM_NARROW + 1] = { 0, 12, 6, 4, 3 };
+#endif
+
+void
+af__gemm_acc_narrow (gboolean simd, gint64 k, const float *a, gint64 lda_panel, const float *b,
+                     gint64 ldb, int rows, int nr, gboolean load, float *c, gint64 ldc)
+{
+  g_assert (nr >= 1 && nr <= AF_GEMM_NARROW && rows >= 1);
+#ifdef AF_X86
+  if (simd) {
+    int np_max = af__ukn_np[nr];
+    for (int r0 = 0; r0 < rows; r0 += np_max * MR, a += np_max * lda_panel) {
+      int rr = MIN (rows - r0, np_max * MR);
+      af__ukn_fns[nr][(rr + MR - 1) / MR](k, a, lda_panel, b, ldb, rr, load, c + r0 * ldc, ldc);
+    }
+    return;
+  }
+#endif
+  for (int r = 0; r < rows; r++)
+    for (int j = 0; j < nr; j++) {
+      const float *ar = a + (r / MR) * lda_panel + r % MR;
+      float s = load ? c[r * ldc + j] : 0.0f;
+      for (gint64 p = 0; p < k; p++)
+        s += ar[p * MR] * b[p * ldb + j];
+      c[r * ldc + j] = s;
+    }
+}
+
+/* ------------------------------------------------------------ fused finish
+ * The two-panel AVX-512F kernel for a whole K (no accumulator round trip):
+ * its 12 x 16 sums are finished straight from the registers exactly as
+ * af__finish_row does it for a simple epilogue. */
+#ifdef AF_X86
+#define AF_F16_NEAREST 0 /* _MM_FROUND_TO_NEAREST_INT for vcvtps2ph */
+
+__attribute__ ((target ("avx512f"), always_inline)) static inline void
+af__finz (__m512 acc, float bias, const AfSimpleEp *se, const guint16 *res, guint16 *out)
+{
+  __m512 v = _mm512_add_ps (acc, _mm512_set1_ps (bias));
+  if (se->clamp[0])
+    v = _mm512_min_ps (_mm512_max_ps (v, _mm512_set1_ps (se->lo[0])), _mm512_set1_ps (se->hi[0]));
+  if (se->add) {
+    __m512 r = _mm512_cvtph_ps (_mm256_loadu_si256 ((const __m256i *) res));
+    v = _mm512_add_ps (_mm512_cvtph_ps (_mm512_cvtps_ph (v, AF_F16_NEAREST)), r);
+    if (se->clamp[1])
+      v = _mm512_min_ps (_mm512_max_ps (v, _mm512_set1_ps (se->lo[1])),
+                         _mm512_set1_ps (se->hi[1]));
+  }
+  _mm256_storeu_si256 ((__m256i *) out, _mm512_cvtps_ph (v, AF_F16_NEAREST));
+}
+
+#define AF_UKZ_FIN(i)                                                                              \
+  if (R > i)                                                                                       \
+    af__finz (c##i, bias[i], se, se->add ? res + i * ldo : NULL, out + i * ldo);
+
+__attribute__ ((target ("avx512f"), always_inline)) static inline void
+af__ukzf (int R, gint64 k, const float *a0, gint64 lda_panel, const float *b, gint64 ldb,
+          const float *bias, const AfSimpleEp *se, const guint16 *res, guint16 *out, gint64 ldo)
+{
+  const gboolean load = FALSE;
+  const float *c = NULL, *a1 = a0 + lda_panel;
+  const gint64 ldc = 0;
+  AF_UKZ_DECL (0)
+  AF_UKZ_DECL (1)
+  AF_UKZ_DECL (2)
+  AF_UKZ_DECL (3)
+  AF_UKZ_DECL (4)
+  AF_UKZ_DECL (5)
+  AF_UKZ_DECL (6)
+  AF_UKZ_DECL (7)
+  AF_UKZ_DECL (8)
+  AF_UKZ_DECL (9)
+  AF_UKZ_DECL (10)
+  AF_UKZ_DECL (11)
+  for (gint64 p = 0; p < k; p++, a0 += MR, a1 += MR, b += ldb) {
+    __m512 bv = _mm512_loadu_ps (b);
+    AF_UKZ_FMA0 (0)
+    AF_UKZ_FMA0 (1)
+    AF_UKZ_FMA0 (2)
+    AF_UKZ_FMA0 (3)
+    AF_UKZ_FMA0 (4)
+    AF_UKZ_FMA0 (5)
+    AF_UKZ_FMA1 (6)
+    AF_UKZ_FMA1 (7)
+    AF_UKZ_FMA1 (8)
+    AF_UKZ_FMA1 (9)
+    AF_UKZ_FMA1 (10)
+    AF_UKZ_FMA1 (11)
+  }
+  AF_UKZ_FIN (0)
+  AF_UKZ_FIN (1)
+  AF_UKZ_FIN (2)
+  AF_UKZ_FIN (3)
+  AF_UKZ_FIN (4)
+  AF_UKZ_FIN (5)
+  AF_UKZ_FIN (6)
+  AF_UKZ_FIN (7)
+  AF_UKZ_FIN (8)
+  AF_UKZ_FIN (9)
+  AF_UKZ_FIN (10)
+  AF_UKZ_FIN (11)
+}
+
+#define AF_UKZF(R)                                                                                 \
+  __attribute__ ((target ("avx512f"))) static void af__ukzf_##R (                                 \
+      gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb, const float *bias,   \
+      const AfSimpleEp *se, const guint16 *res, guint16 *out, gint64 ldo)                          \
+  {                                                                                                \
+    af__ukzf (R, k, a, lda_panel, b, ldb, bias, se, res, out, ldo);                                \
+  }
+AF_UKZF (7)
+AF_UKZF (8)
+AF_UKZF (9)
+AF_UKZF (10)
+AF_UKZF (11)
+AF_UKZF (12)
+#undef AF_UKZF
+
+typedef void (*AfUkzfFn) (gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb,
+                          const float *bias, const AfSimpleEp *se, const guint16 *res,
+                          guint16 *out, gint64 ldo);
+static const AfUkzfFn af__ukzf_fns[2 * MR + 1] = {
+  [7] = af__ukzf_7,   [8] = af__ukzf_8,   [9] = af__ukzf_9,
+  [10] = af__ukzf_10, [11] = af__ukzf_11, [12] = af__ukzf_12,
+};
+#endif
+
+void
+af__gemm_fin12_avx512 (gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb,
+                       int mr, const float *bias, const AfSimpleEp *se, const guint16 *res,
+                       guint16 *out, gint64 ldo)
+{
+  g_assert (mr > MR && mr <= 2 * MR);
+#ifdef AF_X86
+  af__ukzf_fns[mr](k, a, lda_panel, b, ldb, bias, se, res, out, ldo);
+#else
+  g_assert_not_reached ();
+#endif
+}
+
+/* ------------------------------------------------------------ one row
+ * A single A row (M = 1, a linear layer on one vector) gives the 6 x 16
+ * kernel only 2 accumulator chains, bound by the FMA latency; four B strips
+ * at once give it 8. Same products, same order over k. */
+#ifdef AF_X86
+__attribute__ ((target ("avx2,fma"))) static void
+af__uk1x4_avx2 (gint64 k, const float *a, const float *b, gint64 ldb, gint64 strip, float *acc)
+{
+  __m256 c0 = _mm256_setzero_ps (), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+  for (gint64 p = 0; p < k; p++, a += MR, b += ldb) {
+    __m256 ai = _mm256_broadcast_ss (a);
+    c0 = _mm256_fmadd_ps (ai, _mm256_loadu_ps (b), c0);
+    c1 = _mm256_fmadd_ps (ai, _mm256_loadu_ps (b + 8), c1);
+    c2 = _mm256_fmadd_ps (ai, _mm256_loadu_ps (b + strip), c2);
+    c3 = _mm256_fmadd_ps (ai, _mm256_loadu_ps (b + strip + 8), c3);
+    c4 = _mm256_fmadd_ps (ai, _mm256_loadu_ps (b + 2 * strip), c4);
+    c5 = _mm256_fmadd_ps (ai, _mm256_loadu_ps (b + 2 * strip + 8), c5);
+    c6 = _mm256_fmadd_ps (ai, _mm256_loadu_ps (b + 3 * strip), c6);
+    c7 = _mm256_fmadd_ps (ai, _mm256_loadu_ps (b + 3 * strip + 8), c7);
+  }
+  _mm256_storeu_ps (acc, c0);
+  _mm256_storeu_ps (acc + 8, c1);
+  _mm256_storeu_ps (acc + NR, c2);
+  _mm256_storeu_ps (acc + NR + 8, c3);
+  _mm256_storeu_ps (acc + 2 * NR, c4);
+  _mm256_storeu_ps (acc + 2 * NR + 8, c5);
+  _mm256_storeu_ps (acc + 3 * NR, c6);
+  _mm256_storeu_ps (acc + 3 * NR + 8, c7);
+}
+#endif
+
+void
+af__gemm_row4 (gboolean simd, gint64 k, const float *a, const float *b, gint64 ldb, gint64 strip,
+               int nr, const float *bias_col, const AfEpilogue *ep, const guint16 *res, guint16 *c)
+{
+  g_assert (nr > 3 * NR && nr <= 4 * NR);
+#ifdef AF_X86
+  if (simd) {
+    float acc[4 * NR] __attribute__ ((aligned (32)));
+    af__uk1x4_avx2 (k, a, b, ldb, strip, acc);
+    for (int q = 0; q < 4; q++)
+      af__finish_row (TRUE, acc + q * NR, MIN (NR, nr - q * NR), 0.0f, bias_col + q * NR, ep,
+                      res ? res + q * NR : NULL, c + q * NR);
+    return;
+  }
+#endif
+  for (int q = 0; q < 4; q++)
+    af__gemm_tile (simd, k, a, b + q * strip, ldb, 1, MIN (NR, nr - q * NR), NULL,
+                   bias_col + q * NR, ep, res ? res + q * NR : NULL, c + q * NR, 0);
+}

@@ -101,7 +101,12 @@ af__linear_task (void *ctx, gint64 begin, gint64 end, int thread)
     int mr = (int) MIN (MR, r->m - m0);
     gint64 s0 = ch * r->strips_per, s1 = MIN (lk->n_strips, s0 + r->strips_per);
     af__linear_pack_a (lk, r->x, m0, mr, a, tmp);
-    for (gint64 s = s0; s < s1; s++) {
+    gint64 s = s0;
+    for (; mr == 1 && s + 4 <= s1; s += 4) /* one row: four strips at once */
+      af__gemm_row4 (r->simd, lk->k, a, lk->w + s * lk->k * NR, NR, lk->k * NR,
+                     (int) MIN (4 * NR, lk->n - s * NR), lk->bias + s * NR, &lk->ep,
+                     r->res ? r->res + m0 * lk->n + s * NR : NULL, r->y + m0 * lk->n + s * NR);
+    for (; s < s1; s++) {
       int nr = (int) MIN (NR, lk->n - s * NR);
       af__gemm_tile (r->simd, lk->k, a, lk->w + s * lk->k * NR, NR, mr, nr, NULL,
                      lk->bias + s * NR, &lk->ep, r->res ? r->res + m0 * lk->n + s * NR : NULL,

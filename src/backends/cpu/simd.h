@@ -29,6 +29,19 @@ void af__cpu_force_no_avx512 (gboolean off);
 /* TRUE if every op of @ep is RELU, RELU6, CLIP or ADD (done in vector registers). */
 gboolean af__epilogue_is_simple (const AfEpilogue *ep);
 
+/* A simple epilogue (af__epilogue_is_simple) as the vector finishers run
+ * it: clamps commute with the monotonic fp16 rounding and a chain of clamps
+ * is one clamp, so it is: clamp 0, then optionally round + ADD + clamp 1,
+ * then one rounding. */
+typedef struct {
+  float lo[2], hi[2]; /* clamp before and after the ADD */
+  gboolean clamp[2];  /* is there one (an unbounded clamp would turn NaN into -inf) */
+  gboolean add;
+} AfSimpleEp;
+
+/* Fills @se from the simple epilogue @ep (NULL: none). */
+void af__simple_ep (const AfEpilogue *ep, AfSimpleEp *se);
+
 /* Finishes @n accumulators: dst[j] = fp16 (ep (fp16 (acc[j] + bias))), where
  * bias is @bias_v[j] if @bias_v is non-NULL, else @bias. @res: the ADD's
  * residual row aligned with @dst (NULL when @ep has no ADD). */
@@ -71,6 +84,31 @@ void af__gemm_acc (gboolean simd, gint64 k, const float *a, const float *b, gint
  * (its row i - 6); 16 columns (@b is a full strip). Same sums, same order. */
 void af__gemm_acc12_avx512 (gint64 k, const float *a, gint64 lda_panel, const float *b,
                             gint64 ldb, int mr, gboolean load, float *c, gint64 ldc);
+
+/* af__gemm_acc12_avx512 over the whole K (from zeros), finished straight
+ * from the registers like af__finish_row with the simple epilogue @se: row
+ * i (< @mr, 7..12) gets bias @bias[i] and goes to the 16 halves at out + i *
+ * @ldo (its residual at res + i * @ldo when @se adds one). */
+void af__gemm_fin12_avx512 (gint64 k, const float *a, gint64 lda_panel, const float *b,
+                            gint64 ldb, int mr, const float *bias, const AfSimpleEp *se,
+                            const guint16 *res, guint16 *out, gint64 ldo);
+
+/* af__gemm_tile for one row (mr = 1) over four B strips at once, strip q at
+ * b + q * @strip, its columns to c + q * 16 (@nr: 49..64 columns in all,
+ * @bias_col and @res aligned with @c). Same results. */
+void af__gemm_row4 (gboolean simd, gint64 k, const float *a, const float *b, gint64 ldb,
+                    gint64 strip, int nr, const float *bias_col, const AfEpilogue *ep,
+                    const guint16 *res, guint16 *c);
+
+/* Narrow strips of @nr <= AF_GEMM_NARROW columns: the result of
+ * af__gemm_acc over ceil (@rows / 6) panels at once (panel q at @a + q *
+ * @lda_panel, its rows to c + (6 * q + i) * ldc), rows past @rows neither
+ * read nor written, columns j < @nr only. The AVX2 body reads 2 floats past
+ * every panel row (a[p * 6 + 7]): they must be readable. */
+#define AF_GEMM_NARROW 4
+void af__gemm_acc_narrow (gboolean simd, gint64 k, const float *a, gint64 lda_panel,
+                          const float *b, gint64 ldb, int rows, int nr, gboolean load, float *c,
+                          gint64 ldc);
 
 static inline gint64
 af__ceil_div (gint64 a, gint64 b)
