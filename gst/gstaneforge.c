@@ -41,6 +41,11 @@
  * live and the model is slower than one frame. docs/element.md has the
  * details (EOS, flush, caps changes, latency, stats).
  *
+ * `batch-size=N` (offline, output=meta) compiles the model batched and runs
+ * N frames per model run: frames are held until N are in, then leave in
+ * order, each with its own results; a partial batch is run at EOS and
+ * before serialized events, a flush drops the held frames.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 -m videotestsrc num-buffers=30 ! aneforge model=models/tiny-classifier.json ! fakesink
@@ -61,6 +66,15 @@
 GST_DEBUG_CATEGORY_STATIC (gst_aneforge_debug);
 #define GST_CAT_DEFAULT gst_aneforge_debug
 
+/* A frame held for a batch (batch-size > 1). */
+typedef struct {
+  GstBuffer *buf;         /* owned until pushed */
+  guint64 seq;            /* frame number since the last reset */
+  gboolean due;           /* inferred (interval): has a slot of the port */
+  GstAneforgeResults *r;  /* owned once the batch ran; NULL: none to show */
+  guint64 age_frames, age_ns;
+} GstAneforgeHeld;
+
 enum {
   PROP_0,
   PROP_MODEL,
@@ -72,6 +86,7 @@ enum {
   PROP_RESULTS,
   PROP_MODE,
   PROP_INTERVAL,
+  PROP_BATCH_SIZE,
   PROP_STATS,
 };
 
@@ -85,6 +100,8 @@ enum {
 #define DEFAULT_MODE GST_ANEFORGE_MODE_AUTO
 #define DEFAULT_INTERVAL 1
 #define MAX_INTERVAL 1000000
+#define DEFAULT_BATCH_SIZE 1
+#define MAX_BATCH_SIZE 64
 #define RESULTS_LINE_SIZE 4096
 #define MAX_THREADS 256
 #define MAX_TOP_K 1000
@@ -192,6 +209,9 @@ gst_aneforge_set_property (GObject *object, guint prop_id, const GValue *value,
   case PROP_INTERVAL:
     self->interval = g_value_get_uint (value);
     break;
+  case PROP_BATCH_SIZE:
+    self->batch_size = g_value_get_uint (value);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     break;
@@ -231,6 +251,9 @@ gst_aneforge_get_property (GObject *object, guint prop_id, GValue *value, GParam
     break;
   case PROP_INTERVAL:
     g_value_set_uint (value, self->interval);
+    break;
+  case PROP_BATCH_SIZE:
+    g_value_set_uint (value, self->batch_size);
     break;
   case PROP_STATS:
     g_value_take_boxed (value, gst_aneforge_stats (self));
@@ -277,6 +300,7 @@ typedef struct {
   guint threads, top_k;
   gboolean top_k_set;
   GstAneforgeMode run_mode;
+  guint batch_size;
 } GstAneforgeSettings;
 
 static void
@@ -292,6 +316,7 @@ gst_aneforge_settings_get (GstAneforge *self, GstAneforgeSettings *s)
   s->top_k = self->top_k;
   s->top_k_set = self->top_k_set;
   s->run_mode = self->run_mode;
+  s->batch_size = MAX (self->batch_size, 1);
   GST_OBJECT_UNLOCK (self);
 }
 
@@ -337,6 +362,51 @@ gst_aneforge_post_compile_error (GstAneforge *self, const GstAneforgeSettings *s
                        ("could not compile model \"%s\"", s->model_path));
 }
 
+/* The batched compile failed: when the model compiles unbatched, the
+ * batch is the problem (LIBRARY/SETTINGS naming the property), else the
+ * model's own error is posted. */
+static void
+gst_aneforge_post_batch_error (GstAneforge *self, const GstAneforgeSettings *s, AfGraph *g,
+                               AfCompileOptions *opts, const GError *err)
+{
+  g_autoptr (GError) err1 = NULL;
+  opts->batch = 1;
+  AfModel *m = af_compile (g, opts, &err1);
+  if (!m) {
+    gst_aneforge_post_compile_error (self, s, err1);
+    return;
+  }
+  af_model_free (m);
+  GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+                     ("batch-size=%u: the model cannot run batched: %s", s->batch_size,
+                      err->message),
+                     ("model \"%s\"; use batch-size=1", s->model_path));
+}
+
+/* batch-size > 1 needs offline meta output. Posts and returns FALSE. */
+static gboolean
+gst_aneforge_check_batch (GstAneforge *self, const GstAneforgeSettings *s)
+{
+  if (s->batch_size <= 1)
+    return TRUE;
+  if (s->output != GST_ANEFORGE_OUTPUT_META) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+                       ("batch-size=%u needs output=meta: output=tensor emits one tensor buffer "
+                        "per frame from unbatched runs; use batch-size=1", s->batch_size),
+                       (NULL));
+    return FALSE;
+  }
+  if (s->run_mode == GST_ANEFORGE_MODE_LIVE) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+                       ("batch-size=%u needs mode=offline (or auto): mode=live infers the "
+                        "newest frame alone and never holds frames back; use batch-size=1",
+                        s->batch_size),
+                       (NULL));
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* Loads and compiles the model. Posts the error and returns NULL. */
 static AfModel *
 gst_aneforge_open_model (GstAneforge *self, const GstAneforgeSettings *s)
@@ -348,6 +418,8 @@ gst_aneforge_open_model (GstAneforge *self, const GstAneforgeSettings *s)
                        ("set model=path/to/graph.json"));
     return NULL;
   }
+  if (!gst_aneforge_check_batch (self, s))
+    return NULL;
   AfGraph *g = af_graph_load (s->model_path, &err);
   if (!g) {
     gst_aneforge_post_load_error (self, s->model_path, err);
@@ -356,12 +428,15 @@ gst_aneforge_open_model (GstAneforge *self, const GstAneforgeSettings *s)
   AfCompileOptions opts = AF_COMPILE_OPTIONS_INIT;
   opts.backend = (AfBackendKind) s->backend;
   opts.threads = (int) s->threads;
+  opts.batch = (int) s->batch_size;
   AfModel *m = af_compile (g, &opts, &err);
-  af_graph_free (g);
-  if (!m) {
+  if (!m && s->batch_size > 1)
+    gst_aneforge_post_batch_error (self, s, g, &opts, err);
+  else if (!m)
     gst_aneforge_post_compile_error (self, s, err);
+  af_graph_free (g);
+  if (!m)
     return NULL;
-  }
   if (af_model_n_inputs (m) != 1 || af_model_n_outputs (m) < 1) {
     GST_ELEMENT_ERROR (self, STREAM, FORMAT,
                        ("%s: the element feeds one image input and reads at least one output; "
@@ -502,6 +577,8 @@ gst_aneforge_make_tensor_caps (GstAneforge *self)
                               types->str, "dimensions", G_TYPE_STRING, dims->str, NULL);
 }
 
+static void gst_aneforge_batch_clear (GstAneforge *self);
+
 static void
 gst_aneforge_close (GstAneforge *self)
 {
@@ -526,6 +603,11 @@ gst_aneforge_close (GstAneforge *self)
   g_clear_pointer (&self->decoded, g_free);
   g_clear_pointer (&self->decoders, g_ptr_array_unref);
   g_clear_pointer (&self->views, g_free);
+  gst_aneforge_batch_clear (self);
+  g_clear_pointer (&self->held, g_array_unref);
+  g_clear_pointer (&self->item_elems, g_free);
+  g_clear_pointer (&self->batch_views, g_free);
+  self->batch = 1;
   self->cls_index = self->det_index = -1;
   self->cls_k = self->det_max = 0;
   if (self->results_file && fclose (self->results_file) != 0)
@@ -624,6 +706,43 @@ gst_aneforge_open_worker (GstAneforge *self, const GstAneforgeSettings *s)
   return TRUE;
 }
 
+/* batch-size > 1: the port and outputs lead with the batch (the library
+ * guarantees it); from here on they describe one item, so preprocessing,
+ * decoders and result blocks are those of an unbatched model. Posts and
+ * returns FALSE. */
+static gboolean
+gst_aneforge_open_batch (GstAneforge *self, const GstAneforgeSettings *s)
+{
+  self->batch = 1;
+  if (s->batch_size <= 1)
+    return TRUE;
+  if (self->port.rank < 1 || self->port.shape[0] != (gint64) s->batch_size)
+    goto not_batched;
+  for (guint i = 0; i < self->n_outputs; i++)
+    if (self->outputs[i].rank < 1 || self->outputs[i].shape[0] != (gint64) s->batch_size)
+      goto not_batched;
+  self->batch = s->batch_size;
+  self->port.shape[0] = 1;
+  self->port_item = (gsize) af_shape_numel (self->port.rank, self->port.shape);
+  self->item_elems = g_new (gsize, self->n_outputs);
+  self->batch_views = g_new0 (const guint16 *, self->n_outputs);
+  for (guint i = 0; i < self->n_outputs; i++) {
+    self->outputs[i].shape[0] = 1;
+    self->item_elems[i] = (gsize) af_shape_numel (self->outputs[i].rank, self->outputs[i].shape);
+  }
+  self->held = g_array_sized_new (FALSE, TRUE, sizeof (GstAneforgeHeld), self->batch);
+  self->held_next = self->held_ready = self->held_due = 0;
+  self->batch_pre_ns = 0;
+  return TRUE;
+
+not_batched:
+  GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+                     ("batch-size=%u: the compiled model's input or an output does not lead "
+                      "with the batch", s->batch_size),
+                     ("model \"%s\"", s->model_path));
+  return FALSE;
+}
+
 static gboolean
 gst_aneforge_open (GstAneforge *self, const GstAneforgeSettings *s)
 {
@@ -635,13 +754,14 @@ gst_aneforge_open (GstAneforge *self, const GstAneforgeSettings *s)
   self->port_view = af_model_input_view (self->model, 0, NULL);
   self->n_outputs = af_model_n_outputs (self->model);
   self->outputs = g_new0 (AfTensorInfo, self->n_outputs);
-  gsize n_values = 0;
-  for (guint i = 0; i < self->n_outputs; i++) {
+  for (guint i = 0; i < self->n_outputs; i++)
     af_model_output_info (self->model, i, &self->outputs[i]);
-    n_values += (gsize) af_shape_numel (self->outputs[i].rank, self->outputs[i].shape);
-  }
-  if (!gst_aneforge_setup_decoders (self, s) || !gst_aneforge_open_results (self, s))
+  if (!gst_aneforge_open_batch (self, s) || !gst_aneforge_setup_decoders (self, s)
+      || !gst_aneforge_open_results (self, s))
     return FALSE;
+  if (self->batch > 1) /* the decoders read one item: the whole views are the batch's */
+    for (guint i = 0; i < self->n_outputs; i++)
+      self->batch_views[i] = self->views[i];
 
   if (self->mode == GST_ANEFORGE_OUTPUT_META) {
     self->results = gst_aneforge_results_pool_new (self->n_outputs, self->outputs, 0,
@@ -802,6 +922,8 @@ gst_aneforge_resolve_live (GstAneforge *self, gboolean upstream_live, gint fps_n
   GST_OBJECT_LOCK (self);
   GstAneforgeMode mode = self->run_mode;
   GST_OBJECT_UNLOCK (self);
+  if (self->batch > 1) /* batching holds frames: offline only (live refused at start) */
+    return FALSE;
   if (mode != GST_ANEFORGE_MODE_AUTO)
     return mode == GST_ANEFORGE_MODE_LIVE && self->worker;
   if (!self->worker || !upstream_live)
@@ -1295,6 +1417,163 @@ gst_aneforge_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
                                                                        : GST_FLOW_ERROR;
 }
 
+/* ---------------------------------------------------------------- batching
+ * batch-size > 1 (offline, output=meta): submit_input_buffer holds each
+ * frame (a due one is preprocessed into the next slot of the port at once);
+ * when batch due frames are held, one run infers them all and every held
+ * frame gets its results, in order, as transform_ip would have given them;
+ * generate_output then lets them leave one by one. Serialized events and
+ * the DRAIN query drain first (a partial batch is run, its empty slots
+ * holding copies of the last frame); flush-stop drops what is held. */
+
+/* Drops every held frame and its results. */
+static void
+gst_aneforge_batch_clear (GstAneforge *self)
+{
+  for (guint i = 0; self->held && i < self->held->len; i++) {
+    GstAneforgeHeld *e = &g_array_index (self->held, GstAneforgeHeld, i);
+    gst_clear_buffer (&e->buf);
+    g_clear_pointer (&e->r, gst_aneforge_results_unref);
+  }
+  if (self->held)
+    g_array_set_size (self->held, 0);
+  self->held_next = self->held_ready = self->held_due = 0;
+  self->batch_pre_ns = 0;
+}
+
+/* Runs the held due frames (a partial batch: the empty slots get copies of
+ * the last one; their results are not read) and gives every held frame its
+ * results: due ones their own, the others the latest with their age. Posts
+ * and returns FALSE when the run fails. */
+static gboolean
+gst_aneforge_batch_run (GstAneforge *self)
+{
+  GstClockTime t0 = gst_util_get_timestamp ();
+  guint n = self->held_due;
+  if (n > 0) {
+    for (guint b = n; b < self->batch; b++)
+      memcpy (self->port_view + b * self->port_item, self->port_view + (n - 1) * self->port_item,
+              self->port_item);
+    if (!gst_aneforge_execute (self))
+      return FALSE;
+  }
+  guint64 latency = self->batch_pre_ns + (gst_util_get_timestamp () - t0);
+  guint slot = 0;
+  for (guint k = self->held_ready; k < self->held->len; k++) {
+    GstAneforgeHeld *e = &g_array_index (self->held, GstAneforgeHeld, k);
+    GstAneforgeJob job = { e->seq, GST_BUFFER_PTS (e->buf), GST_BUFFER_DURATION (e->buf),
+                           GST_VIDEO_INFO_WIDTH (&self->vinfo),
+                           GST_VIDEO_INFO_HEIGHT (&self->vinfo), 0, 0 };
+    if (e->due) {
+      for (guint i = 0; i < self->n_outputs; i++)
+        self->views[i] = self->batch_views[i] + slot * self->item_elems[i];
+      slot++;
+      GstAneforgeResults *r = gst_aneforge_results_acquire (self->results);
+      gst_aneforge_fill_results (self, r, job.frame_w, job.frame_h, latency);
+      gst_aneforge_worker_stamp (self->worker, &job);
+      gst_aneforge_worker_publish (self->worker, r, &job);
+    }
+    e->r = gst_aneforge_worker_latest (self->worker, &job);
+    if (e->r)
+      gst_aneforge_age (&job, e->seq, GST_BUFFER_PTS (e->buf), &e->age_frames, &e->age_ns);
+  }
+  for (guint i = 0; i < self->n_outputs; i++)
+    self->views[i] = self->batch_views[i];
+  self->held_ready = self->held->len;
+  self->held_due = 0;
+  self->batch_pre_ns = 0;
+  return TRUE;
+}
+
+/* The next frame that may leave (transfer full, writable, results
+ * attached), or NULL. */
+static GstFlowReturn
+gst_aneforge_batch_pop (GstAneforge *self, GstBuffer **outbuf)
+{
+  *outbuf = NULL;
+  if (self->held_next >= self->held_ready)
+    return GST_FLOW_OK;
+  GstAneforgeHeld *e = &g_array_index (self->held, GstAneforgeHeld, self->held_next++);
+  GstBuffer *buf = gst_buffer_make_writable (e->buf);
+  GstAneforgeResults *r = e->r;
+  guint64 age_frames = e->age_frames, age_ns = e->age_ns;
+  e->buf = NULL;
+  e->r = NULL;
+  if (self->held_next == self->held->len) {
+    g_array_set_size (self->held, 0);
+    self->held_next = self->held_ready = 0;
+  }
+  *outbuf = buf;
+  if (r && !gst_aneforge_show_results (self, buf, r, age_frames, age_ns))
+    return GST_FLOW_ERROR;
+  return GST_FLOW_OK;
+}
+
+/* Runs what is held and pushes it all downstream (before an event, at EOS,
+ * for a DRAIN query). The streaming thread, stream lock held. */
+static GstFlowReturn
+gst_aneforge_batch_drain (GstAneforge *self)
+{
+  GstFlowReturn ret = GST_FLOW_OK;
+  if (!self->held || self->held->len == 0)
+    return GST_FLOW_OK;
+  GST_DEBUG_OBJECT (self, "draining %u held frames (%u due)", self->held->len, self->held_due);
+  if (self->held_ready < self->held->len && !gst_aneforge_batch_run (self)) {
+    gst_aneforge_batch_clear (self);
+    return GST_FLOW_ERROR;
+  }
+  while (ret == GST_FLOW_OK) {
+    GstBuffer *buf;
+    ret = gst_aneforge_batch_pop (self, &buf);
+    if (!buf)
+      break;
+    if (ret == GST_FLOW_OK)
+      ret = gst_pad_push (GST_BASE_TRANSFORM_SRC_PAD (self), buf);
+    else
+      gst_buffer_unref (buf);
+  }
+  gst_aneforge_batch_clear (self); /* what a failed push left */
+  return ret;
+}
+
+/* Holds the frame the base class queued (QoS and reconfiguration done by
+ * it); a due frame goes into the next slot at once. A full batch is run. */
+static GstFlowReturn
+gst_aneforge_submit_input_buffer (GstBaseTransform *trans, gboolean is_discont, GstBuffer *input)
+{
+  GstAneforge *self = GST_ANEFORGE (trans);
+  GstFlowReturn ret = GST_BASE_TRANSFORM_CLASS (gst_aneforge_parent_class)
+                          ->submit_input_buffer (trans, is_discont, input);
+  if (self->batch <= 1 || ret != GST_FLOW_OK || !trans->queued_buf)
+    return ret;
+  GstAneforgeHeld e = { trans->queued_buf, 0, FALSE, NULL, 0, 0 };
+  trans->queued_buf = NULL;
+  e.due = gst_aneforge_next_frame (self, &e.seq);
+  if (e.due) {
+    GstClockTime t0 = gst_util_get_timestamp ();
+    if (!gst_aneforge_preprocess_buffer (self, e.buf,
+                                         self->port_view + self->held_due * self->port_item)) {
+      gst_buffer_unref (e.buf);
+      return GST_FLOW_ERROR;
+    }
+    self->batch_pre_ns += gst_util_get_timestamp () - t0;
+    self->held_due++;
+  }
+  g_array_append_val (self->held, e);
+  if (self->held_due == self->batch && !gst_aneforge_batch_run (self))
+    return GST_FLOW_ERROR;
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn
+gst_aneforge_generate_output (GstBaseTransform *trans, GstBuffer **outbuf)
+{
+  GstAneforge *self = GST_ANEFORGE (trans);
+  if (self->batch <= 1)
+    return GST_BASE_TRANSFORM_CLASS (gst_aneforge_parent_class)->generate_output (trans, outbuf);
+  return gst_aneforge_batch_pop (self, outbuf);
+}
+
 static GstFlowReturn
 gst_aneforge_prepare_output_buffer (GstBaseTransform *trans, GstBuffer *inbuf,
                                     GstBuffer **outbuf)
@@ -1400,16 +1679,36 @@ gst_aneforge_sink_event (GstBaseTransform *trans, GstEvent *event)
   case GST_EVENT_FLUSH_STOP:
     /* serialized: a frame staged while flush-start went by is dropped too */
     gst_aneforge_reset (self);
+    gst_aneforge_batch_clear (self);
     self->seq = 0;
     break;
   case GST_EVENT_EOS:
+    gst_aneforge_batch_drain (self);
     if (self->worker && g_atomic_int_get (&self->live) > 0)
       gst_aneforge_finish_live (self);
     break;
   default:
+    /* batching: held frames leave before any serialized event (caps: with
+     * the old caps and preprocessing; segment, gap, tags keep their place) */
+    if (GST_EVENT_IS_SERIALIZED (event))
+      gst_aneforge_batch_drain (self);
     break;
   }
   return GST_BASE_TRANSFORM_CLASS (gst_aneforge_parent_class)->sink_event (trans, event);
+}
+
+/* Batching holds a due frame until batch due frames are in: (batch *
+ * interval - 1) frame durations (of the caps' framerate; 0 without one). */
+static guint64
+gst_aneforge_batch_latency (GstAneforge *self)
+{
+  GST_OBJECT_LOCK (self);
+  guint interval = MAX (self->interval, 1);
+  GST_OBJECT_UNLOCK (self);
+  gint fps_n = GST_VIDEO_INFO_FPS_N (&self->vinfo), fps_d = GST_VIDEO_INFO_FPS_D (&self->vinfo);
+  if (self->batch <= 1 || fps_n <= 0 || fps_d <= 0)
+    return 0;
+  return gst_util_uint64_scale ((guint64) self->batch * interval - 1, GST_SECOND * fps_d, fps_n);
 }
 
 /* LATENCY: live mode adds none (buffers pass at once); offline adds the
@@ -1418,6 +1717,8 @@ static gboolean
 gst_aneforge_query (GstBaseTransform *trans, GstPadDirection direction, GstQuery *query)
 {
   GstAneforge *self = GST_ANEFORGE (trans);
+  if (direction == GST_PAD_SINK && GST_QUERY_TYPE (query) == GST_QUERY_DRAIN)
+    gst_aneforge_batch_drain (self);
   if (!GST_BASE_TRANSFORM_CLASS (gst_aneforge_parent_class)->query (trans, direction, query))
     return FALSE;
   if (direction != GST_PAD_SRC || GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
@@ -1430,7 +1731,7 @@ gst_aneforge_query (GstBaseTransform *trans, GstPadDirection direction, GstQuery
     resolved = gst_aneforge_resolve_live (self, gst_aneforge_live_answer (live, min), 0, 0);
   if (resolved)
     return TRUE;
-  guint64 ours = gst_aneforge_worst_latency (self);
+  guint64 ours = gst_aneforge_worst_latency (self) + gst_aneforge_batch_latency (self);
   min += ours;
   if (GST_CLOCK_TIME_IS_VALID (max))
     max += ours;
@@ -1519,6 +1820,14 @@ gst_aneforge_class_init (GstAneforgeClass *klass)
                          "their age",
                          1, MAX_INTERVAL, DEFAULT_INTERVAL,
                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_BATCH_SIZE,
+      g_param_spec_uint ("batch-size", "Batch size",
+                         "Frames per model run (offline mode, output=meta): frames are held "
+                         "until batch-size are in, one run infers them, each leaves in order "
+                         "with its own results; a partial batch is run at EOS, before "
+                         "serialized events (caps, segment) and on a DRAIN query; mode=live "
+                         "and output=tensor refuse more than 1",
+                         1, MAX_BATCH_SIZE, DEFAULT_BATCH_SIZE, flags));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
                           "aneforge-stats: mode (\"live\", \"offline\", \"undecided\"), "
@@ -1542,6 +1851,8 @@ gst_aneforge_class_init (GstAneforgeClass *klass)
   trans_class->prepare_output_buffer = GST_DEBUG_FUNCPTR (gst_aneforge_prepare_output_buffer);
   trans_class->transform = GST_DEBUG_FUNCPTR (gst_aneforge_transform);
   trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_aneforge_transform_ip);
+  trans_class->submit_input_buffer = GST_DEBUG_FUNCPTR (gst_aneforge_submit_input_buffer);
+  trans_class->generate_output = GST_DEBUG_FUNCPTR (gst_aneforge_generate_output);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_aneforge_sink_event);
   trans_class->query = GST_DEBUG_FUNCPTR (gst_aneforge_query);
   trans_class->passthrough_on_same_caps = FALSE;
@@ -1560,6 +1871,8 @@ gst_aneforge_init (GstAneforge *self)
   self->top_k = DEFAULT_TOP_K;
   self->run_mode = DEFAULT_MODE;
   self->interval = DEFAULT_INTERVAL;
+  self->batch_size = DEFAULT_BATCH_SIZE;
+  self->batch = 1;
   self->live = -1;
   self->cls_index = -1;
   self->det_index = -1;

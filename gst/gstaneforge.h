@@ -56,6 +56,7 @@ struct _GstAneforge {
   gchar *results_path;
   GstAneforgeMode run_mode;
   guint interval;             /* infer every interval-th frame; read per frame */
+  guint batch_size;           /* frames per model run (offline, output=meta) */
   GstAneforgeWorker *worker;  /* start() to stop(); the pointer is guarded by the object
                                * lock against readers outside the streaming thread */
   GstAneforgeWorkerStats last_stats; /* snapshot taken in stop(); object lock */
@@ -89,6 +90,20 @@ struct _GstAneforge {
   guint64 seq;                /* frames since the last reset (flush, caps); streaming thread */
   guint64 tensor_seq;         /* output=tensor: seq and pts of the inferred frame */
   GstClockTime tensor_pts;
+
+  /* batch-size > 1 (offline, output=meta; streaming thread only): frames
+   * are held until @batch due frames fill the port's slots, then one run
+   * infers them and they leave in order. port and outputs above describe
+   * ONE item (leading dim 1); the model's have leading dim @batch. */
+  guint batch;                /* frames per run, 1: no batching */
+  gsize port_item;            /* bytes of one slot of the port */
+  gsize *item_elems;          /* per output, values of one item */
+  const guint16 **batch_views; /* per output, the model's whole view (borrowed) */
+  GArray *held;               /* GstAneforgeHeld, in arrival order; owned */
+  guint held_next;            /* next entry to push */
+  guint held_ready;           /* entries [0, held_ready) have results and may leave */
+  guint held_due;             /* due frames held (slots filled) */
+  guint64 batch_pre_ns;       /* preprocessing time of the held slots */
 
   /* from set_caps() */
   GstVideoInfo vinfo;
