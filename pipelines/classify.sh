@@ -26,6 +26,6 @@ GST_PLUGIN_PATH="$root/build/gst" "$root/pipelines/file.sh" "$models/squeezenet.
   "$shared/media/vtest.avi" | tee "$models/classify.log" | tail -5
 end=$(date +%s.%N)
 frames=$(grep -c '^pts=' "$models/classify.log" || true)
-echo "$frames frames of vtest.avi through SqueezeNet 1.1 in $(echo "$end - $start" | bc) s (decode included)"
+echo "$frames frames of vtest.avi through SqueezeNet 1.1 in $(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", e - s }') s (decode included)"
 echo "most frequent top-1 labels:"
 sed -n 's/.* top=\(.*\) score=.*/\1/p' "$models/classify.log" | sort | uniq -c | sort -rn | head -3

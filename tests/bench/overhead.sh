@@ -45,7 +45,7 @@ wall () {
   t0=$(date +%s.%N)
   gst-launch-1.0 -q "$@" >/dev/null
   t1=$(date +%s.%N)
-  echo "$t1 - $t0" | bc
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }'
 }
 frames_gst=300
 src="videotestsrc num-buffers=$frames_gst ! video/x-raw,format=NV12,width=1920,height=1080"
