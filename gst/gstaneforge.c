@@ -48,11 +48,13 @@
  *
  * ## Example launch line
  * |[
- * gst-launch-1.0 -m videotestsrc num-buffers=30 ! aneforge model=models/tiny-classifier.json ! fakesink
+ * gst-launch-1.0 -m videotestsrc num-buffers=30 ! aneforge model=models/tiny-classifier.json !
+ * fakesink
  * ]|
  * Prints the classification of every frame as bus messages.
  * |[
- * gst-launch-1.0 filesrc location=vtest.avi ! decodebin ! aneforge model=net.json output=tensor ! fakesink
+ * gst-launch-1.0 filesrc location=vtest.avi ! decodebin ! aneforge model=net.json output=tensor !
+ * fakesink
  * ]|
  * Emits the model's output tensors.
  */
@@ -68,10 +70,10 @@ GST_DEBUG_CATEGORY_STATIC (gst_aneforge_debug);
 
 /* A frame held for a batch (batch-size > 1). */
 typedef struct {
-  GstBuffer *buf;         /* owned until pushed */
-  guint64 seq;            /* frame number since the last reset */
-  gboolean due;           /* inferred (interval): has a slot of the port */
-  GstAneforgeResults *r;  /* owned once the batch ran; NULL: none to show */
+  GstBuffer *buf;        /* owned until pushed */
+  guint64 seq;           /* frame number since the last reset */
+  gboolean due;          /* inferred (interval): has a slot of the port */
+  GstAneforgeResults *r; /* owned once the batch ran; NULL: none to show */
   guint64 age_frames, age_ns;
 } GstAneforgeHeld;
 
@@ -106,7 +108,7 @@ enum {
 #define MAX_THREADS 256
 #define MAX_TOP_K 1000
 
-#define VIDEO_CAPS \
+#define VIDEO_CAPS                                                                                 \
   GST_VIDEO_CAPS_MAKE ("{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, GRAY8, NV12, I420 }")
 #define TENSOR_CAPS "other/tensors, format = (string) static"
 
@@ -157,7 +159,8 @@ gst_aneforge_mode_get_type (void)
       "live when upstream is live and the model is slower than one frame, else offline", "auto" },
     { GST_ANEFORGE_MODE_LIVE,
       "Never hold the video back: infer the newest frame on a thread, attach the latest "
-      "results with their age", "live" },
+      "results with their age",
+      "live" },
     { GST_ANEFORGE_MODE_OFFLINE, "Infer in the streaming thread: no frame skipped, order kept",
       "offline" },
     { 0, NULL, NULL },
@@ -172,8 +175,7 @@ gst_aneforge_mode_get_type (void)
 static GstStructure *gst_aneforge_stats (GstAneforge *self);
 
 static void
-gst_aneforge_set_property (GObject *object, guint prop_id, const GValue *value,
-                           GParamSpec *pspec)
+gst_aneforge_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   GstAneforge *self = GST_ANEFORGE (object);
   GST_OBJECT_LOCK (self);
@@ -274,21 +276,17 @@ gst_aneforge_stats (GstAneforge *self)
   if (self->worker)
     gst_aneforge_worker_get_stats (self->worker, &st);
   gint live = g_atomic_int_get (&self->live);
-  return gst_structure_new ("aneforge-stats",
-                            "mode", G_TYPE_STRING,
-                            live < 0 ? "undecided" : live ? "live" : "offline",
-                            "frames", G_TYPE_UINT64, self->n_frames,
-                            "submitted", G_TYPE_UINT64, st.submitted,
-                            "skipped", G_TYPE_UINT64, st.skipped,
-                            "inferred", G_TYPE_UINT64, st.inferred,
-                            "stale", G_TYPE_UINT64, st.stale,
-                            "pending", G_TYPE_UINT, st.pending,
-                            "max-pending", G_TYPE_UINT, st.max_pending,
-                            "busy", G_TYPE_BOOLEAN, st.busy,
-                            "worker-running", G_TYPE_BOOLEAN, running,
-                            "worst-latency-ns", G_TYPE_UINT64, st.worst_latency_ns,
-                            "estimate-latency-ns", G_TYPE_UINT64, self->estimate_ns,
-                            NULL);
+  return gst_structure_new ("aneforge-stats", "mode", G_TYPE_STRING,
+                            live < 0 ? "undecided"
+                            : live   ? "live"
+                                     : "offline",
+                            "frames", G_TYPE_UINT64, self->n_frames, "submitted", G_TYPE_UINT64,
+                            st.submitted, "skipped", G_TYPE_UINT64, st.skipped, "inferred",
+                            G_TYPE_UINT64, st.inferred, "stale", G_TYPE_UINT64, st.stale, "pending",
+                            G_TYPE_UINT, st.pending, "max-pending", G_TYPE_UINT, st.max_pending,
+                            "busy", G_TYPE_BOOLEAN, st.busy, "worker-running", G_TYPE_BOOLEAN,
+                            running, "worst-latency-ns", G_TYPE_UINT64, st.worst_latency_ns,
+                            "estimate-latency-ns", G_TYPE_UINT64, self->estimate_ns, NULL);
 }
 
 /* ---------------------------------------------------------------- start / stop */
@@ -332,8 +330,8 @@ gst_aneforge_settings_clear (GstAneforgeSettings *s)
 static void
 gst_aneforge_post_load_error (GstAneforge *self, const gchar *path, const GError *err)
 {
-  if (err->domain == AF_ERROR && err->code == AF_ERROR_IO
-      && !g_file_test (path, G_FILE_TEST_EXISTS))
+  if (err->domain == AF_ERROR && err->code == AF_ERROR_IO &&
+      !g_file_test (path, G_FILE_TEST_EXISTS))
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("%s", err->message),
                        ("model file \"%s\" does not exist", path));
   else if (err->domain == AF_ERROR && err->code == AF_ERROR_IO)
@@ -345,18 +343,17 @@ gst_aneforge_post_load_error (GstAneforge *self, const gchar *path, const GError
 }
 
 static void
-gst_aneforge_post_compile_error (GstAneforge *self, const GstAneforgeSettings *s,
-                                 const GError *err)
+gst_aneforge_post_compile_error (GstAneforge *self, const GstAneforgeSettings *s, const GError *err)
 {
-  if (s->backend == GST_ANEFORGE_BACKEND_ANE && err->domain == AF_ERROR
-      && err->code == AF_ERROR_UNSUPPORTED)
+  if (s->backend == GST_ANEFORGE_BACKEND_ANE && err->domain == AF_ERROR &&
+      err->code == AF_ERROR_UNSUPPORTED)
     GST_ELEMENT_ERROR (self, LIBRARY, INIT,
                        ("The Apple Neural Engine is not available on this platform "
-                        "(backend=ane): %s", err->message),
+                        "(backend=ane): %s",
+                        err->message),
                        ("model \"%s\"", s->model_path));
   else if (err->domain == AF_ERROR && err->code == AF_ERROR_UNSUPPORTED)
-    GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("%s", err->message),
-                       ("model \"%s\"", s->model_path));
+    GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("%s", err->message), ("model \"%s\"", s->model_path));
   else
     GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("%s", err->message),
                        ("could not compile model \"%s\"", s->model_path));
@@ -377,10 +374,10 @@ gst_aneforge_post_batch_error (GstAneforge *self, const GstAneforgeSettings *s, 
     return;
   }
   af_model_free (m);
-  GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
-                     ("batch-size=%u: the model cannot run batched: %s", s->batch_size,
-                      err->message),
-                     ("model \"%s\"; use batch-size=1", s->model_path));
+  GST_ELEMENT_ERROR (
+      self, LIBRARY, SETTINGS,
+      ("batch-size=%u: the model cannot run batched: %s", s->batch_size, err->message),
+      ("model \"%s\"; use batch-size=1", s->model_path));
 }
 
 /* batch-size > 1 needs offline meta output. Posts and returns FALSE. */
@@ -392,7 +389,8 @@ gst_aneforge_check_batch (GstAneforge *self, const GstAneforgeSettings *s)
   if (s->output != GST_ANEFORGE_OUTPUT_META) {
     GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
                        ("batch-size=%u needs output=meta: output=tensor emits one tensor buffer "
-                        "per frame from unbatched runs; use batch-size=1", s->batch_size),
+                        "per frame from unbatched runs; use batch-size=1",
+                        s->batch_size),
                        (NULL));
     return FALSE;
   }
@@ -413,8 +411,7 @@ gst_aneforge_open_model (GstAneforge *self, const GstAneforgeSettings *s)
 {
   g_autoptr (GError) err = NULL;
   if (!s->model_path || !*s->model_path) {
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-                       ("No model: the \"model\" property is unset"),
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No model: the \"model\" property is unset"),
                        ("set model=path/to/graph.json"));
     return NULL;
   }
@@ -481,8 +478,7 @@ gst_aneforge_decode_spec (GstAneforge *self, const GstAneforgeSettings *s, guint
                                  : g_build_filename (model_dir, spec->labels, NULL);
     if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
       GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
-                           ("Could not read the model's labels: %s does not exist", path),
-                           (NULL));
+                           ("Could not read the model's labels: %s does not exist", path), (NULL));
       g_clear_pointer (&spec->labels, g_free);
     }
   }
@@ -498,8 +494,8 @@ gst_aneforge_setup_decoders (GstAneforge *self, const GstAneforgeSettings *s)
   g_autofree gchar *model_dir = g_path_get_dirname (s->model_path);
   gboolean has_cls = FALSE;
   for (guint i = 0; i < self->n_outputs; i++)
-    has_cls |= self->outputs[i].decode
-               && self->outputs[i].decode->type == AF_DECODE_TYPE_CLASSIFICATION;
+    has_cls |=
+        self->outputs[i].decode && self->outputs[i].decode->type == AF_DECODE_TYPE_CLASSIFICATION;
   self->decoders = g_ptr_array_new_full (self->n_outputs, (GDestroyNotify) af_decoder_free);
   self->decoded = g_new0 (AfDecodeResult *, self->n_outputs);
   self->views = g_new0 (const guint16 *, self->n_outputs);
@@ -513,18 +509,17 @@ gst_aneforge_setup_decoders (GstAneforge *self, const GstAneforgeSettings *s)
       dec = af_decoder_new (&spec, model_dir, self->n_outputs, self->outputs, &err);
       af_decode_spec_clear (&spec);
       if (!dec) {
-        GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-                           ("%s: outputs[%u] \"%s\": %s", s->model_path, i,
-                            self->outputs[i].name, err->message),
-                           ("could not set up the decoder of output %u", i));
+        GST_ELEMENT_ERROR (
+            self, STREAM, FORMAT,
+            ("%s: outputs[%u] \"%s\": %s", s->model_path, i, self->outputs[i].name, err->message),
+            ("could not set up the decoder of output %u", i));
         return FALSE;
       }
       self->decoded[i] = af_decode_result_new (dec);
       if (self->decoded[i]->type == AF_DECODE_TYPE_CLASSIFICATION && self->cls_index < 0) {
         self->cls_index = (gint) i;
         self->cls_k = self->decoded[i]->capacity;
-      } else if (self->decoded[i]->type != AF_DECODE_TYPE_CLASSIFICATION
-                 && self->det_index < 0) {
+      } else if (self->decoded[i]->type != AF_DECODE_TYPE_CLASSIFICATION && self->det_index < 0) {
         self->det_index = (gint) i;
         self->det_max = self->decoded[i]->capacity;
       }
@@ -544,8 +539,8 @@ gst_aneforge_open_results (GstAneforge *self, const GstAneforgeSettings *s)
   self->results_file = fopen (s->results_path, "w");
   if (!self->results_file) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
-                       ("Could not open the results file \"%s\" for writing: %s",
-                        s->results_path, g_strerror (errno)),
+                       ("Could not open the results file \"%s\" for writing: %s", s->results_path,
+                        g_strerror (errno)),
                        (NULL));
     return FALSE;
   }
@@ -611,8 +606,8 @@ gst_aneforge_close (GstAneforge *self)
   self->cls_index = self->det_index = -1;
   self->cls_k = self->det_max = 0;
   if (self->results_file && fclose (self->results_file) != 0)
-    GST_ELEMENT_WARNING (self, RESOURCE, CLOSE, ("Could not close the results file: %s",
-                                                 g_strerror (errno)), (NULL));
+    GST_ELEMENT_WARNING (self, RESOURCE, CLOSE,
+                         ("Could not close the results file: %s", g_strerror (errno)), (NULL));
   self->results_file = NULL;
   if (self->results_line)
     g_string_free (self->results_line, TRUE);
@@ -738,7 +733,8 @@ gst_aneforge_open_batch (GstAneforge *self, const GstAneforgeSettings *s)
 not_batched:
   GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
                      ("batch-size=%u: the compiled model's input or an output does not lead "
-                      "with the batch", s->batch_size),
+                      "with the batch",
+                      s->batch_size),
                      ("model \"%s\"", s->model_path));
   return FALSE;
 }
@@ -756,16 +752,16 @@ gst_aneforge_open (GstAneforge *self, const GstAneforgeSettings *s)
   self->outputs = g_new0 (AfTensorInfo, self->n_outputs);
   for (guint i = 0; i < self->n_outputs; i++)
     af_model_output_info (self->model, i, &self->outputs[i]);
-  if (!gst_aneforge_open_batch (self, s) || !gst_aneforge_setup_decoders (self, s)
-      || !gst_aneforge_open_results (self, s))
+  if (!gst_aneforge_open_batch (self, s) || !gst_aneforge_setup_decoders (self, s) ||
+      !gst_aneforge_open_results (self, s))
     return FALSE;
   if (self->batch > 1) /* the decoders read one item: the whole views are the batch's */
     for (guint i = 0; i < self->n_outputs; i++)
       self->batch_views[i] = self->views[i];
 
   if (self->mode == GST_ANEFORGE_OUTPUT_META) {
-    self->results = gst_aneforge_results_pool_new (self->n_outputs, self->outputs, 0,
-                                                   self->cls_k, self->det_max, self->decoders);
+    self->results = gst_aneforge_results_pool_new (self->n_outputs, self->outputs, 0, self->cls_k,
+                                                   self->det_max, self->decoders);
   } else if (!gst_aneforge_open_tensor_output (self)) {
     return FALSE;
   }
@@ -819,8 +815,8 @@ static GstCaps *
 gst_aneforge_video_to_tensor_caps (GstAneforge *self, GstCaps *caps)
 {
   GST_OBJECT_LOCK (self);
-  GstCaps *tmpl = self->tensor_caps ? gst_caps_ref (self->tensor_caps)
-                                    : gst_caps_from_string (TENSOR_CAPS);
+  GstCaps *tmpl =
+      self->tensor_caps ? gst_caps_ref (self->tensor_caps) : gst_caps_from_string (TENSOR_CAPS);
   GST_OBJECT_UNLOCK (self);
   GstCaps *res = gst_caps_new_empty ();
   for (guint i = 0; i < gst_caps_get_size (caps); i++) {
@@ -940,8 +936,9 @@ gst_aneforge_restart_stream (GstAneforge *self)
 {
   gboolean upstream_live = gst_aneforge_upstream_is_live (self);
   g_atomic_int_set (&self->upstream_live, upstream_live);
-  gboolean live = gst_aneforge_resolve_live (self, upstream_live, GST_VIDEO_INFO_FPS_N (&self->vinfo),
-                                             GST_VIDEO_INFO_FPS_D (&self->vinfo));
+  gboolean live =
+      gst_aneforge_resolve_live (self, upstream_live, GST_VIDEO_INFO_FPS_N (&self->vinfo),
+                                 GST_VIDEO_INFO_FPS_D (&self->vinfo));
   if (self->worker) {
     gst_aneforge_worker_reset (self->worker);
     if (!live) /* offline runs the model here: wait for the worker to let go */
@@ -953,8 +950,7 @@ gst_aneforge_restart_stream (GstAneforge *self)
   GST_INFO_OBJECT (self, "%s mode (upstream %slive)", live ? "live" : "offline",
                    upstream_live ? "" : "not ");
   if (old != (gint) live && upstream_live)
-    gst_element_post_message (GST_ELEMENT (self),
-                              gst_message_new_latency (GST_OBJECT (self)));
+    gst_element_post_message (GST_ELEMENT (self), gst_message_new_latency (GST_OBJECT (self)));
 }
 
 static gboolean
@@ -979,10 +975,9 @@ gst_aneforge_set_caps (GstBaseTransform *trans, GstCaps *incaps, GstCaps *outcap
 
   /* ERRORS */
 invalid_caps:
-  GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("Invalid video caps"),
-                     ("%" GST_PTR_FORMAT, incaps));
+  GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("Invalid video caps"), ("%" GST_PTR_FORMAT, incaps));
   return FALSE;
-wrong_model: {
+wrong_model : {
   /* set_caps is retried on reconfigure: post once per stream */
   if (self->caps_error_posted)
     return FALSE;
@@ -1068,7 +1063,8 @@ gst_aneforge_decode (GstAneforge *self, gint frame_w, gint frame_h,
   }
   if (self->det_index >= 0) {
     AfDecodeResult *res = self->decoded[self->det_index];
-    const AfDecodeSpec *spec = af_decoder_spec (g_ptr_array_index (self->decoders, self->det_index));
+    const AfDecodeSpec *spec =
+        af_decoder_spec (g_ptr_array_index (self->decoders, self->det_index));
     AfFrameMap map;
     /* the element stretches the frame into the port */
     af_frame_map_stretch (&map, frame_w, frame_h, spec->input_w, spec->input_h);
@@ -1112,12 +1108,11 @@ gst_aneforge_post_boxes (GstStructure *s, const GstAneforgeDetection *dets, guin
     g_value_init (&lm, GST_TYPE_LIST);
     for (guint k = 0; k < 2 * d->n_landmarks; k++)
       gst_aneforge_list_append_double (&lm, d->landmarks[k]);
-    GstStructure *b = gst_structure_new ("detection", "x1", G_TYPE_DOUBLE, (gdouble) d->x1, "y1",
-                                         G_TYPE_DOUBLE, (gdouble) d->y1, "x2", G_TYPE_DOUBLE,
-                                         (gdouble) d->x2, "y2", G_TYPE_DOUBLE, (gdouble) d->y2,
-                                         "score", G_TYPE_DOUBLE, (gdouble) d->score, "class-id",
-                                         G_TYPE_INT, d->class_index, "label", G_TYPE_STRING,
-                                         d->label ? d->label : "", NULL);
+    GstStructure *b = gst_structure_new (
+        "detection", "x1", G_TYPE_DOUBLE, (gdouble) d->x1, "y1", G_TYPE_DOUBLE, (gdouble) d->y1,
+        "x2", G_TYPE_DOUBLE, (gdouble) d->x2, "y2", G_TYPE_DOUBLE, (gdouble) d->y2, "score",
+        G_TYPE_DOUBLE, (gdouble) d->score, "class-id", G_TYPE_INT, d->class_index, "label",
+        G_TYPE_STRING, d->label ? d->label : "", NULL);
     gst_structure_take_value (b, "landmarks", &lm);
     g_value_init (&v, GST_TYPE_STRUCTURE);
     g_value_take_boxed (&v, b);
@@ -1143,12 +1138,12 @@ gst_aneforge_post_results (GstAneforge *self, const GstAneforgeReport *rep)
   GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
   const GstAneforgeClassification *classes = rep->classes;
   guint n_classes = rep->n_classes;
-  GstStructure *s = gst_structure_new (
-      "aneforge", "pts", G_TYPE_UINT64, rep->pts, "running-time", G_TYPE_UINT64,
-      gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME, rep->pts), "duration",
-      G_TYPE_UINT64, rep->duration, "latency-ms", G_TYPE_DOUBLE, rep->latency_ns / 1e6,
-      "age-frames", G_TYPE_UINT64, rep->age_frames, "age-ms", G_TYPE_DOUBLE, rep->age_ns / 1e6,
-      NULL);
+  GstStructure *s =
+      gst_structure_new ("aneforge", "pts", G_TYPE_UINT64, rep->pts, "running-time", G_TYPE_UINT64,
+                         gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME, rep->pts),
+                         "duration", G_TYPE_UINT64, rep->duration, "latency-ms", G_TYPE_DOUBLE,
+                         rep->latency_ns / 1e6, "age-frames", G_TYPE_UINT64, rep->age_frames,
+                         "age-ms", G_TYPE_DOUBLE, rep->age_ns / 1e6, NULL);
   if (self->cls_index >= 0) {
     GValue ids = G_VALUE_INIT, labels = G_VALUE_INIT, scores = G_VALUE_INIT, v = G_VALUE_INIT;
     g_value_init (&ids, GST_TYPE_LIST);
@@ -1334,8 +1329,14 @@ static gboolean
 gst_aneforge_show_results (GstAneforge *self, GstBuffer *buf, GstAneforgeResults *r,
                            guint64 age_frames, guint64 age_ns)
 {
-  GstAneforgeReport rep = { GST_BUFFER_PTS (buf), GST_BUFFER_DURATION (buf), r->latency_ns,
-                            age_frames, age_ns, r->classes, r->n_classes, r->detections,
+  GstAneforgeReport rep = { GST_BUFFER_PTS (buf),
+                            GST_BUFFER_DURATION (buf),
+                            r->latency_ns,
+                            age_frames,
+                            age_ns,
+                            r->classes,
+                            r->n_classes,
+                            r->detections,
                             r->n_detections };
   gst_aneforge_post_results (self, &rep);
   gboolean ok = gst_aneforge_write_results (self, &rep);
@@ -1352,9 +1353,13 @@ gst_aneforge_show_results (GstAneforge *self, GstBuffer *buf, GstAneforgeResults
 static gboolean
 gst_aneforge_submit (GstAneforge *self, GstBuffer *buf, guint64 seq)
 {
-  GstAneforgeJob job = { seq, GST_BUFFER_PTS (buf), GST_BUFFER_DURATION (buf),
-                         GST_VIDEO_INFO_WIDTH (&self->vinfo), GST_VIDEO_INFO_HEIGHT (&self->vinfo),
-                         0, 0 };
+  GstAneforgeJob job = { seq,
+                         GST_BUFFER_PTS (buf),
+                         GST_BUFFER_DURATION (buf),
+                         GST_VIDEO_INFO_WIDTH (&self->vinfo),
+                         GST_VIDEO_INFO_HEIGHT (&self->vinfo),
+                         0,
+                         0 };
   GstClockTime t0 = gst_util_get_timestamp ();
   guint8 *stage = gst_aneforge_worker_stage (self->worker, &job);
   if (!gst_aneforge_preprocess_buffer (self, buf, stage))
@@ -1371,9 +1376,13 @@ gst_aneforge_infer_now (GstAneforge *self, GstBuffer *buf, guint64 seq)
   guint64 latency;
   if (!gst_aneforge_infer (self, buf, &latency))
     return FALSE;
-  GstAneforgeJob job = { seq, GST_BUFFER_PTS (buf), GST_BUFFER_DURATION (buf),
-                         GST_VIDEO_INFO_WIDTH (&self->vinfo), GST_VIDEO_INFO_HEIGHT (&self->vinfo),
-                         0, 0 };
+  GstAneforgeJob job = { seq,
+                         GST_BUFFER_PTS (buf),
+                         GST_BUFFER_DURATION (buf),
+                         GST_VIDEO_INFO_WIDTH (&self->vinfo),
+                         GST_VIDEO_INFO_HEIGHT (&self->vinfo),
+                         0,
+                         0 };
   GstAneforgeResults *r = gst_aneforge_results_acquire (self->results);
   gst_aneforge_fill_results (self, r, job.frame_w, job.frame_h, latency);
   gst_aneforge_worker_stamp (self->worker, &job);
@@ -1414,7 +1423,7 @@ gst_aneforge_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   guint64 age_frames, age_ns;
   gst_aneforge_age (&job, seq, GST_BUFFER_PTS (buf), &age_frames, &age_ns);
   return gst_aneforge_show_results (self, buf, r, age_frames, age_ns) ? GST_FLOW_OK
-                                                                       : GST_FLOW_ERROR;
+                                                                      : GST_FLOW_ERROR;
 }
 
 /* ---------------------------------------------------------------- batching
@@ -1461,9 +1470,13 @@ gst_aneforge_batch_run (GstAneforge *self)
   guint slot = 0;
   for (guint k = self->held_ready; k < self->held->len; k++) {
     GstAneforgeHeld *e = &g_array_index (self->held, GstAneforgeHeld, k);
-    GstAneforgeJob job = { e->seq, GST_BUFFER_PTS (e->buf), GST_BUFFER_DURATION (e->buf),
+    GstAneforgeJob job = { e->seq,
+                           GST_BUFFER_PTS (e->buf),
+                           GST_BUFFER_DURATION (e->buf),
                            GST_VIDEO_INFO_WIDTH (&self->vinfo),
-                           GST_VIDEO_INFO_HEIGHT (&self->vinfo), 0, 0 };
+                           GST_VIDEO_INFO_HEIGHT (&self->vinfo),
+                           0,
+                           0 };
     if (e->due) {
       for (guint i = 0; i < self->n_outputs; i++)
         self->views[i] = self->batch_views[i] + slot * self->item_elems[i];
@@ -1575,8 +1588,7 @@ gst_aneforge_generate_output (GstBaseTransform *trans, GstBuffer **outbuf)
 }
 
 static GstFlowReturn
-gst_aneforge_prepare_output_buffer (GstBaseTransform *trans, GstBuffer *inbuf,
-                                    GstBuffer **outbuf)
+gst_aneforge_prepare_output_buffer (GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer **outbuf)
 {
   GstAneforge *self = GST_ANEFORGE (trans);
   if (self->mode == GST_ANEFORGE_OUTPUT_META)
@@ -1591,9 +1603,9 @@ gst_aneforge_prepare_output_buffer (GstBaseTransform *trans, GstBuffer *inbuf,
   /* timestamps and stream flags only: a copied TAG_MEMORY flag would keep
    * the pool from reusing the buffer */
   gst_buffer_copy_into (*outbuf, inbuf, GST_BUFFER_COPY_TIMESTAMPS, 0, -1);
-  GST_BUFFER_FLAGS (*outbuf) |= GST_BUFFER_FLAGS (inbuf) & (GST_BUFFER_FLAG_DISCONT
-                                                           | GST_BUFFER_FLAG_RESYNC
-                                                           | GST_BUFFER_FLAG_GAP);
+  GST_BUFFER_FLAGS (*outbuf) |=
+      GST_BUFFER_FLAGS (inbuf) &
+      (GST_BUFFER_FLAG_DISCONT | GST_BUFFER_FLAG_RESYNC | GST_BUFFER_FLAG_GAP);
   return GST_FLOW_OK;
 }
 
@@ -1623,8 +1635,15 @@ gst_aneforge_transform (GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *ou
                        GST_VIDEO_INFO_HEIGHT (&self->vinfo), self->scratch_classes, &n_classes,
                        self->scratch_detections, &n_dets);
   GstAneforgeJob job = { self->tensor_seq, self->tensor_pts, 0, 0, 0, 0, 0 };
-  GstAneforgeReport rep = { GST_BUFFER_PTS (inbuf), GST_BUFFER_DURATION (inbuf), latency, 0, 0,
-                            self->scratch_classes, n_classes, self->scratch_detections, n_dets };
+  GstAneforgeReport rep = { GST_BUFFER_PTS (inbuf),
+                            GST_BUFFER_DURATION (inbuf),
+                            latency,
+                            0,
+                            0,
+                            self->scratch_classes,
+                            n_classes,
+                            self->scratch_detections,
+                            n_dets };
   gst_aneforge_age (&job, seq, GST_BUFFER_PTS (inbuf), &rep.age_frames, &rep.age_ns);
   gst_aneforge_post_results (self, &rep);
   if (!gst_aneforge_write_results (self, &rep))
@@ -1650,7 +1669,7 @@ gst_aneforge_finish_live (GstAneforge *self)
   GstAneforgeResults *r = gst_aneforge_worker_take_unshown (self->worker, &job);
   if (!r)
     return;
-  GstAneforgeReport rep = { job.pts, job.duration, r->latency_ns, 0, 0, r->classes,
+  GstAneforgeReport rep = { job.pts,      job.duration,  r->latency_ns,  0, 0, r->classes,
                             r->n_classes, r->detections, r->n_detections };
   gst_aneforge_post_results (self, &rep);
   gst_aneforge_write_results (self, &rep);
@@ -1767,37 +1786,44 @@ gst_aneforge_class_init (GstAneforgeClass *klass)
   gobject_class->get_property = gst_aneforge_get_property;
   gobject_class->finalize = gst_aneforge_finalize;
 
-  g_object_class_install_property (gobject_class, PROP_MODEL,
+  g_object_class_install_property (
+      gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model",
                            "Path to the model's JSON graph file (its weights file is found "
                            "beside it); loaded and compiled when the element starts",
                            DEFAULT_MODEL, flags));
-  g_object_class_install_property (gobject_class, PROP_BACKEND,
+  g_object_class_install_property (
+      gobject_class, PROP_BACKEND,
       g_param_spec_enum ("backend", "Backend",
                          "Where the model runs: auto picks the best available; ane fails on "
                          "platforms without an Apple Neural Engine",
                          GST_TYPE_ANEFORGE_BACKEND, DEFAULT_BACKEND, flags));
-  g_object_class_install_property (gobject_class, PROP_OUTPUT,
+  g_object_class_install_property (
+      gobject_class, PROP_OUTPUT,
       g_param_spec_enum ("output", "Output",
                          "meta: pass the video through and attach a GstAneforgeMeta; tensor: "
                          "emit the output tensors as other/tensors (float32)",
                          GST_TYPE_ANEFORGE_OUTPUT, DEFAULT_OUTPUT, flags));
-  g_object_class_install_property (gobject_class, PROP_THREADS,
+  g_object_class_install_property (
+      gobject_class, PROP_THREADS,
       g_param_spec_uint ("threads", "Threads",
                          "Worker threads of the CPU backend (0 = one per core)", 0, MAX_THREADS,
                          DEFAULT_THREADS, flags));
-  g_object_class_install_property (gobject_class, PROP_LABELS,
+  g_object_class_install_property (
+      gobject_class, PROP_LABELS,
       g_param_spec_string ("labels", "Labels",
                            "Path to a labels file (one label per line, or \"index,name\" "
                            "lines); overrides the model's labels and makes output 0 a "
                            "classification when the model declares none",
                            DEFAULT_LABELS, flags));
-  g_object_class_install_property (gobject_class, PROP_TOP_K,
+  g_object_class_install_property (
+      gobject_class, PROP_TOP_K,
       g_param_spec_uint ("top-k", "Top k",
                          "Number of best classes reported per frame (when unset, the model's "
                          "decode decides, else 5)",
                          1, MAX_TOP_K, DEFAULT_TOP_K, flags));
-  g_object_class_install_property (gobject_class, PROP_RESULTS,
+  g_object_class_install_property (
+      gobject_class, PROP_RESULTS,
       g_param_spec_string ("results", "Results file",
                            "Path of a JSON-lines file that receives one line per frame: "
                            "{\"frame\", \"pts\", \"latency_ms\", \"classes\": [{\"index\", "
@@ -1805,7 +1831,8 @@ gst_aneforge_class_init (GstAneforgeClass *klass)
                            "\"score\", \"label\", \"landmarks\": [[x, y], ...]}]} (frame pixels); "
                            "written while the element runs, closed when it stops",
                            DEFAULT_RESULTS, flags));
-  g_object_class_install_property (gobject_class, PROP_MODE,
+  g_object_class_install_property (
+      gobject_class, PROP_MODE,
       g_param_spec_enum ("mode", "Mode",
                          "live: the video flows at its own rate, an inference thread runs on "
                          "the newest frame and every buffer carries the latest results with "
@@ -1813,14 +1840,16 @@ gst_aneforge_class_init (GstAneforgeClass *klass)
                          "the streaming thread; auto: live when upstream is live (LATENCY "
                          "query) and the model is slower than one frame interval",
                          GST_TYPE_ANEFORGE_MODE, DEFAULT_MODE, flags));
-  g_object_class_install_property (gobject_class, PROP_INTERVAL,
+  g_object_class_install_property (
+      gobject_class, PROP_INTERVAL,
       g_param_spec_uint ("interval", "Interval",
                          "Infer every interval-th frame (counted from the start, a flush or "
                          "a caps change); the frames between carry the latest results with "
                          "their age",
                          1, MAX_INTERVAL, DEFAULT_INTERVAL,
                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_BATCH_SIZE,
+  g_object_class_install_property (
+      gobject_class, PROP_BATCH_SIZE,
       g_param_spec_uint ("batch-size", "Batch size",
                          "Frames per model run (offline mode, output=meta): frames are held "
                          "until batch-size are in, one run infers them, each leaves in order "
@@ -1828,7 +1857,8 @@ gst_aneforge_class_init (GstAneforgeClass *klass)
                          "serialized events (caps, segment) and on a DRAIN query; mode=live "
                          "and output=tensor refuse more than 1",
                          1, MAX_BATCH_SIZE, DEFAULT_BATCH_SIZE, flags));
-  g_object_class_install_property (gobject_class, PROP_STATS,
+  g_object_class_install_property (
+      gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
                           "aneforge-stats: mode (\"live\", \"offline\", \"undecided\"), "
                           "frames, submitted, skipped, inferred, stale (guint64), pending, "

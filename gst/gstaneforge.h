@@ -55,55 +55,55 @@ struct _GstAneforge {
   gboolean top_k_set;
   gchar *results_path;
   GstAneforgeMode run_mode;
-  guint interval;             /* infer every interval-th frame; read per frame */
-  guint batch_size;           /* frames per model run (offline, output=meta) */
-  GstAneforgeWorker *worker;  /* start() to stop(); the pointer is guarded by the object
-                               * lock against readers outside the streaming thread */
+  guint interval;                    /* infer every interval-th frame; read per frame */
+  guint batch_size;                  /* frames per model run (offline, output=meta) */
+  GstAneforgeWorker *worker;         /* start() to stop(); the pointer is guarded by the object
+                                      * lock against readers outside the streaming thread */
   GstAneforgeWorkerStats last_stats; /* snapshot taken in stop(); object lock */
-  guint64 n_frames;           /* buffers seen since start; object lock for readers */
+  guint64 n_frames;                  /* buffers seen since start; object lock for readers */
 
   /* from start() to stop() */
   GstAneforgeOutput mode;
   AfModel *model;
   AfTensorInfo port;
-  guint8 *port_view;          /* borrowed from the model */
+  guint8 *port_view; /* borrowed from the model */
   guint n_outputs;
-  AfTensorInfo *outputs;      /* names borrowed from the model */
-  GPtrArray *decoders;        /* AfDecoder* per output, NULL: none; shared with the results
-                               * pool (classes and detections borrow its labels) */
-  AfDecodeResult **decoded;   /* per output, NULL where no decoder; owned */
-  const guint16 **views;      /* per output, borrowed from the model */
-  gint cls_index;             /* output whose decoder gives the classes, -1: none */
-  gint det_index;             /* output whose decoder gives the detections, -1: none */
-  guint cls_k, det_max;       /* capacities */
+  AfTensorInfo *outputs;    /* names borrowed from the model */
+  GPtrArray *decoders;      /* AfDecoder* per output, NULL: none; shared with the results
+                             * pool (classes and detections borrow its labels) */
+  AfDecodeResult **decoded; /* per output, NULL where no decoder; owned */
+  const guint16 **views;    /* per output, borrowed from the model */
+  gint cls_index;           /* output whose decoder gives the classes, -1: none */
+  gint det_index;           /* output whose decoder gives the detections, -1: none */
+  guint cls_k, det_max;     /* capacities */
   GstAneforgeResultsPool *results;
-  GstBufferPool *tensor_pool; /* output=tensor */
-  GstCaps *tensor_caps;       /* output=tensor, without framerate; object lock */
+  GstBufferPool *tensor_pool;                 /* output=tensor */
+  GstCaps *tensor_caps;                       /* output=tensor, without framerate; object lock */
   GstAneforgeClassification *scratch_classes; /* output=tensor */
   GstAneforgeDetection *scratch_detections;   /* output=tensor */
-  FILE *results_file;         /* results=PATH, JSON lines */
-  GString *results_line;      /* preallocated line */
+  FILE *results_file;                         /* results=PATH, JSON lines */
+  GString *results_line;                      /* preallocated line */
   guint64 frame_count;
-  guint64 estimate_ns;        /* one timed run at start: the latency before any frame */
-  gint live;                  /* resolved mode: 1 live, 0 offline, -1 not yet; atomic */
-  gboolean upstream_live;     /* from the LATENCY query in set_caps; atomic */
-  guint64 seq;                /* frames since the last reset (flush, caps); streaming thread */
-  guint64 tensor_seq;         /* output=tensor: seq and pts of the inferred frame */
+  guint64 estimate_ns;    /* one timed run at start: the latency before any frame */
+  gint live;              /* resolved mode: 1 live, 0 offline, -1 not yet; atomic */
+  gboolean upstream_live; /* from the LATENCY query in set_caps; atomic */
+  guint64 seq;            /* frames since the last reset (flush, caps); streaming thread */
+  guint64 tensor_seq;     /* output=tensor: seq and pts of the inferred frame */
   GstClockTime tensor_pts;
 
   /* batch-size > 1 (offline, output=meta; streaming thread only): frames
    * are held until @batch due frames fill the port's slots, then one run
    * infers them and they leave in order. port and outputs above describe
    * ONE item (leading dim 1); the model's have leading dim @batch. */
-  guint batch;                /* frames per run, 1: no batching */
-  gsize port_item;            /* bytes of one slot of the port */
-  gsize *item_elems;          /* per output, values of one item */
+  guint batch;                 /* frames per run, 1: no batching */
+  gsize port_item;             /* bytes of one slot of the port */
+  gsize *item_elems;           /* per output, values of one item */
   const guint16 **batch_views; /* per output, the model's whole view (borrowed) */
-  GArray *held;               /* GstAneforgeHeld, in arrival order; owned */
-  guint held_next;            /* next entry to push */
-  guint held_ready;           /* entries [0, held_ready) have results and may leave */
-  guint held_due;             /* due frames held (slots filled) */
-  guint64 batch_pre_ns;       /* preprocessing time of the held slots */
+  GArray *held;                /* GstAneforgeHeld, in arrival order; owned */
+  guint held_next;             /* next entry to push */
+  guint held_ready;            /* entries [0, held_ready) have results and may leave */
+  guint held_due;              /* due frames held (slots filled) */
+  guint64 batch_pre_ns;        /* preprocessing time of the held slots */
 
   /* from set_caps() */
   GstVideoInfo vinfo;

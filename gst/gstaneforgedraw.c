@@ -25,13 +25,13 @@ static const guint8 CAPTION_TEXT_RGB[3] = { 0, 0, 0 };
 
 /* Bright colours (black captions stay readable on them), per class. */
 static const guint8 BOX_RGB[][3] = {
-  { 0, 255, 64 },  { 255, 200, 0 }, { 0, 200, 255 },  { 255, 96, 208 },
+  { 0, 255, 64 },  { 255, 200, 0 },  { 0, 200, 255 },   { 255, 96, 208 },
   { 160, 255, 0 }, { 255, 128, 64 }, { 176, 144, 255 }, { 0, 255, 208 },
 };
 /* Landmarks of 5-point face detectors: eyes, nose, mouth corners. */
 static const guint8 LANDMARK_RGB[][3] = {
-  { 255, 64, 64 }, { 64, 96, 255 }, { 255, 255, 0 }, { 255, 0, 255 }, { 0, 255, 255 },
-  { 255, 160, 0 },
+  { 255, 64, 64 }, { 64, 96, 255 }, { 255, 255, 0 },
+  { 255, 0, 255 }, { 0, 255, 255 }, { 255, 160, 0 },
 };
 
 void
@@ -98,10 +98,10 @@ static void
 stroke_rect (const Canvas *c, int x0, int y0, int x1, int y1, int w, const guint8 rgb[3])
 {
   int o = w / 2;
-  fill_rect (c, x0 - o, y0 - o, x1 - o + w, y0 - o + w, rgb, 255);  /* top */
-  fill_rect (c, x0 - o, y1 - o, x1 - o + w, y1 - o + w, rgb, 255);  /* bottom */
-  fill_rect (c, x0 - o, y0 - o + w, x0 - o + w, y1 - o, rgb, 255);  /* left */
-  fill_rect (c, x1 - o, y0 - o + w, x1 - o + w, y1 - o, rgb, 255);  /* right */
+  fill_rect (c, x0 - o, y0 - o, x1 - o + w, y0 - o + w, rgb, 255); /* top */
+  fill_rect (c, x0 - o, y1 - o, x1 - o + w, y1 - o + w, rgb, 255); /* bottom */
+  fill_rect (c, x0 - o, y0 - o + w, x0 - o + w, y1 - o, rgb, 255); /* left */
+  fill_rect (c, x1 - o, y0 - o + w, x1 - o + w, y1 - o, rgb, 255); /* right */
 }
 
 /* An anti-aliased disc of radius @r around (@cx, @cy). */
@@ -175,8 +175,8 @@ text_render (PangoLayout *layout, GstAneforgeDrawText *t)
 {
   PangoRectangle logical;
   pango_layout_get_pixel_extents (layout, NULL, &logical);
-  cairo_surface_t *s = cairo_image_surface_create (CAIRO_FORMAT_A8, MAX (1, logical.width),
-                                                   MAX (1, logical.height));
+  cairo_surface_t *s =
+      cairo_image_surface_create (CAIRO_FORMAT_A8, MAX (1, logical.width), MAX (1, logical.height));
   cairo_t *cr = cairo_create (s);
   cairo_move_to (cr, -logical.x, -logical.y);
   pango_cairo_show_layout (cr, layout);
@@ -317,9 +317,15 @@ gboolean
 gst_aneforge_draw_format_supported (GstVideoFormat format)
 {
   switch (format) {
-  case GST_VIDEO_FORMAT_BGRx: case GST_VIDEO_FORMAT_BGRA: case GST_VIDEO_FORMAT_RGBx:
-  case GST_VIDEO_FORMAT_RGBA: case GST_VIDEO_FORMAT_xRGB: case GST_VIDEO_FORMAT_ARGB:
-  case GST_VIDEO_FORMAT_xBGR: case GST_VIDEO_FORMAT_ABGR: case GST_VIDEO_FORMAT_RGB:
+  case GST_VIDEO_FORMAT_BGRx:
+  case GST_VIDEO_FORMAT_BGRA:
+  case GST_VIDEO_FORMAT_RGBx:
+  case GST_VIDEO_FORMAT_RGBA:
+  case GST_VIDEO_FORMAT_xRGB:
+  case GST_VIDEO_FORMAT_ARGB:
+  case GST_VIDEO_FORMAT_xBGR:
+  case GST_VIDEO_FORMAT_ABGR:
+  case GST_VIDEO_FORMAT_RGB:
   case GST_VIDEO_FORMAT_BGR:
     return TRUE;
   default:
@@ -340,8 +346,8 @@ gst_aneforge_draw_configure (GstAneforgeDraw *d, GstVideoFormat format, int widt
   d->off[3] = -1;
   if (GST_VIDEO_FORMAT_INFO_HAS_ALPHA (fi))
     d->off[3] = GST_VIDEO_FORMAT_INFO_POFFSET (fi, 3);
-  gboolean rebuild = !d->char_layout || width != d->width || height != d->height
-                     || font_scale != d->font_scale;
+  gboolean rebuild =
+      !d->char_layout || width != d->width || height != d->height || font_scale != d->font_scale;
   d->format = format;
   d->width = width;
   d->height = height;
@@ -387,8 +393,8 @@ draw_classes (GstAneforgeDraw *d, const Canvas *c, const GstAneforgeDrawResults 
   }
   int x0 = d->pad, y0 = d->pad;
   int bar_x = x0 + d->pad + label_w + 2 * d->pad, score_x = bar_x + d->bar_w + d->pad;
-  fill_rect (c, x0, y0, score_x + score_w + d->pad, y0 + 2 * d->pad + rows * row - gap,
-             PANEL_RGB, PANEL_ALPHA);
+  fill_rect (c, x0, y0, score_x + score_w + d->pad, y0 + 2 * d->pad + rows * row - gap, PANEL_RGB,
+             PANEL_ALPHA);
   for (guint i = 0; i < rows; i++) {
     const GstAneforgeClassification *k = &r->classes[i];
     int y = y0 + d->pad + (int) i * row;
@@ -411,8 +417,8 @@ draw_classes (GstAneforgeDraw *d, const Canvas *c, const GstAneforgeDrawResults 
 /* A detection's caption "label 0.87" on a tag of the box colour, above the
  * box (inside it when there is no room above). */
 static void
-draw_caption (GstAneforgeDraw *d, const Canvas *c, const GstAneforgeDetection *det, int bx,
-              int by, const guint8 rgb[3])
+draw_caption (GstAneforgeDraw *d, const Canvas *c, const GstAneforgeDetection *det, int bx, int by,
+              const guint8 rgb[3])
 {
   char num[32];
   const GstAneforgeDrawText *lt = det->label && *det->label ? label_text (d, det->label) : NULL;
@@ -480,8 +486,8 @@ gst_aneforge_draw_render (GstAneforgeDraw *d, guint8 *data, int stride,
 {
   g_return_if_fail (d->char_layout != NULL);
   Canvas c = { d, data, stride, 0, 0, d->width, d->height };
-  if (r->n_detections > 0 && (flags & (GST_ANEFORGE_DRAW_BOXES | GST_ANEFORGE_DRAW_LANDMARKS
-                                       | GST_ANEFORGE_DRAW_LABELS)))
+  if (r->n_detections > 0 &&
+      (flags & (GST_ANEFORGE_DRAW_BOXES | GST_ANEFORGE_DRAW_LANDMARKS | GST_ANEFORGE_DRAW_LABELS)))
     draw_detections (d, &c, r, flags);
   if ((flags & GST_ANEFORGE_DRAW_LABELS) && r->n_classes > 0)
     draw_classes (d, &c, r);

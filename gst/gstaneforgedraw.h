@@ -50,13 +50,13 @@ typedef struct {
   int width, height;
   double font_scale;
   int pstride;
-  int off[4]; /* byte offsets of R, G, B, A in a pixel; A is -1 without alpha */
+  int off[4];  /* byte offsets of R, G, B, A in a pixel; A is -1 without alpha */
   int font_px; /* font size, pixels */
   int line_h;  /* text line height, pixels */
   int line_w;  /* box outline width */
   int pad;
-  int dot_r;   /* landmark radius */
-  int bar_w;   /* score bar length */
+  int dot_r; /* landmark radius */
+  int bar_w; /* score bar length */
   int label_max_w;
 
   /*< private >*/

@@ -49,7 +49,8 @@ gst_aneforge_meta_transform (GstBuffer *dest, GstMeta *meta, GstBuffer *buffer, 
   GstAneforgeMeta *m = (GstAneforgeMeta *) meta;
   if (!m->results)
     return TRUE;
-  GstAneforgeMeta *copy = gst_aneforge_buffer_add_meta (dest, gst_aneforge_results_ref (m->results));
+  GstAneforgeMeta *copy =
+      gst_aneforge_buffer_add_meta (dest, gst_aneforge_results_ref (m->results));
   if (!copy)
     return FALSE;
   copy->age_frames = m->age_frames; /* the age belongs to the frame, not the shared results */

@@ -136,7 +136,7 @@ gst_aneforge_meta_api_type_lookup (void)
  *
  * Returns: (transfer none) (nullable): the #GstAneforgeMeta of @b.
  */
-#define gst_buffer_get_aneforge_meta(b) \
+#define gst_buffer_get_aneforge_meta(b)                                                            \
   ((GstAneforgeMeta *) gst_buffer_get_meta ((b), gst_aneforge_meta_api_type_lookup ()))
 
 G_END_DECLS

@@ -30,11 +30,13 @@
  *
  * ## Example launch line
  * |[
- * gst-launch-1.0 videotestsrc pattern=red ! aneforge model=models/tiny-classifier.json ! videoconvert ! aneforgeoverlay ! videoconvert ! autovideosink
+ * gst-launch-1.0 videotestsrc pattern=red ! aneforge model=models/tiny-classifier.json !
+ * videoconvert ! aneforgeoverlay ! videoconvert ! autovideosink
  * ]|
  * Shows the tiny colour classifier's top-5 classes over the video.
  * |[
- * gst-launch-1.0 filesrc location=vtest.avi ! decodebin ! videoconvert ! aneforge model=ultraface.json ! aneforgeoverlay font-scale=1.5 ! videoconvert ! autovideosink
+ * gst-launch-1.0 filesrc location=vtest.avi ! decodebin ! videoconvert ! aneforge
+ * model=ultraface.json ! aneforgeoverlay font-scale=1.5 ! videoconvert ! autovideosink
  * ]|
  * Draws the faces a detector found, with larger text.
  */
@@ -59,13 +61,13 @@ enum {
 #define DEFAULT_SHOW_LATENCY TRUE
 #define DEFAULT_FONT_SCALE 1.0
 
-#define OVERLAY_CAPS \
+#define OVERLAY_CAPS                                                                               \
   GST_VIDEO_CAPS_MAKE ("{ BGRx, BGRA, RGBx, RGBA, xRGB, ARGB, xBGR, ABGR, RGB, BGR }")
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE (
-    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (OVERLAY_CAPS));
-static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE (
-    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (OVERLAY_CAPS));
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE ("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (OVERLAY_CAPS));
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (OVERLAY_CAPS));
 
 G_DEFINE_TYPE (GstAneforgeOverlay, gst_aneforge_overlay, GST_TYPE_VIDEO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE (aneforgeoverlay, "aneforgeoverlay", GST_RANK_NONE,
@@ -101,8 +103,7 @@ gst_aneforge_overlay_set_property (GObject *object, guint prop_id, const GValue 
 }
 
 static void
-gst_aneforge_overlay_get_property (GObject *object, guint prop_id, GValue *value,
-                                   GParamSpec *pspec)
+gst_aneforge_overlay_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   GstAneforgeOverlay *self = GST_ANEFORGE_OVERLAY (object);
   GST_OBJECT_LOCK (self);
@@ -153,8 +154,8 @@ gst_aneforge_overlay_set_info (GstVideoFilter *filter, GstCaps *incaps, GstVideo
 {
   GstAneforgeOverlay *self = GST_ANEFORGE_OVERLAY (filter);
   if (!gst_aneforge_draw_configure (self->draw, GST_VIDEO_INFO_FORMAT (in_info),
-                                    GST_VIDEO_INFO_WIDTH (in_info),
-                                    GST_VIDEO_INFO_HEIGHT (in_info), font_scale (self))) {
+                                    GST_VIDEO_INFO_WIDTH (in_info), GST_VIDEO_INFO_HEIGHT (in_info),
+                                    font_scale (self))) {
     GST_ERROR_OBJECT (self, "cannot draw on %" GST_PTR_FORMAT, incaps);
     return FALSE;
   }
@@ -165,10 +166,10 @@ static GstAneforgeDrawFlags
 draw_flags (GstAneforgeOverlay *self)
 {
   GST_OBJECT_LOCK (self);
-  GstAneforgeDrawFlags f = (self->show_labels ? GST_ANEFORGE_DRAW_LABELS : 0)
-                           | (self->show_boxes ? GST_ANEFORGE_DRAW_BOXES : 0)
-                           | (self->show_landmarks ? GST_ANEFORGE_DRAW_LANDMARKS : 0)
-                           | (self->show_latency ? GST_ANEFORGE_DRAW_LATENCY : 0);
+  GstAneforgeDrawFlags f = (self->show_labels ? GST_ANEFORGE_DRAW_LABELS : 0) |
+                           (self->show_boxes ? GST_ANEFORGE_DRAW_BOXES : 0) |
+                           (self->show_landmarks ? GST_ANEFORGE_DRAW_LANDMARKS : 0) |
+                           (self->show_latency ? GST_ANEFORGE_DRAW_LATENCY : 0);
   GST_OBJECT_UNLOCK (self);
   return f;
 }
@@ -212,15 +213,14 @@ gst_aneforge_overlay_class_init (GstAneforgeOverlayClass *klass)
       g_param_spec_boolean ("show-labels", "Show labels",
                             "Draw the top-k classes panel and the detections' captions",
                             DEFAULT_SHOW_LABELS, flags));
-  g_object_class_install_property (
-      gobject_class, PROP_SHOW_BOXES,
-      g_param_spec_boolean ("show-boxes", "Show boxes", "Draw the detections' boxes",
-                            DEFAULT_SHOW_BOXES, flags));
-  g_object_class_install_property (
-      gobject_class, PROP_SHOW_LANDMARKS,
-      g_param_spec_boolean ("show-landmarks", "Show landmarks",
-                            "Draw the detections' landmarks as dots", DEFAULT_SHOW_LANDMARKS,
-                            flags));
+  g_object_class_install_property (gobject_class, PROP_SHOW_BOXES,
+                                   g_param_spec_boolean ("show-boxes", "Show boxes",
+                                                         "Draw the detections' boxes",
+                                                         DEFAULT_SHOW_BOXES, flags));
+  g_object_class_install_property (gobject_class, PROP_SHOW_LANDMARKS,
+                                   g_param_spec_boolean ("show-landmarks", "Show landmarks",
+                                                         "Draw the detections' landmarks as dots",
+                                                         DEFAULT_SHOW_LANDMARKS, flags));
   g_object_class_install_property (
       gobject_class, PROP_SHOW_LATENCY,
       g_param_spec_boolean ("show-latency", "Show latency",
@@ -234,8 +234,7 @@ gst_aneforge_overlay_class_init (GstAneforgeOverlayClass *klass)
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
-  gst_element_class_set_static_metadata (element_class, "aneforge overlay",
-                                         "Filter/Effect/Video",
+  gst_element_class_set_static_metadata (element_class, "aneforge overlay", "Filter/Effect/Video",
                                          "Draws aneforge inference results onto the video",
                                          "aneforge developers");
 

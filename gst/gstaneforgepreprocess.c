@@ -79,7 +79,6 @@ gst_aneforge_axis_adjacent (const GstAneforgeTap *t, gint n, gint step)
   return TRUE;
 }
 
-
 /* Where the AVX2 path reads each output pixel's taps straight from the
  * source rows (scalar loads assembled into vectors: no staging through
  * memory, no gather instructions, which are slow on the CPUs measured).
@@ -141,9 +140,9 @@ gst_aneforge_check_port (const AfTensorInfo *port, GError **error)
                  port->name);
     return FALSE;
   }
-  if (port->rank != 4 || port->shape[0] != 1 || (port->shape[1] != 1 && port->shape[1] != 3)
-      || port->shape[2] < 1 || port->shape[3] < 1 || port->shape[2] > GST_ANEFORGE_MAX_PORT_DIM
-      || port->shape[3] > GST_ANEFORGE_MAX_PORT_DIM) {
+  if (port->rank != 4 || port->shape[0] != 1 || (port->shape[1] != 1 && port->shape[1] != 3) ||
+      port->shape[2] < 1 || port->shape[3] < 1 || port->shape[2] > GST_ANEFORGE_MAX_PORT_DIM ||
+      port->shape[3] > GST_ANEFORGE_MAX_PORT_DIM) {
     g_set_error (error, AF_ERROR, AF_ERROR_UNSUPPORTED,
                  "image port \"%s\" must have shape [1, 3 or 1, H, W] with H, W in 1..%d",
                  port->name, GST_ANEFORGE_MAX_PORT_DIM);
@@ -239,7 +238,6 @@ gst_aneforge_want_simd (void)
   return !(e && *e && strcmp (e, "0") != 0) && gst_aneforge_cpu_has_avx2 ();
 }
 
-
 G_GNUC_UNUSED static struct _GstAneforgeGather *
 gst_aneforge_gather_new (const GstAneforgePreprocess *pp, const GstVideoInfo *info)
 {
@@ -294,8 +292,8 @@ gst_aneforge_tables_new (GstAneforgePreprocess *pp, const GstVideoInfo *info)
     pp->cy = gst_aneforge_axis_new (pp->out_h, pp->in_h, 1 << GST_VIDEO_FORMAT_INFO_H_SUB (f, 1),
                                     GST_VIDEO_INFO_COMP_HEIGHT (info, 1), 1);
     pp->wcx = gst_aneforge_weights_new (pp->cx, pp->out_w, pp->pad_w);
-    pp->cx_adj = (cstride == 1 || (pp->nv12 && cstride == 2))
-                 && gst_aneforge_axis_adjacent (pp->cx, pp->out_w, cstride);
+    pp->cx_adj = (cstride == 1 || (pp->nv12 && cstride == 2)) &&
+                 gst_aneforge_axis_adjacent (pp->cx, pp->out_w, cstride);
   }
   pp->pairs = g_malloc0 (3 * 2 * 2 * (gsize) pp->pad_w);
   pp->line = g_malloc0 (3 * (gsize) pp->pad_w);
@@ -365,8 +363,7 @@ gst_aneforge_src_row (const GstVideoFrame *frame, gint comp, gint row)
 
 /* p[2o], p[2o + 1] = the two taps of output pixel o in source row @r. */
 static void
-gst_aneforge_stage_row (const guint8 *r, const GstAneforgeTap *t, gint n, gboolean adj,
-                        guint8 *p)
+gst_aneforge_stage_row (const guint8 *r, const GstAneforgeTap *t, gint n, gboolean adj, guint8 *p)
 {
   if (adj) {
     for (gint o = 0; o < n; o++)
@@ -424,10 +421,10 @@ gst_aneforge_stage (const GstAneforgePreprocess *pp, const GstVideoFrame *frame,
 static inline gint32
 gst_aneforge_hv (const guint8 *p0, const guint8 *p1, const gint16 *w, gint wy0, gint wy1, gint o)
 {
-  gint32 h0 = (p0[2 * o] * w[2 * o] + p0[2 * o + 1] * w[2 * o + 1] + (1 << (H_SHIFT - 1)))
-              >> H_SHIFT;
-  gint32 h1 = (p1[2 * o] * w[2 * o] + p1[2 * o + 1] * w[2 * o + 1] + (1 << (H_SHIFT - 1)))
-              >> H_SHIFT;
+  gint32 h0 =
+      (p0[2 * o] * w[2 * o] + p0[2 * o + 1] * w[2 * o + 1] + (1 << (H_SHIFT - 1))) >> H_SHIFT;
+  gint32 h1 =
+      (p1[2 * o] * w[2 * o] + p1[2 * o + 1] * w[2 * o + 1] + (1 << (H_SHIFT - 1))) >> H_SHIFT;
   return h0 * wy0 + h1 * wy1;
 }
 
@@ -587,8 +584,8 @@ gst_aneforge_kernel_rgb_avx2 (const GstAneforgePreprocess *pp, gint n_comp, gint
 
 /* The matrix for 8 pixels: Y, U, V in 1/64 -> R, G, B clamped to 0..255. */
 AVX2 static inline void
-gst_aneforge_matrix8 (const GstAneforgePreprocess *pp, __m256i y, __m256i u, __m256i v,
-                      __m256i *r, __m256i *g, __m256i *b)
+gst_aneforge_matrix8 (const GstAneforgePreprocess *pp, __m256i y, __m256i u, __m256i v, __m256i *r,
+                      __m256i *g, __m256i *b)
 {
   const __m256i c128 = _mm256_set1_epi32 (128 << C_BITS), zero = _mm256_setzero_si256 ();
   const __m256i max = _mm256_set1_epi32 (255);
@@ -642,8 +639,8 @@ static inline const guint8 *
 gst_aneforge_plane_row (const GstVideoFrame *frame, gint comp, gint row)
 {
   gint plane = GST_VIDEO_FRAME_COMP_PLANE (frame, comp);
-  return (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (frame, plane)
-         + (gsize) row * GST_VIDEO_FRAME_PLANE_STRIDE (frame, plane);
+  return (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (frame, plane) +
+         (gsize) row * GST_VIDEO_FRAME_PLANE_STRIDE (frame, plane);
 }
 
 /* YUV through the gather tables: no staging. */
@@ -672,8 +669,10 @@ gst_aneforge_gather_yuv_avx2 (const GstAneforgePreprocess *pp, const GstVideoFra
         __m256i d0 = gst_aneforge_dwords8 (u0, gt->gc + ok);
         __m256i d1 = gst_aneforge_dwords8 (u1, gt->gc + ok);
         __m256i cu = gst_aneforge_load (gt->ctl_u), cv = gst_aneforge_load (gt->ctl_v);
-        u = gst_aneforge_hv8v (_mm256_shuffle_epi8 (d0, cu), _mm256_shuffle_epi8 (d1, cu), wc, vcwy);
-        v = gst_aneforge_hv8v (_mm256_shuffle_epi8 (d0, cv), _mm256_shuffle_epi8 (d1, cv), wc, vcwy);
+        u = gst_aneforge_hv8v (_mm256_shuffle_epi8 (d0, cu), _mm256_shuffle_epi8 (d1, cu), wc,
+                               vcwy);
+        v = gst_aneforge_hv8v (_mm256_shuffle_epi8 (d0, cv), _mm256_shuffle_epi8 (d1, cv), wc,
+                               vcwy);
       } else {
         u = gst_aneforge_planar8 (u0, u1, gt->gc, pp->wcx, vcwy, ok);
         v = gst_aneforge_planar8 (v0, v1, gt->gc, pp->wcx, vcwy, ok);

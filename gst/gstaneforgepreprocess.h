@@ -56,14 +56,14 @@ typedef struct {
   /* the same matrix in fixed point: coefficients in 1/4096, yoff in 1/64 */
   gint ys_q, yoff_q, rv_q, gu_q, gv_q, bu_q;
   /* run-time state, all owned and allocated at init: */
-  gboolean simd;   /* run the AVX2 kernels */
-  gint pad_w;      /* out_w rounded up to a multiple of 16 */
-  gboolean x_adj;  /* every x tap adjacent: stage pairs with one 2-byte copy */
-  gboolean cx_adj; /* the same for the chroma taps */
-  gboolean nv12;   /* U and V interleaved (NV12) */
-  gint16 *wx, *wcx; /* x weights as (w0, w1) pairs, pad_w pairs each */
-  guint8 *pairs;    /* staged source pairs: 3 components x 2 rows x pad_w x 2 */
-  guint8 *line;     /* one converted output row: 3 x pad_w */
+  gboolean simd;                     /* run the AVX2 kernels */
+  gint pad_w;                        /* out_w rounded up to a multiple of 16 */
+  gboolean x_adj;                    /* every x tap adjacent: stage pairs with one 2-byte copy */
+  gboolean cx_adj;                   /* the same for the chroma taps */
+  gboolean nv12;                     /* U and V interleaved (NV12) */
+  gint16 *wx, *wcx;                  /* x weights as (w0, w1) pairs, pad_w pairs each */
+  guint8 *pairs;                     /* staged source pairs: 3 components x 2 rows x pad_w x 2 */
+  guint8 *line;                      /* one converted output row: 3 x pad_w */
   struct _GstAneforgeGather *gather; /* AVX2 read tables, or NULL (private) */
 } GstAneforgePreprocess;
 

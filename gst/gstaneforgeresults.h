@@ -25,8 +25,8 @@ struct _GstAneforgeResults {
   GstAneforgeResults *next_idle; /* intrusive idle list: pooling allocates nothing */
   /*< filled by the element per frame, read through the meta >*/
   guint n_tensors;
-  GstAneforgeTensor *tensors; /* names, shapes fixed; data point into the block */
-  gfloat *scratch;            /* n_scratch floats for the element's own use */
+  GstAneforgeTensor *tensors;         /* names, shapes fixed; data point into the block */
+  gfloat *scratch;                    /* n_scratch floats for the element's own use */
   GstAneforgeClassification *classes; /* room for max_classes */
   guint n_classes;
   GstAneforgeDetection *detections; /* room for max_detections */

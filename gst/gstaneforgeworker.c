@@ -11,9 +11,9 @@ struct _GstAneforgeWorker {
 
   /* guarded by lock */
   gboolean shutdown;
-  guint8 *stage[2];   /* staging copies of the image port */
-  gint pending;       /* index of the pending stage, -1: none */
-  gint in_use;        /* index the worker reads now, -1: none */
+  guint8 *stage[2]; /* staging copies of the image port */
+  gint pending;     /* index of the pending stage, -1: none */
+  gint in_use;      /* index the worker reads now, -1: none */
   GstAneforgeJob pending_job;
   guint epoch;
   GstAneforgeResults *latest; /* owned, NULL: none */
@@ -161,8 +161,7 @@ gst_aneforge_worker_stamp (GstAneforgeWorker *w, GstAneforgeJob *job)
 }
 
 void
-gst_aneforge_worker_publish (GstAneforgeWorker *w, GstAneforgeResults *r,
-                             const GstAneforgeJob *job)
+gst_aneforge_worker_publish (GstAneforgeWorker *w, GstAneforgeResults *r, const GstAneforgeJob *job)
 {
   g_mutex_lock (&w->lock);
   GstAneforgeResults *drop = gst_aneforge_worker_publish_locked (w, r, job);

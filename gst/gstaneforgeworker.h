@@ -31,20 +31,19 @@ typedef struct _GstAneforgeWorker GstAneforgeWorker;
 
 /* A frame handed to the model. */
 typedef struct {
-  guint64 seq;          /* frame number since the last reset (0 first) */
-  GstClockTime pts;     /* the frame's pts */
+  guint64 seq;      /* frame number since the last reset (0 first) */
+  GstClockTime pts; /* the frame's pts */
   GstClockTime duration;
   gint frame_w, frame_h; /* the frame's size, to map detections */
-  guint64 pre_ns;       /* time its preprocessing took (part of the results' latency) */
-  guint epoch;          /* the reset generation (set by stage / stamp) */
+  guint64 pre_ns;        /* time its preprocessing took (part of the results' latency) */
+  guint epoch;           /* the reset generation (set by stage / stamp) */
 } GstAneforgeJob;
 
 /* Runs on the worker thread for every taken frame, without the lock: @port
  * (borrowed, port_size bytes) is the staged image. Returns (transfer full)
  * the frame's results, or NULL after posting an error itself (the worker
  * then stays failed until reset). */
-typedef GstAneforgeResults *(*GstAneforgeWorkerFunc) (const guint8 *port,
-                                                      const GstAneforgeJob *job,
+typedef GstAneforgeResults *(*GstAneforgeWorkerFunc) (const guint8 *port, const GstAneforgeJob *job,
                                                       gpointer user_data);
 
 typedef struct {

@@ -159,7 +159,10 @@ typedef struct {
   gint64 dilation[2]; /* h, w */
   gint64 groups;
 } AfConvParams;
-#define AF_CONV_PARAMS_INIT { { 1, 1 }, { 0, 0, 0, 0 }, { 1, 1 }, 1 }
+#define AF_CONV_PARAMS_INIT                                                                        \
+  {                                                                                                \
+    { 1, 1 }, { 0, 0, 0, 0 }, { 1, 1 }, 1                                                          \
+  }
 
 /* x [N,C,H,W], w [O, C/groups, KH, KW], b [O] or NULL */
 AfTensor *af_conv (AfGraph *g, AfTensor *x, AfTensor *w, AfTensor *b, const AfConvParams *p);
@@ -190,8 +193,8 @@ AfTensor *af_sum (AfGraph *g, AfTensor *x, int n_axes, const int *axes, gboolean
 AfTensor *af_amax (AfGraph *g, AfTensor *x, int n_axes, const int *axes, gboolean keepdims);
 AfTensor *af_amin (AfGraph *g, AfTensor *x, int n_axes, const int *axes, gboolean keepdims);
 AfTensor *af_softmax (AfGraph *g, AfTensor *x, int axis);
-AfTensor *af_batch_norm (AfGraph *g, AfTensor *x, AfTensor *scale, AfTensor *bias,
-                         AfTensor *mean, AfTensor *var, float eps);
+AfTensor *af_batch_norm (AfGraph *g, AfTensor *x, AfTensor *scale, AfTensor *bias, AfTensor *mean,
+                         AfTensor *var, float eps);
 
 typedef struct {
   gint64 kernel[2], stride[2], pad[4];
@@ -229,7 +232,10 @@ typedef struct {
                 * and reshapes keep the leading (batch) dim; refused when the graph's
                 * shapes pin the batch or an output does not lead with it */
 } AfCompileOptions;
-#define AF_COMPILE_OPTIONS_INIT { AF_BACKEND_AUTO, 0, 0 }
+#define AF_COMPILE_OPTIONS_INIT                                                                    \
+  {                                                                                                \
+    AF_BACKEND_AUTO, 0, 0                                                                          \
+  }
 
 /* Compiles @g (not modified; may be freed afterwards) with @opts (NULL for
  * defaults). Returns (transfer full) a model or NULL with @error set. */
@@ -256,7 +262,7 @@ typedef enum {
   AF_DECODE_TYPE_SSD,            /* scores [1,N,C] + raw box regressions against priors */
   AF_DECODE_TYPE_SSD_DECODED,    /* scores [1,N,C] + boxes x1,y1,x2,y2 in [0,1] */
   AF_DECODE_TYPE_YUNET,          /* per-stride cls/obj/bbox/kps grids */
-  AF_DECODE_TYPE_BLAZEFACE,      /* MediaPipe anchors: logits [1,N,1] + boxes/keypoints [1,N,4+2K] */
+  AF_DECODE_TYPE_BLAZEFACE, /* MediaPipe anchors: logits [1,N,1] + boxes/keypoints [1,N,4+2K] */
 } AfDecodeType;
 
 /* A decode specification. Strings are owned by the spec (g_strdup'ed;
@@ -270,9 +276,9 @@ typedef struct {
   /* --- tensors each role reads (output names). NULL for a classification's
    * scores means "the output this decode is attached to": the loader fills
    * it in; af_decoder_new falls back to the only output if there is one. */
-  char *scores; /* classification: [.., C] values; ssd: [1,N,C]; blazeface: [1,N,1] logits */
-  char *boxes;  /* ssd / ssd-decoded: [1,N,4]; blazeface: [1,N,4+2K] */
-  guint n_strides;                 /* yunet; blazeface: anchor layers (2 anchors per cell each) */
+  char *scores;    /* classification: [.., C] values; ssd: [1,N,C]; blazeface: [1,N,1] logits */
+  char *boxes;     /* ssd / ssd-decoded: [1,N,4]; blazeface: [1,N,4+2K] */
+  guint n_strides; /* yunet; blazeface: anchor layers (2 anchors per cell each) */
   int strides[AF_DECODE_MAX_LEVELS];
   char *cls[AF_DECODE_MAX_LEVELS];  /* [1,N,1], sigmoid applied */
   char *obj[AF_DECODE_MAX_LEVELS];  /* [1,N,1], sigmoid applied */
@@ -285,19 +291,20 @@ typedef struct {
   char *labels;     /* labels file as written (relative to the graph), or NULL */
 
   /* --- detection */
-  float score_threshold; /* keep candidates with score >= this (ssd 0.7, yunet 0.6, blazeface 0.5) */
-  float iou_threshold;   /* NMS: suppress IoU > this (0.3) */
-  guint max_detections;  /* default 100 */
-  int input_w, input_h;  /* model input in pixels (ssd 320x240, yunet 320x320, blazeface 128x128;
-                          * blazeface divides its regressions by it) */
-  gboolean clip;         /* clip boxes to the input rectangle (default TRUE) */
+  float
+      score_threshold;  /* keep candidates with score >= this (ssd 0.7, yunet 0.6, blazeface 0.5) */
+  float iou_threshold;  /* NMS: suppress IoU > this (0.3) */
+  guint max_detections; /* default 100 */
+  int input_w, input_h; /* model input in pixels (ssd 320x240, yunet 320x320, blazeface 128x128;
+                         * blazeface divides its regressions by it) */
+  gboolean clip;        /* clip boxes to the input rectangle (default TRUE) */
 
   /* --- ssd priors */
   guint n_levels;
   int feature_w[AF_DECODE_MAX_LEVELS], feature_h[AF_DECODE_MAX_LEVELS];
   guint n_min_boxes[AF_DECODE_MAX_LEVELS];
   float min_boxes[AF_DECODE_MAX_LEVELS][AF_DECODE_MAX_ANCHORS]; /* input pixels */
-  float center_variance, size_variance;                          /* 0.1, 0.2 */
+  float center_variance, size_variance;                         /* 0.1, 0.2 */
 } AfDecodeSpec;
 
 /* Fills @spec with the defaults of @type (any previous content is
@@ -426,12 +433,18 @@ gboolean af_model_run (AfModel *m, const float *const *inputs, float *const *out
 /* ---------------------------------------------------------------- import */
 
 typedef struct {
-  gboolean image;      /* make the first input an image port (uint8 frames in) */
-  AfPixelOrder order;  /* the port's channel order */
-  float scale[3];      /* per channel: x * scale + bias (from --scale/--bias or --mean/--std) */
+  gboolean image;     /* make the first input an image port (uint8 frames in) */
+  AfPixelOrder order; /* the port's channel order */
+  float scale[3];     /* per channel: x * scale + bias (from --scale/--bias or --mean/--std) */
   float bias[3];
 } AfImportOptions;
-#define AF_IMPORT_OPTIONS_INIT { FALSE, AF_PIXEL_RGB, { 1, 1, 1 }, { 0, 0, 0 } }
+#define AF_IMPORT_OPTIONS_INIT                                                                     \
+  {                                                                                                \
+    FALSE, AF_PIXEL_RGB, { 1, 1, 1 },                                                              \
+    {                                                                                              \
+      0, 0, 0                                                                                      \
+    }                                                                                              \
+  }
 
 /* Imports an ONNX model (protobuf). Initializers become fp32/fp16/int8/uint8
  * constants; shape arithmetic on constants is folded. @opts may be NULL.
@@ -447,8 +460,8 @@ AfGraph *af_graph_import_onnx_from_data (const guint8 *data, gsize len, const ch
  * full) a graph, or NULL with @error naming the operator index, op and option. */
 AfGraph *af_graph_import_tflite (const char *path, const AfImportOptions *opts, GError **error);
 AfGraph *af_graph_import_tflite_from_data (const guint8 *data, gsize len,
-                                           const char *name_for_errors,
-                                           const AfImportOptions *opts, GError **error);
+                                           const char *name_for_errors, const AfImportOptions *opts,
+                                           GError **error);
 
 /* Opens any model file by its extension: .json (af_graph_load), .onnx,
  * .tflite (imported with @opts, which may be NULL). Returns (transfer full)

@@ -12,8 +12,8 @@ af_builder_ok (AfGraph *g, guint n_in, AfTensor *const *in)
     return FALSE;
   for (guint i = 0; i < n_in; i++)
     if (!in[i]) {
-      g_set_error (&g->error, AF_ERROR, AF_ERROR_INVALID,
-                   "%s: builder: input %u of a node is NULL", af__graph_where (g), i);
+      g_set_error (&g->error, AF_ERROR, AF_ERROR_INVALID, "%s: builder: input %u of a node is NULL",
+                   af__graph_where (g), i);
       return FALSE;
     }
   return TRUE;
@@ -137,8 +137,8 @@ af_weight (AfGraph *g, const char *name, int rank, const gint64 *shape, const fl
   if (!af_builder_claim_name (g, name) || !af_builder_shape (g, name, rank, shape, &s))
     return NULL;
   GBytes *bytes = g_bytes_new (data, af__shape_numel (&s) * sizeof (float));
-  AfTensor *t = af__graph_add_const (g, name, &s, AF_DTYPE_F32, g_bytes_get_data (bytes, NULL),
-                                     bytes);
+  AfTensor *t =
+      af__graph_add_const (g, name, &s, AF_DTYPE_F32, g_bytes_get_data (bytes, NULL), bytes);
   g_bytes_unref (bytes);
   return t;
 }
@@ -190,7 +190,10 @@ AF_BUILDER_BINARY (af_maximum, MAXIMUM)
 AF_BUILDER_BINARY (af_minimum, MINIMUM)
 
 #define AF_BUILDER_UNARY(fn, OP)                                                                   \
-  AfTensor *fn (AfGraph *g, AfTensor *x) { return af_builder_node (g, AF_OP_##OP, 1, &x, NULL); }
+  AfTensor *fn (AfGraph *g, AfTensor *x)                                                           \
+  {                                                                                                \
+    return af_builder_node (g, AF_OP_##OP, 1, &x, NULL);                                           \
+  }
 AF_BUILDER_UNARY (af_relu, RELU)
 AF_BUILDER_UNARY (af_relu6, RELU6)
 AF_BUILDER_UNARY (af_sigmoid, SIGMOID)
@@ -211,15 +214,14 @@ af_clip (AfGraph *g, AfTensor *x, float lo, float hi)
 }
 
 static AfTensor *
-af_builder_reduce (AfGraph *g, AfOp op, AfTensor *x, int n_axes, const int *axes,
-                   gboolean keepdims)
+af_builder_reduce (AfGraph *g, AfOp op, AfTensor *x, int n_axes, const int *axes, gboolean keepdims)
 {
   AfAttrs a;
   af__attrs_init (op, &a);
   if (n_axes < 0 || n_axes > AF_MAX_RANK) {
     if (!g->error)
-      g_set_error (&g->error, AF_ERROR, AF_ERROR_INVALID, "%s: builder: %d axes", af__graph_where (g),
-                   n_axes);
+      g_set_error (&g->error, AF_ERROR, AF_ERROR_INVALID, "%s: builder: %d axes",
+                   af__graph_where (g), n_axes);
     return NULL;
   }
   a.n_axes = n_axes;

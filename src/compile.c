@@ -11,10 +11,8 @@ typedef struct {
 } AfPass;
 
 static const AfPass af_passes[] = {
-  { "verify", af__pass_verify },
-  { "fold-constants", af__pass_fold },
-  { "fuse-elementwise", af__pass_fuse },
-  { "partition", af__pass_partition },
+  { "verify", af__pass_verify },         { "fold-constants", af__pass_fold },
+  { "fuse-elementwise", af__pass_fuse }, { "partition", af__pass_partition },
   { "plan-memory", af__pass_memory },
 };
 
@@ -174,8 +172,8 @@ af_plan_dump (AfPlan *plan, const char *pass)
     dump = g_getenv ("AF_DUMP_PASSES") != NULL;
   if (!dump)
     return;
-  fprintf (stderr, "== after %s: %u live ops, %u steps, %u segments\n%s", pass,
-           plan->order->len, plan->steps->len, plan->segments->len, plan->log->str);
+  fprintf (stderr, "== after %s: %u live ops, %u steps, %u segments\n%s", pass, plan->order->len,
+           plan->steps->len, plan->segments->len, plan->log->str);
   g_string_truncate (plan->log, 0);
 }
 

@@ -253,8 +253,7 @@ static gboolean
 want_number (JsonCtx *c, const char *field, JsonNode *node, double lo, double hi, float *out)
 {
   if (!is_number (node))
-    return json_fail (c, field, "expected a number in [%g, %g], got %s", lo, hi,
-                      node_kind (node));
+    return json_fail (c, field, "expected a number in [%g, %g], got %s", lo, hi, node_kind (node));
   double v = json_node_get_double (node);
   if (!(v >= lo && v <= hi))
     return json_fail (c, field, "expected a number in [%g, %g], got %g", lo, hi, v);
@@ -266,12 +265,15 @@ static gboolean
 want_int (JsonCtx *c, const char *field, JsonNode *node, gint64 lo, gint64 hi, gint64 *out)
 {
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
-    return json_fail (c, field, "expected an integer in [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
-                      "], got %s", lo, hi, node_kind (node));
+    return json_fail (c, field,
+                      "expected an integer in [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "], got %s",
+                      lo, hi, node_kind (node));
   gint64 v = json_node_get_int (node);
   if (v < lo || v > hi)
-    return json_fail (c, field, "expected an integer in [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
-                      "], got %" G_GINT64_FORMAT, lo, hi, v);
+    return json_fail (c, field,
+                      "expected an integer in [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
+                      "], got %" G_GINT64_FORMAT,
+                      lo, hi, v);
   *out = v;
   return TRUE;
 }
@@ -311,30 +313,46 @@ check_fields (JsonCtx *c, JsonObject *obj, const char *const *allowed, const cha
   return TRUE;
 }
 
-static const char *const known_fields[] = {
-  "type", "style", "scores", "boxes", "softmax", "top_k", "labels", "score_threshold",
-  "iou_threshold", "max_detections", "input_size", "clip", "priors", "strides", "cls", "obj",
-  "bbox", "kps", NULL
-};
-static const char *const classification_fields[] = {
-  "type", "scores", "softmax", "top_k", "labels", NULL
-};
-static const char *const ssd_fields[] = {
-  "type", "style", "scores", "boxes", "labels", "score_threshold", "iou_threshold",
-  "max_detections", "input_size", "clip", "priors", NULL
-};
+static const char *const known_fields[] = { "type",
+                                            "style",
+                                            "scores",
+                                            "boxes",
+                                            "softmax",
+                                            "top_k",
+                                            "labels",
+                                            "score_threshold",
+                                            "iou_threshold",
+                                            "max_detections",
+                                            "input_size",
+                                            "clip",
+                                            "priors",
+                                            "strides",
+                                            "cls",
+                                            "obj",
+                                            "bbox",
+                                            "kps",
+                                            NULL };
+static const char *const classification_fields[] = { "type",  "scores", "softmax",
+                                                     "top_k", "labels", NULL };
+static const char *const ssd_fields[] = { "type",          "style",          "scores",
+                                          "boxes",         "labels",         "score_threshold",
+                                          "iou_threshold", "max_detections", "input_size",
+                                          "clip",          "priors",         NULL };
 static const char *const ssd_decoded_fields[] = {
-  "type", "style", "scores", "boxes", "labels", "score_threshold", "iou_threshold",
-  "max_detections", "input_size", "clip", NULL
+  "type",          "style",          "scores",     "boxes", "labels", "score_threshold",
+  "iou_threshold", "max_detections", "input_size", "clip",  NULL
 };
 static const char *const blazeface_fields[] = {
-  "type", "style", "scores", "boxes", "labels", "score_threshold", "iou_threshold",
-  "max_detections", "input_size", "clip", "strides", NULL
+  "type",          "style",          "scores",     "boxes", "labels",  "score_threshold",
+  "iou_threshold", "max_detections", "input_size", "clip",  "strides", NULL
 };
-static const char *const yunet_fields[] = {
-  "type", "style", "labels", "score_threshold", "iou_threshold", "max_detections", "input_size",
-  "clip", "strides", "cls", "obj", "bbox", "kps", NULL
-};
+static const char *const yunet_fields[] = { "type",          "style",
+                                            "labels",        "score_threshold",
+                                            "iou_threshold", "max_detections",
+                                            "input_size",    "clip",
+                                            "strides",       "cls",
+                                            "obj",           "bbox",
+                                            "kps",           NULL };
 static const char *const priors_fields[] = { "feature_maps", "min_boxes", "variances", NULL };
 
 static gboolean
@@ -354,8 +372,7 @@ parse_type (JsonCtx *c, JsonObject *obj, AfDecodeType *type)
     return json_fail (c, "type", "unknown type \"%s\" (\"classification\" or \"detection\")", t);
   n = json_object_get_member (obj, "style");
   if (n == NULL)
-    return json_fail (c, "style",
-                      "missing (\"ssd\", \"ssd-decoded\", \"yunet\" or \"blazeface\")");
+    return json_fail (c, "style", "missing (\"ssd\", \"ssd-decoded\", \"yunet\" or \"blazeface\")");
   if (!want_string (c, "style", n, &style))
     return FALSE;
   if (strcmp (style, "ssd") == 0)
@@ -367,8 +384,10 @@ parse_type (JsonCtx *c, JsonObject *obj, AfDecodeType *type)
   else if (strcmp (style, "blazeface") == 0)
     *type = AF_DECODE_TYPE_BLAZEFACE;
   else
-    return json_fail (c, "style", "unknown style \"%s\" (\"ssd\", \"ssd-decoded\", \"yunet\" "
-                      "or \"blazeface\")", style);
+    return json_fail (c, "style",
+                      "unknown style \"%s\" (\"ssd\", \"ssd-decoded\", \"yunet\" "
+                      "or \"blazeface\")",
+                      style);
   return TRUE;
 }
 
@@ -390,11 +409,11 @@ parse_common (JsonCtx *c, JsonObject *obj, AfDecodeSpec *spec)
       return FALSE;
     spec->top_k = v;
   }
-  if ((n = json_object_get_member (obj, "score_threshold"))
-      && !want_number (c, "score_threshold", n, 0, 1, &spec->score_threshold))
+  if ((n = json_object_get_member (obj, "score_threshold")) &&
+      !want_number (c, "score_threshold", n, 0, 1, &spec->score_threshold))
     return FALSE;
-  if ((n = json_object_get_member (obj, "iou_threshold"))
-      && !want_number (c, "iou_threshold", n, 0, 1, &spec->iou_threshold))
+  if ((n = json_object_get_member (obj, "iou_threshold")) &&
+      !want_number (c, "iou_threshold", n, 0, 1, &spec->iou_threshold))
     return FALSE;
   if ((n = json_object_get_member (obj, "max_detections"))) {
     if (!want_int (c, "max_detections", n, 1, MAX_DETECTIONS, &v))
@@ -406,9 +425,9 @@ parse_common (JsonCtx *c, JsonObject *obj, AfDecodeSpec *spec)
   if ((n = json_object_get_member (obj, "input_size"))) {
     JsonArray *a = want_array (c, "input_size", n, 2, 2);
     gint64 w, h;
-    if (a == NULL || !want_int (c, "input_size[0]", json_array_get_element (a, 0), 1,
-                                MAX_INPUT_SIZE, &w)
-        || !want_int (c, "input_size[1]", json_array_get_element (a, 1), 1, MAX_INPUT_SIZE, &h))
+    if (a == NULL ||
+        !want_int (c, "input_size[0]", json_array_get_element (a, 0), 1, MAX_INPUT_SIZE, &w) ||
+        !want_int (c, "input_size[1]", json_array_get_element (a, 1), 1, MAX_INPUT_SIZE, &h))
       return FALSE;
     spec->input_w = w;
     spec->input_h = h;
@@ -429,8 +448,8 @@ parse_feature_maps (JsonCtx *c, JsonNode *node, AfDecodeSpec *spec)
     g_autofree char *fh = g_strdup_printf ("priors.feature_maps[%u][1]", l);
     JsonArray *p = want_array (c, f, json_array_get_element (a, l), 2, 2);
     gint64 w, h;
-    if (p == NULL || !want_int (c, fw, json_array_get_element (p, 0), 1, MAX_FEATURE, &w)
-        || !want_int (c, fh, json_array_get_element (p, 1), 1, MAX_FEATURE, &h))
+    if (p == NULL || !want_int (c, fw, json_array_get_element (p, 0), 1, MAX_FEATURE, &w) ||
+        !want_int (c, fh, json_array_get_element (p, 1), 1, MAX_FEATURE, &h))
       return FALSE;
     spec->feature_w[l] = w;
     spec->feature_h[l] = h;
@@ -484,15 +503,17 @@ parse_priors (JsonCtx *c, JsonNode *node, AfDecodeSpec *spec)
   if (mb != NULL && !parse_min_boxes (c, mb, spec))
     return FALSE;
   if (fm != NULL && mb == NULL && spec->n_levels != 4)
-    return json_fail (c, "priors.min_boxes", "missing: the default has 4 levels, "
-                      "priors.feature_maps has %u", spec->n_levels);
+    return json_fail (c, "priors.min_boxes",
+                      "missing: the default has 4 levels, "
+                      "priors.feature_maps has %u",
+                      spec->n_levels);
   if (var != NULL) {
     JsonArray *a = want_array (c, "priors.variances", var, 2, 2);
-    if (a == NULL
-        || !want_number (c, "priors.variances[0]", json_array_get_element (a, 0), 1e-6, 100,
-                         &spec->center_variance)
-        || !want_number (c, "priors.variances[1]", json_array_get_element (a, 1), 1e-6, 100,
-                         &spec->size_variance))
+    if (a == NULL ||
+        !want_number (c, "priors.variances[0]", json_array_get_element (a, 0), 1e-6, 100,
+                      &spec->center_variance) ||
+        !want_number (c, "priors.variances[1]", json_array_get_element (a, 1), 1e-6, 100,
+                      &spec->size_variance))
       return FALSE;
   }
   guint64 total = 0;
@@ -588,15 +609,14 @@ parse_yunet (JsonCtx *c, JsonObject *obj, AfDecodeSpec *spec)
     if (spec->input_w % spec->strides[l] != 0 || spec->input_h % spec->strides[l] != 0)
       return json_fail (c, "strides", "input_size %dx%d is not a multiple of stride %d",
                         spec->input_w, spec->input_h, spec->strides[l]);
-  return parse_names (c, obj, "cls", spec->n_strides, spec->cls, FALSE)
-         && parse_names (c, obj, "obj", spec->n_strides, spec->obj, FALSE)
-         && parse_names (c, obj, "bbox", spec->n_strides, spec->bbox, FALSE)
-         && parse_names (c, obj, "kps", spec->n_strides, spec->kps, TRUE);
+  return parse_names (c, obj, "cls", spec->n_strides, spec->cls, FALSE) &&
+         parse_names (c, obj, "obj", spec->n_strides, spec->obj, FALSE) &&
+         parse_names (c, obj, "bbox", spec->n_strides, spec->bbox, FALSE) &&
+         parse_names (c, obj, "kps", spec->n_strides, spec->kps, TRUE);
 }
 
 gboolean
-af__decode_spec_from_json (JsonObject *obj, const char *where, AfDecodeSpec *spec,
-                           GError **error)
+af__decode_spec_from_json (JsonObject *obj, const char *where, AfDecodeSpec *spec, GError **error)
 {
   g_return_val_if_fail (obj != NULL && spec != NULL, FALSE);
   JsonCtx c = { where ? where : "decode", error };
@@ -606,18 +626,16 @@ af__decode_spec_from_json (JsonObject *obj, const char *where, AfDecodeSpec *spe
     return FALSE;
   af_decode_spec_init (spec, type);
   static const char *const *const allowed[] = {
-    [AF_DECODE_TYPE_CLASSIFICATION] = classification_fields,
-    [AF_DECODE_TYPE_SSD] = ssd_fields,
-    [AF_DECODE_TYPE_SSD_DECODED] = ssd_decoded_fields,
-    [AF_DECODE_TYPE_YUNET] = yunet_fields,
+    [AF_DECODE_TYPE_CLASSIFICATION] = classification_fields, [AF_DECODE_TYPE_SSD] = ssd_fields,
+    [AF_DECODE_TYPE_SSD_DECODED] = ssd_decoded_fields,       [AF_DECODE_TYPE_YUNET] = yunet_fields,
     [AF_DECODE_TYPE_BLAZEFACE] = blazeface_fields,
   };
   JsonNode *priors = json_object_get_member (obj, "priors");
-  gboolean ok = check_fields (&c, obj, allowed[type], known_fields, af_decode_type_name (type))
-                && parse_common (&c, obj, spec)
-                && (priors == NULL || parse_priors (&c, priors, spec))
-                && (type != AF_DECODE_TYPE_YUNET || parse_yunet (&c, obj, spec))
-                && (type != AF_DECODE_TYPE_BLAZEFACE || parse_blazeface (&c, obj, spec));
+  gboolean ok = check_fields (&c, obj, allowed[type], known_fields, af_decode_type_name (type)) &&
+                parse_common (&c, obj, spec) &&
+                (priors == NULL || parse_priors (&c, priors, spec)) &&
+                (type != AF_DECODE_TYPE_YUNET || parse_yunet (&c, obj, spec)) &&
+                (type != AF_DECODE_TYPE_BLAZEFACE || parse_blazeface (&c, obj, spec));
   if (!ok)
     af_decode_spec_clear (spec);
   return ok;
@@ -778,20 +796,21 @@ labels_indexed (const char *path, char **lines, guint n, GError **error)
       goto fail;
     }
     if (index >= MAX_LABEL_INDEX) {
-      g_set_error (error, AF_ERROR, AF_ERROR_LIMIT, "%s:%u: index %" G_GUINT64_FORMAT
-                   " is above the limit of %d", path, i + 1, index, MAX_LABEL_INDEX - 1);
+      g_set_error (error, AF_ERROR, AF_ERROR_LIMIT,
+                   "%s:%u: index %" G_GUINT64_FORMAT " is above the limit of %d", path, i + 1,
+                   index, MAX_LABEL_INDEX - 1);
       goto fail;
     }
     if (name[0] == '\0') {
-      g_set_error (error, AF_ERROR, AF_ERROR_PARSE, "%s:%u: empty label for index %" G_GUINT64_FORMAT,
-                   path, i + 1, index);
+      g_set_error (error, AF_ERROR, AF_ERROR_PARSE,
+                   "%s:%u: empty label for index %" G_GUINT64_FORMAT, path, i + 1, index);
       goto fail;
     }
     while (out->len <= index)
       g_ptr_array_add (out, NULL);
     if (out->pdata[index] != NULL) {
-      g_set_error (error, AF_ERROR, AF_ERROR_PARSE, "%s:%u: index %" G_GUINT64_FORMAT
-                   " appears twice", path, i + 1, index);
+      g_set_error (error, AF_ERROR, AF_ERROR_PARSE,
+                   "%s:%u: index %" G_GUINT64_FORMAT " appears twice", path, i + 1, index);
       goto fail;
     }
     out->pdata[index] = g_strdup (name);
@@ -980,22 +999,23 @@ bind_role (const char *role, const char *name, guint n_outputs, const AfTensorIn
   r->index = i;
   r->n = info->shape[info->rank - 2];
   r->c = info->shape[info->rank - 1];
-  if (r->n < 1 || r->c < 1 || r->n > MAX_CANDIDATES || r->c > MAX_CLASSES
-      || r->n * r->c > MAX_CANDIDATES)
+  if (r->n < 1 || r->c < 1 || r->n > MAX_CANDIDATES || r->c > MAX_CLASSES ||
+      r->n * r->c > MAX_CANDIDATES)
     return bind_fail (error, "role \"%s\": tensor \"%s\" has shape %s, outside the limits", role,
                       name, shape);
   return TRUE;
 }
 
 static gboolean
-bind_classification (AfDecoder *dec, guint n_outputs, const AfTensorInfo *outputs,
-                     GError **error)
+bind_classification (AfDecoder *dec, guint n_outputs, const AfTensorInfo *outputs, GError **error)
 {
   const char *name = dec->spec.scores;
   if (name == NULL) {
     if (n_outputs != 1)
-      return bind_fail (error, "classification: no tensor named for role \"scores\" and the "
-                        "model has %u outputs", n_outputs);
+      return bind_fail (error,
+                        "classification: no tensor named for role \"scores\" and the "
+                        "model has %u outputs",
+                        n_outputs);
     name = outputs[0].name;
   }
   int index = find_output ("scores", name, n_outputs, outputs, error);
@@ -1010,8 +1030,10 @@ bind_classification (AfDecoder *dec, guint n_outputs, const AfTensorInfo *output
     big += info->shape[d] > 1;
   gint64 c = af_shape_numel (info->rank, info->shape);
   if (big > 1 || c < 1 || c > MAX_CLASSES)
-    return bind_fail (error, "classification: tensor \"%s\" has shape %s, expected one row of "
-                      "class values like [1,C]", name, shape);
+    return bind_fail (error,
+                      "classification: tensor \"%s\" has shape %s, expected one row of "
+                      "class values like [1,C]",
+                      name, shape);
   dec->n_classes = c;
   dec->values = g_new (float, c);
   return TRUE;
@@ -1024,21 +1046,23 @@ bind_ssd (AfDecoder *dec, guint n_outputs, const AfTensorInfo *outputs, GError *
   const char *ty = af_decode_type_name (s->type);
   if (s->scores == NULL || s->boxes == NULL)
     return bind_fail (error, "%s: roles \"scores\" and \"boxes\" must name tensors", ty);
-  if (!bind_role ("scores", s->scores, n_outputs, outputs, &dec->scores, error)
-      || !bind_role ("boxes", s->boxes, n_outputs, outputs, &dec->boxes, error))
+  if (!bind_role ("scores", s->scores, n_outputs, outputs, &dec->scores, error) ||
+      !bind_role ("boxes", s->boxes, n_outputs, outputs, &dec->boxes, error))
     return FALSE;
   if (dec->boxes.c != 4)
-    return bind_fail (error, "%s: tensor \"%s\" (boxes) has %" G_GINT64_FORMAT
-                      " values per box, expected 4", ty, s->boxes, dec->boxes.c);
+    return bind_fail (
+        error, "%s: tensor \"%s\" (boxes) has %" G_GINT64_FORMAT " values per box, expected 4", ty,
+        s->boxes, dec->boxes.c);
   if (dec->boxes.n != dec->scores.n)
-    return bind_fail (error, "%s: tensor \"%s\" (boxes) has %" G_GINT64_FORMAT " boxes, \"%s\" "
-                      "(scores) has %" G_GINT64_FORMAT, ty, s->boxes, dec->boxes.n, s->scores,
-                      dec->scores.n);
+    return bind_fail (error,
+                      "%s: tensor \"%s\" (boxes) has %" G_GINT64_FORMAT " boxes, \"%s\" "
+                      "(scores) has %" G_GINT64_FORMAT,
+                      ty, s->boxes, dec->boxes.n, s->scores, dec->scores.n);
   if (s->type == AF_DECODE_TYPE_SSD) {
     for (guint l = 0; l < s->n_levels; l++)
-      if (s->feature_w[l] < 1 || s->feature_w[l] > MAX_FEATURE || s->feature_h[l] < 1
-          || s->feature_h[l] > MAX_FEATURE || s->n_min_boxes[l] < 1
-          || s->n_min_boxes[l] > AF_DECODE_MAX_ANCHORS)
+      if (s->feature_w[l] < 1 || s->feature_w[l] > MAX_FEATURE || s->feature_h[l] < 1 ||
+          s->feature_h[l] > MAX_FEATURE || s->n_min_boxes[l] < 1 ||
+          s->n_min_boxes[l] > AF_DECODE_MAX_ANCHORS)
         return bind_fail (error, "ssd: prior level %u is out of range", l);
     dec->priors = af__decode_ssd_priors (s, &dec->n_priors);
     if (dec->n_priors != dec->boxes.n)
@@ -1062,22 +1086,27 @@ bind_blazeface (AfDecoder *dec, guint n_outputs, const AfTensorInfo *outputs, GE
   for (guint l = 0; l < s->n_strides; l++)
     if (s->strides[l] < 1 || s->strides[l] > MAX_STRIDE)
       return bind_fail (error, "blazeface: stride %d is out of range", s->strides[l]);
-  if (!bind_role ("scores", s->scores, n_outputs, outputs, &dec->scores, error)
-      || !bind_role ("boxes", s->boxes, n_outputs, outputs, &dec->boxes, error))
+  if (!bind_role ("scores", s->scores, n_outputs, outputs, &dec->scores, error) ||
+      !bind_role ("boxes", s->boxes, n_outputs, outputs, &dec->boxes, error))
     return FALSE;
   gint64 c = dec->boxes.c;
   if (c < 4 || (c - 4) % 2 != 0 || c > 4 + 2 * AF_DECODE_MAX_LANDMARKS)
-    return bind_fail (error, "blazeface: tensor \"%s\" (boxes) has %" G_GINT64_FORMAT " values "
-                      "per anchor, expected 4 + 2 per keypoint (up to %d keypoints)", s->boxes, c,
-                      AF_DECODE_MAX_LANDMARKS);
+    return bind_fail (error,
+                      "blazeface: tensor \"%s\" (boxes) has %" G_GINT64_FORMAT " values "
+                      "per anchor, expected 4 + 2 per keypoint (up to %d keypoints)",
+                      s->boxes, c, AF_DECODE_MAX_LANDMARKS);
   if (dec->scores.c != 1)
-    return bind_fail (error, "blazeface: tensor \"%s\" (scores) has %" G_GINT64_FORMAT " values "
-                      "per anchor, expected 1", s->scores, dec->scores.c);
+    return bind_fail (error,
+                      "blazeface: tensor \"%s\" (scores) has %" G_GINT64_FORMAT " values "
+                      "per anchor, expected 1",
+                      s->scores, dec->scores.c);
   dec->priors = af__decode_ssd_priors (s, &dec->n_priors);
   if (dec->n_priors != dec->boxes.n || dec->n_priors != dec->scores.n)
-    return bind_fail (error, "blazeface: the anchors give %u boxes for a %dx%d input, tensors \"%s\" "
-                      "and \"%s\" have %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT, dec->n_priors,
-                      s->input_w, s->input_h, s->boxes, s->scores, dec->boxes.n, dec->scores.n);
+    return bind_fail (error,
+                      "blazeface: the anchors give %u boxes for a %dx%d input, tensors \"%s\" "
+                      "and \"%s\" have %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT,
+                      dec->n_priors, s->input_w, s->input_h, s->boxes, s->scores, dec->boxes.n,
+                      dec->scores.n);
   dec->n_landmarks = (c - 4) / 2;
   dec->n_classes = 1;
   dec->max_cand = dec->n_priors;
@@ -1099,13 +1128,12 @@ bind_yunet (AfDecoder *dec, guint n_outputs, const AfTensorInfo *outputs, GError
       return bind_fail (error, "yunet: stride %d does not divide the %dx%d input", st, s->input_w,
                         s->input_h);
     gint64 cells = (gint64) (s->input_w / st) * (s->input_h / st);
-    if (s->cls[l] == NULL || s->obj[l] == NULL || s->bbox[l] == NULL
-        || (s->kps[l] != NULL) != kps)
+    if (s->cls[l] == NULL || s->obj[l] == NULL || s->bbox[l] == NULL || (s->kps[l] != NULL) != kps)
       return bind_fail (error, "yunet: stride %d lacks a cls, obj, bbox or kps tensor name", st);
-    if (!bind_role ("cls", s->cls[l], n_outputs, outputs, &dec->cls[l], error)
-        || !bind_role ("obj", s->obj[l], n_outputs, outputs, &dec->obj[l], error)
-        || !bind_role ("bbox", s->bbox[l], n_outputs, outputs, &dec->bbox[l], error)
-        || (kps && !bind_role ("kps", s->kps[l], n_outputs, outputs, &dec->kps[l], error)))
+    if (!bind_role ("cls", s->cls[l], n_outputs, outputs, &dec->cls[l], error) ||
+        !bind_role ("obj", s->obj[l], n_outputs, outputs, &dec->obj[l], error) ||
+        !bind_role ("bbox", s->bbox[l], n_outputs, outputs, &dec->bbox[l], error) ||
+        (kps && !bind_role ("kps", s->kps[l], n_outputs, outputs, &dec->kps[l], error)))
       return FALSE;
     const struct {
       const char *role, *name;
@@ -1119,14 +1147,17 @@ bind_yunet (AfDecoder *dec, guint n_outputs, const AfTensorInfo *outputs, GError
     };
     for (guint k = 0; k < (kps ? 4u : 3u); k++)
       if (want[k].r->n != cells || want[k].r->c != want[k].c)
-        return bind_fail (error, "yunet: stride %d: tensor \"%s\" (%s) is [1,%" G_GINT64_FORMAT
-                          ",%" G_GINT64_FORMAT "], expected [1,%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT
-                          "] for a %dx%d input", st, want[k].name, want[k].role, want[k].r->n,
-                          want[k].r->c, cells, want[k].c, s->input_w, s->input_h);
+        return bind_fail (error,
+                          "yunet: stride %d: tensor \"%s\" (%s) is [1,%" G_GINT64_FORMAT
+                          ",%" G_GINT64_FORMAT "], expected [1,%" G_GINT64_FORMAT
+                          ",%" G_GINT64_FORMAT "] for a %dx%d input",
+                          st, want[k].name, want[k].role, want[k].r->n, want[k].r->c, cells,
+                          want[k].c, s->input_w, s->input_h);
     if (kps) {
       gint64 c = dec->kps[l].c;
       if (c % 2 != 0 || c > 2 * AF_DECODE_MAX_LANDMARKS || (l > 0 && c / 2 != dec->n_landmarks))
-        return bind_fail (error, "yunet: tensor \"%s\" (kps) has %" G_GINT64_FORMAT " values per "
+        return bind_fail (error,
+                          "yunet: tensor \"%s\" (kps) has %" G_GINT64_FORMAT " values per "
                           "cell, expected an even number up to %d, the same for every stride",
                           s->kps[l], c, 2 * AF_DECODE_MAX_LANDMARKS);
       dec->n_landmarks = c / 2;
@@ -1144,8 +1175,8 @@ load_labels (AfDecoder *dec, const char *base_dir, GError **error)
   if (path == NULL)
     return TRUE;
   g_autofree char *full = (!g_path_is_absolute (path) && base_dir != NULL)
-                            ? g_build_filename (base_dir, path, NULL)
-                            : g_strdup (path);
+                              ? g_build_filename (base_dir, path, NULL)
+                              : g_strdup (path);
   dec->labels = af__decode_load_labels (full, error);
   if (dec->labels == NULL)
     return FALSE;
@@ -1166,9 +1197,9 @@ af_decoder_new (const AfDecodeSpec *spec, const char *base_dir, guint n_outputs,
   gboolean ok;
   if (n_outputs == 0)
     ok = bind_fail (error, "%s: the model has no outputs", af_decode_type_name (spec->type));
-  else if (spec->type != AF_DECODE_TYPE_CLASSIFICATION
-           && (spec->input_w < 1 || spec->input_h < 1 || spec->max_detections < 1
-               || spec->n_levels > AF_DECODE_MAX_LEVELS || spec->n_strides > AF_DECODE_MAX_LEVELS))
+  else if (spec->type != AF_DECODE_TYPE_CLASSIFICATION &&
+           (spec->input_w < 1 || spec->input_h < 1 || spec->max_detections < 1 ||
+            spec->n_levels > AF_DECODE_MAX_LEVELS || spec->n_strides > AF_DECODE_MAX_LEVELS))
     ok = bind_fail (error, "%s: input_size, max_detections, levels or strides out of range",
                     af_decode_type_name (spec->type));
   else if (spec->type == AF_DECODE_TYPE_CLASSIFICATION)
@@ -1403,8 +1434,8 @@ collect_yunet (AfDecoder *dec, const guint16 *const *outputs)
       d->n_landmarks = dec->n_landmarks;
       for (int k = 0; k < dec->n_landmarks; k++) {
         d->landmarks[2 * k] = (col + af_fp16_to_f32 (kps[i * 2 * dec->n_landmarks + 2 * k])) * st;
-        d->landmarks[2 * k + 1]
-          = (row + af_fp16_to_f32 (kps[i * 2 * dec->n_landmarks + 2 * k + 1])) * st;
+        d->landmarks[2 * k + 1] =
+            (row + af_fp16_to_f32 (kps[i * 2 * dec->n_landmarks + 2 * k + 1])) * st;
       }
     }
   }
@@ -1531,8 +1562,8 @@ sort_order (const AfDetection *cand, guint *order, guint n)
 }
 
 guint
-af__decode_nms (const AfDetection *cand, guint n, float iou_threshold, guint max_out,
-                guint *order, AfDetection *out)
+af__decode_nms (const AfDetection *cand, guint n, float iou_threshold, guint max_out, guint *order,
+                AfDetection *out)
 {
   guint kept = 0;
   sort_order (cand, order, n);

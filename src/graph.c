@@ -5,14 +5,16 @@
 #include <math.h>
 #include <string.h>
 
+/* clang-format off */
 G_DEFINE_QUARK (af-error-quark, af_error)
+/* clang-format on */
 
 /* ---------------------------------------------------------------- tables */
 
 const AfOpInfo af_op_info[AF_OP_COUNT] = {
 #define AF_OP(id, jname, route, min_in, max_in, attrs, family)                                     \
-  [AF_OP_##id] = { jname,           AF_ROUTE_##route, min_in,          max_in, attrs,              \
-                   #family,         af__shape_##family, af__ref_##family, af__cost_##family },
+  [AF_OP_##id] = { jname,   AF_ROUTE_##route,   min_in,           max_in,           attrs,         \
+                   #family, af__shape_##family, af__ref_##family, af__cost_##family },
 #include "ops.def"
 #undef AF_OP
 };

@@ -118,16 +118,16 @@ struct _AfNode {
 
 typedef struct {
   char *name;
-  AfTensor *value;     /* borrowed */
+  AfTensor *value;      /* borrowed */
   AfDecodeSpec *decode; /* owned, NULL: none; labels as written in the file */
 } AfOutput;
 
 struct _AfGraph {
   char *name;
-  char *path;        /* the file it was loaded from, for messages; may be NULL */
-  char *dir;         /* directory of @path (labels, weights); may be NULL */
-  GPtrArray *values; /* AfTensor*, owned */
-  GPtrArray *nodes;  /* AfNode*, owned, in insertion order */
+  char *path;          /* the file it was loaded from, for messages; may be NULL */
+  char *dir;           /* directory of @path (labels, weights); may be NULL */
+  GPtrArray *values;   /* AfTensor*, owned */
+  GPtrArray *nodes;    /* AfNode*, owned, in insertion order */
   GHashTable *by_name; /* char* -> AfTensor*, borrowed */
   GPtrArray *inputs;   /* AfNode* of INPUT / IMAGE_INPUT nodes, borrowed */
   GArray *outputs;     /* AfOutput, owned */
@@ -176,8 +176,8 @@ float af__unary_scalar (AfOp op, float x, float lo, float hi);
 int af__op_lookup (const char *name);
 
 #define AF_OP(id, name, route, min_in, max_in, attrs, family)                                      \
-  gboolean af__shape_##family (AfNode *n, GError **error);                                          \
-  void af__ref_##family (const AfNode *n, const float *const *in, float *out);                      \
+  gboolean af__shape_##family (AfNode *n, GError **error);                                         \
+  void af__ref_##family (const AfNode *n, const float *const *in, float *out);                     \
   void af__cost_##family (const AfNode *n, AfCost *cost);
 #include "ops.def"
 #undef AF_OP
@@ -188,8 +188,8 @@ int af__op_lookup (const char *name);
  * (checked by the caller). */
 AfTensor *af__graph_add_const (AfGraph *g, const char *name, const AfShape *shape, AfDType dtype,
                                const void *data, GBytes *bytes /* ref taken */);
-AfNode *af__graph_add_node (AfGraph *g, const char *name, AfOp op, guint n_in,
-                            AfTensor *const *in, const AfAttrs *attrs);
+AfNode *af__graph_add_node (AfGraph *g, const char *name, AfOp op, guint n_in, AfTensor *const *in,
+                            const AfAttrs *attrs);
 
 /* Runs the op's shape function on @n and prefixes any error with
  * "FILE: nodes[i] \"name\": ". */

@@ -29,8 +29,8 @@ typedef struct {
 } AfLoadInput;
 
 typedef struct {
-  const char *file;  /* for messages */
-  const char *dir;   /* where "weights" is looked for; NULL: no weights allowed */
+  const char *file; /* for messages */
+  const char *dir;  /* where "weights" is looked for; NULL: no weights allowed */
   AfGraph *g;
   GHashTable *where; /* name -> where it was defined ("nodes[2]", ...), owned */
   GString *ctx;      /* the entry being read: "nodes[3] \"conv2\"" or "" */
@@ -124,8 +124,8 @@ af_get_string (AfLoader *L, JsonObject *o, const char *key, gboolean required, c
     return af_fail (L, AF_ERROR_INVALID, "field \"%s%s\": missing (expected a string)", L->field,
                     key);
   if (!af_is_string (n))
-    return af_fail (L, AF_ERROR_INVALID, "field \"%s%s\": expected a string, got %s", L->field,
-                    key, af_json_kind (n));
+    return af_fail (L, AF_ERROR_INVALID, "field \"%s%s\": expected a string, got %s", L->field, key,
+                    af_json_kind (n));
   *out = json_node_get_string (n);
   if (!**out)
     return af_fail (L, AF_ERROR_INVALID, "field \"%s%s\": expected a non-empty string", L->field,
@@ -270,8 +270,9 @@ af_parse_channels (AfLoader *L, JsonObject *o, const char *key, float dflt, gint
     for (guint i = 0; i < len; i++) {
       JsonNode *e = json_array_get_element (a, i);
       if (!af_is_number (e))
-        return af_fail (L, AF_ERROR_INVALID, "field \"image.%s\": value %u: expected a number, got %s",
-                        key, i, af_json_kind (e));
+        return af_fail (L, AF_ERROR_INVALID,
+                        "field \"image.%s\": value %u: expected a number, got %s", key, i,
+                        af_json_kind (e));
       v[i] = json_node_get_double (e);
     }
     for (guint i = len; i < 3; i++)
@@ -316,12 +317,11 @@ af_parse_image (AfLoader *L, JsonNode *node, AfLoadInput *in)
   char *s = af__shape_str (&in->shape);
   gboolean ok = TRUE;
   if (in->shape.rank != 4)
-    ok = af_fail (L, AF_ERROR_SHAPE, "field \"shape\": %s: an image input must be [N, C, H, W]",
-                  s);
+    ok = af_fail (L, AF_ERROR_SHAPE, "field \"shape\": %s: an image input must be [N, C, H, W]", s);
   else if (in->shape.d[1] != want_c)
     ok = af_fail (L, AF_ERROR_SHAPE,
-                  "field \"shape\": %s has %" G_GINT64_FORMAT " channels, expected %" G_GINT64_FORMAT
-                  " for pixel format %s",
+                  "field \"shape\": %s has %" G_GINT64_FORMAT
+                  " channels, expected %" G_GINT64_FORMAT " for pixel format %s",
                   s, in->shape.d[1], want_c, fmt);
   g_free (s);
   in->op = AF_OP_IMAGE_INPUT;
@@ -401,8 +401,7 @@ af_attr_type_error (AfLoader *L, const char *key, const char *want, JsonNode *n)
 
 /* Reads a list of 1..@max ints of @n into @dst; returns its length or -1. */
 static int
-af_attr_int_list (AfLoader *L, const char *key, JsonNode *n, int max, gint64 *dst,
-                  const char *want)
+af_attr_int_list (AfLoader *L, const char *key, JsonNode *n, int max, gint64 *dst, const char *want)
 {
   JsonArray *a = json_node_get_array (n);
   guint len = json_array_get_length (a);
@@ -581,8 +580,8 @@ af_parse_node (AfLoader *L, guint i, JsonNode *node)
   for (guint j = 0; j < n_in; j++) {
     JsonNode *e = json_array_get_element (ins, j);
     if (!af_is_string (e))
-      return af_fail (L, AF_ERROR_INVALID, "field \"inputs\": input %u: expected a name, got %s",
-                      j, af_json_kind (e));
+      return af_fail (L, AF_ERROR_INVALID, "field \"inputs\": input %u: expected a name, got %s", j,
+                      af_json_kind (e));
   }
   AfAttrs attrs;
   if (!af_parse_attrs (L, o, op, &attrs))
@@ -722,8 +721,8 @@ af_load_input_clear (AfLoadInput *in)
 static gboolean
 af_load_root (AfLoader *L, JsonNode *rootnode)
 {
-  static const char *const keys[] = { "aneforge", "name",    "weights", "inputs", "nodes",
-                                      "outputs",  "doc",     "metadata", NULL };
+  static const char *const keys[] = { "aneforge", "name", "weights",  "inputs", "nodes",
+                                      "outputs",  "doc",  "metadata", NULL };
   if (!JSON_NODE_HOLDS_OBJECT (rootnode))
     return af_fail (L, AF_ERROR_INVALID, "expected a JSON object at the top level, got %s",
                     af_json_kind (rootnode));

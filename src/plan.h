@@ -32,20 +32,20 @@ typedef struct {
 #define AF_NO_SLOT G_MAXSIZE
 
 typedef struct {
-  AfGraph *graph;    /* owned: the compile-time copy */
-  GPtrArray *order;  /* AfNode*, topological order of live nodes (borrowed) */
-  gboolean *dead;    /* per node index: folded away or fused into a producer */
-  GArray *steps;     /* AfStep */
-  GArray *segments;  /* AfSegment */
-  gsize *offset;     /* per value index: arena byte offset (fp16 data) or AF_NO_SLOT */
-  gsize *port;       /* per value index: arena offset of an image port's uint8 staging
-                      * buffer (IMAGE_INPUT values only) or AF_NO_SLOT */
-  guint *n_users;    /* per value index: live nodes reading it (set by fuse) */
+  AfGraph *graph;      /* owned: the compile-time copy */
+  GPtrArray *order;    /* AfNode*, topological order of live nodes (borrowed) */
+  gboolean *dead;      /* per node index: folded away or fused into a producer */
+  GArray *steps;       /* AfStep */
+  GArray *segments;    /* AfSegment */
+  gsize *offset;       /* per value index: arena byte offset (fp16 data) or AF_NO_SLOT */
+  gsize *port;         /* per value index: arena offset of an image port's uint8 staging
+                        * buffer (IMAGE_INPUT values only) or AF_NO_SLOT */
+  guint *n_users;      /* per value index: live nodes reading it (set by fuse) */
   gboolean *is_output; /* per value index */
-  gsize arena_size;  /* bytes */
-  guint n_graph_ops; /* compute ops of the graph before folding (inputs excluded) */
+  gsize arena_size;    /* bytes */
+  guint n_graph_ops;   /* compute ops of the graph before folding (inputs excluded) */
   guint n_folded;
-  GString *log;      /* what each pass did, for af_model_describe */
+  GString *log; /* what each pass did, for af_model_describe */
 } AfPlan;
 
 typedef gboolean (*AfPassFn) (AfPlan *plan, GError **error);

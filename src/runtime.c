@@ -226,8 +226,7 @@ af_describe_decode (GString *s, const AfDecodeSpec *d)
     if (priors)
       g_string_append_printf (s, ", %u priors", n_priors);
     if (d->type == AF_DECODE_TYPE_YUNET)
-      g_string_append_printf (s, ", %u strides%s", d->n_strides,
-                              d->kps[0] ? ", landmarks" : "");
+      g_string_append_printf (s, ", %u strides%s", d->n_strides, d->kps[0] ? ", landmarks" : "");
   }
   if (d->labels)
     g_string_append_printf (s, ", labels %s", d->labels);
@@ -249,10 +248,13 @@ af_model_describe (AfModel *m)
     AfTensorInfo *in = &g_array_index (m->inputs, AfTensorInfo, i);
     AfNode *n = g_ptr_array_index (m->input_nodes, i);
     g_autofree char *shape = af__shape_str (&n->out->shape);
-    g_string_append_printf (s, "input  %s %s %s", in->name, shape, in->is_image ? "uint8 image" : "fp16");
+    g_string_append_printf (s, "input  %s %s %s", in->name, shape,
+                            in->is_image ? "uint8 image" : "fp16");
     if (in->is_image)
       g_string_append_printf (s, " %s scale [%g, %g, %g] bias [%g, %g, %g]",
-                              in->order == AF_PIXEL_RGB ? "RGB" : in->order == AF_PIXEL_BGR ? "BGR" : "GRAY",
+                              in->order == AF_PIXEL_RGB   ? "RGB"
+                              : in->order == AF_PIXEL_BGR ? "BGR"
+                                                          : "GRAY",
                               in->scale[0], in->scale[1], in->scale[2], in->bias[0], in->bias[1],
                               in->bias[2]);
     g_string_append_c (s, '\n');
@@ -282,8 +284,9 @@ af_model_describe (AfModel *m)
       weight_bytes += af__shape_numel (&t->shape) * 2;
     }
   }
-  g_string_append_printf (s, "weights: %" G_GINT64_FORMAT " tensors, %" G_GINT64_FORMAT
-                             " bytes as fp16\n", n_weights, weight_bytes);
+  g_string_append_printf (
+      s, "weights: %" G_GINT64_FORMAT " tensors, %" G_GINT64_FORMAT " bytes as fp16\n", n_weights,
+      weight_bytes);
   g_string_append_printf (s, "arena: %" G_GSIZE_FORMAT " bytes; folded constants: %u\n",
                           plan->arena_size, plan->n_folded);
   g_string_append_printf (s, "cost: %.3f GFLOP, %.2f MB moved\n", total.flops / 1e9,

@@ -9,11 +9,11 @@ G_BEGIN_DECLS
 struct _AfModel {
   AfPlan *plan; /* owned */
   const AfBackend *backend;
-  gpointer program; /* owned by the backend */
-  guint8 *arena;    /* owned, AF_ARENA_ALIGN-aligned */
-  GArray *inputs;   /* AfTensorInfo */
-  GArray *outputs;  /* AfTensorInfo */
-  GPtrArray *input_nodes; /* AfNode*, borrowed */
+  gpointer program;         /* owned by the backend */
+  guint8 *arena;            /* owned, AF_ARENA_ALIGN-aligned */
+  GArray *inputs;           /* AfTensorInfo */
+  GArray *outputs;          /* AfTensorInfo */
+  GPtrArray *input_nodes;   /* AfNode*, borrowed */
   GPtrArray *output_values; /* AfTensor*, borrowed */
 };
 

@@ -28,7 +28,10 @@ af__dtype_from_name (const char *name, AfDType *out)
     const char *name;
     AfDType dtype;
   } table[] = {
-    { "F32", AF_DTYPE_F32 }, { "F16", AF_DTYPE_F16 }, { "I8", AF_DTYPE_I8 }, { "U8", AF_DTYPE_U8 },
+    { "F32", AF_DTYPE_F32 },
+    { "F16", AF_DTYPE_F16 },
+    { "I8", AF_DTYPE_I8 },
+    { "U8", AF_DTYPE_U8 },
   };
   for (guint i = 0; i < G_N_ELEMENTS (table); i++)
     if (strcmp (table[i].name, name) == 0) {
@@ -83,8 +86,7 @@ af_st_json_int (JsonNode *node, gint64 *out)
 }
 
 static gboolean
-af_st_parse_shape (AfStReader *r, const char *name, JsonNode *node, AfShape *shape,
-                   GError **error)
+af_st_parse_shape (AfStReader *r, const char *name, JsonNode *node, AfShape *shape, GError **error)
 {
   if (!node || !JSON_NODE_HOLDS_ARRAY (node)) {
     g_set_error (error, AF_ERROR, AF_ERROR_PARSE,
@@ -111,8 +113,7 @@ af_st_parse_shape (AfStReader *r, const char *name, JsonNode *node, AfShape *sha
     }
     if (d < 0) {
       g_set_error (error, AF_ERROR, AF_ERROR_WEIGHTS,
-                   "%s: tensor \"%s\": field \"shape\": dim %u = %" G_GINT64_FORMAT
-                   " is negative",
+                   "%s: tensor \"%s\": field \"shape\": dim %u = %" G_GINT64_FORMAT " is negative",
                    r->file, name, i, d);
       return FALSE;
     }
@@ -142,8 +143,8 @@ af_st_parse_shape (AfStReader *r, const char *name, JsonNode *node, AfShape *sha
 }
 
 static gboolean
-af_st_parse_offsets (AfStReader *r, const char *name, JsonNode *node, guint64 *begin,
-                     guint64 *end, GError **error)
+af_st_parse_offsets (AfStReader *r, const char *name, JsonNode *node, guint64 *begin, guint64 *end,
+                     GError **error)
 {
   gint64 b, e;
   if (!node || !JSON_NODE_HOLDS_ARRAY (node) ||
@@ -183,8 +184,7 @@ af_st_span_cmp (gconstpointer a, gconstpointer b)
 
 /* Parses one header entry into a tensor (data not attached yet). */
 static AfStTensor *
-af_st_parse_entry (AfStReader *r, const char *name, JsonNode *node, AfStSpan *span,
-                   GError **error)
+af_st_parse_entry (AfStReader *r, const char *name, JsonNode *node, AfStSpan *span, GError **error)
 {
   if (!JSON_NODE_HOLDS_OBJECT (node)) {
     g_set_error (error, AF_ERROR, AF_ERROR_PARSE,
@@ -219,7 +219,8 @@ af_st_parse_entry (AfStReader *r, const char *name, JsonNode *node, AfStSpan *sp
     char *s = af__shape_str (&t->shape);
     g_set_error (error, AF_ERROR, AF_ERROR_WEIGHTS,
                  "%s: tensor \"%s\": data_offsets [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT
-                 "] hold %" G_GUINT64_FORMAT " bytes, but dtype %s and shape %s need %" G_GUINT64_FORMAT,
+                 "] hold %" G_GUINT64_FORMAT
+                 " bytes, but dtype %s and shape %s need %" G_GUINT64_FORMAT,
                  r->file, name, span->begin, span->end, span->end - span->begin,
                  af__dtype_name (t->dtype), s, need);
     g_free (s);

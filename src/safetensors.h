@@ -18,7 +18,7 @@ G_BEGIN_DECLS
 
 /* One tensor of a safetensors file. */
 typedef struct {
-  char *name;       /* owned */
+  char *name; /* owned */
   AfDType dtype;
   AfShape shape;
   const void *data; /* points into @bytes, aligned for @dtype */

@@ -224,8 +224,8 @@ af_graph_save (AfGraph *g, const char *path, GError **error)
 {
   g_return_val_if_fail (g && path, FALSE);
   if (g->error) {
-    g_set_error (error, AF_ERROR, g->error->code, "%s: cannot save a graph with an error: %s",
-                 path, g->error->message);
+    g_set_error (error, AF_ERROR, g->error->code, "%s: cannot save a graph with an error: %s", path,
+                 g->error->message);
     return FALSE;
   }
   if (!af_check_names (g, path, error))

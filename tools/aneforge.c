@@ -6,8 +6,8 @@
  *   aneforge import MODEL.onnx -o OUT.json [--rgb | --bgr | --gray] [--scale S[,S,S]]
  *                   [--bias B[,B,B]] [--mean M,M,M --std S,S,S] [--classify] [--softmax]
  *                   [--labels FILE] [--top N]
- *                   [--decode ssd|ssd-decoded|yunet|blazeface [--score-threshold T] [--iou-threshold T]]
- *   aneforge list-ops
+ *                   [--decode ssd|ssd-decoded|yunet|blazeface [--score-threshold T]
+ * [--iou-threshold T]] aneforge list-ops
  */
 #include "aneforge.h"
 
@@ -137,8 +137,8 @@ fill_inputs (AfModel *m, const Options *o, GError **error)
         return FALSE;
       if (len != bytes) {
         g_set_error (error, AF_ERROR, AF_ERROR_SHAPE,
-                     "%s: %" G_GSIZE_FORMAT " bytes, input \"%s\" takes %" G_GSIZE_FORMAT
-                     " (%s)", o->raw, len, info.name, bytes, dt == AF_DTYPE_U8 ? "uint8" : "fp16");
+                     "%s: %" G_GSIZE_FORMAT " bytes, input \"%s\" takes %" G_GSIZE_FORMAT " (%s)",
+                     o->raw, len, info.name, bytes, dt == AF_DTYPE_U8 ? "uint8" : "fp16");
         return FALSE;
       }
       memcpy (view, data, bytes);
@@ -335,8 +335,8 @@ cmd_bench (const char *path, const Options *o)
   printf ("{\"model\": \"%s\", \"threads\": %d, \"batch\": %d, \"runs\": %d, \"median_ms\": %.3f, "
           "\"min_ms\": %.3f, \"compile_ms\": %.1f, \"peak_rss_kb\": %ld, \"ops\": %u, "
           "\"segments\": %u}\n",
-          path, o->threads, MAX (o->batch, 1), o->runs, ms[o->runs / 2], ms[0], compile_ms, ru.ru_maxrss,
-          af_model_n_ops (m), af_model_n_segments (m));
+          path, o->threads, MAX (o->batch, 1), o->runs, ms[o->runs / 2], ms[0], compile_ms,
+          ru.ru_maxrss, af_model_n_ops (m), af_model_n_segments (m));
   g_free (ms);
   af_model_free (m);
   return 0;
@@ -463,8 +463,13 @@ usage (void)
 int
 main (int argc, char **argv)
 {
-  Options o = { .threads = 0, .runs = 50, .warmup = 5, .order = AF_PIXEL_RGB,
-                .scale = { 1, 1, 1 }, .score_threshold = -1, .iou_threshold = -1 };
+  Options o = { .threads = 0,
+                .runs = 50,
+                .warmup = 5,
+                .order = AF_PIXEL_RGB,
+                .scale = { 1, 1, 1 },
+                .score_threshold = -1,
+                .iou_threshold = -1 };
   if (argc >= 2 && strcmp (argv[1], "list-ops") == 0)
     return cmd_list_ops ();
   if (argc < 3) {
@@ -513,9 +518,8 @@ main (int argc, char **argv)
         return 2;
       }
       *(strcmp (a, "--score-threshold") == 0 ? &o.score_threshold : &o.iou_threshold) = t;
-    }
-    else if (strcmp (a, "--scale") == 0 || strcmp (a, "--bias") == 0 ||
-             strcmp (a, "--mean") == 0 || strcmp (a, "--std") == 0) {
+    } else if (strcmp (a, "--scale") == 0 || strcmp (a, "--bias") == 0 ||
+               strcmp (a, "--mean") == 0 || strcmp (a, "--std") == 0) {
       float *dst = strcmp (a, "--scale") == 0  ? o.scale
                    : strcmp (a, "--bias") == 0 ? o.bias
                    : strcmp (a, "--mean") == 0 ? o.mean

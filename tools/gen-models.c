@@ -19,9 +19,9 @@ static const struct {
   const char *name;
   float rgb[3];
 } colours[] = {
-  { "black", { 0, 0, 0 } },     { "white", { 1, 1, 1 } },       { "red", { 1, 0, 0 } },
-  { "green", { 0, 1, 0 } },     { "blue", { 0, 0, 1 } },        { "yellow", { 1, 1, 0 } },
-  { "cyan", { 0, 1, 1 } },      { "magenta", { 1, 0, 1 } },     { "gray", { 0.5f, 0.5f, 0.5f } },
+  { "black", { 0, 0, 0 } },     { "white", { 1, 1, 1 } },   { "red", { 1, 0, 0 } },
+  { "green", { 0, 1, 0 } },     { "blue", { 0, 0, 1 } },    { "yellow", { 1, 1, 0 } },
+  { "cyan", { 0, 1, 1 } },      { "magenta", { 1, 0, 1 } }, { "gray", { 0.5f, 0.5f, 0.5f } },
   { "orange", { 1, 0.5f, 0 } },
 };
 #define N_CLASSES 10
@@ -32,7 +32,7 @@ static const struct {
 static float *
 pass_through_weights (int out, int in, int n_pass)
 {
-  float *w = g_new0 (float, out * in * 9);
+  float *w = g_new0 (float, out *in * 9);
   static const float edge[2][9] = { { -1, 0, 1, -2, 0, 2, -1, 0, 1 },
                                     { -1, -2, -1, 0, 0, 0, 1, 2, 1 } };
   for (int o = 0; o < out; o++) {
@@ -49,8 +49,8 @@ static int
 tiny_classifier (const char *dir)
 {
   AfGraph *g = af_graph_new ("tiny-classifier");
-  gint64 xs[] = { 1, 3, 32, 32 }, w1s[] = { 8, 3, 3, 3 }, w2s[] = { 16, 8, 3, 3 },
-         b2s[] = { 16 }, fcs[] = { N_CLASSES, 16 }, fbs[] = { N_CLASSES }, flat[] = { 1, 16 };
+  gint64 xs[] = { 1, 3, 32, 32 }, w1s[] = { 8, 3, 3, 3 }, w2s[] = { 16, 8, 3, 3 }, b2s[] = { 16 },
+         fcs[] = { N_CLASSES, 16 }, fbs[] = { N_CLASSES }, flat[] = { 1, 16 };
   float scale = 1.0f / 255, bias = 0;
   AfTensor *x = af_image_input (g, "image", xs, AF_PIXEL_RGB, 1, &scale, 1, &bias);
 
@@ -74,7 +74,8 @@ tiny_classifier (const char *dir)
     }
     fb[k] = -TEMPERATURE * norm;
   }
-  y = af_linear (g, y, af_weight (g, "fc.weight", 2, fcs, fc), af_weight (g, "fc.bias", 1, fbs, fb));
+  y = af_linear (g, y, af_weight (g, "fc.weight", 2, fcs, fc),
+                 af_weight (g, "fc.bias", 1, fbs, fb));
   af_tensor_set_name (y, "logits");
   AfTensor *probs = af_softmax (g, y, -1);
   af_tensor_set_name (probs, "softmax");

@@ -70,8 +70,8 @@ af_fb_init (AfFb *fb, const guint8 *data, gsize len, const char *ident, const ch
   if (!data || len < 8 || len > G_MAXUINT32)
     return af_fb_fail (fb, error, 0, len > G_MAXUINT32 ? "buffer above 4 GiB" : "buffer too short");
   if (ident && memcmp (data + 4, ident, 4) != 0) {
-    g_set_error (error, AF_ERROR, AF_ERROR_PARSE,
-                 "%s: flatbuffer: file identifier is not \"%.4s\"", fb->name, ident);
+    g_set_error (error, AF_ERROR, AF_ERROR_PARSE, "%s: flatbuffer: file identifier is not \"%.4s\"",
+                 fb->name, ident);
     return FALSE;
   }
   return TRUE;

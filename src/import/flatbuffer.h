@@ -26,24 +26,24 @@ typedef struct {
 } AfFb;
 
 typedef struct {
-  AfFb *fb;    /* borrowed */
-  gsize pos;   /* the table's first byte (its soffset to the vtable) */
-  gsize vt;    /* the vtable's first byte */
-  guint vt_len;   /* bytes of the vtable */
-  guint obj_len;  /* bytes of the table's inline data */
+  AfFb *fb;      /* borrowed */
+  gsize pos;     /* the table's first byte (its soffset to the vtable) */
+  gsize vt;      /* the vtable's first byte */
+  guint vt_len;  /* bytes of the vtable */
+  guint obj_len; /* bytes of the table's inline data */
 } AfFbTable;
 
 typedef struct {
-  AfFb *fb;    /* borrowed */
-  gsize pos;   /* the first element */
-  guint32 n;   /* number of elements */
-  gsize elem;  /* bytes per element */
+  AfFb *fb;   /* borrowed */
+  gsize pos;  /* the first element */
+  guint32 n;  /* number of elements */
+  gsize elem; /* bytes per element */
 } AfFbVector;
 
 /* Wraps @data (borrowed; must outlive every table read from it). Checks the
  * minimal size and, if @ident is not NULL, the 4-byte file identifier. */
-gboolean af_fb_init (AfFb *fb, const guint8 *data, gsize len, const char *ident,
-                     const char *name, GError **error);
+gboolean af_fb_init (AfFb *fb, const guint8 *data, gsize len, const char *ident, const char *name,
+                     GError **error);
 
 /* The root table. */
 gboolean af_fb_root (AfFb *fb, AfFbTable *root, GError **error);
@@ -66,16 +66,14 @@ gboolean af_fb_table (const AfFbTable *t, guint id, AfFbTable *out, gboolean *pr
 
 /* A vector of @elem-byte scalars or structs (@elem 4 for a vector of tables
  * or strings). Absent: an empty vector. The whole vector is validated. */
-gboolean af_fb_vector (const AfFbTable *t, guint id, gsize elem, AfFbVector *out,
-                       GError **error);
+gboolean af_fb_vector (const AfFbTable *t, guint id, gsize elem, AfFbVector *out, GError **error);
 
 /* Element @i (< v->n) of a vector of tables. */
 gboolean af_fb_vector_table (const AfFbVector *v, guint32 i, AfFbTable *out, GError **error);
 
 /* A string (borrowed from the buffer; NUL-terminated per the format, which is
  * checked). Absent: *@s = NULL, *@len = 0. */
-gboolean af_fb_string (const AfFbTable *t, guint id, const char **s, gsize *len,
-                       GError **error);
+gboolean af_fb_string (const AfFbTable *t, guint id, const char **s, gsize *len, GError **error);
 
 /* Element readers of a validated vector (no bounds to fail: @i < v->n and
  * the element size were checked when the vector was opened). */

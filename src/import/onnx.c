@@ -602,9 +602,9 @@ typedef enum { V_TENSOR, V_CONST, V_PAD } VKind;
 
 typedef struct {
   VKind kind;
-  AfTensor *t;       /* V_TENSOR; V_PAD: the unpadded tensor */
-  Const *c;          /* V_CONST (ref shared between aliases: owned by the import) */
-  gint64 pad[4];     /* V_PAD: top, left, bottom, right */
+  AfTensor *t;   /* V_TENSOR; V_PAD: the unpadded tensor */
+  Const *c;      /* V_CONST (ref shared between aliases: owned by the import) */
+  gint64 pad[4]; /* V_PAD: top, left, bottom, right */
 } Val;
 
 typedef struct {
@@ -612,12 +612,12 @@ typedef struct {
   AfGraph *g;
   AfImportOptions opts;
   PbModel m;
-  GHashTable *vals;    /* ONNX name -> Val*, owned */
-  GHashTable *uses;    /* ONNX name -> number of uses (node inputs + graph outputs) */
-  GHashTable *user;    /* ONNX name -> the index + 1 of its first consumer node */
-  GHashTable *is_out;  /* ONNX names of graph outputs */
-  GPtrArray *consts;   /* Const*, owned */
-  PbNode *cur;         /* the node being mapped, for messages */
+  GHashTable *vals;   /* ONNX name -> Val*, owned */
+  GHashTable *uses;   /* ONNX name -> number of uses (node inputs + graph outputs) */
+  GHashTable *user;   /* ONNX name -> the index + 1 of its first consumer node */
+  GHashTable *is_out; /* ONNX names of graph outputs */
+  GPtrArray *consts;  /* Const*, owned */
+  PbNode *cur;        /* the node being mapped, for messages */
   guint cur_index;
 } Imp;
 
@@ -718,7 +718,7 @@ node_name (const PbNode *n)
 }
 
 static gboolean G_GNUC_PRINTF (4, 5)
-imp_fail (Imp *im, GError **error, int code, const char *fmt, ...)
+    imp_fail (Imp *im, GError **error, int code, const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
@@ -831,7 +831,7 @@ c_tensor (Imp *im, Const *c, GError **error)
     return imp_fail (im, error, AF_ERROR_SHAPE, "constant \"%s\" is empty", c->name), NULL;
   AfShape s = c->shape;
   if (s.rank == 0)
-    s = (AfShape) { 1, { 1 } };
+    s = (AfShape){ 1, { 1 } };
   char *name = imp_unique_name (im, c->name);
   if (c->kind == C_I64) {
     float *f = c_f32 (c);
@@ -839,7 +839,7 @@ c_tensor (Imp *im, Const *c, GError **error)
     c->t = af__graph_add_const (im->g, name, &s, AF_DTYPE_F32, f, b);
     g_bytes_unref (b);
   } else {
-    AfDType dt = c->kind == C_F32 ? AF_DTYPE_F32
+    AfDType dt = c->kind == C_F32   ? AF_DTYPE_F32
                  : c->kind == C_F16 ? AF_DTYPE_F16
                  : c->kind == C_I8  ? AF_DTYPE_I8
                                     : AF_DTYPE_U8;
@@ -913,7 +913,7 @@ attr_find (PbNode *n, const char *name)
 static const char *
 attr_type_name (int t)
 {
-  static const char *names[] = { "UNDEFINED", "FLOAT", "INT",   "STRING", "TENSOR",
+  static const char *names[] = { "UNDEFINED", "FLOAT",  "INT",  "STRING", "TENSOR",
                                  "GRAPH",     "FLOATS", "INTS", "STRINGS" };
   return t >= 0 && t < (int) G_N_ELEMENTS (names) ? names[t] : "?";
 }
@@ -928,13 +928,14 @@ attr_get (Imp *im, PbNode *n, const char *name, int type, gboolean *bad, GError 
   /* old files may leave "type" unset: infer it from the field present */
   int t = a->type;
   if (t == 0)
-    t = a->t ? AT_TENSOR
-        : a->has_s ? AT_STRING
-        : a->ints ? AT_INTS
+    t = a->t        ? AT_TENSOR
+        : a->has_s  ? AT_STRING
+        : a->ints   ? AT_INTS
         : a->floats ? AT_FLOATS
-        : a->has_f ? AT_FLOAT
-        : AT_INT;
-  gboolean ok = t == type || (type == AT_INTS && t == AT_INT) || (type == AT_FLOATS && t == AT_FLOAT);
+        : a->has_f  ? AT_FLOAT
+                    : AT_INT;
+  gboolean ok =
+      t == type || (type == AT_INTS && t == AT_INT) || (type == AT_FLOATS && t == AT_FLOAT);
   if (!ok || (type == AT_TENSOR && !a->t)) {
     imp_fail (im, error, AF_ERROR_INVALID, "attribute \"%s\" has type %s, expected %s", name,
               attr_type_name (t), attr_type_name (type));
@@ -992,8 +993,9 @@ attr_ints (Imp *im, PbNode *n, const char *name, int max, gint64 *out, int *coun
     return TRUE;
   }
   if ((int) a->ints->len > max)
-    return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "attribute \"%s\" has %u values, at most %d are supported",
-                     name, a->ints->len, max);
+    return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
+                     "attribute \"%s\" has %u values, at most %d are supported", name, a->ints->len,
+                     max);
   for (guint i = 0; i < a->ints->len; i++)
     out[i] = g_array_index (a->ints, gint64, i);
   *count = (int) a->ints->len;
@@ -1260,7 +1262,8 @@ emit_reshape (Imp *im, AfTensor *x, const AfShape *to, const char *want, GError 
   AfAttrs a;
   af__attrs_init (AF_OP_RESHAPE, &a);
   if (to->rank < 1)
-    return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "reshaping a tensor to a scalar is not supported"),
+    return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
+                     "reshaping a tensor to a scalar is not supported"),
            NULL;
   a.n_shape = to->rank;
   memcpy (a.shape, to->d, sizeof (gint64) * to->rank);
@@ -1299,8 +1302,8 @@ extra_outputs_unused (Imp *im, PbNode *n, GError **error)
 {
   for (guint i = 1; i < n->out->len; i++)
     if (uses_of (im, out_name (n, i)))
-      return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "output %u \"%s\" is used; only output 0 is supported",
-                       i, out_name (n, i));
+      return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
+                       "output %u \"%s\" is used; only output 0 is supported", i, out_name (n, i));
   return TRUE;
 }
 
@@ -1316,12 +1319,14 @@ resolve_pads (Imp *im, PbNode *n, const gint64 *in_hw, const gint64 *k_eff, cons
       !attr_ints (im, n, "pads", 4, p, &count, error))
     return FALSE;
   if (count >= 0 && count != 4)
-    return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "attribute \"pads\" has %d values, expected 4",
-                     count);
+    return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
+                     "attribute \"pads\" has %d values, expected 4", count);
   for (int i = 0; i < 4; i++)
     if (p[i] < 0 || p[i] > AF_MAX_DIM)
-      return imp_fail (im, error, AF_ERROR_INVALID, "attribute \"pads\" = %" G_GINT64_FORMAT
-                       " is not supported (negative or too large)", p[i]);
+      return imp_fail (im, error, AF_ERROR_INVALID,
+                       "attribute \"pads\" = %" G_GINT64_FORMAT
+                       " is not supported (negative or too large)",
+                       p[i]);
   if (g_str_equal (auto_pad, "NOTSET") || g_str_equal (auto_pad, "")) {
     memcpy (pad, p, sizeof p);
     return TRUE;
@@ -1332,8 +1337,8 @@ resolve_pads (Imp *im, PbNode *n, const gint64 *in_hw, const gint64 *k_eff, cons
   }
   gboolean upper = g_str_equal (auto_pad, "SAME_UPPER");
   if (!upper && !g_str_equal (auto_pad, "SAME_LOWER"))
-    return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "attribute \"auto_pad\" = \"%s\" is not supported",
-                     auto_pad);
+    return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
+                     "attribute \"auto_pad\" = \"%s\" is not supported", auto_pad);
   for (int i = 0; i < 2; i++) {
     gint64 out = (in_hw[i] + stride[i] - 1) / stride[i];
     gint64 total = MAX (0, (out - 1) * stride[i] + k_eff[i] - in_hw[i]);
@@ -1353,11 +1358,12 @@ attr_pair (Imp *im, PbNode *n, const char *name, gint64 def, gint64 *out, GError
     return FALSE;
   if (count >= 0 && count != 2)
     return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
-                     "attribute \"%s\" has %d values; only 2-D (2 values) is supported", name, count);
+                     "attribute \"%s\" has %d values; only 2-D (2 values) is supported", name,
+                     count);
   for (int i = 0; i < 2; i++)
     if (v[i] < 1 || v[i] > AF_MAX_DIM)
-      return imp_fail (im, error, AF_ERROR_INVALID, "attribute \"%s\" = %" G_GINT64_FORMAT " is invalid", name,
-                       v[i]);
+      return imp_fail (im, error, AF_ERROR_INVALID,
+                       "attribute \"%s\" = %" G_GINT64_FORMAT " is invalid", name, v[i]);
   out[0] = v[0];
   out[1] = v[1];
   return TRUE;
@@ -1432,7 +1438,8 @@ bn_fold (Imp *im, PbNode *bn, Const **w, Const **b, gint64 oc)
   float *wd = c_f32 (*w);
   gint64 per = (*w)->numel / oc;
   float *nb;
-  Const *nbc = c_new (im, C_F32, &(AfShape) { 1, { oc } }, (*b ? (*b)->name : OUT0 (bn)), (void **) &nb);
+  Const *nbc =
+      c_new (im, C_F32, &(AfShape){ 1, { oc } }, (*b ? (*b)->name : OUT0 (bn)), (void **) &nb);
   float *nw;
   Const *nwc = c_new (im, C_F32, &(*w)->shape, (*w)->name, (void **) &nw);
   for (gint64 o = 0; o < oc; o++) {
@@ -1464,8 +1471,9 @@ op_conv (Imp *im, PbNode *n, GError **error)
     return FALSE;
   AfShape ws = val_shape (wv);
   if (ws.rank != 4)
-    return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "weight \"%s\" has rank %d; only 2-D convolution is supported",
-                     in_name (n, 1), ws.rank);
+    return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
+                     "weight \"%s\" has rank %d; only 2-D convolution is supported", in_name (n, 1),
+                     ws.rank);
   AfAttrs a;
   af__attrs_init (AF_OP_CONV, &a);
   gint64 ks[2];
@@ -1545,10 +1553,12 @@ op_pool (Imp *im, PbNode *n, GError **error)
       (!is_max && !attr_int (im, n, "count_include_pad", 0, &cip, error)))
     return FALSE;
   if (dil[0] != 1 || dil[1] != 1)
-    return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "attribute \"dilations\" other than 1 is not supported");
+    return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
+                     "attribute \"dilations\" other than 1 is not supported");
   if (storage != 0)
-    return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "attribute \"storage_order\" = %" G_GINT64_FORMAT
-                     " is not supported", storage);
+    return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
+                     "attribute \"storage_order\" = %" G_GINT64_FORMAT " is not supported",
+                     storage);
   gint64 hw[2] = { x->shape.d[2] + extra[0] + extra[2], x->shape.d[3] + extra[1] + extra[3] };
   if (!resolve_pads (im, n, hw, a.kernel, a.stride, a.pad, error))
     return FALSE;
@@ -1558,9 +1568,10 @@ op_pool (Imp *im, PbNode *n, GError **error)
       return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
                        "a zero Pad before MaxPool is not supported (MaxPool ignores padded cells)");
     if (!cip && (a.pad[0] || a.pad[1] || a.pad[2] || a.pad[3]))
-      return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
-                       "a Pad before an AveragePool with its own pads and count_include_pad=0 is not "
-                       "supported");
+      return imp_fail (
+          im, error, AF_ERROR_UNSUPPORTED,
+          "a Pad before an AveragePool with its own pads and count_include_pad=0 is not "
+          "supported");
     cip = 1;
     for (int i = 0; i < 4; i++)
       a.pad[i] += extra[i];
@@ -1581,8 +1592,8 @@ op_global_pool (Imp *im, PbNode *n, GError **error)
   if (!x)
     return FALSE;
   if (x->shape.rank != 4)
-    return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "input 0 has rank %d; only rank 4 is supported",
-                     x->shape.rank);
+    return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
+                     "input 0 has rank %d; only rank 4 is supported", x->shape.rank);
   AfOp op = is_max ? AF_OP_MAX_POOL : AF_OP_AVG_POOL;
   AfAttrs a;
   af__attrs_init (op, &a);
@@ -1708,7 +1719,10 @@ fold_binary (Imp *im, PbNode *n, char op, Const *a, Const *b, GError **error)
       ((gint64 *) d)[i] = r;
     } else {
       double x = c_get (a, ia), y = c_get (b, ib);
-      ((float *) d)[i] = (float) (op == '+' ? x + y : op == '-' ? x - y : op == '*' ? x * y : x / y);
+      ((float *) d)[i] = (float) (op == '+'   ? x + y
+                                  : op == '-' ? x - y
+                                  : op == '*' ? x * y
+                                              : x / y);
     }
   }
   return c;
@@ -1721,13 +1735,15 @@ op_binary (Imp *im, PbNode *n, GError **error)
     const char *name;
     char sym;
     AfOp op;
-  } map[] = { { "Add", '+', AF_OP_ADD }, { "Sub", '-', AF_OP_SUB }, { "Mul", '*', AF_OP_MUL },
-              { "Div", '/', AF_OP_DIV }, { "Max", 'M', AF_OP_MAXIMUM }, { "Min", 'm', AF_OP_MINIMUM } };
+  } map[] = { { "Add", '+', AF_OP_ADD },     { "Sub", '-', AF_OP_SUB },
+              { "Mul", '*', AF_OP_MUL },     { "Div", '/', AF_OP_DIV },
+              { "Max", 'M', AF_OP_MAXIMUM }, { "Min", 'm', AF_OP_MINIMUM } };
   guint k = 0;
   while (!g_str_equal (map[k].name, n->op))
     k++;
   if (n->in->len != 2)
-    return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "%u inputs; only 2 are supported", n->in->len);
+    return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "%u inputs; only 2 are supported",
+                     n->in->len);
   Val *a = in_val (im, n, 0, TRUE, error), *b = a ? in_val (im, n, 1, TRUE, error) : NULL;
   if (!b)
     return FALSE;
@@ -1755,8 +1771,9 @@ op_softmax (Imp *im, PbNode *n, GError **error)
     return FALSE;
   int r = x->shape.rank;
   if (axis < -r || axis >= r)
-    return imp_fail (im, error, AF_ERROR_INVALID, "attribute \"axis\" = %" G_GINT64_FORMAT
-                     " is out of range for rank %d", axis, r);
+    return imp_fail (im, error, AF_ERROR_INVALID,
+                     "attribute \"axis\" = %" G_GINT64_FORMAT " is out of range for rank %d", axis,
+                     r);
   int ax = (int) (axis < 0 ? axis + r : axis);
   if (im->m.opset < 13) {
     /* softmax over the flattened dims [axis, r): only one of them may be > 1 */
@@ -1766,7 +1783,8 @@ op_softmax (Imp *im, PbNode *n, GError **error)
         if (big >= 0) {
           char *s = af__shape_str (&x->shape);
           imp_fail (im, error, AF_ERROR_UNSUPPORTED,
-                    "attribute \"axis\" = %" G_GINT64_FORMAT " on input of shape %s: opset %" G_GINT64_FORMAT
+                    "attribute \"axis\" = %" G_GINT64_FORMAT
+                    " on input of shape %s: opset %" G_GINT64_FORMAT
                     " softmax flattens dims %d.. into one; only one of them may be > 1",
                     axis, s, im->m.opset, ax);
           g_free (s);
@@ -1806,8 +1824,9 @@ op_concat (Imp *im, PbNode *n, GError **error)
     AfShape out = vs[0]->c->shape;
     int r = out.rank;
     if (r < 1 || axis < -r || axis >= r)
-      return imp_fail (im, error, AF_ERROR_INVALID, "attribute \"axis\" = %" G_GINT64_FORMAT
-                       " is out of range for rank %d", axis, r);
+      return imp_fail (im, error, AF_ERROR_INVALID,
+                       "attribute \"axis\" = %" G_GINT64_FORMAT " is out of range for rank %d",
+                       axis, r);
     int ax = (int) (axis < 0 ? axis + r : axis);
     out.d[ax] = 0;
     for (guint i = 0; i < n->in->len; i++) {
@@ -1902,8 +1921,9 @@ op_reshape (Imp *im, PbNode *n, GError **error)
     if (!s)
       return FALSE;
     if (s->shape.rank != 1 || s->numel > AF_MAX_RANK || s->numel < 1)
-      return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "input 1 \"%s\" (shape) must list 1 to %d dims",
-                       in_name (n, 1), AF_MAX_RANK);
+      return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
+                       "input 1 \"%s\" (shape) must list 1 to %d dims", in_name (n, 1),
+                       AF_MAX_RANK);
     count = (int) s->numel;
     for (int i = 0; i < count; i++)
       req[i] = c_get_i64 (s, i);
@@ -1914,10 +1934,12 @@ op_reshape (Imp *im, PbNode *n, GError **error)
   for (int i = 0; i < count; i++) {
     gint64 d = req[i];
     if (d == 0 && allowzero)
-      return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "attribute \"allowzero\" = 1 with a 0 in the shape is not supported");
+      return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
+                       "attribute \"allowzero\" = 1 with a 0 in the shape is not supported");
     if (d == 0) {
       if (i >= in.rank)
-        return imp_fail (im, error, AF_ERROR_INVALID, "shape entry %d = 0 is beyond the input's rank", i);
+        return imp_fail (im, error, AF_ERROR_INVALID,
+                         "shape entry %d = 0 is beyond the input's rank", i);
       d = in.d[i];
     }
     if (d == -1 && infer < 0) {
@@ -1925,15 +1947,16 @@ op_reshape (Imp *im, PbNode *n, GError **error)
       continue;
     }
     if (d <= 0 || d > AF_MAX_DIM)
-      return imp_fail (im, error, AF_ERROR_INVALID, "shape entry %d = %" G_GINT64_FORMAT " is invalid", i, req[i]);
+      return imp_fail (im, error, AF_ERROR_INVALID,
+                       "shape entry %d = %" G_GINT64_FORMAT " is invalid", i, req[i]);
     to.d[i] = d;
     known = known > AF_MAX_NUMEL / d ? AF_MAX_NUMEL + 1 : known * d;
   }
   gint64 numel = af__shape_numel (&in);
   if (infer >= 0) {
     if (known > numel || numel % known)
-      return imp_fail (im, error, AF_ERROR_SHAPE, "the shape does not fit the input's %" G_GINT64_FORMAT
-                       " elements", numel);
+      return imp_fail (im, error, AF_ERROR_SHAPE,
+                       "the shape does not fit the input's %" G_GINT64_FORMAT " elements", numel);
     to.d[infer] = numel / known;
   }
   return bind_reshaped (im, n, v, &to, error);
@@ -1950,8 +1973,8 @@ op_flatten (Imp *im, PbNode *n, GError **error)
     return FALSE;
   AfShape in = val_shape (v);
   if (axis < -in.rank || axis > in.rank)
-    return imp_fail (im, error, AF_ERROR_INVALID, "attribute \"axis\" = %" G_GINT64_FORMAT
-                     " is out of range", axis);
+    return imp_fail (im, error, AF_ERROR_INVALID,
+                     "attribute \"axis\" = %" G_GINT64_FORMAT " is out of range", axis);
   int ax = (int) (axis < 0 ? axis + in.rank : axis);
   AfShape to = { 2, { 1, 1 } };
   for (int i = 0; i < in.rank; i++)
@@ -1985,12 +2008,13 @@ op_squeeze (Imp *im, PbNode *n, GError **error)
   gboolean mark[2 * AF_MAX_RANK] = { 0 };
   int rank = un ? in.rank + MAX (count, 0) : in.rank;
   if (un && (count < 1 || rank > AF_MAX_RANK))
-    return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "attribute \"axes\" is missing or the result has rank above %d",
-                     AF_MAX_RANK);
+    return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
+                     "attribute \"axes\" is missing or the result has rank above %d", AF_MAX_RANK);
   for (int i = 0; i < MAX (count, 0); i++) {
     gint64 a = axes[i] < 0 ? axes[i] + rank : axes[i];
     if (a < 0 || a >= rank || mark[a])
-      return imp_fail (im, error, AF_ERROR_INVALID, "attribute \"axes\": %" G_GINT64_FORMAT " is invalid", axes[i]);
+      return imp_fail (im, error, AF_ERROR_INVALID,
+                       "attribute \"axes\": %" G_GINT64_FORMAT " is invalid", axes[i]);
     mark[a] = TRUE;
   }
   if (un) {
@@ -2000,7 +2024,8 @@ op_squeeze (Imp *im, PbNode *n, GError **error)
     for (int i = 0; i < in.rank; i++) {
       gboolean drop = count > 0 ? mark[i] : in.d[i] == 1;
       if (drop && in.d[i] != 1)
-        return imp_fail (im, error, AF_ERROR_INVALID, "axis %d has size %" G_GINT64_FORMAT ", not 1", i, in.d[i]);
+        return imp_fail (im, error, AF_ERROR_INVALID,
+                         "axis %d has size %" G_GINT64_FORMAT ", not 1", i, in.d[i]);
       if (!drop)
         to.d[to.rank++] = in.d[i];
     }
@@ -2049,7 +2074,8 @@ op_transpose (Imp *im, PbNode *n, GError **error)
   int perm[AF_MAX_RANK];
   gboolean seen[AF_MAX_RANK] = { 0 };
   if (count >= 0 && count != in.rank)
-    return imp_fail (im, error, AF_ERROR_INVALID, "attribute \"perm\" has %d values for rank %d", count, in.rank);
+    return imp_fail (im, error, AF_ERROR_INVALID, "attribute \"perm\" has %d values for rank %d",
+                     count, in.rank);
   for (int i = 0; i < in.rank; i++) {
     gint64 q = count < 0 ? in.rank - 1 - i : p[i];
     if (q < 0 || q >= in.rank || seen[q])
@@ -2106,7 +2132,8 @@ op_identity (Imp *im, PbNode *n, GError **error)
   return TRUE;
 }
 
-/* ---------------------------------------------------------------- constants and shape arithmetic */
+/* ---------------------------------------------------------------- constants and shape arithmetic
+ */
 
 static gboolean
 op_constant (Imp *im, PbNode *n, GError **error)
@@ -2125,7 +2152,7 @@ op_constant (Imp *im, PbNode *n, GError **error)
     if (!attr_get (im, n, a->name, f ? AT_FLOAT : AT_INT, &bad, error))
       return FALSE;
     void *d;
-    c = c_new (im, f ? C_F32 : C_I64, &(AfShape) { 0 }, OUT0 (n), &d);
+    c = c_new (im, f ? C_F32 : C_I64, &(AfShape){ 0 }, OUT0 (n), &d);
     if (f)
       *(float *) d = a->f;
     else
@@ -2137,7 +2164,7 @@ op_constant (Imp *im, PbNode *n, GError **error)
     GArray *src = f ? a->floats : a->ints;
     gint64 len = src ? src->len : 0;
     void *d;
-    c = c_new (im, f ? C_F32 : C_I64, &(AfShape) { 1, { len } }, OUT0 (n), &d);
+    c = c_new (im, f ? C_F32 : C_I64, &(AfShape){ 1, { len } }, OUT0 (n), &d);
     if (len)
       memcpy (d, src->data, len * (f ? 4 : 8));
   } else {
@@ -2163,7 +2190,7 @@ op_shape (Imp *im, PbNode *n, GError **error)
   end = CLAMP (end < 0 ? end + s.rank : end, 0, s.rank);
   gint64 len = MAX (0, end - start);
   gint64 *d;
-  Const *c = c_new (im, C_I64, &(AfShape) { 1, { len } }, OUT0 (n), (void **) &d);
+  Const *c = c_new (im, C_I64, &(AfShape){ 1, { len } }, OUT0 (n), (void **) &d);
   for (gint64 i = 0; i < len; i++)
     d[i] = s.d[start + i];
   imp_bind_const (im, OUT0 (n), c);
@@ -2182,7 +2209,8 @@ op_gather (Imp *im, PbNode *n, GError **error)
     return FALSE;
   int r = data->shape.rank;
   if (r < 1 || axis < -r || axis >= r)
-    return imp_fail (im, error, AF_ERROR_INVALID, "attribute \"axis\" = %" G_GINT64_FORMAT " is out of range", axis);
+    return imp_fail (im, error, AF_ERROR_INVALID,
+                     "attribute \"axis\" = %" G_GINT64_FORMAT " is out of range", axis);
   int ax = (int) (axis < 0 ? axis + r : axis);
   if (r - 1 + idx->shape.rank > AF_MAX_RANK)
     return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "result rank above %d", AF_MAX_RANK);
@@ -2211,7 +2239,8 @@ op_gather (Imp *im, PbNode *n, GError **error)
       if (j < 0)
         j += len;
       if (j < 0 || j >= len)
-        return imp_fail (im, error, AF_ERROR_INVALID, "index %" G_GINT64_FORMAT " is out of range", c_get_i64 (idx, k));
+        return imp_fail (im, error, AF_ERROR_INVALID, "index %" G_GINT64_FORMAT " is out of range",
+                         c_get_i64 (idx, k));
       memcpy ((guint8 *) d + at * es, src + (o * len + j) * inner * es, inner * es);
       at += inner;
     }
@@ -2232,11 +2261,13 @@ op_cast (Imp *im, PbNode *n, GError **error)
   gboolean to_int = to == OT_INT64 || to == OT_INT32 || to == OT_INT16 || to == OT_INT8 ||
                     to == OT_UINT8 || to == OT_UINT16 || to == OT_BOOL;
   if (!to_float && !to_int)
-    return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "attribute \"to\" = %" G_GINT64_FORMAT " is not supported", to);
+    return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
+                     "attribute \"to\" = %" G_GINT64_FORMAT " is not supported", to);
   if (v->kind != V_CONST) {
     if (!to_float)
       return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
-                       "attribute \"to\" = %" G_GINT64_FORMAT ": casting a computed tensor to an integer type is not supported",
+                       "attribute \"to\" = %" G_GINT64_FORMAT
+                       ": casting a computed tensor to an integer type is not supported",
                        to);
     imp_bind (im, OUT0 (n), v);
     return TRUE;
@@ -2249,9 +2280,13 @@ op_cast (Imp *im, PbNode *n, GError **error)
       ((float *) d)[i] = to == OT_FLOAT16 ? af_fp16_to_f32 (af_f32_to_fp16 (f)) : f;
     } else {
       gint64 x = c_get_i64 (v->c, i);
-      ((gint64 *) d)[i] = to == OT_BOOL ? x != 0 : to == OT_INT8 ? (gint8) x
-                          : to == OT_UINT8 ? (guint8) x : to == OT_INT16 ? (gint16) x
-                          : to == OT_UINT16 ? (guint16) x : to == OT_INT32 ? (gint32) x : x;
+      ((gint64 *) d)[i] = to == OT_BOOL     ? x != 0
+                          : to == OT_INT8   ? (gint8) x
+                          : to == OT_UINT8  ? (guint8) x
+                          : to == OT_INT16  ? (gint16) x
+                          : to == OT_UINT16 ? (guint16) x
+                          : to == OT_INT32  ? (gint32) x
+                                            : x;
     }
   }
   imp_bind_const (im, OUT0 (n), c);
@@ -2336,7 +2371,12 @@ slice_params (Imp *im, PbNode *n, int rank, gint64 *first, gint64 *step, gint64 
           return imp_fail (im, error, AF_ERROR_INVALID, "input %u is missing", i);
         continue;
       }
-      Const *c = in_const (im, n, i, i == 1 ? "starts" : i == 2 ? "ends" : i == 3 ? "axes" : "steps", error);
+      Const *c = in_const (im, n, i,
+                           i == 1   ? "starts"
+                           : i == 2 ? "ends"
+                           : i == 3 ? "axes"
+                                    : "steps",
+                           error);
       if (!c)
         return FALSE;
       if (c->numel > AF_MAX_RANK)
@@ -2359,7 +2399,8 @@ slice_params (Imp *im, PbNode *n, int rank, gint64 *first, gint64 *step, gint64 
     if (a < 0)
       a += rank;
     if (a < 0 || a >= rank || seen[a])
-      return imp_fail (im, error, AF_ERROR_INVALID, "axis %" G_GINT64_FORMAT " is invalid", na >= 0 ? axes[i] : i);
+      return imp_fail (im, error, AF_ERROR_INVALID, "axis %" G_GINT64_FORMAT " is invalid",
+                       na >= 0 ? axes[i] : i);
     seen[a] = TRUE;
     gint64 st = nst >= 0 ? steps[i] : 1;
     if (st == 0)
@@ -2380,7 +2421,9 @@ slice_tensor_axis (Imp *im, AfTensor *x, int axis, gint64 first, gint64 step, gi
   gint64 k = x->shape.d[axis];
   if (k * count > (1 << 22))
     return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
-                     "slicing a computed tensor along an axis of %" G_GINT64_FORMAT " is not supported", k),
+                     "slicing a computed tensor along an axis of %" G_GINT64_FORMAT
+                     " is not supported",
+                     k),
            NULL;
   AfAttrs ta;
   af__attrs_init (AF_OP_TRANSPOSE, &ta);
@@ -2395,7 +2438,7 @@ slice_tensor_axis (Imp *im, AfTensor *x, int axis, gint64 first, gint64 step, gi
   if (axis != r - 1)
     y = emit1 (im, AF_OP_TRANSPOSE, x, &ta, tname, error);
   float *sel;
-  Const *c = c_new (im, C_F32, &(AfShape) { 2, { k, count } }, sname, (void **) &sel);
+  Const *c = c_new (im, C_F32, &(AfShape){ 2, { k, count } }, sname, (void **) &sel);
   for (gint64 j = 0; j < count; j++)
     sel[(first + j * step) * count + j] = 1.0f;
   AfTensor *s = y ? c_tensor (im, c, error) : NULL;
@@ -2521,11 +2564,13 @@ op_gemm (Imp *im, PbNode *n, GError **error)
 {
   float alpha, beta;
   gint64 ta, tb;
-  if (!attr_float (im, n, "alpha", 1, &alpha, error) || !attr_float (im, n, "beta", 1, &beta, error) ||
-      !attr_int (im, n, "transA", 0, &ta, error) || !attr_int (im, n, "transB", 0, &tb, error))
+  if (!attr_float (im, n, "alpha", 1, &alpha, error) ||
+      !attr_float (im, n, "beta", 1, &beta, error) || !attr_int (im, n, "transA", 0, &ta, error) ||
+      !attr_int (im, n, "transB", 0, &tb, error))
     return FALSE;
   if (ta)
-    return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "attribute \"transA\" = %" G_GINT64_FORMAT " is not supported", ta);
+    return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
+                     "attribute \"transA\" = %" G_GINT64_FORMAT " is not supported", ta);
   AfTensor *x = in_tensor (im, n, 0, error);
   Const *b = x ? in_const (im, n, 1, "B", error) : NULL;
   if (!b)
@@ -2548,10 +2593,10 @@ op_gemm (Imp *im, PbNode *n, GError **error)
     if (!c)
       return FALSE;
     if (c->numel != N && c->numel != 1)
-      return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "input 2 (C) must have 1 or N = %" G_GINT64_FORMAT " values",
-                       N);
+      return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
+                       "input 2 (C) must have 1 or N = %" G_GINT64_FORMAT " values", N);
     float *d;
-    bias = c_new (im, C_F32, &(AfShape) { 1, { N } }, c->name, (void **) &d);
+    bias = c_new (im, C_F32, &(AfShape){ 1, { N } }, c->name, (void **) &d);
     for (gint64 i = 0; i < N; i++)
       d[i] = (float) (c_get (c, c->numel == 1 ? 0 : i) * beta);
   }
@@ -2566,7 +2611,8 @@ op_batch_norm (Imp *im, PbNode *n, GError **error)
 {
   float eps, mom;
   gint64 spatial, training, is_test;
-  if (!attr_float (im, n, "epsilon", 1e-5f, &eps, error) || !attr_float (im, n, "momentum", 0.9f, &mom, error) ||
+  if (!attr_float (im, n, "epsilon", 1e-5f, &eps, error) ||
+      !attr_float (im, n, "momentum", 0.9f, &mom, error) ||
       !attr_int (im, n, "spatial", 1, &spatial, error) ||
       !attr_int (im, n, "training_mode", 0, &training, error) ||
       !attr_int (im, n, "is_test", 1, &is_test, error) || !extra_outputs_unused (im, n, error))
@@ -2607,7 +2653,8 @@ op_resize (Imp *im, PbNode *n, GError **error)
   if (!upsample && im->m.opset < 11)
     nm = "round_prefer_floor";
   if (!g_str_equal (mode, "nearest"))
-    return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "attribute \"mode\" = \"%s\" is not supported (only nearest)", mode);
+    return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
+                     "attribute \"mode\" = \"%s\" is not supported (only nearest)", mode);
   AfTensor *x = in_tensor (im, n, 0, error);
   if (!x)
     return FALSE;
@@ -2670,10 +2717,11 @@ op_resize (Imp *im, PbNode *n, GError **error)
   else
     ok = FALSE;
   if (!ok)
-    return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
-                     "attribute \"coordinate_transformation_mode\" = \"%s\" with \"nearest_mode\" = \"%s\" "
-                     "is not supported for scale %" G_GINT64_FORMAT,
-                     ctm, nm, smax);
+    return imp_fail (
+        im, error, AF_ERROR_UNSUPPORTED,
+        "attribute \"coordinate_transformation_mode\" = \"%s\" with \"nearest_mode\" = \"%s\" "
+        "is not supported for scale %" G_GINT64_FORMAT,
+        ctm, nm, smax);
   if (s[0] == 1 && s[1] == 1) {
     imp_bind_tensor (im, OUT0 (n), x);
     return TRUE;
@@ -2698,7 +2746,8 @@ op_pad (Imp *im, PbNode *n, GError **error)
       !attr_float (im, n, "value", 0, &value, error))
     return FALSE;
   if (!g_str_equal (mode, "constant"))
-    return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "attribute \"mode\" = \"%s\" is not supported", mode);
+    return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
+                     "attribute \"mode\" = \"%s\" is not supported", mode);
   if (count < 0) {
     Const *c = in_const (im, n, 1, "pads", error);
     if (!c)
@@ -2723,17 +2772,18 @@ op_pad (Imp *im, PbNode *n, GError **error)
   if (x->shape.rank != 4 || count != 8)
     return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "only 4-D pads are supported");
   if (value != 0 || pads[0] || pads[1] || pads[4] || pads[5])
-    return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
-                     "only zero padding of H and W is supported");
+    return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "only zero padding of H and W is supported");
   for (int i = 0; i < 8; i++)
     if (pads[i] < 0 || pads[i] > 65536)
-      return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "pad %" G_GINT64_FORMAT " is not supported", pads[i]);
+      return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "pad %" G_GINT64_FORMAT " is not supported",
+                       pads[i]);
   PbNode *user = sole_consumer (im, OUT0 (n));
   if (!user || !(g_str_equal (user->op, "Conv") || g_str_equal (user->op, "AveragePool")) ||
       g_strcmp0 (in_name (user, 0), OUT0 (n)) != 0)
-    return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
-                     "a standalone Pad is not supported (only a zero Pad whose single user is a Conv "
-                     "or AveragePool, which is merged into it)");
+    return imp_fail (
+        im, error, AF_ERROR_UNSUPPORTED,
+        "a standalone Pad is not supported (only a zero Pad whose single user is a Conv "
+        "or AveragePool, which is merged into it)");
   Val v = { .kind = V_PAD, .t = x, .pad = { pads[2], pads[3], pads[6], pads[7] } };
   imp_bind (im, OUT0 (n), &v);
   return TRUE;
@@ -2782,7 +2832,9 @@ static const struct {
   { "Slice", op_slice, "starts ends axes" },
   { "Cast", op_cast, "to saturate" },
   { "DequantizeLinear", op_dequantize, "axis" },
-  { "Resize", op_resize, "coordinate_transformation_mode cubic_coeff_a exclude_outside extrapolation_value mode nearest_mode" },
+  { "Resize", op_resize,
+    "coordinate_transformation_mode cubic_coeff_a exclude_outside extrapolation_value mode "
+    "nearest_mode" },
   { "Upsample", op_resize, "mode scales" },
   { "Pad", op_pad, "mode pads value" },
 };
@@ -2818,8 +2870,8 @@ imp_inputs (Imp *im, GError **error)
     }
     if (v->elem_type != OT_FLOAT && v->elem_type != OT_FLOAT16 && v->elem_type != OT_DOUBLE) {
       imp_fail (im, error, AF_ERROR_UNSUPPORTED,
-                "graph input %u \"%s\": element type %d is not supported (float or float16 only)", i,
-                v->name, v->elem_type);
+                "graph input %u \"%s\": element type %d is not supported (float or float16 only)",
+                i, v->name, v->elem_type);
       goto out;
     }
     if (!v->has_shape || v->rank < 1 || v->rank > AF_MAX_RANK) {
@@ -2841,8 +2893,9 @@ imp_inputs (Imp *im, GError **error)
         d = 1;
       }
       if (d < 1 || d > AF_MAX_DIM || af__shape_numel (&s) > AF_MAX_NUMEL / d) {
-        imp_fail (im, error, AF_ERROR_LIMIT, "graph input %u \"%s\": dim %d = %" G_GINT64_FORMAT " is out of range",
-                  i, v->name, k, d);
+        imp_fail (im, error, AF_ERROR_LIMIT,
+                  "graph input %u \"%s\": dim %d = %" G_GINT64_FORMAT " is out of range", i,
+                  v->name, k, d);
         goto out;
       }
       s.d[k] = d;
@@ -2853,15 +2906,16 @@ imp_inputs (Imp *im, GError **error)
     first = FALSE;
     if (image && (s.rank != 4 || (s.d[1] != 1 && s.d[1] != 3))) {
       char *str = af__shape_str (&s);
-      imp_fail (im, error, AF_ERROR_SHAPE,
-                "graph input %u \"%s\" of shape %s cannot be an image port (needs [N, 1 or 3, H, W])",
-                i, v->name, str);
+      imp_fail (
+          im, error, AF_ERROR_SHAPE,
+          "graph input %u \"%s\" of shape %s cannot be an image port (needs [N, 1 or 3, H, W])", i,
+          v->name, str);
       g_free (str);
       g_free (name);
       goto out;
     }
-    AfNode *node = af__graph_add_node (im->g, name, image ? AF_OP_IMAGE_INPUT : AF_OP_INPUT, 0,
-                                       NULL, NULL);
+    AfNode *node =
+        af__graph_add_node (im->g, name, image ? AF_OP_IMAGE_INPUT : AF_OP_INPUT, 0, NULL, NULL);
     g_free (name);
     node->out->shape = s;
     if (image) {
@@ -2889,8 +2943,8 @@ imp_outputs (Imp *im, GError **error)
     PbValueInfo *o = g_ptr_array_index (im->m.outputs, i);
     Val *v = g_hash_table_lookup (im->vals, o->name);
     if (!v)
-      return imp_fail (im, error, AF_ERROR_INVALID, "graph output %u \"%s\" is not computed by any node", i,
-                       o->name);
+      return imp_fail (im, error, AF_ERROR_INVALID,
+                       "graph output %u \"%s\" is not computed by any node", i, o->name);
     if (v->kind != V_TENSOR)
       return imp_fail (im, error, AF_ERROR_UNSUPPORTED,
                        "graph output %u \"%s\" is a constant (it does not depend on any input)", i,
@@ -2913,8 +2967,7 @@ imp_count_uses (Imp *im)
       const char *name = in_name (n, j);
       if (!name)
         continue;
-      g_hash_table_replace (im->uses, (gpointer) name,
-                            GUINT_TO_POINTER (uses_of (im, name) + 1));
+      g_hash_table_replace (im->uses, (gpointer) name, GUINT_TO_POINTER (uses_of (im, name) + 1));
       if (!g_hash_table_contains (im->user, name))
         g_hash_table_insert (im->user, (gpointer) name, GUINT_TO_POINTER (i + 1));
     }
@@ -2936,7 +2989,8 @@ imp_nodes (Imp *im, GError **error)
     if (n->done)
       continue;
     if (n->domain && *n->domain && !g_str_equal (n->domain, "ai.onnx"))
-      return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "domain \"%s\" is not supported", n->domain);
+      return imp_fail (im, error, AF_ERROR_UNSUPPORTED, "domain \"%s\" is not supported",
+                       n->domain);
     guint k;
     for (k = 0; k < G_N_ELEMENTS (imp_ops); k++)
       if (g_str_equal (imp_ops[k].op, n->op))
@@ -2972,7 +3026,8 @@ imp_run (const guint8 *data, gsize len, const char *file, const AfImportOptions 
   GError *local = NULL;
 
   if (!pb_parse_model (data, len, &im.m, &local)) {
-    g_set_error (error, AF_ERROR, local->code, "%s: malformed ONNX protobuf: %s", file, local->message);
+    g_set_error (error, AF_ERROR, local->code, "%s: malformed ONNX protobuf: %s", file,
+                 local->message);
     g_error_free (local);
     goto out;
   }
@@ -3015,8 +3070,8 @@ af_graph_import_onnx_from_data (const guint8 *data, gsize len, const char *name_
                                 const AfImportOptions *opts, GError **error)
 {
   g_return_val_if_fail (data || len == 0, NULL);
-  return imp_run (data ? data : (const guint8 *) "", len, name_for_errors ? name_for_errors : "onnx",
-                  opts, error);
+  return imp_run (data ? data : (const guint8 *) "", len,
+                  name_for_errors ? name_for_errors : "onnx", opts, error);
 }
 
 AfGraph *
@@ -3061,8 +3116,7 @@ af__onnx_parse_tensor (const guint8 *data, gsize len, const char *name_for_error
   gboolean ok = FALSE;
   af__pb_init (&r, data ? data : (const guint8 *) "", len);
   if (!pb_parse_tensor (&r, &t, &local)) {
-    g_set_error (error, AF_ERROR, local->code, "%s: TensorProto: %s", file,
-                 local->message);
+    g_set_error (error, AF_ERROR, local->code, "%s: TensorProto: %s", file, local->message);
     g_error_free (local);
     goto out;
   }

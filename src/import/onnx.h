@@ -29,8 +29,8 @@ G_BEGIN_DECLS
  * types / external data, AF_ERROR_LIMIT rank or size, AF_ERROR_WEIGHTS data
  * size mismatch). */
 gboolean af__onnx_parse_tensor (const guint8 *data, gsize len, const char *name_for_errors,
-                                int *dtype, int *rank, gint64 *dims, gint64 *numel,
-                                float **values, char **name, GError **error);
+                                int *dtype, int *rank, gint64 *dims, gint64 *numel, float **values,
+                                char **name, GError **error);
 
 G_END_DECLS
 

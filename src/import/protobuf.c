@@ -64,8 +64,8 @@ af__pb_next (AfPbReader *r, AfPbField *f, GError **error)
   memset (f, 0, sizeof *f);
   f->offset = af_pb_off (r, start);
   if (!af__pb_varint (&r->p, r->end, &tag)) {
-    g_set_error (error, AF_ERROR, AF_ERROR_PARSE, "byte %" G_GSIZE_FORMAT ": truncated or overlong tag",
-                 f->offset);
+    g_set_error (error, AF_ERROR, AF_ERROR_PARSE,
+                 "byte %" G_GSIZE_FORMAT ": truncated or overlong tag", f->offset);
     return -1;
   }
   guint64 number = tag >> 3;

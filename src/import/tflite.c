@@ -14,8 +14,14 @@ enum { MODEL_OPERATOR_CODES = 1, MODEL_SUBGRAPHS = 2, MODEL_BUFFERS = 4 };
 enum { CODE_DEPRECATED = 0, CODE_CUSTOM = 1, CODE_BUILTIN = 3 };
 enum { SG_TENSORS = 0, SG_INPUTS = 1, SG_OUTPUTS = 2, SG_OPERATORS = 3 };
 enum { OP_OPCODE = 0, OP_INPUTS = 1, OP_OUTPUTS = 2, OP_OPTIONS_TYPE = 3, OP_OPTIONS = 4 };
-enum { TENSOR_SHAPE = 0, TENSOR_TYPE = 1, TENSOR_BUFFER = 2, TENSOR_NAME = 3,
-       TENSOR_QUANT = 4, TENSOR_SPARSITY = 6 };
+enum {
+  TENSOR_SHAPE = 0,
+  TENSOR_TYPE = 1,
+  TENSOR_BUFFER = 2,
+  TENSOR_NAME = 3,
+  TENSOR_QUANT = 4,
+  TENSOR_SPARSITY = 6
+};
 enum { BUFFER_DATA = 0, BUFFER_OFFSET = 1, BUFFER_SIZE = 2 };
 enum { QUANT_SCALE = 2, QUANT_ZERO_POINT = 3, QUANT_DIM = 6 };
 
@@ -90,8 +96,8 @@ typedef struct {
   gboolean has_quant, sparse;
   const guint8 *raw; /* constant bytes in the file, or NULL */
   gsize raw_len;
-  float *f32;       /* decoded constant (owned), or NULL */
-  AfTensor *value;  /* rank 4: NCHW; else the TFLite layout. Unpadded if @pad_pending */
+  float *f32;      /* decoded constant (owned), or NULL */
+  AfTensor *value; /* rank 4: NCHW; else the TFLite layout. Unpadded if @pad_pending */
   gboolean pad_pending;
   gint64 pad[AF_MAX_RANK][2]; /* pending zero pads per TFLite dim */
 } TflTensor;
@@ -111,7 +117,7 @@ typedef struct {
 } Tfl;
 
 static gboolean G_GNUC_PRINTF (4, 5)
-tfl_fail (Tfl *c, GError **error, AfError code, const char *fmt, ...)
+    tfl_fail (Tfl *c, GError **error, AfError code, const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
@@ -167,8 +173,8 @@ tfl_unique_name (AfGraph *g, const char *base)
 
 /* Adds a node (named @base, made unique) and infers its shape. */
 static AfTensor *
-tfl_node (Tfl *c, AfOp op, guint n_in, AfTensor *const *in, const AfAttrs *attrs,
-          const char *base, GError **error)
+tfl_node (Tfl *c, AfOp op, guint n_in, AfTensor *const *in, const AfAttrs *attrs, const char *base,
+          GError **error)
 {
   g_autofree char *name = tfl_unique_name (c->g, base ? base : af_op_info[op].name);
   AfNode *n = af__graph_add_node (c->g, name, op, n_in, in, attrs);
@@ -188,8 +194,8 @@ tfl_const (Tfl *c, const char *base, int rank, const gint64 *d, float *data)
   memcpy (s.d, d, sizeof (gint64) * rank);
   g_autofree char *name = tfl_unique_name (c->g, base);
   GBytes *bytes = g_bytes_new_take (data, tfl_numel (rank, d) * sizeof (float));
-  AfTensor *t = af__graph_add_const (c->g, name, &s, AF_DTYPE_F32,
-                                     g_bytes_get_data (bytes, NULL), bytes);
+  AfTensor *t =
+      af__graph_add_const (c->g, name, &s, AF_DTYPE_F32, g_bytes_get_data (bytes, NULL), bytes);
   g_bytes_unref (bytes);
   return t;
 }
@@ -326,8 +332,10 @@ tfl_const_f32 (Tfl *c, guint ti, GError **error)
                      "supported)",
                      ti, t->name);
   if (t->sparse)
-    return tfl_fail (c, error, AF_ERROR_UNSUPPORTED, "tensor %u \"%s\": field \"sparsity\": "
-                     "sparse constants are not supported", ti, t->name);
+    return tfl_fail (c, error, AF_ERROR_UNSUPPORTED,
+                     "tensor %u \"%s\": field \"sparsity\": "
+                     "sparse constants are not supported",
+                     ti, t->name);
   gint64 n = tfl_numel (t->rank, t->d);
   AfFbVector scale = { 0 }, zp = { 0 };
   gint32 qdim = 0;
@@ -694,7 +702,6 @@ tfl_conv_input (Tfl *c, guint ti, gint64 pre[4], GError **error)
   return tfl_value (c, ti, error);
 }
 
-
 /* The fp32 data of constant input @i of rank @rank (borrowed from the tensor). */
 static const TflTensor *
 tfl_weight (Tfl *c, const TflOp *op, guint i, int rank, GError **error)
@@ -750,7 +757,7 @@ tfl_conv_weight_data (const TflTensor *w, gboolean depthwise, gint64 *oihw)
 {
   const gint64 *d = w->d;
   gint64 O = depthwise ? d[3] : d[0], KH = d[1], KW = d[2], I = depthwise ? 1 : d[3];
-  float *dst = g_new (float, O * I * KH * KW);
+  float *dst = g_new (float, O *I *KH *KW);
   for (gint64 o = 0; o < O; o++)
     for (gint64 i = 0; i < I; i++)
       for (gint64 y = 0; y < KH; y++)
@@ -781,8 +788,8 @@ tfl_import_conv (Tfl *c, const TflOp *op, gboolean depthwise, GError **error)
     if (w->d[0] != 1 || w->d[3] % C != 0 || (mult > 0 && w->d[3] != C * mult))
       return tfl_fail (c, error, AF_ERROR_WEIGHTS,
                        "input 1 \"%s\": depthwise filter [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
-                       ", %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "] does not fit %" G_GINT64_FORMAT
-                       " input channels (depth_multiplier %d)",
+                       ", %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
+                       "] does not fit %" G_GINT64_FORMAT " input channels (depth_multiplier %d)",
                        w->name, w->d[0], w->d[1], w->d[2], w->d[3], C, mult);
     groups = C;
   } else {
@@ -834,8 +841,8 @@ tfl_import_fc (Tfl *c, const TflOp *op, GError **error)
   gint64 N = w->d[0], K = w->d[1], numel = af__shape_numel (&x->shape);
   if (numel % K != 0)
     return tfl_fail (c, error, AF_ERROR_SHAPE,
-                     "input 0 has %" G_GINT64_FORMAT " elements, not a multiple of K = %"
-                     G_GINT64_FORMAT " of input 1 \"%s\"",
+                     "input 0 has %" G_GINT64_FORMAT
+                     " elements, not a multiple of K = %" G_GINT64_FORMAT " of input 1 \"%s\"",
                      numel, K, w->name);
   x = tfl_nhwc (c, x, error);
   if (x && !(keep && x->shape.d[x->shape.rank - 1] == K)) {
@@ -900,9 +907,9 @@ tfl_import_pool (Tfl *c, const TflOp *op, AfOp aop, GError **error)
   gint32 k[2];
   if (!tfl_check_io (c, op, 1, 1, error) || !tfl_opt_i8 (c, op, 0, 0, &o.padding, error) ||
       !tfl_opt_i32 (c, op, 1, 0, &o.stride[1], error) ||
-      !tfl_opt_i32 (c, op, 2, 0, &o.stride[0], error) ||
-      !tfl_opt_i32 (c, op, 3, 0, &k[1], error) || !tfl_opt_i32 (c, op, 4, 0, &k[0], error) ||
-      !tfl_opt_i8 (c, op, 5, 0, &o.act, error) || !tfl_check_spatial (c, &o, error))
+      !tfl_opt_i32 (c, op, 2, 0, &o.stride[0], error) || !tfl_opt_i32 (c, op, 3, 0, &k[1], error) ||
+      !tfl_opt_i32 (c, op, 4, 0, &k[0], error) || !tfl_opt_i8 (c, op, 5, 0, &o.act, error) ||
+      !tfl_check_spatial (c, &o, error))
     return FALSE;
   guint ti = (guint) tfl_in (op, 0);
   if (c->t[ti].rank != 4)
@@ -1061,8 +1068,9 @@ tfl_import_resize (Tfl *c, const TflOp *op, GError **error)
     gint64 in = x->shape.d[2 + i];
     if (size[i] < in || size[i] % in != 0)
       return tfl_fail (c, error, AF_ERROR_UNSUPPORTED,
-                       "input 1: size %" G_GINT64_FORMAT " is not an integer multiple of %"
-                       G_GINT64_FORMAT " (only integer upscaling is supported)",
+                       "input 1: size %" G_GINT64_FORMAT
+                       " is not an integer multiple of %" G_GINT64_FORMAT
+                       " (only integer upscaling is supported)",
                        size[i], in);
     a.scale[i] = size[i] / in;
   }
@@ -1150,7 +1158,8 @@ tfl_read_codes (Tfl *c, const AfFbTable *model, GError **error)
     AfFbTable oc;
     gint8 dep;
     gint32 code;
-    if (!af_fb_vector_table (&v, i, &oc, error) || !af_fb_i8 (&oc, CODE_DEPRECATED, 0, &dep, error) ||
+    if (!af_fb_vector_table (&v, i, &oc, error) ||
+        !af_fb_i8 (&oc, CODE_DEPRECATED, 0, &dep, error) ||
         !af_fb_i32 (&oc, CODE_BUILTIN, 0, &code, error))
       return FALSE;
     c->codes[i] = MAX ((gint32) dep, code);
@@ -1278,8 +1287,8 @@ tfl_read_inputs (Tfl *c, const AfFbTable *sg, GError **error)
       return tfl_fail (c, error, AF_ERROR_SHAPE,
                        "input 0 \"%s\": an image input needs shape [N, H, W, 1 or 3]", t->name);
     g_autofree char *name = tfl_unique_name (c->g, t->name);
-    AfNode *n = af__graph_add_node (c->g, name, image ? AF_OP_IMAGE_INPUT : AF_OP_INPUT, 0,
-                                    NULL, NULL);
+    AfNode *n =
+        af__graph_add_node (c->g, name, image ? AF_OP_IMAGE_INPUT : AF_OP_INPUT, 0, NULL, NULL);
     n->out->shape = s;
     if (image) {
       n->image.order = c->opts.order;

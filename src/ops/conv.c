@@ -59,10 +59,10 @@ af__shape_conv (AfNode *n, GError **error)
                         " output channels of input 1 \"%s\"",
                         g, o, n->in[1]->name);
   if (w[1] != c / g) {
-    g_autofree char *want = g_strdup_printf (
-        "[%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ", KH, KW] (input 0 \"%s\" has %" G_GINT64_FORMAT
-        " channels, groups %" G_GINT64_FORMAT ")",
-        o, c / g, n->in[0]->name, c, g);
+    g_autofree char *want = g_strdup_printf ("[%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
+                                             ", KH, KW] (input 0 \"%s\" has %" G_GINT64_FORMAT
+                                             " channels, groups %" G_GINT64_FORMAT ")",
+                                             o, c / g, n->in[0]->name, c, g);
     return af__ops_bad_input (n, 1, want, error);
   }
   if (n->n_in > 2) {

@@ -60,8 +60,7 @@ af_shape_matmul (AfNode *n, GError **error)
 static gboolean
 af_shape_linear (AfNode *n, GError **error)
 {
-  if (!af__ops_check_rank (n, 0, 1, AF_MAX_RANK, error) ||
-      !af__ops_check_rank (n, 1, 2, 2, error))
+  if (!af__ops_check_rank (n, 0, 1, AF_MAX_RANK, error) || !af__ops_check_rank (n, 1, 2, 2, error))
     return FALSE;
   AfShape out = n->in[0]->shape;
   gint64 k = out.d[out.rank - 1], nn = n->in[1]->shape.d[0];

@@ -12,8 +12,7 @@
 #include <string.h>
 
 /* Sets @error (AF_ERROR domain, @code) and evaluates to FALSE. */
-#define AF_OPS_FAIL(error, code, ...)                                                              \
-  (g_set_error ((error), AF_ERROR, (code), __VA_ARGS__), FALSE)
+#define AF_OPS_FAIL(error, code, ...) (g_set_error ((error), AF_ERROR, (code), __VA_ARGS__), FALSE)
 
 /* "input I \"NAME\" has shape S, expected WANT" (AF_ERROR_SHAPE); returns FALSE. */
 static inline gboolean

@@ -122,7 +122,8 @@ main (int argc, char **argv)
     for (int simd = 1; simd >= 0; simd--) {
       g_autofree char *name = g_strdup_printf ("%s %s %s", gst_video_format_to_string (bc->format),
                                                in, simd ? "avx2" : "portable");
-      if ((filter && !strstr (name, filter)) || gst_aneforge_preprocess_set_simd (&pp, simd) != simd)
+      if ((filter && !strstr (name, filter)) ||
+          gst_aneforge_preprocess_set_simd (&pp, simd) != simd)
         continue;
       double med, min;
       bench_one (&pp, &frame, dst, calls, &med, &min);

@@ -23,7 +23,7 @@ af_test_load_planar (const char *path, int w, int h, AfPixelOrder order)
   const guint8 *px = gdk_pixbuf_read_pixels (pb);
   int stride = gdk_pixbuf_get_rowstride (pb), nch = gdk_pixbuf_get_n_channels (pb);
   int planes = order == AF_PIXEL_GRAY ? 1 : 3;
-  float *out = g_new (float, (gsize) planes * w * h);
+  float *out = g_new (float, (gsize) planes *w *h);
   for (int y = 0; y < h; y++)
     for (int x = 0; x < w; x++) {
       const guint8 *p = px + y * stride + x * nch;

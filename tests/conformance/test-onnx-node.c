@@ -67,9 +67,9 @@ typedef struct {
 } CaseResult;
 
 typedef struct {
-  char *op; /* row key */
+  char *op;       /* row key */
   guint n[4];     /* by Outcome; n[R_FAIL] counts known failures too */
-  guint n_known; /* failures listed as xfail */
+  guint n_known;  /* failures listed as xfail */
   char *first_na; /* reason of the first n/a case */
   char *first_na_case;
 } OpRow;
@@ -102,9 +102,9 @@ typedef struct {
 } GraphInput;
 
 typedef struct {
-  GPtrArray *ops;    /* char*: op_type of every node */
-  GArray *inputs;    /* GraphInput: graph inputs that are not initializers */
-  GPtrArray *inits;  /* char*: initializer names */
+  GPtrArray *ops;   /* char*: op_type of every node */
+  GArray *inputs;   /* GraphInput: graph inputs that are not initializers */
+  GPtrArray *inits; /* char*: initializer names */
 } ModelInfo;
 
 static void
@@ -311,8 +311,7 @@ same_shape (int ra, const gint64 *a, int rb, const gint64 *b)
   }
 }
 
-static void G_GNUC_PRINTF (3, 4)
-set_result (CaseResult *res, Outcome o, const char *fmt, ...)
+static void G_GNUC_PRINTF (3, 4) set_result (CaseResult *res, Outcome o, const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
@@ -343,8 +342,8 @@ compare (const char *what, const float *got, const TData *want, double *worst, C
       *worst = MAX (*worst, isnan (g) ? G_MAXDOUBLE : fabs (g - w) / tol);
     }
     if (!ok) {
-      set_result (res, R_FAIL, "%s element %" G_GINT64_FORMAT ": expected %.6g, got %.6g", what,
-                  i, w, g);
+      set_result (res, R_FAIL, "%s element %" G_GINT64_FORMAT ": expected %.6g, got %.6g", what, i,
+                  w, g);
       return FALSE;
     }
   }
@@ -682,7 +681,7 @@ print_table (GHashTable *rows, const guint *total, guint n_known)
   for (guint i = 0; i < list->len; i++) {
     OpRow *r = g_ptr_array_index (list, i);
     g_autofree char *why =
-      r->first_na ? short_reason (r->first_na_case, r->first_na) : g_strdup ("");
+        r->first_na ? short_reason (r->first_na_case, r->first_na) : g_strdup ("");
     g_print ("| %s | %u | %u | %u | %u | %s |\n", r->op, r->n[R_PASS], r->n[R_FAIL] - r->n_known,
              r->n_known, r->n[R_NA] + r->n[R_SKIP], why);
   }
@@ -724,12 +723,13 @@ test_node_cases (void)
   g_ptr_array_sort (names, str_cmp);
 
   GHashTable *rows =
-    g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) row_free);
+      g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) row_free);
   GString *fails = g_string_new (NULL), *regress = g_string_new (NULL);
-  GString *out = g_string_new (
-    "# tests/conformance/expected.txt, written by AF_CONFORMANCE_WRITE: <case> pass|xfail [why].\n"
-    "# A listed pass that stops passing fails the test; an xfail is a known wrong\n"
-    "# answer (see docs/conformance.md).\n");
+  GString *out =
+      g_string_new ("# tests/conformance/expected.txt, written by AF_CONFORMANCE_WRITE: <case> "
+                    "pass|xfail [why].\n"
+                    "# A listed pass that stops passing fails the test; an xfail is a known wrong\n"
+                    "# answer (see docs/conformance.md).\n");
   guint total[4] = { 0 }, n_xfail = 0;
   for (guint i = 0; i < names->len; i++) {
     const char *name = g_ptr_array_index (names, i);

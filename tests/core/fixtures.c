@@ -3,7 +3,6 @@
 
 static guint32 seed = 1;
 
-
 static float
 frand (void)
 {
@@ -38,8 +37,8 @@ tiny_cnn (void)
   AfTensor *x = af_image_input (g, "image", xs, AF_PIXEL_RGB, 1, &scale, 1, &bias);
   AfConvParams p = AF_CONV_PARAMS_INIT;
   p.pad[0] = p.pad[1] = p.pad[2] = p.pad[3] = 1;
-  AfTensor *y = af_relu (g, af_conv (g, x, random_weight (g, "w1", 4, w1),
-                                     random_weight (g, "b1", 1, b1), &p));
+  AfTensor *y = af_relu (
+      g, af_conv (g, x, random_weight (g, "w1", 4, w1), random_weight (g, "b1", 1, b1), &p));
   p.stride[0] = p.stride[1] = 2;
   y = af_relu6 (g, af_conv (g, y, random_weight (g, "w2", 4, w2), NULL, &p));
   y = af_reshape (g, af_global_avg_pool (g, y), 2, flat);
@@ -48,4 +47,3 @@ tiny_cnn (void)
   g_assert_null (af_graph_error (g));
   return g;
 }
-

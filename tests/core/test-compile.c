@@ -79,7 +79,8 @@ test_one_fused_program (void)
   AfModel *m = af_compile (g, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (af_model_n_segments (m), ==, 1);
-  g_assert_cmpuint (af_model_n_ops (m), ==, 8); /* conv relu conv relu6 pool reshape linear softmax */
+  g_assert_cmpuint (af_model_n_ops (m), ==,
+                    8); /* conv relu conv relu6 pool reshape linear softmax */
   g_assert_cmpuint (m->plan->steps->len, ==, 7); /* port + 6: relu and relu6 fused */
   g_assert_cmpstr (af_model_backend_name (m), ==, "cpu");
   af_model_free (m);
@@ -138,7 +139,9 @@ test_segmented_plan (void)
     /* host: sort the row by value, descending, lower index first on ties */
     float v[50];
     for (int i = 0; i < 50; i++)
-      v[i] = MAX (af_fp16_to_f32 (af_f32_to_fp16 (2 * af_fp16_to_f32 (af_f32_to_fp16 (x_in[r * 50 + i])))), 0.0f);
+      v[i] = MAX (
+          af_fp16_to_f32 (af_f32_to_fp16 (2 * af_fp16_to_f32 (af_f32_to_fp16 (x_in[r * 50 + i])))),
+          0.0f);
     int best[3] = { -1, -1, -1 };
     for (int k = 0; k < 3; k++)
       for (int i = 0; i < 50; i++) {

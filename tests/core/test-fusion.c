@@ -139,7 +139,7 @@ test_residual_refused (void)
   gint64 xs[] = { 1, 4, 9, 9 }, cs[] = { 1, 4, 1, 1 };
   AfTensor *x = af_input (g, "x", 4, xs);
   AfTensor *c = conv (g, x, 4, 4, 3, 1, TRUE);
-  AfTensor *two_users = af_add (g, c, x);     /* c is also read below */
+  AfTensor *two_users = af_add (g, c, x); /* c is also read below */
   AfTensor *d = af_add (g, c, two_users);
   AfTensor *bc = af_add (g, conv (g, d, 4, 4, 1, 1, TRUE), af_input (g, "s", 4, cs)); /* bcast */
   af_graph_add_output (g, "y", bc);

@@ -25,7 +25,8 @@ run_counted (AfDecoder *dec, const guint16 *const *views)
   af_decode_result_free (res);
 }
 
-/* SSD with every prior above threshold (the worst case for sort and NMS) allocates nothing per frame. */
+/* SSD with every prior above threshold (the worst case for sort and NMS) allocates nothing per
+ * frame. */
 static void
 test_ssd_no_alloc (void)
 {

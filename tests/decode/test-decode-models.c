@@ -67,7 +67,8 @@ load_model (const char *dir, const char *file, AfPixelOrder order, float scale, 
   }
   GError *error = NULL;
   AfGraph *g = af_graph_import_onnx (full, &opts, &error);
-  if (g == NULL && error->code == AF_ERROR_UNSUPPORTED && strstr (error->message, "not built yet")) {
+  if (g == NULL && error->code == AF_ERROR_UNSUPPORTED &&
+      strstr (error->message, "not built yet")) {
     g_test_skip (error->message);
     g_error_free (error);
     return NULL;
@@ -89,8 +90,8 @@ static void
 check_golden (const char *model, const char *image, const AfDecodeResult *res)
 {
   const char *root = g_getenv ("AF_SOURCE_ROOT");
-  g_autofree char *path = g_build_filename (root ? root : ".", "tests", "decode",
-                                            "golden-faces.txt", NULL);
+  g_autofree char *path =
+      g_build_filename (root ? root : ".", "tests", "decode", "golden-faces.txt", NULL);
   g_autofree char *text = NULL;
   g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
@@ -98,10 +99,10 @@ check_golden (const char *model, const char *image, const AfDecodeResult *res)
   for (guint i = 0; lines[i] != NULL; i++) {
     char m[128], im[128];
     AfDetection g = { 0 };
-    if (lines[i][0] == '#'
-        || sscanf (lines[i], "%127s %127s %f %f %f %f %f", m, im, &g.x1, &g.y1, &g.x2, &g.y2,
-                   &g.score) != 7
-        || strcmp (m, model) != 0 || strcmp (im, image) != 0)
+    if (lines[i][0] == '#' ||
+        sscanf (lines[i], "%127s %127s %f %f %f %f %f", m, im, &g.x1, &g.y1, &g.x2, &g.y2,
+                &g.score) != 7 ||
+        strcmp (m, model) != 0 || strcmp (im, image) != 0)
       continue;
     n++;
     float best = 0;
@@ -137,8 +138,8 @@ detect (AfModel *m, const char *model, const AfDecodeSpec *spec, const char *ima
   g_autofree char *path = shared_path ("media", image);
   GdkPixbuf *pb = gdk_pixbuf_new_from_file (path, NULL);
   AfFrameMap map;
-  af_frame_map_stretch (&map, gdk_pixbuf_get_width (pb), gdk_pixbuf_get_height (pb),
-                        spec->input_w, spec->input_h);
+  af_frame_map_stretch (&map, gdk_pixbuf_get_width (pb), gdk_pixbuf_get_height (pb), spec->input_w,
+                        spec->input_h);
   g_object_unref (pb);
   af_decode_map_to_frame (res, &map);
   for (guint i = 0; i < res->n; i++) {
@@ -173,7 +174,8 @@ ultraface (const char *file, AfDecodeType type)
   af_model_free (m);
 }
 
-/* UltraFace slim (SSD priors) finds the 4 faces of face.jpg, Grace Hopper's one, none on the cat, where ORT does. */
+/* UltraFace slim (SSD priors) finds the 4 faces of face.jpg, Grace Hopper's one, none on the cat,
+ * where ORT does. */
 static void
 test_ultraface_slim (void)
 {
@@ -231,9 +233,9 @@ load_blazeface (void)
 {
   const char *prefix = g_getenv ("AF_NPM_PREFIX");
   g_autofree char *dflt = g_build_filename (g_get_home_dir (), ".cache", "aneforge", "npm", NULL);
-  g_autofree char *path = g_build_filename (prefix ? prefix : dflt, "node_modules", "@mediapipe",
-                                            "face_detection", "face_detection_short_range.tflite",
-                                            NULL);
+  g_autofree char *path =
+      g_build_filename (prefix ? prefix : dflt, "node_modules", "@mediapipe", "face_detection",
+                        "face_detection_short_range.tflite", NULL);
   if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
     g_autofree char *msg = g_strdup_printf ("%s not found (tools/bootstrap.sh installs it)", path);
     g_test_skip (msg);
@@ -309,17 +311,17 @@ static gboolean
 in_golden_face (const char *image, float x, float y)
 {
   const char *root = g_getenv ("AF_SOURCE_ROOT");
-  g_autofree char *path = g_build_filename (root ? root : ".", "tests", "decode",
-                                            "golden-faces.txt", NULL);
+  g_autofree char *path =
+      g_build_filename (root ? root : ".", "tests", "decode", "golden-faces.txt", NULL);
   g_autofree char *text = NULL;
   g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++) {
     char m[128], im[128];
     float x1, y1, x2, y2, score;
-    if (lines[i][0] != '#'
-        && sscanf (lines[i], "%127s %127s %f %f %f %f %f", m, im, &x1, &y1, &x2, &y2, &score) == 7
-        && strcmp (im, image) == 0 && x >= x1 && x <= x2 && y >= y1 && y <= y2)
+    if (lines[i][0] != '#' &&
+        sscanf (lines[i], "%127s %127s %f %f %f %f %f", m, im, &x1, &y1, &x2, &y2, &score) == 7 &&
+        strcmp (im, image) == 0 && x >= x1 && x <= x2 && y >= y1 && y <= y2)
       return TRUE;
   }
   return FALSE;

@@ -171,8 +171,8 @@ static void
 test_labels_squeezenet (void)
 {
   const char *shared = g_getenv ("AF_SHARED");
-  g_autofree char *path = g_build_filename (shared ? shared : "../shared", "models", "squeezenet",
-                                            "Labels.txt", NULL);
+  g_autofree char *path =
+      g_build_filename (shared ? shared : "../shared", "models", "squeezenet", "Labels.txt", NULL);
   if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
     g_test_skip ("no Labels.txt");
     return;
@@ -295,7 +295,8 @@ ssd_decoder (AfDecodeType type)
   return dec;
 }
 
-/* A hand-made regression decodes against its prior to the expected pixel box; others fall below threshold. */
+/* A hand-made regression decodes against its prior to the expected pixel box; others fall below
+ * threshold. */
 static void
 test_ssd_decode (void)
 {
@@ -373,37 +374,43 @@ test_bind_errors (void)
   AfDecodeSpec spec;
   af_decode_spec_init (&spec, AF_DECODE_TYPE_SSD);
   AfTensorInfo infos[2];
-  gint64 ss[] = { 1, 4420, 2 }, bs[] = { 1, 4420, 4 }, bad[] = { 1, 4000, 4 }, b5[] = { 1, 4420, 5 };
+  gint64 ss[] = { 1, 4420, 2 }, bs[] = { 1, 4420, 4 }, bad[] = { 1, 4000, 4 },
+         b5[] = { 1, 4420, 5 };
   GError *error = NULL;
   info_set (&infos[0], "scores", 3, ss);
   info_set (&infos[1], "boxs", 3, bs);
   g_assert_null (af_decoder_new (&spec, NULL, 2, infos, &error));
   g_assert_error (error, AF_ERROR, AF_ERROR_SHAPE);
-  g_assert_cmpstr (error->message, ==, "decode: role \"boxes\" names tensor \"boxes\", which is "
+  g_assert_cmpstr (error->message, ==,
+                   "decode: role \"boxes\" names tensor \"boxes\", which is "
                    "not a model output (outputs: scores, boxs)");
   g_clear_error (&error);
   info_set (&infos[1], "boxes", 3, bad);
   g_assert_null (af_decoder_new (&spec, NULL, 2, infos, &error));
-  g_assert_cmpstr (error->message, ==, "decode: ssd: tensor \"boxes\" (boxes) has 4000 boxes, "
+  g_assert_cmpstr (error->message, ==,
+                   "decode: ssd: tensor \"boxes\" (boxes) has 4000 boxes, "
                    "\"scores\" (scores) has 4420");
   g_clear_error (&error);
   info_set (&infos[1], "boxes", 3, b5);
   g_assert_null (af_decoder_new (&spec, NULL, 2, infos, &error));
-  g_assert_cmpstr (error->message, ==, "decode: ssd: tensor \"boxes\" (boxes) has 5 values per "
+  g_assert_cmpstr (error->message, ==,
+                   "decode: ssd: tensor \"boxes\" (boxes) has 5 values per "
                    "box, expected 4");
   g_clear_error (&error);
   gint64 s2[] = { 1, 4000, 2 };
   info_set (&infos[0], "scores", 3, s2);
   info_set (&infos[1], "boxes", 3, bad);
   g_assert_null (af_decoder_new (&spec, NULL, 2, infos, &error));
-  g_assert_cmpstr (error->message, ==, "decode: ssd: the priors give 4420 boxes, tensor "
+  g_assert_cmpstr (error->message, ==,
+                   "decode: ssd: the priors give 4420 boxes, tensor "
                    "\"boxes\" has 4000");
   g_clear_error (&error);
   gint64 b4d[] = { 2, 1, 4420, 4 };
   info_set (&infos[0], "scores", 3, ss);
   info_set (&infos[1], "boxes", 4, b4d);
   g_assert_null (af_decoder_new (&spec, NULL, 2, infos, &error));
-  g_assert_cmpstr (error->message, ==, "decode: role \"boxes\": tensor \"boxes\" has shape "
+  g_assert_cmpstr (error->message, ==,
+                   "decode: role \"boxes\": tensor \"boxes\" has shape "
                    "[2,1,4420,4], expected [1,N,C]");
   g_clear_error (&error);
   af_decode_spec_clear (&spec);
@@ -412,7 +419,8 @@ test_bind_errors (void)
   gint64 two[] = { 2, 10 };
   info_set (&infos[0], "prob", 2, two);
   g_assert_null (af_decoder_new (&spec, NULL, 1, infos, &error));
-  g_assert_cmpstr (error->message, ==, "decode: classification: tensor \"prob\" has shape [2,10], "
+  g_assert_cmpstr (error->message, ==,
+                   "decode: classification: tensor \"prob\" has shape [2,10], "
                    "expected one row of class values like [1,C]");
   g_clear_error (&error);
   af_decode_spec_clear (&spec);
@@ -480,7 +488,8 @@ test_yunet_cell (void)
   gint64 wrong[] = { 1, 1599, 1 };
   info_set (&infos[0], "cls_8", 3, wrong);
   g_assert_null (af_decoder_new (&spec, NULL, 12, infos, &error));
-  g_assert_cmpstr (error->message, ==, "decode: yunet: stride 8: tensor \"cls_8\" (cls) is "
+  g_assert_cmpstr (error->message, ==,
+                   "decode: yunet: stride 8: tensor \"cls_8\" (cls) is "
                    "[1,1599,1], expected [1,1600,1] for a 320x320 input");
   g_clear_error (&error);
   af_decode_spec_clear (&spec);
@@ -506,12 +515,12 @@ static void
 test_nms_basic (void)
 {
   AfDetection cand[] = {
-    box (0, 0, 10, 10, 0.5f, 0),    /* suppressed by 2 (IoU 0.9) */
-    box (50, 50, 60, 60, 0.6f, 0),  /* disjoint: kept */
-    box (0, 0, 10, 9, 0.9f, 0),     /* best */
-    box (0, 0, 10, 10, 0.7f, 1),    /* other label: kept */
-    box (5, 0, 15, 10, 0.8f, 0),    /* IoU with 2: 45/145 = 0.31 > 0.3: suppressed */
-    box (7, 0, 17, 10, 0.75f, 0),   /* IoU with 2: 27/163 = 0.17: kept */
+    box (0, 0, 10, 10, 0.5f, 0),   /* suppressed by 2 (IoU 0.9) */
+    box (50, 50, 60, 60, 0.6f, 0), /* disjoint: kept */
+    box (0, 0, 10, 9, 0.9f, 0),    /* best */
+    box (0, 0, 10, 10, 0.7f, 1),   /* other label: kept */
+    box (5, 0, 15, 10, 0.8f, 0),   /* IoU with 2: 45/145 = 0.31 > 0.3: suppressed */
+    box (7, 0, 17, 10, 0.75f, 0),  /* IoU with 2: 27/163 = 0.17: kept */
   };
   guint order[6];
   AfDetection out[6];
@@ -638,7 +647,6 @@ test_map_letterbox (void)
   af_decode_result_free (res);
 }
 
-
 /* ---------------------------------------------------------------- BlazeFace */
 
 /* The short-range anchors: 896, 2 per 8-px cell then 6 per 16-px cell (the
@@ -655,9 +663,9 @@ test_blazeface_anchors (void)
     guint i;
     float cx, cy;
   } want[] = {
-    { 0, 0.5f / 16, 0.5f / 16 },   { 1, 0.5f / 16, 0.5f / 16 },   { 2, 1.5f / 16, 0.5f / 16 },
-    { 32, 0.5f / 16, 1.5f / 16 },  { 511, 15.5f / 16, 15.5f / 16 }, { 512, 0.5f / 8, 0.5f / 8 },
-    { 517, 0.5f / 8, 0.5f / 8 },   { 518, 1.5f / 8, 0.5f / 8 },   { 560, 0.5f / 8, 1.5f / 8 },
+    { 0, 0.5f / 16, 0.5f / 16 },  { 1, 0.5f / 16, 0.5f / 16 },     { 2, 1.5f / 16, 0.5f / 16 },
+    { 32, 0.5f / 16, 1.5f / 16 }, { 511, 15.5f / 16, 15.5f / 16 }, { 512, 0.5f / 8, 0.5f / 8 },
+    { 517, 0.5f / 8, 0.5f / 8 },  { 518, 1.5f / 8, 0.5f / 8 },     { 560, 0.5f / 8, 1.5f / 8 },
     { 895, 7.5f / 8, 7.5f / 8 },
   };
   for (guint k = 0; k < G_N_ELEMENTS (want); k++) {
@@ -752,18 +760,21 @@ test_blazeface_bind_errors (void)
   info_set (&infos[1], "classificators", 3, cs);
   g_assert_null (af_decoder_new (&spec, NULL, 2, infos, &error));
   g_assert_error (error, AF_ERROR, AF_ERROR_SHAPE);
-  g_assert_cmpstr (error->message, ==, "decode: blazeface: tensor \"regressors\" (boxes) has 15 "
+  g_assert_cmpstr (error->message, ==,
+                   "decode: blazeface: tensor \"regressors\" (boxes) has 15 "
                    "values per anchor, expected 4 + 2 per keypoint (up to 6 keypoints)");
   g_clear_error (&error);
   info_set (&infos[0], "regressors", 3, r2);
   g_assert_null (af_decoder_new (&spec, NULL, 2, infos, &error));
-  g_assert_cmpstr (error->message, ==, "decode: blazeface: the anchors give 896 boxes for a "
+  g_assert_cmpstr (error->message, ==,
+                   "decode: blazeface: the anchors give 896 boxes for a "
                    "128x128 input, tensors \"regressors\" and \"classificators\" have 895 and 896");
   g_clear_error (&error);
   info_set (&infos[0], "regressors", 3, (gint64[]){ 1, 896, 16 });
   info_set (&infos[1], "classificators", 3, c2);
   g_assert_null (af_decoder_new (&spec, NULL, 2, infos, &error));
-  g_assert_cmpstr (error->message, ==, "decode: blazeface: tensor \"classificators\" (scores) has "
+  g_assert_cmpstr (error->message, ==,
+                   "decode: blazeface: tensor \"classificators\" (scores) has "
                    "2 values per anchor, expected 1");
   g_clear_error (&error);
   af_decode_spec_clear (&spec);
@@ -837,10 +848,11 @@ test_json_valid (void)
   af_decode_spec_clear (&spec);
   json_object_unref (o);
 
-  o = parse_obj ("{\"type\": \"detection\", \"style\": \"ssd\", \"scores\": \"s\", \"boxes\": \"b\","
-                 " \"score_threshold\": 0.5, \"iou_threshold\": 0.45, \"max_detections\": 7,"
-                 " \"input_size\": [320, 240], \"priors\": {\"feature_maps\": [[4, 3], [2, 2]],"
-                 " \"min_boxes\": [[10, 20], [30]], \"variances\": [0.1, 0.2]}}");
+  o = parse_obj (
+      "{\"type\": \"detection\", \"style\": \"ssd\", \"scores\": \"s\", \"boxes\": \"b\","
+      " \"score_threshold\": 0.5, \"iou_threshold\": 0.45, \"max_detections\": 7,"
+      " \"input_size\": [320, 240], \"priors\": {\"feature_maps\": [[4, 3], [2, 2]],"
+      " \"min_boxes\": [[10, 20], [30]], \"variances\": [0.1, 0.2]}}");
   g_assert_true (af__decode_spec_from_json (o, "m.json", &spec, &error));
   g_assert_no_error (error);
   g_assert_cmpint (spec.type, ==, AF_DECODE_TYPE_SSD);
@@ -902,7 +914,8 @@ test_json_errors (void)
     { "{\"type\": \"classification\", \"iou_threshold\": 0.3}",
       "field \"iou_threshold\": not valid for a classification decode" },
     { "{\"type\": \"classification\", \"topk\": 3}",
-      "field \"topk\": unknown field (a classification decode takes: type, scores, softmax, top_k, labels)" },
+      "field \"topk\": unknown field (a classification decode takes: type, scores, softmax, top_k, "
+      "labels)" },
     { "{\"type\": \"detection\", \"style\": \"ssd\", \"score_threshold\": 1.5}",
       "field \"score_threshold\": expected a number in [0, 1], got 1.5" },
     { "{\"type\": \"detection\", \"style\": \"ssd\", \"iou_threshold\": null}",
@@ -919,14 +932,16 @@ test_json_errors (void)
       "field \"priors\": expected an object, got an array" },
     { "{\"type\": \"detection\", \"style\": \"ssd\", \"priors\": {\"anchors\": 1}}",
       "field \"priors.anchors\": unknown field" },
-    { "{\"type\": \"detection\", \"style\": \"ssd\", \"priors\": {\"feature_maps\": [[40, 30], [20]]}}",
+    { "{\"type\": \"detection\", \"style\": \"ssd\", \"priors\": {\"feature_maps\": [[40, 30], "
+      "[20]]}}",
       "field \"priors.feature_maps[1]\": expected 2 to 2 entries, got 1" },
     { "{\"type\": \"detection\", \"style\": \"ssd\", \"priors\": {\"feature_maps\": [[4, 3]],"
       " \"min_boxes\": [[1], [2]]}}",
       "field \"priors.min_boxes\": has 2 levels, priors.feature_maps has 1" },
     { "{\"type\": \"detection\", \"style\": \"ssd\", \"priors\": {\"feature_maps\": [[4, 3]]}}",
       "field \"priors.min_boxes\": missing: the default has 4 levels, priors.feature_maps has 1" },
-    { "{\"type\": \"detection\", \"style\": \"ssd\", \"priors\": {\"min_boxes\": [[1], [2], [0], [4]]}}",
+    { "{\"type\": \"detection\", \"style\": \"ssd\", \"priors\": {\"min_boxes\": [[1], [2], [0], "
+      "[4]]}}",
       "field \"priors.min_boxes[2][0]\": expected a number in [0.001, 16384], got 0" },
     { "{\"type\": \"detection\", \"style\": \"ssd\", \"priors\": {\"variances\": [0.1, -1]}}",
       "field \"priors.variances[1]\": expected a number in [1e-06, 100], got -1" },

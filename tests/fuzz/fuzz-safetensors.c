@@ -39,8 +39,8 @@ parse (const uint8_t *data, size_t size, GBytes *owner)
     for (gsize k = 0; k < n; k++)
       acc ^= ((const guint8 *) t->data)[k];
     if (i)
-      g_assert_cmpint (strcmp (((AfStTensor *) g_ptr_array_index (ts, i - 1))->name, t->name),
-                       <, 0);
+      g_assert_cmpint (strcmp (((AfStTensor *) g_ptr_array_index (ts, i - 1))->name, t->name), <,
+                       0);
   }
   sink = acc;
   g_ptr_array_unref (ts);

@@ -5,8 +5,8 @@
 #include <string.h>
 
 const GstVideoFormat gt_formats[] = {
-  GST_VIDEO_FORMAT_RGB,  GST_VIDEO_FORMAT_BGR,  GST_VIDEO_FORMAT_RGBx, GST_VIDEO_FORMAT_BGRx,
-  GST_VIDEO_FORMAT_xRGB, GST_VIDEO_FORMAT_xBGR, GST_VIDEO_FORMAT_RGBA, GST_VIDEO_FORMAT_BGRA,
+  GST_VIDEO_FORMAT_RGB,   GST_VIDEO_FORMAT_BGR,  GST_VIDEO_FORMAT_RGBx, GST_VIDEO_FORMAT_BGRx,
+  GST_VIDEO_FORMAT_xRGB,  GST_VIDEO_FORMAT_xBGR, GST_VIDEO_FORMAT_RGBA, GST_VIDEO_FORMAT_BGRA,
   GST_VIDEO_FORMAT_GRAY8, GST_VIDEO_FORMAT_NV12, GST_VIDEO_FORMAT_I420,
 };
 const guint gt_n_formats = G_N_ELEMENTS (gt_formats);
@@ -70,8 +70,7 @@ gt_tiny_model (void)
     return tiny_model;
   /* not committed yet: generate it */
   g_free (tiny_model);
-  g_autofree char *gen = g_build_filename (g_getenv ("AF_BUILD_ROOT"), "tools", "gen-models",
-                                           NULL);
+  g_autofree char *gen = g_build_filename (g_getenv ("AF_BUILD_ROOT"), "tools", "gen-models", NULL);
   const char *argv[] = { gen, "tiny-classifier", tmpdir, NULL };
   GError *error = NULL;
   int status;
@@ -134,8 +133,8 @@ gt_two_output_model (gboolean classify)
   af_graph_add_output (g, "pooled", af_reshape (g, af_global_avg_pool (g, y), 2, flat));
   if (classify)
     af_graph_set_classification (g, 1, TRUE, 3, NULL);
-  char *path = g_build_filename (tmpdir, classify ? "two-outputs-cls.json" : "two-outputs.json",
-                                 NULL);
+  char *path =
+      g_build_filename (tmpdir, classify ? "two-outputs-cls.json" : "two-outputs.json", NULL);
   GError *error = NULL;
   af_graph_save (g, path, &error);
   g_assert_no_error (error);
@@ -193,24 +192,25 @@ gt_frame_new (const GstVideoInfo *info, GtPixelFn fn, gpointer data)
       fn (x, y, rgb, data);
       if (rgb_fmt) {
         for (int c = 0; c < 3; c++)
-          ((guint8 *) GST_VIDEO_FRAME_COMP_DATA (&f, c))[y * GST_VIDEO_FRAME_COMP_STRIDE (&f, c)
-                                                         + x * GST_VIDEO_FRAME_COMP_PSTRIDE (&f, c)]
-              = rgb[c];
+          ((guint8 *) GST_VIDEO_FRAME_COMP_DATA (&f, c))[y * GST_VIDEO_FRAME_COMP_STRIDE (&f, c) +
+                                                         x * GST_VIDEO_FRAME_COMP_PSTRIDE (&f, c)] =
+              rgb[c];
         continue;
       }
       if (gray) {
-        ((guint8 *) GST_VIDEO_FRAME_COMP_DATA (&f, 0))[y * GST_VIDEO_FRAME_COMP_STRIDE (&f, 0) + x]
-            = gt_u8 (0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]);
+        ((guint8 *) GST_VIDEO_FRAME_COMP_DATA (&f,
+                                               0))[y * GST_VIDEO_FRAME_COMP_STRIDE (&f, 0) + x] =
+            gt_u8 (0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]);
         continue;
       }
       gt_rgb_to_yuv (rgb, yuv);
-      ((guint8 *) GST_VIDEO_FRAME_COMP_DATA (&f, 0))[y * GST_VIDEO_FRAME_COMP_STRIDE (&f, 0) + x]
-          = yuv[0];
+      ((guint8 *) GST_VIDEO_FRAME_COMP_DATA (&f, 0))[y * GST_VIDEO_FRAME_COMP_STRIDE (&f, 0) + x] =
+          yuv[0];
       if (x % 2 == 0 && y % 2 == 0)
         for (int c = 1; c < 3; c++)
-          ((guint8 *) GST_VIDEO_FRAME_COMP_DATA (&f, c))[(y / 2) * GST_VIDEO_FRAME_COMP_STRIDE (&f, c)
-                                                         + (x / 2) * GST_VIDEO_FRAME_COMP_PSTRIDE (&f, c)]
-              = yuv[c];
+          ((guint8 *) GST_VIDEO_FRAME_COMP_DATA (
+              &f, c))[(y / 2) * GST_VIDEO_FRAME_COMP_STRIDE (&f, c) +
+                      (x / 2) * GST_VIDEO_FRAME_COMP_PSTRIDE (&f, c)] = yuv[c];
     }
   gst_video_frame_unmap (&f);
   return buf;

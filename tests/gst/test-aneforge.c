@@ -167,7 +167,7 @@ static const struct {
   const char *name;
   guint8 rgb[3];
 } colours[] = {
-  { "red", { 255, 0, 0 } },     { "green", { 0, 255, 0 } }, { "blue", { 0, 0, 255 } },
+  { "red", { 255, 0, 0 } },       { "green", { 0, 255, 0 } }, { "blue", { 0, 0, 255 } },
   { "white", { 255, 255, 255 } }, { "black", { 0, 0, 0 } },
 };
 
@@ -310,7 +310,8 @@ test_tensor_output (void)
   const struct {
     GstVideoFormat format;
     int w, h;
-  } cases[] = { { GST_VIDEO_FORMAT_RGB, 32, 32 }, { GST_VIDEO_FORMAT_BGRx, 385, 289 },
+  } cases[] = { { GST_VIDEO_FORMAT_RGB, 32, 32 },
+                { GST_VIDEO_FORMAT_BGRx, 385, 289 },
                 { GST_VIDEO_FORMAT_NV12, 385, 289 } };
   for (guint c = 0; c < G_N_ELEMENTS (cases); c++) {
     GstHarness *h = harness_new (element_new ("output", 1 /* tensor */, NULL));
@@ -436,8 +437,8 @@ test_every_format (void)
     g_assert_cmpuint (gst_buffer_extract (out, 0, got, sizeof got), ==, sizeof got);
     for (int k = 0; k < 10; k++)
       if (fabsf (got[k] - ref[k]) > 0.03f)
-        g_error ("%s: probs[%d] = %f, RGB gives %f", gst_video_format_to_string (gt_formats[i]),
-                 k, got[k], ref[k]);
+        g_error ("%s: probs[%d] = %f, RGB gives %f", gst_video_format_to_string (gt_formats[i]), k,
+                 got[k], ref[k]);
     gst_buffer_unref (out);
   }
   teardown (h);
@@ -672,8 +673,8 @@ box_iou (const float *a, const float *b)
 static void
 check_golden_faces (const float *boxes, guint n, int img_w, int img_h, int frame_w, int frame_h)
 {
-  g_autofree char *path = g_build_filename (g_getenv ("AF_SOURCE_ROOT"), "tests", "decode",
-                                            "golden-faces.txt", NULL);
+  g_autofree char *path =
+      g_build_filename (g_getenv ("AF_SOURCE_ROOT"), "tests", "decode", "golden-faces.txt", NULL);
   g_autofree char *text = NULL;
   g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
@@ -682,8 +683,8 @@ check_golden_faces (const float *boxes, guint n, int img_w, int img_h, int frame
     char model[128], image[128];
     float g[4], score;
     if (sscanf (lines[i], "%127s %127s %f %f %f %f %f", model, image, &g[0], &g[1], &g[2], &g[3],
-                &score) != 7 || strcmp (model, "version-RFB-320_simplified.onnx") != 0
-        || strcmp (image, "face.jpg") != 0)
+                &score) != 7 ||
+        strcmp (model, "version-RFB-320_simplified.onnx") != 0 || strcmp (image, "face.jpg") != 0)
       continue;
     float sx = (float) frame_w / img_w, sy = (float) frame_h / img_h;
     float want[4] = { g[0] * sx, g[1] * sy, g[2] * sx, g[3] * sy };

@@ -16,8 +16,8 @@
 
 /* Ten different colours, one per frame. */
 static const guint8 COLOURS[N_FRAMES][3] = {
-  { 255, 0, 0 },   { 0, 255, 0 },     { 0, 0, 255 },   { 255, 255, 0 }, { 0, 255, 255 },
-  { 255, 0, 255 }, { 255, 255, 255 }, { 0, 0, 0 },     { 128, 64, 32 }, { 30, 160, 90 },
+  { 255, 0, 0 },   { 0, 255, 0 },     { 0, 0, 255 }, { 255, 255, 0 }, { 0, 255, 255 },
+  { 255, 0, 255 }, { 255, 255, 255 }, { 0, 0, 0 },   { 128, 64, 32 }, { 30, 160, 90 },
 };
 
 /* What one outgoing frame carried. */
@@ -31,7 +31,7 @@ typedef struct {
   gsize n_values;
   gfloat *values; /* all output tensors, concatenated (owned) */
   guint64 age_frames;
-  gsize size;     /* the buffer's size */
+  gsize size; /* the buffer's size */
 } Out;
 
 static void
@@ -264,8 +264,8 @@ test_batch_with_interval (void)
   guint ns[2] = { 0, 0 };
   Out *outs[2] = { one, three };
   for (guint r = 0; r < 2; r++) {
-    hs[r] = harness_new (element_new (gt_tiny_model (), "batch-size", r ? 3 : 1, "interval", 2,
-                                      NULL));
+    hs[r] =
+        harness_new (element_new (gt_tiny_model (), "batch-size", r ? 3 : 1, "interval", 2, NULL));
     set_caps (hs[r], 64, 48);
     for (guint i = 0; i < N_FRAMES; i++) {
       g_assert_cmpint (gst_harness_push (hs[r], frame (i, 64, 48)), ==, GST_FLOW_OK);

@@ -13,8 +13,8 @@
 #define PORT 128
 #define CH 8
 
-static char *slow_model;         /* ~TARGET_NS per run */
-static guint64 slow_ns;          /* measured at calibration */
+static char *slow_model; /* ~TARGET_NS per run */
+static guint64 slow_ns;  /* measured at calibration */
 static const gboolean on_valgrind_default = FALSE;
 static gboolean on_valgrind;
 
@@ -34,7 +34,7 @@ slow_graph (guint n_convs)
   for (guint i = 0; i < n_convs; i++) {
     gint64 cin = i ? CH : 3;
     const gint64 wshape[4] = { CH, cin, 3, 3 };
-    g_autofree float *w = g_new (float, CH * cin * 9);
+    g_autofree float *w = g_new (float, CH *cin * 9);
     for (gint64 k = 0; k < CH * cin * 9; k++)
       w[k] = ((k * 7919) % 17 - 8) / (8.0f * 9 * cin); /* small: activations stay bounded */
     g_autofree char *name = g_strdup_printf ("w%u", i);
@@ -300,7 +300,8 @@ test_live_keeps_pace (void)
       max_late = MAX (max_late, s->arrival - s->pts);
   }
   g_test_message ("first result on frame %u, %u fresh results, worst %.1f ms, second half "
-                  "late by at most %.1f ms", first, fresh, worst / 1e6, max_late / 1e6);
+                  "late by at most %.1f ms",
+                  first, fresh, worst / 1e6, max_late / 1e6);
   g_assert_cmpuint (first, <, n / 3);
   g_assert_cmpuint (fresh, >, 0);
   if (!on_valgrind) {

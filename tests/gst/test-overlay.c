@@ -67,8 +67,8 @@ frame_clear (Frame *f)
 static guint8 *
 pixel (const Frame *f, int x, int y)
 {
-  return f->map.data + (gsize) y * GST_VIDEO_INFO_PLANE_STRIDE (&f->info, 0)
-         + (gsize) x * GST_VIDEO_INFO_COMP_PSTRIDE (&f->info, 0);
+  return f->map.data + (gsize) y * GST_VIDEO_INFO_PLANE_STRIDE (&f->info, 0) +
+         (gsize) x * GST_VIDEO_INFO_COMP_PSTRIDE (&f->info, 0);
 }
 
 static gboolean
@@ -159,7 +159,9 @@ static const guint8 WHITE[3] = { GST_ANEFORGE_DRAW_TEXT_RGB };
 static const guint8 RED[3] = { 255, 0, 0 };
 
 static const GstAneforgeClassification CLASSES[] = {
-  { 281, "tabby cat", 0.71f }, { 285, "Egyptian cat", 0.2f }, { 282, "tiger cat", 0.05f },
+  { 281, "tabby cat", 0.71f },
+  { 285, "Egyptian cat", 0.2f },
+  { 282, "tiger cat", 0.05f },
 };
 
 /* A box at (400, 200)-(800, 500) with its landmarks. */
@@ -195,7 +197,7 @@ test_draw_box_on_photo (void)
     g_assert_true (pixel_is (&f, 800, t, box));
     g_assert_true (pixel_is (&f, t + 200, 500, box)); /* bottom */
   }
-  g_assert_true (pixel_is (&f, 600, 200, box)); /* top, right of the caption */
+  g_assert_true (pixel_is (&f, 600, 200, box));          /* top, right of the caption */
   g_assert_true (pixel_is (&f, 402, 200 - lw - 2, box)); /* caption tag */
   /* the caption's black text */
   static const guint8 black[3] = { 0, 0, 0 };
@@ -208,8 +210,8 @@ test_draw_box_on_photo (void)
 
   /* the panel: rows of text and bars on a darkened photo */
   int panel_h = 3 * (d->line_h + d->pad / 2);
-  guint changed = count_changed (&f, &orig, d->pad, d->pad, d->pad + 6 * d->font_px,
-                                 d->pad + panel_h);
+  guint changed =
+      count_changed (&f, &orig, d->pad, d->pad, d->pad + 6 * d->font_px, d->pad + panel_h);
   g_assert_cmpuint (changed, >, 0.9 * 6 * d->font_px * panel_h);
   g_assert_cmpuint (count_colour (&f, 0, 0, 640, d->pad + panel_h, WHITE), >, 100);
   /* the first label is "tabby cat", wider than "tiger cat"'s row is tall */
@@ -233,14 +235,14 @@ test_draw_landmarks (void)
   GstAneforgeDetection det = BOX;
   det.x1 = w * 0.3f, det.y1 = h * 0.3f, det.x2 = w * 0.7f, det.y2 = h * 0.7f;
   float lx[2] = { w * 0.4f, w * 0.6f }, ly = h * 0.5f;
-  det.landmarks[0] = lx[0], det.landmarks[1] = ly, det.landmarks[2] = lx[1],
-  det.landmarks[3] = ly;
+  det.landmarks[0] = lx[0], det.landmarks[1] = ly, det.landmarks[2] = lx[1], det.landmarks[3] = ly;
   GstAneforgeDraw *d = draw_new (&f, 1.0);
   GstAneforgeDrawResults r = { 0, NULL, 1, &det, 0, 0, 0 };
 
   render (d, &f, &r, GST_ANEFORGE_DRAW_ALL & ~GST_ANEFORGE_DRAW_LANDMARKS);
-  g_assert_cmpuint (count_changed (&f, &orig, (int) det.x1 + 8, (int) det.y1 + 8,
-                                   (int) det.x2 - 8, (int) det.y2 - 8), ==, 0);
+  g_assert_cmpuint (count_changed (&f, &orig, (int) det.x1 + 8, (int) det.y1 + 8, (int) det.x2 - 8,
+                                   (int) det.y2 - 8),
+                    ==, 0);
 
   render (d, &f, &r, GST_ANEFORGE_DRAW_LANDMARKS);
   for (int k = 0; k < 2; k++) {
@@ -475,10 +477,10 @@ classify_red (int w, int h, const char *props, Frame *f)
       "aneforge model=\"%s\" ! videoconvert ! video/x-raw,format=BGRx ! aneforgeoverlay %s",
       gt_tiny_model (), props);
   GstHarness *hr = gst_harness_new_parse (launch);
-  g_autofree char *src = g_strdup_printf (
-      "videotestsrc pattern=red ! capsfilter "
-      "caps=video/x-raw,format=I420,width=%d,height=%d,framerate=30/1",
-      w, h);
+  g_autofree char *src =
+      g_strdup_printf ("videotestsrc pattern=red ! capsfilter "
+                       "caps=video/x-raw,format=I420,width=%d,height=%d,framerate=30/1",
+                       w, h);
   gst_harness_add_src_parse (hr, src, FALSE);
   g_assert_cmpint (gst_harness_push_from_src (hr), ==, GST_FLOW_OK);
   GstBuffer *out = gst_harness_pull (hr);
@@ -541,8 +543,8 @@ test_element_4k (void)
 static char *
 yunet_model (void)
 {
-  g_autofree char *onnx = g_build_filename (g_getenv ("AF_SHARED"), "models", "yunet",
-                                            "yunet_n_320_320.onnx", NULL);
+  g_autofree char *onnx =
+      g_build_filename (g_getenv ("AF_SHARED"), "models", "yunet", "yunet_n_320_320.onnx", NULL);
   if (!g_file_test (onnx, G_FILE_TEST_EXISTS)) {
     g_test_skip ("no shared YuNet model");
     return NULL;
@@ -550,8 +552,8 @@ yunet_model (void)
   g_autofree char *tool = g_build_filename (g_getenv ("AF_BUILD_ROOT"), "tools", "aneforge", NULL);
   g_autofree char *labels = gt_write_file ("face.labels", "face\n");
   char *out = g_build_filename (gt_tmpdir (), "yunet.json", NULL);
-  const char *argv[] = { tool, "import", onnx, "-o", out, "--bgr", "--decode", "yunet",
-                         "--labels", labels, NULL };
+  const char *argv[] = { tool,       "import", onnx,       "-o",   out, "--bgr",
+                         "--decode", "yunet",  "--labels", labels, NULL };
   GError *error = NULL;
   int status;
   g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
@@ -600,8 +602,8 @@ test_element_face_detections (void)
     gst_aneforge_draw_box_colour (det->class_index, box);
     int x1 = (int) (det->x1 + 0.5f), x2 = (int) (det->x2 + 0.5f);
     int y1 = (int) (det->y1 + 0.5f), y2 = (int) (det->y2 + 0.5f);
-    if (x1 < 0 || y1 < 20 || x2 >= GST_VIDEO_INFO_WIDTH (&f[0].info)
-        || y2 >= GST_VIDEO_INFO_HEIGHT (&f[0].info))
+    if (x1 < 0 || y1 < 20 || x2 >= GST_VIDEO_INFO_WIDTH (&f[0].info) ||
+        y2 >= GST_VIDEO_INFO_HEIGHT (&f[0].info))
       continue; /* partly outside: edges clipped */
     /* the lower half of the left and right edges (no caption, no other box
      * on top for these well separated faces) */

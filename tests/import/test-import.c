@@ -180,8 +180,8 @@ model (Pb *graph, gint64 opset)
   return m;
 }
 
-#define L(...) ((const char *const[]) { __VA_ARGS__, NULL })
-#define A(...) ((Pb *[]) { __VA_ARGS__, NULL })
+#define L(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define A(...) ((Pb *[]){ __VA_ARGS__, NULL })
 
 static AfGraph *
 import (Pb *m, GError **error)
@@ -234,7 +234,8 @@ test_conv_bn_fold (void)
   pb_msg (g, 5, tensor_f32 ("mean", 1, cd, &mean));
   pb_msg (g, 5, tensor_f32 ("var", 1, cd, &var));
   add_value (g, 11, "x", 4, xd);
-  add_node (g, "Conv", "conv0", L ("x", "w", "b"), L ("c"), A (attr_is ("kernel_shape", 2, (gint64[]) { 1, 1 })));
+  add_node (g, "Conv", "conv0", L ("x", "w", "b"), L ("c"),
+            A (attr_is ("kernel_shape", 2, (gint64[]){ 1, 1 })));
   add_node (g, "BatchNormalization", "bn0", L ("c", "gamma", "beta", "mean", "var"), L ("y"), NULL);
   add_value (g, 12, "y", 4, xd);
   Pb *m = model (g, 9);
@@ -265,7 +266,7 @@ test_auto_pad (void)
     pb_msg (g, 5, tensor_f32 ("w", 4, wd, w));
     add_value (g, 11, "x", 4, xd);
     add_node (g, "Conv", "c", L ("x", "w"), L ("y"),
-              A (attr_s ("auto_pad", modes[k]), attr_is ("strides", 2, (gint64[]) { 2, 2 })));
+              A (attr_s ("auto_pad", modes[k]), attr_is ("strides", 2, (gint64[]){ 2, 2 })));
     add_value (g, 12, "y", 4, yd);
     Pb *m = model (g, 7);
     GError *error = NULL;
@@ -399,7 +400,8 @@ test_errors (void)
   add_value (g, 12, "y", 4, xd);
   m = model (g, 11);
   g_assert_null (import (m, &error));
-  g_assert_nonnull (strstr (error->message, "node 0 \"F\" (Frobnicate): op \"Frobnicate\" is not supported"));
+  g_assert_nonnull (
+      strstr (error->message, "node 0 \"F\" (Frobnicate): op \"Frobnicate\" is not supported"));
   g_clear_error (&error);
   g_byte_array_unref (m);
 
@@ -536,7 +538,8 @@ test_mutations_synthetic (void)
   float w[18] = { 1 };
   pb_msg (g, 5, tensor_f32 ("w", 4, wd, w));
   add_value (g, 11, "x", 4, xd);
-  add_node (g, "Conv", "c", L ("x", "w"), L ("c0"), A (attr_is ("pads", 4, (gint64[]) { 1, 1, 1, 1 })));
+  add_node (g, "Conv", "c", L ("x", "w"), L ("c0"),
+            A (attr_is ("pads", 4, (gint64[]){ 1, 1, 1, 1 })));
   add_node (g, "Relu", "r", L ("c0"), L ("y"), NULL);
   add_value (g, 12, "y", 4, yd);
   Pb *m = model (g, 11);

@@ -38,7 +38,7 @@ check (gint64 c, gint64 h, gint64 w, gint64 kh, gint64 kw, gint64 stride, gint64
     ep.op[ep.n++] = AF_OP_SIGMOID; /* a non-vector epilogue op */
   }
   gint64 n_in = c * h * w, n_out = c * d.h_out * d.w_out;
-  g_autofree float *wf = g_new (float, c * kh * kw), *bf = g_new (float, c);
+  g_autofree float *wf = g_new (float, c *kh *kw), *bf = g_new (float, c);
   for (gint64 i = 0; i < c * kh * kw; i++)
     wf[i] = frand ();
   for (gint64 i = 0; i < c; i++)
@@ -83,7 +83,9 @@ check (gint64 c, gint64 h, gint64 w, gint64 kh, gint64 kw, gint64 stride, gint64
 static void
 test_matches_conv (void)
 {
-  static const gint64 pads[][4] = { { 1, 1, 1, 1 }, { 0, 0, 0, 0 }, { 2, 0, 1, 3 }, { 0, 2, 2, 0 } };
+  static const gint64 pads[][4] = {
+    { 1, 1, 1, 1 }, { 0, 0, 0, 0 }, { 2, 0, 1, 3 }, { 0, 2, 2, 0 }
+  };
   for (gint64 stride = 1; stride <= 3; stride++)
     for (gint64 dil = 1; dil <= 2; dil++)
       for (guint p = 0; p < G_N_ELEMENTS (pads); p++)
@@ -93,14 +95,14 @@ test_matches_conv (void)
                  pads[p], res);
         }
   static const gint64 none[4] = { 0 };
-  check (2, 1, 1, 1, 1, 1, 1, none, FALSE);  /* 1x1 image */
+  check (2, 1, 1, 1, 1, 1, 1, none, FALSE);    /* 1x1 image */
   check (5, 8, 70, 3, 3, 2, 1, pads[0], TRUE); /* several 32-wide blocks */
   /* MobileNet's small planes: rows narrower than a vector (compaction) */
   check (6, 7, 7, 3, 3, 1, 1, pads[0], TRUE);
   check (6, 14, 14, 3, 3, 1, 1, pads[0], FALSE);
   check (4, 14, 14, 3, 3, 2, 1, pads[3], TRUE);
   check (3, 3, 2, 3, 3, 1, 1, pads[0], FALSE);
-  check (3, 57, 61, 3, 3, 2, 1, pads[0], TRUE); /* stride-2 phases, odd sizes */
+  check (3, 57, 61, 3, 3, 2, 1, pads[0], TRUE);  /* stride-2 phases, odd sizes */
   check (2, 12, 13, 7, 7, 3, 1, pads[2], FALSE); /* 3 row phases, 2 column ones */
 }
 
@@ -108,8 +110,15 @@ test_matches_conv (void)
 static void
 test_refuses_grouped (void)
 {
-  AfConvDesc d = { .c_in = 4, .h_in = 5, .w_in = 5, .c_out = 8, .h_out = 3, .w_out = 3,
-                   .kh = 3, .kw = 3, .groups = 4 };
+  AfConvDesc d = { .c_in = 4,
+                   .h_in = 5,
+                   .w_in = 5,
+                   .c_out = 8,
+                   .h_out = 3,
+                   .w_out = 3,
+                   .kh = 3,
+                   .kw = 3,
+                   .groups = 4 };
   d.stride[0] = d.stride[1] = d.dilation[0] = d.dilation[1] = 1;
   float w[8 * 9] = { 0 };
   g_assert_null (af_cpu_dw_new (&d, w, NULL, NULL));

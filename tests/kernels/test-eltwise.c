@@ -26,8 +26,8 @@ rand_half (int specials)
     static const guint16 ties[] = { 0x0000, 0x8000, 0x3c00, 0xbc00, 0xfc00 };
     return ties[next () % G_N_ELEMENTS (ties)];
   }
-  static const guint16 special[] = { 0x7e00, 0xfe00, 0x7c00, 0xfc00, 0x8000, 0x0000, 0x0001,
-                                     0x83ff, 0x7bff, 0xfbff, 0x3c00 };
+  static const guint16 special[] = { 0x7e00, 0xfe00, 0x7c00, 0xfc00, 0x8000, 0x0000,
+                                     0x0001, 0x83ff, 0x7bff, 0xfbff, 0x3c00 };
   guint32 r = next ();
   if (specials && r % 16 == 0)
     return special[(r / 16) % G_N_ELEMENTS (special)];
@@ -186,7 +186,7 @@ static void
 test_unary (void)
 {
   AfTensor *(*fns[]) (AfGraph *, AfTensor *) = { af_relu, af_relu6, af_sigmoid, af_tanh,
-                                                 af_silu,  af_gelu,  af_exp };
+                                                 af_silu, af_gelu,  af_exp };
   gint64 s[] = { 3, 7001 };
   for (guint i = 0; i <= G_N_ELEMENTS (fns); i++) {
     AfGraph *g = af_graph_new ("unary");
@@ -275,7 +275,8 @@ test_max_pool (void)
       AfPoolParams p = { { cases[k].k[0], cases[k].k[1] },
                          { cases[k].s[0], cases[k].s[1] },
                          { cases[k].pad[0], cases[k].pad[1], cases[k].pad[2], cases[k].pad[3] },
-                         cases[k].ceil, FALSE };
+                         cases[k].ceil,
+                         FALSE };
       check (g, af_max_pool (g, af_input (g, "x", 4, cases[k].xs), &p), ties ? 2 : 0);
       af_graph_free (g);
     }

@@ -32,7 +32,7 @@ test_scalar_known (void)
   g_assert_cmphex (af_f32_to_fp16 (1.0f), ==, 0x3c00);
   g_assert_cmphex (af_f32_to_fp16 (65504.0f), ==, 0x7bff);
   g_assert_cmphex (af_f32_to_fp16 (65519.99f), ==, 0x7bff);
-  g_assert_cmphex (af_f32_to_fp16 (65520.0f), ==, 0x7c00); /* tie rounds up to inf */
+  g_assert_cmphex (af_f32_to_fp16 (65520.0f), ==, 0x7c00);           /* tie rounds up to inf */
   g_assert_cmphex (af_f32_to_fp16 (1.0f + 1.0f / 2048), ==, 0x3c00); /* tie to even */
   g_assert_cmphex (af_f32_to_fp16 (1.0f + 3.0f / 2048), ==, 0x3c02); /* tie to even */
   g_assert_cmphex (af_f32_to_fp16 (ldexpf (1.0f, -24)), ==, 0x0001); /* smallest subnormal */

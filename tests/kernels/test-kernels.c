@@ -274,7 +274,8 @@ conv_check (const ConvCase *cc, const char *name)
   g_free (want);
 }
 
-#define DESC(ci, h, w, co, kh_, kw_) .c_in = ci, .h_in = h, .w_in = w, .c_out = co, .kh = kh_, .kw = kw_
+#define DESC(ci, h, w, co, kh_, kw_)                                                               \
+  .c_in = ci, .h_in = h, .w_in = w, .c_out = co, .kh = kh_, .kw = kw_
 
 /* Odd fixed shapes: 1x1 (direct path), 3x3 stride 2 with asymmetric pads,
  * dilation 2 and 3, groups, depthwise (direct kernel) with stride and
@@ -292,13 +293,15 @@ test_conv_shapes (void)
     { .d = { DESC (8, 10, 9, 10, 3, 3), .pad = { 1, 1, 1, 1 }, .groups = 2 } },
     { .d = { DESC (12, 15, 15, 12, 3, 3), .pad = { 1, 1, 1, 1 }, .groups = 12 } },
     { .d = { DESC (7, 16, 19, 7, 3, 3), .stride = { 2, 2 }, .pad = { 0, 1, 2, 0 }, .groups = 7 } },
-    { .d = { DESC (5, 12, 13, 5, 5, 3), .pad = { 4, 2, 4, 2 }, .dilation = { 2, 2 }, .groups = 5 } },
+    { .d = { DESC (5, 12, 13, 5, 5, 3), .pad = { 4, 2, 4, 2 }, .dilation = { 2, 2 },
+             .groups = 5 } },
     { .d = { DESC (4, 7, 9, 8, 3, 3), .pad = { 1, 1, 1, 1 }, .groups = 4 } },
     { .d = { DESC (7, 1, 1, 5, 3, 3), .pad = { 1, 1, 1, 1 } } },
     { .d = { DESC (3, 1, 1, 3, 3, 3), .pad = { 1, 1, 1, 1 }, .groups = 3 } },
     { .d = { DESC (3, 2, 3, 4, 5, 5), .pad = { 2, 2, 2, 2 } } },
     { .d = { DESC (9, 8, 8, 11, 1, 1), .stride = { 2, 2 } } },
-    { .d = { DESC (64, 9, 9, 70, 3, 3), .pad = { 1, 1, 1, 1 } }, .range = 0.5f,
+    { .d = { DESC (64, 9, 9, 70, 3, 3), .pad = { 1, 1, 1, 1 } },
+      .range = 0.5f,
       .ep = { 1, { AF_OP_RELU } } },
     { .d = { DESC (6, 8, 8, 9, 3, 3), .pad = { 1, 1, 1, 1 } },
       .ep = { 2, { AF_OP_CLIP, AF_OP_RELU6 }, { -0.7f, 0 }, { 2.3f, 0 } } },
@@ -309,7 +312,8 @@ test_conv_shapes (void)
     { .d = { DESC (600, 2, 3, 3, 1, 1) }, .range = 0.25f },
     /* deep K on a small image: 11 K blocks chained through the fp32 C
      * block, a 1-column last strip (7x7 = 3 x 16 + 1), c_out not / 6 */
-    { .d = { DESC (300, 7, 7, 40, 3, 3), .pad = { 1, 1, 1, 1 } }, .range = 0.25f,
+    { .d = { DESC (300, 7, 7, 40, 3, 3), .pad = { 1, 1, 1, 1 } },
+      .range = 0.25f,
       .ep = { 1, { AF_OP_RELU } } },
     /* K = 16 over several pixel tiles, an 8-column last strip */
     { .d = { DESC (16, 30, 31, 96, 1, 1) }, .ep = { 1, { AF_OP_RELU6 } } },
@@ -361,12 +365,13 @@ test_conv_random (void)
     if (g_rand_boolean (rng))
       cc.ep = (AfEpilogue){ 1, { AF_OP_RELU } };
     char name[200];
-    g_snprintf (name, sizeof name,
-                "random %d (c %ld->%ld g %ld, %ldx%ld, k %ldx%ld s %ld,%ld d %ld,%ld p %ld,%ld,%ld,%ld)",
-                it, (long) d->c_in, (long) d->c_out, (long) d->groups, (long) d->h_in,
-                (long) d->w_in, (long) d->kh, (long) d->kw, (long) d->stride[0],
-                (long) d->stride[1], (long) d->dilation[0], (long) d->dilation[1],
-                (long) d->pad[0], (long) d->pad[1], (long) d->pad[2], (long) d->pad[3]);
+    g_snprintf (
+        name, sizeof name,
+        "random %d (c %ld->%ld g %ld, %ldx%ld, k %ldx%ld s %ld,%ld d %ld,%ld p %ld,%ld,%ld,%ld)",
+        it, (long) d->c_in, (long) d->c_out, (long) d->groups, (long) d->h_in, (long) d->w_in,
+        (long) d->kh, (long) d->kw, (long) d->stride[0], (long) d->stride[1], (long) d->dilation[0],
+        (long) d->dilation[1], (long) d->pad[0], (long) d->pad[1], (long) d->pad[2],
+        (long) d->pad[3]);
     conv_check (&cc, name);
   }
 }
@@ -429,13 +434,13 @@ static void
 test_conv_tails_fused (void)
 {
   static const AfConvDesc descs[] = {
-    { DESC (16, 7, 7, 96, 1, 1) },                            /* 49: 1-pixel tail, K 16 */
-    { DESC (24, 14, 14, 40, 1, 1) },                          /* 196: 4-pixel tail, odd panels */
-    { DESC (32, 5, 10, 80, 1, 1) },                           /* 50: 2-pixel tail */
-    { DESC (8, 3, 17, 100, 3, 3), .pad = { 1, 1, 1, 1 } },    /* 51: 3-pixel tail, 17 panels */
-    { DESC (300, 7, 7, 26, 3, 3), .pad = { 1, 1, 1, 1 } },    /* K blocks: tails accumulate */
-    { DESC (40, 9, 10, 23, 1, 1) },                           /* 90: a 10-pixel last strip */
-    { DESC (16, 30, 31, 96, 1, 1) },                          /* several pixel tiles */
+    { DESC (16, 7, 7, 96, 1, 1) },                         /* 49: 1-pixel tail, K 16 */
+    { DESC (24, 14, 14, 40, 1, 1) },                       /* 196: 4-pixel tail, odd panels */
+    { DESC (32, 5, 10, 80, 1, 1) },                        /* 50: 2-pixel tail */
+    { DESC (8, 3, 17, 100, 3, 3), .pad = { 1, 1, 1, 1 } }, /* 51: 3-pixel tail, 17 panels */
+    { DESC (300, 7, 7, 26, 3, 3), .pad = { 1, 1, 1, 1 } }, /* K blocks: tails accumulate */
+    { DESC (40, 9, 10, 23, 1, 1) },                        /* 90: a 10-pixel last strip */
+    { DESC (16, 30, 31, 96, 1, 1) },                       /* several pixel tiles */
   };
   static const AfEpilogue eps[] = {
     { 0 },
@@ -479,8 +484,7 @@ test_conv_tails_fused (void)
           }
           for (gsize j = 0; j < n_out; j++)
             if (out[j] != first[j])
-              g_error ("desc %u ep %u path %d threads %d element %" G_GSIZE_FORMAT
-                       ": %04x != %04x",
+              g_error ("desc %u ep %u path %d threads %d element %" G_GSIZE_FORMAT ": %04x != %04x",
                        i, e, path, t + 1, j, out[j], first[j]);
         }
       af__cpu_force_portable (FALSE);
@@ -502,8 +506,17 @@ test_conv_tails_fused (void)
 static void
 test_sum_16384 (void)
 {
-  AfConvDesc d = { .c_in = 1024, .h_in = 4, .w_in = 4, .c_out = 1, .h_out = 1, .w_out = 1,
-                   .kh = 4, .kw = 4, .stride = { 1, 1 }, .dilation = { 1, 1 }, .groups = 1 };
+  AfConvDesc d = { .c_in = 1024,
+                   .h_in = 4,
+                   .w_in = 4,
+                   .c_out = 1,
+                   .h_out = 1,
+                   .w_out = 1,
+                   .kh = 4,
+                   .kw = 4,
+                   .stride = { 1, 1 },
+                   .dilation = { 1, 1 },
+                   .groups = 1 };
   gsize n = 16384;
   float *w = g_new (float, n);
   guint16 *in = g_new (guint16, n);
@@ -551,8 +564,8 @@ linear_run_one (void *ctx, AfPool *pool, const char *label)
   for (gsize i = 0; i < n_out; i++)
     y[i] = 0x7fff;
   af_cpu_linear_run (r->lk, r->m, r->x, y, scratch, pool);
-  char *what = g_strdup_printf ("linear %ldx%ldx%ld %s", (long) r->m, (long) r->k, (long) r->n,
-                                label);
+  char *what =
+      g_strdup_printf ("linear %ldx%ldx%ld %s", (long) r->m, (long) r->k, (long) r->n, label);
   expect_close (what, y, r->want, n_out);
   g_free (what);
   g_free (y);
@@ -726,23 +739,53 @@ test_pool2d (void)
 {
   for (int is_max = 0; is_max < 2; is_max++)
     for (int cip = 0; cip < 2; cip++) {
-      pool_check ((AfPoolDesc){ .c = 5, .h_in = 13, .w_in = 17, .kh = 3, .kw = 3,
-                                .stride = { 2, 2 }, .pad = { 1, 1, 1, 1 }, .is_max = is_max,
+      pool_check ((AfPoolDesc){ .c = 5,
+                                .h_in = 13,
+                                .w_in = 17,
+                                .kh = 3,
+                                .kw = 3,
+                                .stride = { 2, 2 },
+                                .pad = { 1, 1, 1, 1 },
+                                .is_max = is_max,
                                 .count_include_pad = cip },
                   FALSE);
-      pool_check ((AfPoolDesc){ .c = 3, .h_in = 9, .w_in = 385, .kh = 2, .kw = 3,
-                                .stride = { 2, 3 }, .pad = { 0, 2, 1, 0 }, .is_max = is_max,
+      pool_check ((AfPoolDesc){ .c = 3,
+                                .h_in = 9,
+                                .w_in = 385,
+                                .kh = 2,
+                                .kw = 3,
+                                .stride = { 2, 3 },
+                                .pad = { 0, 2, 1, 0 },
+                                .is_max = is_max,
                                 .count_include_pad = cip },
                   TRUE);
-      pool_check ((AfPoolDesc){ .c = 4, .h_in = 7, .w_in = 7, .kh = 7, .kw = 7,
-                                .stride = { 1, 1 }, .is_max = is_max, .count_include_pad = cip },
-                  FALSE);
-      pool_check ((AfPoolDesc){ .c = 2, .h_in = 1, .w_in = 1, .kh = 3, .kw = 3,
-                                .stride = { 1, 1 }, .pad = { 1, 1, 1, 1 }, .is_max = is_max,
+      pool_check ((AfPoolDesc){ .c = 4,
+                                .h_in = 7,
+                                .w_in = 7,
+                                .kh = 7,
+                                .kw = 7,
+                                .stride = { 1, 1 },
+                                .is_max = is_max,
                                 .count_include_pad = cip },
                   FALSE);
-      pool_check ((AfPoolDesc){ .c = 6, .h_in = 10, .w_in = 11, .kh = 2, .kw = 2,
-                                .stride = { 2, 2 }, .is_max = is_max, .count_include_pad = cip },
+      pool_check ((AfPoolDesc){ .c = 2,
+                                .h_in = 1,
+                                .w_in = 1,
+                                .kh = 3,
+                                .kw = 3,
+                                .stride = { 1, 1 },
+                                .pad = { 1, 1, 1, 1 },
+                                .is_max = is_max,
+                                .count_include_pad = cip },
+                  FALSE);
+      pool_check ((AfPoolDesc){ .c = 6,
+                                .h_in = 10,
+                                .w_in = 11,
+                                .kh = 2,
+                                .kw = 2,
+                                .stride = { 2, 2 },
+                                .is_max = is_max,
+                                .count_include_pad = cip },
                   TRUE);
     }
 }
@@ -831,7 +874,7 @@ test_finish_row (void)
   acc[4] = INFINITY;
   acc[5] = -INFINITY;
   acc[6] = -0.0f;
-  acc[7] = 1e6f;  /* overflows fp16 */
+  acc[7] = 1e6f; /* overflows fp16 */
   acc[8] = -7e4f;
   acc[9] = 1e-9f; /* rounds to 0 */
   res[10] = 0x7e00;

@@ -47,7 +47,7 @@ make_st (const char *header, gsize data_len)
 
 /* conv1.weight F32 [4, 3, 3, 3] and conv1.bias F32 [4]: 448 data bytes. */
 #define ST_GOOD                                                                                    \
-  "{'conv1.weight': {'dtype': 'F32', 'shape': [4, 3, 3, 3], 'data_offsets': [0, 432]},"           \
+  "{'conv1.weight': {'dtype': 'F32', 'shape': [4, 3, 3, 3], 'data_offsets': [0, 432]},"            \
   " 'conv1.bias': {'dtype': 'F32', 'shape': [4], 'data_offsets': [432, 448]}}"
 
 #define HEAD "{'aneforge': 1, 'name': 'tiny', 'weights': 'tiny.safetensors', "
@@ -55,7 +55,7 @@ make_st (const char *header, gsize data_len)
   "'inputs': [{'name': 'image', 'shape': [1, 3, 8, 8],"                                            \
   " 'image': {'format': 'RGB', 'scale': 0.00390625, 'bias': 0}}], "
 #define CONV1                                                                                      \
-  "{'name': 'conv1', 'op': 'conv', 'inputs': ['image', 'conv1.weight', 'conv1.bias'],"            \
+  "{'name': 'conv1', 'op': 'conv', 'inputs': ['image', 'conv1.weight', 'conv1.bias'],"             \
   " 'stride': 2, 'pad': 1}"
 #define RELU1 "{'name': 'relu1', 'op': 'relu', 'inputs': ['conv1']}"
 #define OUT(from) "'outputs': [{'name': 'features', 'from': '" from "'}]}"
@@ -143,10 +143,10 @@ expect_fail (const char *json, GBytes *st, int code, const char *const *want)
 /* ---------------------------------------------------------------- malformed graphs */
 
 typedef struct {
-  const char *path;   /* test path */
-  const char *json;   /* single-quoted graph */
-  const char *st;     /* safetensors header; NULL: ST_GOOD */
-  gsize st_data;      /* data bytes with @st */
+  const char *path; /* test path */
+  const char *json; /* single-quoted graph */
+  const char *st;   /* safetensors header; NULL: ST_GOOD */
+  gsize st_data;    /* data bytes with @st */
   int code;
   const char *want[4]; /* substrings of the message */
 } Case;
@@ -155,68 +155,100 @@ typedef struct {
 static const Case cases[] = {
   /* an op name that does not exist names node and op */
   { "/loader/bad/unknown-op",
-    HEAD IN_IMAGE "'nodes': [" CONV1 ", {'name': 'c', 'op': 'convv', 'inputs': ['conv1']}], " OUT ("c"),
-    NULL, 448, AF_ERROR_INVALID, { "tiny.json: nodes[1] \"c\": unknown op \"convv\"" } },
+    HEAD IN_IMAGE "'nodes': [" CONV1
+                  ", {'name': 'c', 'op': 'convv', 'inputs': ['conv1']}], " OUT ("c"),
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "tiny.json: nodes[1] \"c\": unknown op \"convv\"" } },
   /* a unary op with two inputs is an arity error on field inputs */
   { "/loader/bad/arity",
-    HEAD IN_IMAGE "'nodes': [" CONV1 ", {'name': 'r', 'op': 'relu', 'inputs': ['conv1', 'conv1']}], "
-      OUT ("r"),
-    NULL, 448, AF_ERROR_INVALID, { "tiny.json", "nodes[1] \"r\"", "field \"inputs\"", "takes 1" } },
+    HEAD IN_IMAGE "'nodes': [" CONV1
+                  ", {'name': 'r', 'op': 'relu', 'inputs': ['conv1', 'conv1']}], " OUT ("r"),
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "tiny.json", "nodes[1] \"r\"", "field \"inputs\"", "takes 1" } },
   /* an input naming nothing is reported with its name */
   { "/loader/bad/unknown-input",
-    HEAD IN_IMAGE "'nodes': [" CONV1 ", {'name': 'conv2', 'op': 'relu', 'inputs': ['conv9']}], "
-      OUT ("conv2"),
-    NULL, 448, AF_ERROR_INVALID,
+    HEAD IN_IMAGE "'nodes': [" CONV1
+                  ", {'name': 'conv2', 'op': 'relu', 'inputs': ['conv9']}], " OUT ("conv2"),
+    NULL,
+    448,
+    AF_ERROR_INVALID,
     { "tiny.json: nodes[1] \"conv2\": field \"inputs\": unknown input name \"conv9\"" } },
   /* two nodes feeding each other form a cycle */
   { "/loader/bad/cycle",
     HEAD IN_IMAGE "'nodes': [{'name': 'a', 'op': 'relu', 'inputs': ['b']},"
-      " {'name': 'b', 'op': 'relu', 'inputs': ['a']}], " OUT ("a"),
-    NULL, 448, AF_ERROR_INVALID, { "tiny.json", "cycle" } },
+                  " {'name': 'b', 'op': 'relu', 'inputs': ['a']}], " OUT ("a"),
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "tiny.json", "cycle" } },
   /* a node feeding itself is a cycle too */
   { "/loader/bad/self-cycle",
     HEAD IN_IMAGE "'nodes': [{'name': 'a', 'op': 'relu', 'inputs': ['a']}], " OUT ("a"),
-    NULL, 448, AF_ERROR_INVALID, { "nodes[0] \"a\"", "cycle" } },
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "nodes[0] \"a\"", "cycle" } },
   /* a conv weight with 3 input channels on a 4-channel input is a shape error */
   { "/loader/bad/conv-channels",
-    HEAD "'inputs': [{'name': 'image', 'shape': [1, 4, 8, 8]}], 'nodes': [" CONV1 "], " OUT ("conv1"),
-    NULL, 448, AF_ERROR_SHAPE, { "tiny.json", "nodes[0] \"conv1\"" } },
+    HEAD "'inputs': [{'name': 'image', 'shape': [1, 4, 8, 8]}], 'nodes': [" CONV1
+         "], " OUT ("conv1"),
+    NULL,
+    448,
+    AF_ERROR_SHAPE,
+    { "tiny.json", "nodes[0] \"conv1\"" } },
   /* a bias of 5 values for 4 output channels is a shape error */
   { "/loader/bad/bias-shape",
     GOOD,
     "{'conv1.weight': {'dtype': 'F32', 'shape': [4, 3, 3, 3], 'data_offsets': [0, 432]},"
     " 'conv1.bias': {'dtype': 'F32', 'shape': [5], 'data_offsets': [432, 452]}}",
-    452, AF_ERROR_SHAPE, { "tiny.json", "nodes[0] \"conv1\"" } },
+    452,
+    AF_ERROR_SHAPE,
+    { "tiny.json", "nodes[0] \"conv1\"" } },
   /* a dotted name that is not in the weights file is a missing weight */
   { "/loader/bad/missing-weight",
-    HEAD IN_IMAGE "'nodes': [{'name': 'conv1', 'op': 'conv', 'inputs': ['image', 'conv2.weight']}], "
-      OUT ("conv1"),
-    NULL, 448, AF_ERROR_WEIGHTS, { "nodes[0] \"conv1\"", "field \"inputs\"", "\"conv2.weight\" not found", "tiny.safetensors" } },
+    HEAD IN_IMAGE
+    "'nodes': [{'name': 'conv1', 'op': 'conv', 'inputs': ['image', 'conv2.weight']}], " OUT (
+        "conv1"),
+    NULL,
+    448,
+    AF_ERROR_WEIGHTS,
+    { "nodes[0] \"conv1\"", "field \"inputs\"", "\"conv2.weight\" not found",
+      "tiny.safetensors" } },
   /* a weight whose byte range does not match its shape and dtype */
   { "/loader/bad/weight-size",
     GOOD,
     "{'conv1.weight': {'dtype': 'F32', 'shape': [4, 3, 3, 3], 'data_offsets': [0, 432]},"
     " 'conv1.bias': {'dtype': 'F32', 'shape': [4], 'data_offsets': [432, 440]}}",
-    448, AF_ERROR_WEIGHTS, { "tiny.safetensors", "tensor \"conv1.bias\"", "need 16" } },
+    448,
+    AF_ERROR_WEIGHTS,
+    { "tiny.safetensors", "tensor \"conv1.bias\"", "need 16" } },
   /* BF16 is named as unsupported with what is accepted */
   { "/loader/bad/dtype-bf16",
     GOOD,
     "{'conv1.weight': {'dtype': 'BF16', 'shape': [4, 3, 3, 3], 'data_offsets': [0, 216]},"
     " 'conv1.bias': {'dtype': 'F32', 'shape': [4], 'data_offsets': [216, 232]}}",
-    232, AF_ERROR_WEIGHTS,
+    232,
+    AF_ERROR_WEIGHTS,
     { "tiny.safetensors", "tensor \"conv1.weight\"", "\"BF16\"", "accepted: F32, F16, I8, U8" } },
   /* I32 is rejected the same way */
   { "/loader/bad/dtype-i32",
     GOOD,
     "{'conv1.weight': {'dtype': 'F32', 'shape': [4, 3, 3, 3], 'data_offsets': [0, 432]},"
     " 'conv1.bias': {'dtype': 'I32', 'shape': [4], 'data_offsets': [432, 448]}}",
-    448, AF_ERROR_WEIGHTS, { "tensor \"conv1.bias\"", "\"I32\"", "not supported" } },
+    448,
+    AF_ERROR_WEIGHTS,
+    { "tensor \"conv1.bias\"", "\"I32\"", "not supported" } },
   /* data offsets past the end of the data section */
   { "/loader/bad/offsets-outside",
     GOOD,
     "{'conv1.weight': {'dtype': 'F32', 'shape': [4, 3, 3, 3], 'data_offsets': [0, 432]},"
     " 'conv1.bias': {'dtype': 'F32', 'shape': [4], 'data_offsets': [432, 448]}}",
-    300, AF_ERROR_WEIGHTS,
+    300,
+    AF_ERROR_WEIGHTS,
     { "tiny.safetensors: tensor \"conv1.weight\": data_offsets [0, 432] outside the data section "
       "(300 bytes)" } },
   /* two tensors sharing bytes */
@@ -224,275 +256,485 @@ static const Case cases[] = {
     GOOD,
     "{'conv1.weight': {'dtype': 'F32', 'shape': [4, 3, 3, 3], 'data_offsets': [0, 432]},"
     " 'conv1.bias': {'dtype': 'F32', 'shape': [4], 'data_offsets': [400, 416]}}",
-    448, AF_ERROR_WEIGHTS, { "tiny.safetensors", "conv1.bias", "overlap" } },
+    448,
+    AF_ERROR_WEIGHTS,
+    { "tiny.safetensors", "conv1.bias", "overlap" } },
   /* begin after end */
   { "/loader/bad/offsets-reversed",
     GOOD,
     "{'conv1.weight': {'dtype': 'F32', 'shape': [4, 3, 3, 3], 'data_offsets': [432, 0]},"
     " 'conv1.bias': {'dtype': 'F32', 'shape': [4], 'data_offsets': [432, 448]}}",
-    448, AF_ERROR_WEIGHTS, { "conv1.weight", "outside the data section" } },
+    448,
+    AF_ERROR_WEIGHTS,
+    { "conv1.weight", "outside the data section" } },
   /* a negative dim in a weight */
   { "/loader/bad/weight-negative-dim",
     GOOD,
     "{'conv1.weight': {'dtype': 'F32', 'shape': [4, -3, 3, 3], 'data_offsets': [0, 432]}}",
-    448, AF_ERROR_WEIGHTS, { "conv1.weight", "dim 1 = -3 is negative" } },
+    448,
+    AF_ERROR_WEIGHTS,
+    { "conv1.weight", "dim 1 = -3 is negative" } },
   /* a weight of rank 9 */
   { "/loader/bad/weight-rank",
     GOOD,
-    "{'conv1.weight': {'dtype': 'U8', 'shape': [1, 1, 1, 1, 1, 1, 1, 1, 1], 'data_offsets': [0, 1]}}",
-    448, AF_ERROR_LIMIT, { "conv1.weight", "rank 9" } },
+    "{'conv1.weight': {'dtype': 'U8', 'shape': [1, 1, 1, 1, 1, 1, 1, 1, 1], 'data_offsets': [0, "
+    "1]}}",
+    448,
+    AF_ERROR_LIMIT,
+    { "conv1.weight", "rank 9" } },
   /* dims whose product overflows 64 bits must be caught before multiplying */
   { "/loader/bad/weight-huge",
     GOOD,
     "{'conv1.weight': {'dtype': 'F32', 'shape': [2147483648, 2147483648, 2147483648],"
     " 'data_offsets': [0, 0]}}",
-    448, AF_ERROR_LIMIT, { "conv1.weight", "elements" } },
+    448,
+    AF_ERROR_LIMIT,
+    { "conv1.weight", "elements" } },
   /* a dim of 2^40 in a weight */
   { "/loader/bad/weight-dim",
-    GOOD, "{'conv1.weight': {'dtype': 'F32', 'shape': [1099511627776], 'data_offsets': [0, 4]}}",
-    448, AF_ERROR_LIMIT, { "conv1.weight", "1099511627776" } },
+    GOOD,
+    "{'conv1.weight': {'dtype': 'F32', 'shape': [1099511627776], 'data_offsets': [0, 4]}}",
+    448,
+    AF_ERROR_LIMIT,
+    { "conv1.weight", "1099511627776" } },
   /* the header is not JSON */
   { "/loader/bad/st-header-syntax",
-    GOOD, "{'conv1.weight': {'dtype'", 448, AF_ERROR_PARSE, { "tiny.safetensors", "not valid JSON" } },
+    GOOD,
+    "{'conv1.weight': {'dtype'",
+    448,
+    AF_ERROR_PARSE,
+    { "tiny.safetensors", "not valid JSON" } },
   /* the header is JSON but not an object */
   { "/loader/bad/st-header-array",
-    GOOD, "[1, 2]", 448, AF_ERROR_PARSE, { "tiny.safetensors", "expected a JSON object" } },
+    GOOD,
+    "[1, 2]",
+    448,
+    AF_ERROR_PARSE,
+    { "tiny.safetensors", "expected a JSON object" } },
   /* a tensor entry without data_offsets */
   { "/loader/bad/st-no-offsets",
-    GOOD, "{'conv1.weight': {'dtype': 'F32', 'shape': [4, 3, 3, 3]}}", 448, AF_ERROR_PARSE,
+    GOOD,
+    "{'conv1.weight': {'dtype': 'F32', 'shape': [4, 3, 3, 3]}}",
+    448,
+    AF_ERROR_PARSE,
     { "conv1.weight", "data_offsets" } },
   /* __metadata__ is allowed, but must be an object */
-  { "/loader/bad/st-metadata",
-    GOOD, "{'__metadata__': 3}", 0, AF_ERROR_PARSE, { "__metadata__" } },
+  { "/loader/bad/st-metadata", GOOD, "{'__metadata__': 3}", 0, AF_ERROR_PARSE, { "__metadata__" } },
   /* the JSON stops in the middle */
   { "/loader/bad/json-truncated",
-    "{'aneforge': 1, 'inputs': [{'name': 'x', 'sha", NULL, 448, AF_ERROR_PARSE,
+    "{'aneforge': 1, 'inputs': [{'name': 'x', 'sha",
+    NULL,
+    448,
+    AF_ERROR_PARSE,
     { "tiny.json", "not valid JSON" } },
   /* a node named like a weight collides with it */
   { "/loader/bad/dup-node-weight",
-    HEAD IN_IMAGE "'nodes': [" CONV1 ", {'name': 'conv1.weight', 'op': 'relu', 'inputs': ['conv1']}], "
-      OUT ("conv1"),
-    NULL, 448, AF_ERROR_INVALID,
+    HEAD IN_IMAGE "'nodes': [" CONV1
+                  ", {'name': 'conv1.weight', 'op': 'relu', 'inputs': ['conv1']}], " OUT ("conv1"),
+    NULL,
+    448,
+    AF_ERROR_INVALID,
     { "nodes[1] \"conv1.weight\"", "already used by a tensor of tiny.safetensors" } },
   /* two nodes with one name */
   { "/loader/bad/dup-node-node",
-    HEAD IN_IMAGE "'nodes': [" CONV1 ", {'name': 'conv1', 'op': 'relu', 'inputs': ['image']}], "
-      OUT ("conv1"),
-    NULL, 448, AF_ERROR_INVALID, { "nodes[1] \"conv1\"", "field \"name\"", "already used by nodes[0]" } },
+    HEAD IN_IMAGE "'nodes': [" CONV1
+                  ", {'name': 'conv1', 'op': 'relu', 'inputs': ['image']}], " OUT ("conv1"),
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "nodes[1] \"conv1\"", "field \"name\"", "already used by nodes[0]" } },
   /* a node named like an input */
   { "/loader/bad/dup-node-input",
     HEAD IN_IMAGE "'nodes': [{'name': 'image', 'op': 'relu', 'inputs': ['image']}], " OUT ("image"),
-    NULL, 448, AF_ERROR_INVALID, { "nodes[0] \"image\"", "already used by inputs[0]" } },
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "nodes[0] \"image\"", "already used by inputs[0]" } },
   /* a dim of 2^40 in an input */
   { "/loader/bad/input-dim-huge",
     HEAD "'inputs': [{'name': 'x', 'shape': [1, 1099511627776]}], 'nodes': [], " OUT ("x"),
-    NULL, 448, AF_ERROR_LIMIT, { "inputs[0] \"x\"", "field \"shape\"", "dim 1" } },
+    NULL,
+    448,
+    AF_ERROR_LIMIT,
+    { "inputs[0] \"x\"", "field \"shape\"", "dim 1" } },
   /* many moderate dims whose product is too large */
   { "/loader/bad/input-numel",
     HEAD "'inputs': [{'name': 'x', 'shape': [65536, 65536, 65536]}], 'nodes': [], " OUT ("x"),
-    NULL, 448, AF_ERROR_LIMIT, { "inputs[0] \"x\"", "field \"shape\"" } },
+    NULL,
+    448,
+    AF_ERROR_LIMIT,
+    { "inputs[0] \"x\"", "field \"shape\"" } },
   /* an input of rank 9 */
   { "/loader/bad/input-rank",
     HEAD "'inputs': [{'name': 'x', 'shape': [1, 1, 1, 1, 1, 1, 1, 1, 1]}], 'nodes': [], " OUT ("x"),
-    NULL, 448, AF_ERROR_LIMIT, { "inputs[0] \"x\"", "rank 9" } },
+    NULL,
+    448,
+    AF_ERROR_LIMIT,
+    { "inputs[0] \"x\"", "rank 9" } },
   /* a negative dim in an input */
   { "/loader/bad/input-negative-dim",
     HEAD "'inputs': [{'name': 'x', 'shape': [1, -3]}], 'nodes': [], " OUT ("x"),
-    NULL, 448, AF_ERROR_SHAPE, { "inputs[0] \"x\"", "field \"shape\"", "dim 1 = -3" } },
+    NULL,
+    448,
+    AF_ERROR_SHAPE,
+    { "inputs[0] \"x\"", "field \"shape\"", "dim 1 = -3" } },
   /* the file has no nodes array */
   { "/loader/bad/missing-nodes",
-    HEAD IN_IMAGE OUT ("image"), NULL, 448, AF_ERROR_INVALID, { "tiny.json", "field \"nodes\": missing" } },
+    HEAD IN_IMAGE OUT ("image"),
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "tiny.json", "field \"nodes\": missing" } },
   /* an attribute the op does not take */
   { "/loader/bad/unknown-attr",
-    HEAD IN_IMAGE "'nodes': [{'name': 'r', 'op': 'relu', 'inputs': ['image'], 'stride': 2}], " OUT ("r"),
-    NULL, 448, AF_ERROR_INVALID, { "nodes[0] \"r\"", "unknown attribute \"stride\" for op \"relu\"" } },
+    HEAD IN_IMAGE
+    "'nodes': [{'name': 'r', 'op': 'relu', 'inputs': ['image'], 'stride': 2}], " OUT ("r"),
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "nodes[0] \"r\"", "unknown attribute \"stride\" for op \"relu\"" } },
   /* a misspelt attribute lists the accepted ones */
   { "/loader/bad/typo-attr",
     HEAD IN_IMAGE "'nodes': [{'name': 'conv1', 'op': 'conv', 'inputs': ['image', 'conv1.weight'],"
-      " 'strid': 2}], " OUT ("conv1"),
-    NULL, 448, AF_ERROR_INVALID, { "\"strid\"", "accepted: stride, pad, dilation, groups" } },
+                  " 'strid': 2}], " OUT ("conv1"),
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "\"strid\"", "accepted: stride, pad, dilation, groups" } },
   /* an attribute of the wrong JSON type */
   { "/loader/bad/attr-type",
     HEAD IN_IMAGE "'nodes': [{'name': 'conv1', 'op': 'conv', 'inputs': ['image', 'conv1.weight'],"
-      " 'stride': 'two'}], " OUT ("conv1"),
-    NULL, 448, AF_ERROR_INVALID,
-    { "tiny.json: nodes[0] \"conv1\": attribute \"stride\": expected an integer or [h, w], got a string" } },
+                  " 'stride': 'two'}], " OUT ("conv1"),
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "tiny.json: nodes[0] \"conv1\": attribute \"stride\": expected an integer or [h, w], got a "
+      "string" } },
   /* pad with three values */
   { "/loader/bad/attr-pad3",
     HEAD IN_IMAGE "'nodes': [{'name': 'conv1', 'op': 'conv', 'inputs': ['image', 'conv1.weight'],"
-      " 'pad': [1, 1, 1]}], " OUT ("conv1"),
-    NULL, 448, AF_ERROR_INVALID, { "attribute \"pad\"", "got 3 values" } },
+                  " 'pad': [1, 1, 1]}], " OUT ("conv1"),
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "attribute \"pad\"", "got 3 values" } },
   /* an integer attribute given as a fraction */
   { "/loader/bad/attr-float-int",
     HEAD IN_IMAGE "'nodes': [{'name': 'conv1', 'op': 'conv', 'inputs': ['image', 'conv1.weight'],"
-      " 'groups': 1.5}], " OUT ("conv1"),
-    NULL, 448, AF_ERROR_INVALID, { "attribute \"groups\"", "expected an integer, got a number" } },
+                  " 'groups': 1.5}], " OUT ("conv1"),
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "attribute \"groups\"", "expected an integer, got a number" } },
   /* an absurd attribute value cannot overflow the shape arithmetic */
   { "/loader/bad/attr-huge",
     HEAD IN_IMAGE "'nodes': [{'name': 'conv1', 'op': 'conv', 'inputs': ['image', 'conv1.weight'],"
-      " 'pad': 4611686018427387904}], " OUT ("conv1"),
-    NULL, 448, AF_ERROR_LIMIT, { "attribute \"pad\"", "outside" } },
+                  " 'pad': 4611686018427387904}], " OUT ("conv1"),
+    NULL,
+    448,
+    AF_ERROR_LIMIT,
+    { "attribute \"pad\"", "outside" } },
   /* a bool attribute given as a number */
   { "/loader/bad/attr-bool",
-    HEAD IN_IMAGE "'nodes': [{'name': 'm', 'op': 'mean', 'inputs': ['image'], 'keepdims': 1}], " OUT ("m"),
-    NULL, 448, AF_ERROR_INVALID, { "attribute \"keepdims\"", "expected true or false, got an integer" } },
+    HEAD IN_IMAGE
+    "'nodes': [{'name': 'm', 'op': 'mean', 'inputs': ['image'], 'keepdims': 1}], " OUT ("m"),
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "attribute \"keepdims\"", "expected true or false, got an integer" } },
   /* a list attribute given as a number */
   { "/loader/bad/attr-ints",
-    HEAD IN_IMAGE "'nodes': [{'name': 'm', 'op': 'mean', 'inputs': ['image'], 'axes': 3}], " OUT ("m"),
-    NULL, 448, AF_ERROR_INVALID, { "attribute \"axes\"", "got an integer" } },
+    HEAD IN_IMAGE
+    "'nodes': [{'name': 'm', 'op': 'mean', 'inputs': ['image'], 'axes': 3}], " OUT ("m"),
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "attribute \"axes\"", "got an integer" } },
   /* a list attribute longer than the maximum rank */
   { "/loader/bad/attr-ints-long",
     HEAD IN_IMAGE "'nodes': [{'name': 'm', 'op': 'mean', 'inputs': ['image'],"
-      " 'axes': [0, 1, 2, 3, 0, 1, 2]}], " OUT ("m"),
-    NULL, 448, AF_ERROR_INVALID, { "attribute \"axes\"", "7 values" } },
+                  " 'axes': [0, 1, 2, 3, 0, 1, 2]}], " OUT ("m"),
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "attribute \"axes\"", "7 values" } },
   /* a float attribute given as a string */
   { "/loader/bad/attr-float",
-    HEAD IN_IMAGE "'nodes': [{'name': 'c', 'op': 'clip', 'inputs': ['image'], 'min': 'zero'}], " OUT ("c"),
-    NULL, 448, AF_ERROR_INVALID, { "attribute \"min\"", "expected a number, got a string" } },
+    HEAD IN_IMAGE
+    "'nodes': [{'name': 'c', 'op': 'clip', 'inputs': ['image'], 'min': 'zero'}], " OUT ("c"),
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "attribute \"min\"", "expected a number, got a string" } },
   /* a pixel format that does not exist */
   { "/loader/bad/image-format",
     HEAD "'inputs': [{'name': 'image', 'shape': [1, 3, 8, 8], 'image': {'format': 'RGBA'}}], "
-      "'nodes': [], " OUT ("image"),
-    NULL, 448, AF_ERROR_INVALID, { "inputs[0] \"image\"", "field \"image.format\"", "\"RGBA\"" } },
+         "'nodes': [], " OUT ("image"),
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "inputs[0] \"image\"", "field \"image.format\"", "\"RGBA\"" } },
   /* GRAY with 3 channels */
   { "/loader/bad/image-gray-channels",
     HEAD "'inputs': [{'name': 'image', 'shape': [1, 3, 8, 8], 'image': {'format': 'GRAY'}}], "
-      "'nodes': [], " OUT ("image"),
-    NULL, 448, AF_ERROR_SHAPE, { "inputs[0] \"image\"", "channels" } },
+         "'nodes': [], " OUT ("image"),
+    NULL,
+    448,
+    AF_ERROR_SHAPE,
+    { "inputs[0] \"image\"", "channels" } },
   /* an image input that is not 4-D */
   { "/loader/bad/image-rank",
     HEAD "'inputs': [{'name': 'image', 'shape': [3, 8, 8], 'image': {'format': 'RGB'}}], "
-      "'nodes': [], " OUT ("image"),
-    NULL, 448, AF_ERROR_SHAPE, { "inputs[0] \"image\"", "[N, C, H, W]" } },
+         "'nodes': [], " OUT ("image"),
+    NULL,
+    448,
+    AF_ERROR_SHAPE,
+    { "inputs[0] \"image\"", "[N, C, H, W]" } },
   /* two scale values for three channels */
   { "/loader/bad/image-scale-count",
     HEAD "'inputs': [{'name': 'image', 'shape': [1, 3, 8, 8], 'image': {'format': 'RGB',"
-      " 'scale': [1, 2]}}], 'nodes': [], " OUT ("image"),
-    NULL, 448, AF_ERROR_SHAPE, { "inputs[0] \"image\"", "field \"image.scale\"", "2 values for 3 channels" } },
+         " 'scale': [1, 2]}}], 'nodes': [], " OUT ("image"),
+    NULL,
+    448,
+    AF_ERROR_SHAPE,
+    { "inputs[0] \"image\"", "field \"image.scale\"", "2 values for 3 channels" } },
   /* a bias of the wrong type */
   { "/loader/bad/image-bias-type",
     HEAD "'inputs': [{'name': 'image', 'shape': [1, 3, 8, 8], 'image': {'format': 'RGB',"
-      " 'bias': 'zero'}}], 'nodes': [], " OUT ("image"),
-    NULL, 448, AF_ERROR_INVALID, { "field \"image.bias\"", "got a string" } },
+         " 'bias': 'zero'}}], 'nodes': [], " OUT ("image"),
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "field \"image.bias\"", "got a string" } },
   /* an unknown key inside image */
   { "/loader/bad/image-key",
     HEAD "'inputs': [{'name': 'image', 'shape': [1, 3, 8, 8], 'image': {'format': 'RGB',"
-      " 'mean': 0}}], 'nodes': [], " OUT ("image"),
-    NULL, 448, AF_ERROR_INVALID, { "inputs[0] \"image\"", "\"mean\"" } },
+         " 'mean': 0}}], 'nodes': [], " OUT ("image"),
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "inputs[0] \"image\"", "\"mean\"" } },
   /* a decode type this build does not know */
   { "/loader/bad/decode-type",
     HEAD IN_IMAGE "'nodes': [], 'outputs': [{'name': 'p', 'from': 'image',"
-      " 'decode': {'type': 'segmentation'}}]}",
-    NULL, 448, AF_ERROR_INVALID, { "outputs[0] \"p\": decode: field \"type\"", "\"segmentation\"" } },
+                  " 'decode': {'type': 'segmentation'}}]}",
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "outputs[0] \"p\": decode: field \"type\"", "\"segmentation\"" } },
   /* a detection without its style */
   { "/loader/bad/decode-style",
     HEAD IN_IMAGE "'nodes': [], 'outputs': [{'name': 'p', 'from': 'image',"
-      " 'decode': {'type': 'detection'}}]}",
-    NULL, 448, AF_ERROR_INVALID, { "outputs[0] \"p\": decode: field \"style\"", "missing" } },
+                  " 'decode': {'type': 'detection'}}]}",
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "outputs[0] \"p\": decode: field \"style\"", "missing" } },
   /* top_k of 0 */
   { "/loader/bad/decode-top-k",
     HEAD IN_IMAGE "'nodes': [], 'outputs': [{'name': 'p', 'from': 'image',"
-      " 'decode': {'type': 'classification', 'top_k': 0}}]}",
-    NULL, 448, AF_ERROR_INVALID, { "outputs[0] \"p\": decode: field \"top_k\"", "0" } },
+                  " 'decode': {'type': 'classification', 'top_k': 0}}]}",
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "outputs[0] \"p\": decode: field \"top_k\"", "0" } },
   /* softmax given as a string */
   { "/loader/bad/decode-softmax",
     HEAD IN_IMAGE "'nodes': [], 'outputs': [{'name': 'p', 'from': 'image',"
-      " 'decode': {'type': 'classification', 'softmax': 'yes'}}]}",
-    NULL, 448, AF_ERROR_INVALID, { "decode: field \"softmax\"", "got a string" } },
+                  " 'decode': {'type': 'classification', 'softmax': 'yes'}}]}",
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "decode: field \"softmax\"", "got a string" } },
   /* labels given as a number */
   { "/loader/bad/decode-labels",
     HEAD IN_IMAGE "'nodes': [], 'outputs': [{'name': 'p', 'from': 'image',"
-      " 'decode': {'type': 'classification', 'labels': 3}}]}",
-    NULL, 448, AF_ERROR_INVALID, { "outputs[0] \"p\": decode: field \"labels\"", "expected a string, got a number" } },
+                  " 'decode': {'type': 'classification', 'labels': 3}}]}",
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "outputs[0] \"p\": decode: field \"labels\"", "expected a string, got a number" } },
   /* an output naming no value */
   { "/loader/bad/output-unknown",
     HEAD IN_IMAGE "'nodes': [" CONV1 "], " OUT ("nope"),
-    NULL, 448, AF_ERROR_INVALID, { "tiny.json: outputs[0] \"features\": field \"from\": unknown value \"nope\"" } },
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "tiny.json: outputs[0] \"features\": field \"from\": unknown value \"nope\"" } },
   /* two outputs with one name */
   { "/loader/bad/output-dup",
-    HEAD IN_IMAGE "'nodes': [], 'outputs': [{'name': 'p', 'from': 'image'}, {'name': 'p', 'from': 'image'}]}",
-    NULL, 448, AF_ERROR_INVALID, { "outputs[1] \"p\"", "twice" } },
+    HEAD IN_IMAGE
+    "'nodes': [], 'outputs': [{'name': 'p', 'from': 'image'}, {'name': 'p', 'from': 'image'}]}",
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "outputs[1] \"p\"", "twice" } },
   /* format version 2 */
   { "/loader/bad/version-2",
-    "{'aneforge': 2, 'inputs': [], 'nodes': [], 'outputs': []}", NULL, 448, AF_ERROR_UNSUPPORTED,
+    "{'aneforge': 2, 'inputs': [], 'nodes': [], 'outputs': []}",
+    NULL,
+    448,
+    AF_ERROR_UNSUPPORTED,
     { "tiny.json: field \"aneforge\": unsupported format version 2 (this build reads 1)" } },
   /* no version at all */
   { "/loader/bad/version-missing",
-    "{'inputs': [], 'nodes': [], 'outputs': []}", NULL, 448, AF_ERROR_INVALID,
+    "{'inputs': [], 'nodes': [], 'outputs': []}",
+    NULL,
+    448,
+    AF_ERROR_INVALID,
     { "field \"aneforge\": missing" } },
   /* the root is an array */
   { "/loader/bad/root-array",
-    "[1, 2, 3]", NULL, 448, AF_ERROR_INVALID, { "tiny.json", "top level", "got an array" } },
+    "[1, 2, 3]",
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "tiny.json", "top level", "got an array" } },
   /* the file is empty */
   { "/loader/bad/empty", "", NULL, 448, AF_ERROR_PARSE, { "tiny.json", "empty" } },
   /* a misspelt top-level key is not ignored */
   { "/loader/bad/top-level-typo",
-    "{'aneforge': 1, 'inputs': [], 'nodes': [], 'outputs': [], 'output': []}", NULL, 448,
-    AF_ERROR_INVALID, { "unknown top-level field \"output\"" } },
+    "{'aneforge': 1, 'inputs': [], 'nodes': [], 'outputs': [], 'output': []}",
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "unknown top-level field \"output\"" } },
   /* a weights file that does not exist */
   { "/loader/bad/weights-missing-file",
     "{'aneforge': 1, 'weights': 'nothere.safetensors', 'inputs': [], 'nodes': [], 'outputs': []}",
-    NULL, 448, AF_ERROR_IO, { "tiny.json", "field \"weights\"", "nothere.safetensors" } },
+    NULL,
+    448,
+    AF_ERROR_IO,
+    { "tiny.json", "field \"weights\"", "nothere.safetensors" } },
   /* a parser-killing nesting depth */
   { "/loader/bad/deep",
-    "{'aneforge': 1, 'doc': [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+    "{'aneforge': 1, 'doc': "
+    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
     "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]], 'inputs': [], "
     "'nodes': [], 'outputs': []}",
-    NULL, 448, AF_ERROR_LIMIT, { "tiny.json", "nested" } },
+    NULL,
+    448,
+    AF_ERROR_LIMIT,
+    { "tiny.json", "nested" } },
   /* wrong JSON types, one per field */
-  { "/loader/bad/type/aneforge", "{'aneforge': '1', 'inputs': [], 'nodes': [], 'outputs': []}",
-    NULL, 448, AF_ERROR_INVALID, { "field \"aneforge\"", "got a string" } },
-  { "/loader/bad/type/name", "{'aneforge': 1, 'name': 5, 'inputs': [], 'nodes': [], 'outputs': []}",
-    NULL, 448, AF_ERROR_INVALID, { "field \"name\"", "expected a string, got an integer" } },
+  { "/loader/bad/type/aneforge",
+    "{'aneforge': '1', 'inputs': [], 'nodes': [], 'outputs': []}",
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "field \"aneforge\"", "got a string" } },
+  { "/loader/bad/type/name",
+    "{'aneforge': 1, 'name': 5, 'inputs': [], 'nodes': [], 'outputs': []}",
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "field \"name\"", "expected a string, got an integer" } },
   { "/loader/bad/type/weights",
-    "{'aneforge': 1, 'weights': true, 'inputs': [], 'nodes': [], 'outputs': []}", NULL, 448,
-    AF_ERROR_INVALID, { "field \"weights\"", "got a boolean" } },
-  { "/loader/bad/type/inputs", "{'aneforge': 1, 'inputs': {}, 'nodes': [], 'outputs': []}", NULL,
-    448, AF_ERROR_INVALID, { "field \"inputs\"", "expected an array, got an object" } },
-  { "/loader/bad/type/nodes", "{'aneforge': 1, 'inputs': [], 'nodes': 'x', 'outputs': []}", NULL,
-    448, AF_ERROR_INVALID, { "field \"nodes\"", "got a string" } },
-  { "/loader/bad/type/outputs", "{'aneforge': 1, 'inputs': [], 'nodes': [], 'outputs': 3}", NULL,
-    448, AF_ERROR_INVALID, { "field \"outputs\"", "got an integer" } },
-  { "/loader/bad/type/input-entry", "{'aneforge': 1, 'inputs': [3], 'nodes': [], 'outputs': []}",
-    NULL, 448, AF_ERROR_INVALID, { "inputs[0]", "expected an object" } },
+    "{'aneforge': 1, 'weights': true, 'inputs': [], 'nodes': [], 'outputs': []}",
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "field \"weights\"", "got a boolean" } },
+  { "/loader/bad/type/inputs",
+    "{'aneforge': 1, 'inputs': {}, 'nodes': [], 'outputs': []}",
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "field \"inputs\"", "expected an array, got an object" } },
+  { "/loader/bad/type/nodes",
+    "{'aneforge': 1, 'inputs': [], 'nodes': 'x', 'outputs': []}",
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "field \"nodes\"", "got a string" } },
+  { "/loader/bad/type/outputs",
+    "{'aneforge': 1, 'inputs': [], 'nodes': [], 'outputs': 3}",
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "field \"outputs\"", "got an integer" } },
+  { "/loader/bad/type/input-entry",
+    "{'aneforge': 1, 'inputs': [3], 'nodes': [], 'outputs': []}",
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "inputs[0]", "expected an object" } },
   { "/loader/bad/type/input-name",
-    "{'aneforge': 1, 'inputs': [{'name': 1, 'shape': [1]}], 'nodes': [], 'outputs': []}", NULL, 448,
-    AF_ERROR_INVALID, { "inputs[0]", "field \"name\"" } },
+    "{'aneforge': 1, 'inputs': [{'name': 1, 'shape': [1]}], 'nodes': [], 'outputs': []}",
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "inputs[0]", "field \"name\"" } },
   { "/loader/bad/type/input-shape",
-    "{'aneforge': 1, 'inputs': [{'name': 'x', 'shape': '1'}], 'nodes': [], 'outputs': []}", NULL,
-    448, AF_ERROR_INVALID, { "inputs[0] \"x\"", "field \"shape\"", "got a string" } },
+    "{'aneforge': 1, 'inputs': [{'name': 'x', 'shape': '1'}], 'nodes': [], 'outputs': []}",
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "inputs[0] \"x\"", "field \"shape\"", "got a string" } },
   { "/loader/bad/type/input-dim",
-    "{'aneforge': 1, 'inputs': [{'name': 'x', 'shape': [1.5]}], 'nodes': [], 'outputs': []}", NULL,
-    448, AF_ERROR_INVALID, { "inputs[0] \"x\"", "dim 0", "got a number" } },
+    "{'aneforge': 1, 'inputs': [{'name': 'x', 'shape': [1.5]}], 'nodes': [], 'outputs': []}",
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "inputs[0] \"x\"", "dim 0", "got a number" } },
   { "/loader/bad/type/image",
     "{'aneforge': 1, 'inputs': [{'name': 'x', 'shape': [1, 3, 2, 2], 'image': 'RGB'}], 'nodes': [],"
     " 'outputs': []}",
-    NULL, 448, AF_ERROR_INVALID, { "inputs[0] \"x\"", "field \"image\"", "got a string" } },
-  { "/loader/bad/type/node-entry", "{'aneforge': 1, 'inputs': [], 'nodes': [null], 'outputs': []}",
-    NULL, 448, AF_ERROR_INVALID, { "nodes[0]", "got null" } },
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "inputs[0] \"x\"", "field \"image\"", "got a string" } },
+  { "/loader/bad/type/node-entry",
+    "{'aneforge': 1, 'inputs': [], 'nodes': [null], 'outputs': []}",
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "nodes[0]", "got null" } },
   { "/loader/bad/type/node-name",
-    "{'aneforge': 1, 'inputs': [], 'nodes': [{'name': null, 'op': 'relu'}], 'outputs': []}", NULL,
-    448, AF_ERROR_INVALID, { "nodes[0]", "field \"name\"" } },
+    "{'aneforge': 1, 'inputs': [], 'nodes': [{'name': null, 'op': 'relu'}], 'outputs': []}",
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "nodes[0]", "field \"name\"" } },
   { "/loader/bad/type/node-op",
     "{'aneforge': 1, 'inputs': [], 'nodes': [{'name': 'a', 'op': 3, 'inputs': []}], 'outputs': []}",
-    NULL, 448, AF_ERROR_INVALID, { "nodes[0] \"a\"", "field \"op\"", "got an integer" } },
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "nodes[0] \"a\"", "field \"op\"", "got an integer" } },
   { "/loader/bad/type/node-inputs",
     "{'aneforge': 1, 'inputs': [], 'nodes': [{'name': 'a', 'op': 'relu', 'inputs': 'x'}],"
     " 'outputs': []}",
-    NULL, 448, AF_ERROR_INVALID, { "nodes[0] \"a\"", "field \"inputs\"", "got a string" } },
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "nodes[0] \"a\"", "field \"inputs\"", "got a string" } },
   { "/loader/bad/type/node-input",
     "{'aneforge': 1, 'inputs': [], 'nodes': [{'name': 'a', 'op': 'relu', 'inputs': [7]}],"
     " 'outputs': []}",
-    NULL, 448, AF_ERROR_INVALID, { "nodes[0] \"a\"", "input 0", "got an integer" } },
-  { "/loader/bad/type/output-entry", "{'aneforge': 1, 'inputs': [], 'nodes': [], 'outputs': ['x']}",
-    NULL, 448, AF_ERROR_INVALID, { "outputs[0]", "got a string" } },
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "nodes[0] \"a\"", "input 0", "got an integer" } },
+  { "/loader/bad/type/output-entry",
+    "{'aneforge': 1, 'inputs': [], 'nodes': [], 'outputs': ['x']}",
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "outputs[0]", "got a string" } },
   { "/loader/bad/type/output-from",
-    "{'aneforge': 1, 'inputs': [], 'nodes': [], 'outputs': [{'name': 'o', 'from': 5}]}", NULL, 448,
-    AF_ERROR_INVALID, { "outputs[0] \"o\"", "field \"from\"", "got an integer" } },
+    "{'aneforge': 1, 'inputs': [], 'nodes': [], 'outputs': [{'name': 'o', 'from': 5}]}",
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "outputs[0] \"o\"", "field \"from\"", "got an integer" } },
   { "/loader/bad/type/decode",
     "{'aneforge': 1, 'inputs': [{'name': 'x', 'shape': [1]}], 'nodes': [],"
     " 'outputs': [{'name': 'o', 'from': 'x', 'decode': 'classification'}]}",
-    NULL, 448, AF_ERROR_INVALID, { "outputs[0] \"o\"", "field \"decode\"", "got a string" } },
+    NULL,
+    448,
+    AF_ERROR_INVALID,
+    { "outputs[0] \"o\"", "field \"decode\"", "got a string" } },
 };
 
 /* Runs one row of cases[]. */
@@ -701,12 +943,12 @@ static void
 test_good_any_order (void)
 {
   const char *json =
-    "{'aneforge': 1, 'doc': ['anything', {'x': 1}], 'metadata': {'author': 'me'},"
-    " 'inputs': [{'name': 'x', 'shape': [2, 10], 'doc': 'plain fp16'}],"
-    " 'nodes': [{'name': 'sm', 'op': 'softmax', 'inputs': ['r'], 'axis': -1},"
-    "           {'name': 'r', 'op': 'relu', 'inputs': ['x']}],"
-    " 'outputs': [{'name': 'probs', 'from': 'sm', 'decode': {'type': 'classification',"
-    "   'softmax': false, 'top_k': 3, 'labels': 'tiny.labels'}}, {'name': 'raw', 'from': 'x'}]}";
+      "{'aneforge': 1, 'doc': ['anything', {'x': 1}], 'metadata': {'author': 'me'},"
+      " 'inputs': [{'name': 'x', 'shape': [2, 10], 'doc': 'plain fp16'}],"
+      " 'nodes': [{'name': 'sm', 'op': 'softmax', 'inputs': ['r'], 'axis': -1},"
+      "           {'name': 'r', 'op': 'relu', 'inputs': ['x']}],"
+      " 'outputs': [{'name': 'probs', 'from': 'sm', 'decode': {'type': 'classification',"
+      "   'softmax': false, 'top_k': 3, 'labels': 'tiny.labels'}}, {'name': 'raw', 'from': 'x'}]}";
   char *j = dq (json);
   GError *error = NULL;
   AfGraph *g = af_graph_load_from_data (j, strlen (j), NULL, "order.json", &error);
@@ -732,15 +974,17 @@ static void
 test_good_ports_and_attrs (void)
 {
   const char *json =
-    "{'aneforge': 1, 'inputs': ["
-    "  {'name': 'g', 'shape': [1, 1, 9, 9], 'image': {'format': 'GRAY', 'scale': 0.5, 'bias': -1}},"
-    "  {'name': 'c', 'shape': [1, 3, 9, 9], 'image': {'format': 'BGR', 'scale': [1, 2, 3],"
-    "   'bias': [0.25, 0.5, 0.75]}}],"
-    " 'nodes': [{'name': 'p', 'op': 'max_pool', 'inputs': ['c'], 'kernel': [3, 2], 'stride': 2,"
-    "            'pad': [1, 0]},"
-    "           {'name': 'q', 'op': 'avg_pool', 'inputs': ['g'], 'kernel': 3, 'pad': [1, 2, 1, 0],"
-    "            'count_include_pad': true}],"
-    " 'outputs': [{'name': 'o', 'from': 'p'}, {'name': 'o2', 'from': 'q'}]}";
+      "{'aneforge': 1, 'inputs': ["
+      "  {'name': 'g', 'shape': [1, 1, 9, 9], 'image': {'format': 'GRAY', 'scale': 0.5, 'bias': "
+      "-1}},"
+      "  {'name': 'c', 'shape': [1, 3, 9, 9], 'image': {'format': 'BGR', 'scale': [1, 2, 3],"
+      "   'bias': [0.25, 0.5, 0.75]}}],"
+      " 'nodes': [{'name': 'p', 'op': 'max_pool', 'inputs': ['c'], 'kernel': [3, 2], 'stride': 2,"
+      "            'pad': [1, 0]},"
+      "           {'name': 'q', 'op': 'avg_pool', 'inputs': ['g'], 'kernel': 3, 'pad': [1, 2, 1, "
+      "0],"
+      "            'count_include_pad': true}],"
+      " 'outputs': [{'name': 'o', 'from': 'p'}, {'name': 'o2', 'from': 'q'}]}";
   char *j = dq (json);
   GError *error = NULL;
   AfGraph *g = af_graph_load_from_data (j, strlen (j), NULL, "ports.json", &error);
@@ -771,13 +1015,12 @@ test_good_ports_and_attrs (void)
 static void
 test_good_dtypes_alignment (void)
 {
-  const char *hdr =
-    "{'__metadata__': {'format': 'pt'},"
-    " 'u': {'dtype': 'U8', 'shape': [1], 'data_offsets': [0, 1]},"
-    " 'f': {'dtype': 'F32', 'shape': [2], 'data_offsets': [1, 9]},"
-    " 'h': {'dtype': 'F16', 'shape': [2], 'data_offsets': [9, 13]},"
-    " 'i': {'dtype': 'I8', 'shape': [3], 'data_offsets': [13, 16]},"
-    " 'empty': {'dtype': 'F32', 'shape': [0, 4], 'data_offsets': [16, 16]}}";
+  const char *hdr = "{'__metadata__': {'format': 'pt'},"
+                    " 'u': {'dtype': 'U8', 'shape': [1], 'data_offsets': [0, 1]},"
+                    " 'f': {'dtype': 'F32', 'shape': [2], 'data_offsets': [1, 9]},"
+                    " 'h': {'dtype': 'F16', 'shape': [2], 'data_offsets': [9, 13]},"
+                    " 'i': {'dtype': 'I8', 'shape': [3], 'data_offsets': [13, 16]},"
+                    " 'empty': {'dtype': 'F32', 'shape': [0, 4], 'data_offsets': [16, 16]}}";
   GBytes *st = make_st (hdr, 16);
   gsize len;
   const guint8 *data = g_bytes_get_data (st, &len);

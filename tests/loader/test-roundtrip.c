@@ -46,7 +46,8 @@ build_graph (void)
   p.pad[1] = 2;
   p.pad[2] = 0;
   p.pad[3] = 1;
-  AfTensor *c = af_conv (g, x, weight (g, "conv1.weight", 4, ws), weight (g, "conv1.bias", 1, bs), &p);
+  AfTensor *c =
+      af_conv (g, x, weight (g, "conv1.weight", 4, ws), weight (g, "conv1.bias", 1, bs), &p);
   af_tensor_set_name (c, "conv1");
   c = af_clip (g, c, -2.5f, 6.0f);
   AfPoolParams mp = { { 3, 2 }, { 1, 2 }, { 1, 1, 0, 0 }, TRUE, FALSE };
@@ -63,7 +64,8 @@ build_graph (void)
   gint64 flat[] = { 1, -1 };
   AfTensor *f = af_reshape (g, t, 2, flat);
   gint64 fws[] = { 10, 16 }, fbs[] = { 10 };
-  AfTensor *logits = af_linear (g, f, weight (g, "fc.weight", 2, fws), weight (g, "fc.bias", 1, fbs));
+  AfTensor *logits =
+      af_linear (g, f, weight (g, "fc.weight", 2, fws), weight (g, "fc.bias", 1, fbs));
   AfTensor *probs = af_softmax (g, logits, -1);
   af_tensor_set_name (probs, "probs");
   af_graph_add_output (g, "probs", probs);

@@ -61,8 +61,8 @@ test_schema_attrs (void)
         "const");
     int op = af__op_lookup (name);
     g_assert_cmpint (op, >=, 0);
-    JsonObject *props = json_object_get_object_member (json_object_get_object_member (v, "then"),
-                                                       "properties");
+    JsonObject *props =
+        json_object_get_object_member (json_object_get_object_member (v, "then"), "properties");
     guint32 mask = 0;
     GList *keys = json_object_get_members (props);
     for (GList *l = keys; l; l = l->next) {

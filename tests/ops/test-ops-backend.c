@@ -186,7 +186,10 @@ build_reduce (Ctx *c, AfGraph *g, AfOp op)
       axes[n_axes++] = irand (c, 0, 1) ? i : i - rank;
   gboolean keep = irand (c, 0, 1); /* all axes without keepdims: a rank-0 result */
   AfTensor *(*fn[]) (AfGraph *, AfTensor *, int, const int *, gboolean) = {
-    [AF_OP_MEAN] = af_mean, [AF_OP_SUM] = af_sum, [AF_OP_AMAX] = af_amax, [AF_OP_AMIN] = af_amin,
+    [AF_OP_MEAN] = af_mean,
+    [AF_OP_SUM] = af_sum,
+    [AF_OP_AMAX] = af_amax,
+    [AF_OP_AMIN] = af_amin,
   };
   return fn[op](g, x, n_axes, axes, keep);
 }
@@ -196,10 +199,9 @@ build_batch_norm (Ctx *c, AfGraph *g, AfOp op)
 {
   gint64 s[AF_MAX_RANK];
   AfTensor *x = rand_input (c, g, "x", irand (c, 2, 4), 9, s);
-  return af_batch_norm (g, x, weight (c, g, "scale", 1, s + 1, -2, 2),
-                        weight (c, g, "bias", 1, s + 1, -1, 1),
-                        weight (c, g, "mean", 1, s + 1, -1, 1),
-                        weight (c, g, "var", 1, s + 1, 0.1f, 3), 1e-5f);
+  return af_batch_norm (
+      g, x, weight (c, g, "scale", 1, s + 1, -2, 2), weight (c, g, "bias", 1, s + 1, -1, 1),
+      weight (c, g, "mean", 1, s + 1, -1, 1), weight (c, g, "var", 1, s + 1, 0.1f, 3), 1e-5f);
 }
 
 static AfTensor *
@@ -285,22 +287,38 @@ static const struct {
   AfOp op;
   BuildFn build;
 } cases[] = {
-  { AF_OP_INPUT, build_input },         { AF_OP_IMAGE_INPUT, build_input },
-  { AF_OP_CONV, build_conv },           { AF_OP_MATMUL, build_matmul },
-  { AF_OP_LINEAR, build_matmul },       { AF_OP_ADD, build_binary },
-  { AF_OP_SUB, build_binary },          { AF_OP_MUL, build_binary },
-  { AF_OP_DIV, build_binary },          { AF_OP_MAXIMUM, build_binary },
-  { AF_OP_MINIMUM, build_binary },      { AF_OP_RELU, build_unary },
-  { AF_OP_RELU6, build_unary },         { AF_OP_CLIP, build_unary },
-  { AF_OP_SIGMOID, build_unary },       { AF_OP_TANH, build_unary },
-  { AF_OP_SILU, build_unary },          { AF_OP_GELU, build_unary },
-  { AF_OP_EXP, build_unary },           { AF_OP_MEAN, build_reduce },
-  { AF_OP_SUM, build_reduce },          { AF_OP_AMAX, build_reduce },
-  { AF_OP_AMIN, build_reduce },         { AF_OP_SOFTMAX, build_reduce },
-  { AF_OP_BATCH_NORM, build_batch_norm }, { AF_OP_MAX_POOL, build_pool },
-  { AF_OP_AVG_POOL, build_pool },       { AF_OP_CONCAT, build_layout },
-  { AF_OP_RESHAPE, build_layout },      { AF_OP_TRANSPOSE, build_layout },
-  { AF_OP_UPSAMPLE, build_layout },     { AF_OP_ARGMAX, build_bridge },
+  { AF_OP_INPUT, build_input },
+  { AF_OP_IMAGE_INPUT, build_input },
+  { AF_OP_CONV, build_conv },
+  { AF_OP_MATMUL, build_matmul },
+  { AF_OP_LINEAR, build_matmul },
+  { AF_OP_ADD, build_binary },
+  { AF_OP_SUB, build_binary },
+  { AF_OP_MUL, build_binary },
+  { AF_OP_DIV, build_binary },
+  { AF_OP_MAXIMUM, build_binary },
+  { AF_OP_MINIMUM, build_binary },
+  { AF_OP_RELU, build_unary },
+  { AF_OP_RELU6, build_unary },
+  { AF_OP_CLIP, build_unary },
+  { AF_OP_SIGMOID, build_unary },
+  { AF_OP_TANH, build_unary },
+  { AF_OP_SILU, build_unary },
+  { AF_OP_GELU, build_unary },
+  { AF_OP_EXP, build_unary },
+  { AF_OP_MEAN, build_reduce },
+  { AF_OP_SUM, build_reduce },
+  { AF_OP_AMAX, build_reduce },
+  { AF_OP_AMIN, build_reduce },
+  { AF_OP_SOFTMAX, build_reduce },
+  { AF_OP_BATCH_NORM, build_batch_norm },
+  { AF_OP_MAX_POOL, build_pool },
+  { AF_OP_AVG_POOL, build_pool },
+  { AF_OP_CONCAT, build_layout },
+  { AF_OP_RESHAPE, build_layout },
+  { AF_OP_TRANSPOSE, build_layout },
+  { AF_OP_UPSAMPLE, build_layout },
+  { AF_OP_ARGMAX, build_bridge },
   { AF_OP_TOPK, build_bridge },
 };
 

@@ -73,8 +73,8 @@ node_ok (AfGraph *g, AfOp op, const AfAttrs *a, AfShape want, AfTensor *const *i
 /* Adds a node and asserts its shape function fails with @code and a message
  * holding @needle1 and @needle2 (NULL: not checked). */
 static void
-node_err (AfGraph *g, AfOp op, const AfAttrs *a, int code, const char *needle1,
-          const char *needle2, AfTensor *const *in, guint n_in)
+node_err (AfGraph *g, AfOp op, const AfAttrs *a, int code, const char *needle1, const char *needle2,
+          AfTensor *const *in, guint n_in)
 {
   AfNode *n = add (g, op, a, in, n_in);
   GError *error = NULL;
@@ -382,10 +382,7 @@ case_reduce (AfOp op)
 
   /* all axes */
   a.n_axes = 0, a.keepdims = TRUE;
-  want[0] = op == AF_OP_SUM    ? 44
-            : op == AF_OP_MEAN ? 44.f / 12
-            : op == AF_OP_AMAX ? 12
-                               : -9;
+  want[0] = op == AF_OP_SUM ? 44 : op == AF_OP_MEAN ? 44.f / 12 : op == AF_OP_AMAX ? 12 : -9;
   check_ref (node_ok (g, op, &a, SH (1, 1, 1), IN (x)), want, 1e-7f);
 
   /* fp32 accumulation: 16384 ones sum exactly (fp16 would stall at 2048),
@@ -419,8 +416,8 @@ case_softmax (AfOp op)
   a.axis = 0;
   AfTensor *y = cst (g, "y", SH (2, 2), F (0, 5, 1, 5));
   double p = 1 / (1 + exp (1));
-  check_ref (node_ok (g, op, &a, SH (2, 2), IN (y)),
-             F ((float) p, 0.5f, (float) (1 - p), 0.5f), 1e-6f);
+  check_ref (node_ok (g, op, &a, SH (2, 2), IN (y)), F ((float) p, 0.5f, (float) (1 - p), 0.5f),
+             1e-6f);
   af_graph_free (g);
 }
 
@@ -472,8 +469,7 @@ case_max_pool (AfOp op)
   AfTensor *x5 = cst (g, "x5", SH (1, 1, 5, 5), NULL);
   check_ref (node_ok (g, op, &a, SH (1, 1, 2, 2), IN (x5)), F (6, 8, 16, 18), 0);
   a.ceil_mode = TRUE;
-  check_ref (node_ok (g, op, &a, SH (1, 1, 3, 3), IN (x5)),
-             F (6, 8, 9, 16, 18, 19, 21, 23, 24), 0);
+  check_ref (node_ok (g, op, &a, SH (1, 1, 3, 3), IN (x5)), F (6, 8, 9, 16, 18, 19, 21, 23, 24), 0);
 
   /* 3x3 with pad 1, kernel 2, stride 2, ceil: a third window would start in
    * the bottom pad, so it is dropped: 2x2. Negative values: pads never win. */
@@ -504,15 +500,15 @@ case_avg_pool (AfOp op)
   a = attrs (op);
   a.kernel[0] = a.kernel[1] = 3;
   a.pad[0] = a.pad[1] = a.pad[2] = a.pad[3] = 1;
-  check_ref (node_ok (g, op, &a, SH (1, 1, 3, 3), IN (x3)),
-             F (8 / 4.f, 15 / 6.f, 12 / 4.f, 21 / 6.f, 36 / 9.f, 27 / 6.f, 20 / 4.f, 33 / 6.f,
-                24 / 4.f),
-             1e-6f);
+  check_ref (
+      node_ok (g, op, &a, SH (1, 1, 3, 3), IN (x3)),
+      F (8 / 4.f, 15 / 6.f, 12 / 4.f, 21 / 6.f, 36 / 9.f, 27 / 6.f, 20 / 4.f, 33 / 6.f, 24 / 4.f),
+      1e-6f);
   a.count_include_pad = TRUE;
-  check_ref (node_ok (g, op, &a, SH (1, 1, 3, 3), IN (x3)),
-             F (8 / 9.f, 15 / 9.f, 12 / 9.f, 21 / 9.f, 36 / 9.f, 27 / 9.f, 20 / 9.f, 33 / 9.f,
-                24 / 9.f),
-             1e-6f);
+  check_ref (
+      node_ok (g, op, &a, SH (1, 1, 3, 3), IN (x3)),
+      F (8 / 9.f, 15 / 9.f, 12 / 9.f, 21 / 9.f, 36 / 9.f, 27 / 9.f, 20 / 9.f, 33 / 9.f, 24 / 9.f),
+      1e-6f);
 
   /* ceil: 5 wide, kernel 2, stride 2 -> windows {0,1} {2,3} {4}; the last
    * one is cut at the input edge (no pads to count) */
@@ -637,22 +633,38 @@ typedef struct {
 } OpCase;
 
 static const OpCase op_cases[] = {
-  { AF_OP_INPUT, case_input },         { AF_OP_IMAGE_INPUT, case_image_input },
-  { AF_OP_CONV, case_conv },           { AF_OP_MATMUL, case_matmul },
-  { AF_OP_LINEAR, case_linear },       { AF_OP_ADD, case_binary },
-  { AF_OP_SUB, case_binary },          { AF_OP_MUL, case_binary },
-  { AF_OP_DIV, case_binary },          { AF_OP_MAXIMUM, case_binary },
-  { AF_OP_MINIMUM, case_binary },      { AF_OP_RELU, case_unary },
-  { AF_OP_RELU6, case_unary },         { AF_OP_CLIP, case_unary },
-  { AF_OP_SIGMOID, case_unary },       { AF_OP_TANH, case_unary },
-  { AF_OP_SILU, case_unary },          { AF_OP_GELU, case_unary },
-  { AF_OP_EXP, case_unary },           { AF_OP_MEAN, case_reduce },
-  { AF_OP_SUM, case_reduce },          { AF_OP_AMAX, case_reduce },
-  { AF_OP_AMIN, case_reduce },         { AF_OP_SOFTMAX, case_softmax },
-  { AF_OP_BATCH_NORM, case_batch_norm }, { AF_OP_MAX_POOL, case_max_pool },
-  { AF_OP_AVG_POOL, case_avg_pool },   { AF_OP_CONCAT, case_concat },
-  { AF_OP_RESHAPE, case_reshape },     { AF_OP_TRANSPOSE, case_transpose },
-  { AF_OP_UPSAMPLE, case_upsample },   { AF_OP_ARGMAX, case_argmax },
+  { AF_OP_INPUT, case_input },
+  { AF_OP_IMAGE_INPUT, case_image_input },
+  { AF_OP_CONV, case_conv },
+  { AF_OP_MATMUL, case_matmul },
+  { AF_OP_LINEAR, case_linear },
+  { AF_OP_ADD, case_binary },
+  { AF_OP_SUB, case_binary },
+  { AF_OP_MUL, case_binary },
+  { AF_OP_DIV, case_binary },
+  { AF_OP_MAXIMUM, case_binary },
+  { AF_OP_MINIMUM, case_binary },
+  { AF_OP_RELU, case_unary },
+  { AF_OP_RELU6, case_unary },
+  { AF_OP_CLIP, case_unary },
+  { AF_OP_SIGMOID, case_unary },
+  { AF_OP_TANH, case_unary },
+  { AF_OP_SILU, case_unary },
+  { AF_OP_GELU, case_unary },
+  { AF_OP_EXP, case_unary },
+  { AF_OP_MEAN, case_reduce },
+  { AF_OP_SUM, case_reduce },
+  { AF_OP_AMAX, case_reduce },
+  { AF_OP_AMIN, case_reduce },
+  { AF_OP_SOFTMAX, case_softmax },
+  { AF_OP_BATCH_NORM, case_batch_norm },
+  { AF_OP_MAX_POOL, case_max_pool },
+  { AF_OP_AVG_POOL, case_avg_pool },
+  { AF_OP_CONCAT, case_concat },
+  { AF_OP_RESHAPE, case_reshape },
+  { AF_OP_TRANSPOSE, case_transpose },
+  { AF_OP_UPSAMPLE, case_upsample },
+  { AF_OP_ARGMAX, case_argmax },
   { AF_OP_TOPK, case_topk },
 };
 
@@ -702,8 +714,7 @@ test_err_conv (void)
   node_err (g, AF_OP_CONV, &a, AF_ERROR_INVALID, "\"pad\"", NULL, IN (x, w3));
   AfTensor *big = cst (g, "big.weight", SH (4, 3, 9, 1), NULL);
   node_err (g, AF_OP_CONV, NULL, AF_ERROR_SHAPE, "\"big.weight\"", NULL, IN (x, big));
-  node_err (g, AF_OP_CONV, NULL, AF_ERROR_SHAPE, "input 0 \"conv2.bias\"", "rank 4",
-            IN (b, w3));
+  node_err (g, AF_OP_CONV, NULL, AF_ERROR_SHAPE, "input 0 \"conv2.bias\"", "rank 4", IN (b, w3));
   af_graph_free (g);
 }
 

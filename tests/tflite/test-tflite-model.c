@@ -35,10 +35,10 @@ load_blazeface (void)
 {
   g_autofree char *path = model_path ();
   if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
-    g_autofree char *msg = g_strdup_printf (
-        "%s not found; install it with: npm install --no-save --prefix "
-        "\"$HOME/.cache/aneforge/npm\" @mediapipe/face_detection@0.4.1657300184",
-        path);
+    g_autofree char *msg =
+        g_strdup_printf ("%s not found; install it with: npm install --no-save --prefix "
+                         "\"$HOME/.cache/aneforge/npm\" @mediapipe/face_detection@0.4.1657300184",
+                         path);
     g_test_skip (msg);
     return NULL;
   }

@@ -13,8 +13,24 @@
 #include <math.h>
 #include <string.h>
 
-enum { ADD = 0, AVG = 1, CONCAT = 2, CONV = 3, DW = 4, DEQ = 6, FC = 9, LOGISTIC = 14, MAXP = 17,
-       MUL = 18, RELU = 19, RELU6 = 21, RESHAPE = 22, SOFTMAX = 25, PAD = 34, RESIZE_NN = 97 };
+enum {
+  ADD = 0,
+  AVG = 1,
+  CONCAT = 2,
+  CONV = 3,
+  DW = 4,
+  DEQ = 6,
+  FC = 9,
+  LOGISTIC = 14,
+  MAXP = 17,
+  MUL = 18,
+  RELU = 19,
+  RELU6 = 21,
+  RESHAPE = 22,
+  SOFTMAX = 25,
+  PAD = 34,
+  RESIZE_NN = 97
+};
 enum { SAME = 0, VALID = 1 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -188,16 +204,16 @@ test_conv_same_extra_pad_at_end (void)
 /* Builds and checks one conv / depthwise case against the naive NHWC
  * reference: OHWI -> OIHW and [1,KH,KW,C*M] -> grouped conv are right. */
 static void
-check_conv (gboolean depthwise, int H, int W, int C, int O, int K, int stride, int padding,
-            int act, guint32 seed)
+check_conv (gboolean depthwise, int H, int W, int C, int O, int K, int stride, int padding, int act,
+            guint32 seed)
 {
   Tb *b = tb_new ();
   int wn = depthwise ? K * K * O : O * K * K * C;
-  float *w = g_new (float, wn), *bias = g_new (float, O), *xv = g_new (float, H * W * C);
+  float *w = g_new (float, wn), *bias = g_new (float, O), *xv = g_new (float, H *W *C);
   fill (w, wn, seed);
   fill (bias, O, seed + 1);
   fill (xv, H * W * C, seed + 2);
-  float *want = g_new (float, H * W * O), *out = g_new (float, H * W * O);
+  float *want = g_new (float, H *W *O), *out = g_new (float, H *W *O);
   int oh, ow;
   ref_conv (xv, H, W, C, w, O, K, K, bias, stride, padding, depthwise, act, want, &oh, &ow);
   int xs[] = { 1, H, W, C }, ys[] = { 1, oh, ow, O }, bs[] = { O };
@@ -779,10 +795,10 @@ test_hostile_buffers (void)
   g_clear_error (&error);
   /* a valid table at 16 (vtable at 8: 6 bytes, object 8 bytes, field 0 at
    * +4) whose field 0 is a vector of 0x7fffffff 4-byte elements */
-  guint8 b3[32] = { 16, 0, 0, 0, 'T', 'F', 'L', '3', /* root -> 16 */
-                    6, 0, 8, 0, 4, 0, 0, 0,          /* vtable */
-                    8, 0, 0, 0, 4, 0, 0, 0,          /* table: soffset 8, field 0 -> 24 */
-                    0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0 };
+  guint8 b3[32] = { 16,   0,    0,    0,    'T', 'F', 'L', '3', /* root -> 16 */
+                    6,    0,    8,    0,    4,   0,   0,   0,   /* vtable */
+                    8,    0,    0,    0,    4,   0,   0,   0, /* table: soffset 8, field 0 -> 24 */
+                    0xff, 0xff, 0xff, 0x7f, 0,   0,   0,   0 };
   g_assert_true (af_fb_init (&fb, b3, sizeof b3, NULL, "b3", &error));
   g_assert_true (af_fb_root (&fb, &t, &error));
   AfFbVector v;

@@ -13,7 +13,7 @@ typedef struct {
 
 struct _FbwObj {
   FbwKind kind;
-  GArray *fields;  /* TABLE: FbwField */
+  GArray *fields;   /* TABLE: FbwField */
   GByteArray *data; /* VEC / STRING */
   gsize elem;
   guint n;

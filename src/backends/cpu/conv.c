@@ -89,7 +89,7 @@ af__conv_pack_weights (AfConvKernel *k, const float *w)
   const AfConvDesc *d = &k->d;
   gint64 kd = k->kdim;
   if (k->depthwise) {
-    k->w = g_new (float, d->c_out * kd);
+    k->w = g_new (float, d->c_out *kd);
     memcpy (k->w, w, d->c_out * kd * sizeof (float));
     return;
   }
@@ -160,8 +160,8 @@ AfConvKernel *
 af_cpu_conv_new (const AfConvDesc *d, const float *w, const float *bias, const AfEpilogue *ep)
 {
   g_return_val_if_fail (d && w, NULL);
-  g_return_val_if_fail (d->c_in > 0 && d->groups > 0 && d->c_in % d->groups == 0 && d->c_out % d->groups == 0,
-                        NULL);
+  g_return_val_if_fail (
+      d->c_in > 0 && d->groups > 0 && d->c_in % d->groups == 0 && d->c_out % d->groups == 0, NULL);
   g_return_val_if_fail (d->kh > 0 && d->kw > 0 && d->stride[0] > 0 && d->stride[1] > 0 &&
                             d->dilation[0] > 0 && d->dilation[1] > 0,
                         NULL);
@@ -244,8 +244,8 @@ af__conv_sample_row (const AfConvDesc *d, gboolean simd, const guint16 *plane, g
 /* One im2col row: kernel tap (ky, kx) of input plane @plane for output
  * pixels [p0, p0 + n). */
 static void
-af__conv_im2col_row (const AfConvDesc *d, gboolean simd, const guint16 *plane, gint64 ky,
-                     gint64 kx, gint64 p0, gint64 n, float *dst, guint16 *tmp)
+af__conv_im2col_row (const AfConvDesc *d, gboolean simd, const guint16 *plane, gint64 ky, gint64 kx,
+                     gint64 p0, gint64 n, float *dst, guint16 *tmp)
 {
   gint64 oy = p0 / d->w_out, ox = p0 % d->w_out;
   for (gint64 j = 0; j < n; oy++, ox = 0) {
@@ -261,8 +261,8 @@ af__conv_im2col_row (const AfConvDesc *d, gboolean simd, const guint16 *plane, g
  * row @oy0 on (k->pp_rows of them, as far as they exist), columns from
  * -pad_left, as fp32 with zeros outside the image. */
 static void
-af__conv_fill_padded (const AfConvKernel *k, gboolean simd, const guint16 *in, gint64 g,
-                      gint64 c0, gint64 c1, gint64 oy0, float *pp)
+af__conv_fill_padded (const AfConvKernel *k, gboolean simd, const guint16 *in, gint64 g, gint64 c0,
+                      gint64 c1, gint64 oy0, float *pp)
 {
   const AfConvDesc *d = &k->d;
   gint64 wp = k->pp_w, ylo = oy0 * d->stride[0] - d->pad[0], xlo = -d->pad[1];
@@ -310,9 +310,9 @@ af__conv_im2col_row_pp (const AfConvKernel *k, const float *pp, gint64 pc, gint6
  * columns past @ncols are zeros. @row: ldb floats of staging; @pp: the
  * padded-copy scratch when k->padded. */
 static void
-af__conv_build_tile (const AfConvKernel *k, gboolean simd, const guint16 *in, gint64 g,
-                     gint64 k0, gint64 k1, gint64 p0, gint64 ncols, float *tile, float *row,
-                     guint16 *tmp, float *pp)
+af__conv_build_tile (const AfConvKernel *k, gboolean simd, const guint16 *in, gint64 g, gint64 k0,
+                     gint64 k1, gint64 p0, gint64 ncols, float *tile, float *row, guint16 *tmp,
+                     float *pp)
 {
   const AfConvDesc *d = &k->d;
   gint64 plane_sz = d->h_in * d->w_in, taps = d->kh * d->kw, n_pad = af__round_up (ncols, NR);
@@ -357,8 +357,7 @@ af__conv_prefetch (const float *w, gint64 n)
  * is in L2) stream past; a narrow tail strip last, all panels at once. */
 static void
 af__conv_kblock (const AfConvRun *r, gint64 g, gint64 p0, const float *wg, gint64 k0, gint64 k1,
-                 gint64 mb0, gint64 mb1, gint64 ncols, const float *tile, gboolean load,
-                 float *cb)
+                 gint64 mb0, gint64 mb1, gint64 ncols, const float *tile, gboolean load, float *cb)
 {
   const AfConvKernel *k = r->k;
   gint64 ldb = k->ldb, kn = k1 - k0, lda = kn * MR, rem = ncols % NR;
@@ -389,9 +388,9 @@ af__conv_kblock (const AfConvRun *r, gint64 g, gint64 p0, const float *wg, gint6
     mb += two ? 2 : 1;
   }
   if (n_wide < ncols) /* a tail strip: channels in the vector lanes */
-    af__gemm_acc_narrow (TRUE, kn, wg + af__conv_panel_at (k, 0, k0, kn, mb0), lda, tile + n_wide * k->kc, NR,
-                         (int) (MIN (k->cout_g, mb1 * MR) - mb0 * MR), (int) rem, load,
-                         cb + n_wide, ldb);
+    af__gemm_acc_narrow (TRUE, kn, wg + af__conv_panel_at (k, 0, k0, kn, mb0), lda,
+                         tile + n_wide * k->kc, NR, (int) (MIN (k->cout_g, mb1 * MR) - mb0 * MR),
+                         (int) rem, load, cb + n_wide, ldb);
 }
 
 /* One task: pixel tile ti of group g, output panels [mb0, mb1). For each K
@@ -411,8 +410,8 @@ af__conv_gemm_task (void *ctx, gint64 begin, gint64 end, int thread)
   float *row = (float *) (scratch + b_bytes + c_bytes);
   gsize row_bytes = af__align64 (k->ldb * sizeof (float));
   guint16 *tmp = (guint16 *) (scratch + b_bytes + c_bytes + row_bytes);
-  float *pp = (float *) (scratch + b_bytes + c_bytes + row_bytes +
-                         af__align64 (k->nc * sizeof (guint16)));
+  float *pp =
+      (float *) (scratch + b_bytes + c_bytes + row_bytes + af__align64 (k->nc * sizeof (guint16)));
   gint64 ldb = k->ldb;
   for (gint64 t = begin; t < end; t++) {
     gint64 mc = t % r->m_chunks, ti = (t / r->m_chunks) % k->n_tiles;
@@ -445,11 +444,11 @@ af__conv_gemm_task (void *ctx, gint64 begin, gint64 end, int thread)
  * add zeros, so skipping them is exact) in registers. */
 
 struct AfDwScratch_ {
-  float *rows;      /* stride 1: [kh][span + pad]; else [kh * kw][w_out + pad] */
-  float *acc;       /* [w_out + pad] */
+  float *rows;       /* stride 1: [kh][span + pad]; else [kh * kw][w_out + pad] */
+  float *acc;        /* [w_out + pad] */
   const float **tap; /* [kh * kw] */
-  float *tw;        /* [kh * kw] weights of the valid taps */
-  guint16 *tmp;     /* [w_out] gather buffer */
+  float *tw;         /* [kh * kw] weights of the valid taps */
+  guint16 *tmp;      /* [w_out] gather buffer */
 };
 
 #define AF_DW_PAD 8 /* readable floats past each row (vector tails) */
@@ -488,8 +487,7 @@ af__dw_sum_avx2 (gint64 n, int taps, const float *const *tap, const float *tw, f
 #endif
 
 static void
-af__dw_sum (gboolean simd, gint64 n, int taps, const float *const *tap, const float *tw,
-            float *acc)
+af__dw_sum (gboolean simd, gint64 n, int taps, const float *const *tap, const float *tw, float *acc)
 {
 #ifdef AF_X86
   if (simd) {
@@ -507,8 +505,8 @@ af__dw_sum (gboolean simd, gint64 n, int taps, const float *const *tap, const fl
 
 /* Points the taps of output row @oy at their input; returns how many. */
 static int
-af__dw_taps (const AfConvKernel *k, gboolean simd, const guint16 *plane, const float *w,
-             gint64 oy, AfDwScratch *s)
+af__dw_taps (const AfConvKernel *k, gboolean simd, const guint16 *plane, const float *w, gint64 oy,
+             AfDwScratch *s)
 {
   const AfConvDesc *d = &k->d;
   gint64 row_len = d->stride[1] == 1 ? k->span + AF_DW_PAD : d->w_out + AF_DW_PAD;
@@ -575,8 +573,9 @@ void
 af_cpu_conv_run_res (const AfConvKernel *k, const guint16 *in, const guint16 *res, guint16 *out,
                      guint8 *scratch, AfPool *pool)
 {
-  AfConvRun r = { k, in, out, scratch, af__cpu_use_simd (), af__cpu_use_avx512 (), FALSE, 1, 1,
-                  res };
+  AfConvRun r = {
+    k, in, out, scratch, af__cpu_use_simd (), af__cpu_use_avx512 (), FALSE, 1, 1, res
+  };
   r.fused = r.avx512 && k->simple && k->n_kb == 1;
   g_return_if_fail (!af_epilogue_has_residual (&k->ep) || res);
   if (k->hw_out == 0 || k->d.c_out == 0)

@@ -32,7 +32,7 @@ struct _AfDwKernel {
   gint64 plane;      /* floats per phase plane, tail included */
   gint64 n_acc;      /* h_out * pw */
   int taps;
-  gint64 *off;       /* [kh * kw] tap offsets (phase plane + position) */
+  gint64 *off; /* [kh * kw] tap offsets (phase plane + position) */
   float *w, *bias;
   gsize scratch;
 };
@@ -75,7 +75,8 @@ af_cpu_dw_new (const AfConvDesc *d, const float *w, const float *bias, const AfE
     memcpy (k->bias, bias, d->c_out * sizeof (float));
   /* phase planes, one fp32 input row, accumulators */
   k->scratch = (plane * sh * sw + d->h_in * d->w_in + 16 + af__round_up (k->n_acc, 32) + 64) *
-                   sizeof (float) + 256;
+                   sizeof (float) +
+               256;
   return k;
 }
 

@@ -206,8 +206,8 @@ af__binary_task (void *ctx, gint64 begin, gint64 end, int thread)
 }
 
 void
-af_cpu_binary_run (const AfBinaryDesc *d, const guint16 *a, const guint16 *b,
-                   const guint16 *res, guint16 *out, AfPool *pool)
+af_cpu_binary_run (const AfBinaryDesc *d, const guint16 *a, const guint16 *b, const guint16 *res,
+                   guint16 *out, AfPool *pool)
 {
   AfBinaryRun r = { d, a, b, res, out, af__cpu_use_simd () };
   af_pool_parallel_for (pool, af__ew_blocks (d->numel), AF_EW_GRAIN, af__binary_task, &r);
@@ -216,8 +216,7 @@ af_cpu_binary_run (const AfBinaryDesc *d, const guint16 *a, const guint16 *b,
 /* ============================================================ unary */
 
 void
-af_cpu_unary_init (AfUnaryDesc *d, AfOp op, float lo, float hi, gint64 numel,
-                   const AfEpilogue *ep)
+af_cpu_unary_init (AfUnaryDesc *d, AfOp op, float lo, float hi, gint64 numel, const AfEpilogue *ep)
 {
   memset (d, 0, sizeof *d);
   d->numel = numel;
@@ -254,8 +253,7 @@ af__unary_task (void *ctx, gint64 begin, gint64 end, int thread)
     af__store_row (r->simd, v, n, &d->ep, r->res && ep_res ? r->res + e0 : NULL, r->out + e0);
     if (d->rest.n > 0) {
       af_fp16_to_f32_n (r->out + e0, v, n);
-      af__store_row (r->simd, v, n, &d->rest, r->res && !ep_res ? r->res + e0 : NULL,
-                     r->out + e0);
+      af__store_row (r->simd, v, n, &d->rest, r->res && !ep_res ? r->res + e0 : NULL, r->out + e0);
     }
   }
 }
@@ -271,9 +269,8 @@ af_cpu_unary_run (const AfUnaryDesc *d, const guint16 *x, const guint16 *res, gu
 /* ============================================================ batch norm */
 
 void
-af_cpu_batch_norm_init (AfBatchNormDesc *d, const AfShape *x, const float *scale,
-                        const float *bias, const float *mean, const float *var, float eps,
-                        const AfEpilogue *ep)
+af_cpu_batch_norm_init (AfBatchNormDesc *d, const AfShape *x, const float *scale, const float *bias,
+                        const float *mean, const float *var, float eps, const AfEpilogue *ep)
 {
   memset (d, 0, sizeof *d);
   if (ep)
@@ -353,19 +350,18 @@ af__bn_task (void *ctx, gint64 begin, gint64 end, int thread)
 }
 
 void
-af_cpu_batch_norm_run (const AfBatchNormDesc *d, const guint16 *x, const guint16 *res,
-                       guint16 *out, AfPool *pool)
+af_cpu_batch_norm_run (const AfBatchNormDesc *d, const guint16 *x, const guint16 *res, guint16 *out,
+                       AfPool *pool)
 {
   AfBnRun r = { d, x, res, out, af__cpu_use_simd () };
-  af_pool_parallel_for (pool, af__ew_blocks (d->outer * d->c * d->inner), AF_EW_GRAIN,
-                        af__bn_task, &r);
+  af_pool_parallel_for (pool, af__ew_blocks (d->outer * d->c * d->inner), AF_EW_GRAIN, af__bn_task,
+                        &r);
 }
 
 /* ============================================================ gather */
 
 void
-af_cpu_transpose_init (AfGatherDesc *d, const AfShape *in, const int *perm,
-                       const AfEpilogue *ep)
+af_cpu_transpose_init (AfGatherDesc *d, const AfShape *in, const int *perm, const AfEpilogue *ep)
 {
   memset (d, 0, sizeof *d);
   if (ep)
@@ -516,8 +512,7 @@ af__mp_span (const AfPoolDesc *d)
 
 /* floats: row (span), even + odd halves, ring of kh hrows, acc */
 static gsize
-af__mp_layout (const AfPoolDesc *d, float *base, float **row, float **ph, float **ring,
-               float **acc)
+af__mp_layout (const AfPoolDesc *d, float *base, float **row, float **ph, float **ring, float **acc)
 {
   gint64 span = MAX (af__mp_span (d), 1), half = span / 2 + 1, w = d->w_out + AF_MP_PAD;
   gsize off = 0;
@@ -609,8 +604,8 @@ __attribute__ ((target ("avx2"))) static void
 af__mp_vmax_avx2 (float *restrict acc, const float *restrict hrow, gint64 n)
 {
   for (gint64 i = 0; i < n; i += 8)
-    _mm256_storeu_ps (acc + i, _mm256_max_ps (_mm256_loadu_ps (acc + i),
-                                              _mm256_loadu_ps (hrow + i)));
+    _mm256_storeu_ps (acc + i,
+                      _mm256_max_ps (_mm256_loadu_ps (acc + i), _mm256_loadu_ps (hrow + i)));
 }
 #endif
 
@@ -675,8 +670,9 @@ void
 af_cpu_max_pool_run (const AfPoolDesc *d, const AfEpilogue *ep, const guint16 *in, guint16 *out,
                      guint8 *scratch, AfPool *pool)
 {
-  AfMaxPoolRun r = { d, ep, in, out, scratch, af_cpu_max_pool_scratch_size (d),
-                     af__cpu_use_simd () };
+  AfMaxPoolRun r = {
+    d, ep, in, out, scratch, af_cpu_max_pool_scratch_size (d), af__cpu_use_simd ()
+  };
   if (d->h_out <= 0 || d->w_out <= 0)
     return;
   af_pool_parallel_for (pool, d->c, 1, af__mp_task, &r);

@@ -22,7 +22,7 @@ G_BEGIN_DECLS
 typedef struct {
   AfOp op;
   AfEpilogue ep;
-  int rank;                                  /* collapsed, >= 1 */
+  int rank;                                                /* collapsed, >= 1 */
   gint64 d[AF_MAX_RANK], sa[AF_MAX_RANK], sb[AF_MAX_RANK]; /* dims; input strides (0: bcast) */
   gint64 numel;
 } AfBinaryDesc;
@@ -35,7 +35,7 @@ void af_cpu_binary_run (const AfBinaryDesc *d, const guint16 *a, const guint16 *
 /* ------------------------------------------------------------ unary
  * y = ep (op (x)) over @numel values (op is any epilogue op but ADD). */
 typedef struct {
-  AfEpilogue ep; /* the op first, then the step's epilogue */
+  AfEpilogue ep;   /* the op first, then the step's epilogue */
   AfEpilogue rest; /* what did not fit in @ep (applied in a second pass) */
   gint64 numel;
 } AfUnaryDesc;
@@ -77,8 +77,8 @@ void af_cpu_transpose_init (AfGatherDesc *d, const AfShape *in, const int *perm,
                             const AfEpilogue *ep);
 void af_cpu_upsample_init (AfGatherDesc *d, const AfShape *in, gint64 sh, gint64 sw,
                            const AfEpilogue *ep);
-void af_cpu_gather_run (const AfGatherDesc *d, const guint16 *in, const guint16 *res,
-                        guint16 *out, AfPool *pool);
+void af_cpu_gather_run (const AfGatherDesc *d, const guint16 *in, const guint16 *res, guint16 *out,
+                        AfPool *pool);
 
 /* ------------------------------------------------------------ reduce
  * mean / sum over the trailing @inner elements of each of @outer rows, summed
@@ -89,8 +89,8 @@ typedef struct {
   AfEpilogue ep;
 } AfReduceDesc;
 
-void af_cpu_reduce_run (const AfReduceDesc *d, const guint16 *x, const guint16 *res,
-                        guint16 *out, AfPool *pool);
+void af_cpu_reduce_run (const AfReduceDesc *d, const guint16 *x, const guint16 *res, guint16 *out,
+                        AfPool *pool);
 
 /* ------------------------------------------------------------ max pool
  * One NCHW image, any kernel / stride / padding / ceil mode: every window

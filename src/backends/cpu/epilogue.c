@@ -32,7 +32,7 @@ af_cpu_has_avx2_fma_f16c (void)
       /* AVX usable: the CPU has it and the OS saves YMM state (XCR0 bits 1, 2) */
       if (((c >> 27) & 1) && ((c >> 28) & 1)) {
         unsigned lo, hi;
-        __asm__ volatile ("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
         avx = (lo & 6) == 6;
       }
     }
@@ -80,7 +80,7 @@ af__cpu_use_avx512 (void)
     if (af_cpu_has_avx2_fma_f16c () && __get_cpuid_count (7, 0, &a, &b, &c, &dx) &&
         ((b >> 16) & 1)) {
       unsigned lo, hi;
-      __asm__ volatile ("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+      __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
       d = (lo & 0xe6) == 0xe6;
     }
 #endif
@@ -150,8 +150,8 @@ af_epilogue_apply_res (const AfEpilogue *ep, float x, float r)
   if (!ep)
     return x;
   for (int i = 0; i < ep->n; i++)
-    x = af__round16 (ep->op[i] == AF_OP_ADD ? x + r
-                                            : af__unary_scalar (ep->op[i], x, ep->lo[i], ep->hi[i]));
+    x = af__round16 (
+        ep->op[i] == AF_OP_ADD ? x + r : af__unary_scalar (ep->op[i], x, ep->lo[i], ep->hi[i]));
   return x;
 }
 
@@ -286,12 +286,11 @@ af__finish_row_simple (const float *acc, gint64 n, gboolean add_bias, float bias
                                      lo1, hi1));
   } else if (bias_v) {
     for (; j + 8 <= n; j += 8)
-      _mm_storeu_si128 ((__m128i *) (dst + j),
-                        af__simple8 (_mm256_add_ps (_mm256_loadu_ps (acc + j),
-                                                    _mm256_loadu_ps (bias_v + j)),
-                                     &se, lo0, hi0,
-                                     se.add ? _mm_loadu_si128 ((const __m128i *) (res + j)) : r0,
-                                     lo1, hi1));
+      _mm_storeu_si128 (
+          (__m128i *) (dst + j),
+          af__simple8 (_mm256_add_ps (_mm256_loadu_ps (acc + j), _mm256_loadu_ps (bias_v + j)), &se,
+                       lo0, hi0, se.add ? _mm_loadu_si128 ((const __m128i *) (res + j)) : r0, lo1,
+                       hi1));
   } else if (se.add) {
     for (; j + 8 <= n; j += 8)
       _mm_storeu_si128 ((__m128i *) (dst + j),
@@ -299,9 +298,9 @@ af__finish_row_simple (const float *acc, gint64 n, gboolean add_bias, float bias
                                      _mm_loadu_si128 ((const __m128i *) (res + j)), lo1, hi1));
   } else {
     for (; j + 8 <= n; j += 8)
-      _mm_storeu_si128 ((__m128i *) (dst + j),
-                        af__simple8 (_mm256_add_ps (_mm256_loadu_ps (acc + j), vb), &se, lo0, hi0,
-                                     r0, lo1, hi1));
+      _mm_storeu_si128 (
+          (__m128i *) (dst + j),
+          af__simple8 (_mm256_add_ps (_mm256_loadu_ps (acc + j), vb), &se, lo0, hi0, r0, lo1, hi1));
   }
   if (j < n) {
     gint64 cnt = n - j;
@@ -317,16 +316,16 @@ af__finish_row_simple (const float *acc, gint64 n, gboolean add_bias, float bias
     }
     if (se.add)
       memcpy (tr, res + j, cnt * sizeof (guint16));
-    _mm_storeu_si128 ((__m128i *) th,
-                      af__simple8 (v, &se, lo0, hi0, _mm_loadu_si128 ((const __m128i *) tr),
-                                   lo1, hi1));
+    _mm_storeu_si128 (
+        (__m128i *) th,
+        af__simple8 (v, &se, lo0, hi0, _mm_loadu_si128 ((const __m128i *) tr), lo1, hi1));
     memcpy (dst + j, th, cnt * sizeof (guint16));
   }
 }
 
 __attribute__ ((target ("avx2,f16c"))) static void
-af__finish_row_avx2 (const float *acc, gint64 n, gboolean add_bias, float bias,
-                     const float *bias_v, const AfEpilogue *ep, const guint16 *res, guint16 *dst)
+af__finish_row_avx2 (const float *acc, gint64 n, gboolean add_bias, float bias, const float *bias_v,
+                     const AfEpilogue *ep, const guint16 *res, guint16 *dst)
 {
   if (af__epilogue_is_simple (ep)) {
     af__finish_row_simple (acc, n, add_bias, bias, bias_v, ep, res, dst);

@@ -55,7 +55,7 @@ struct _AfCpuProgram {
   AfPool *pool;
   AfCpuStep *steps;
   guint n_steps;
-  float *scratch; /* fp32 inputs and output of reference-kernel steps */
+  float *scratch;   /* fp32 inputs and output of reference-kernel steps */
   guint8 *kscratch; /* fast-kernel scratch, per thread */
   gsize kscratch_per_thread;
   gboolean profile; /* AF_PROFILE */
@@ -217,8 +217,7 @@ static void
 af_run_pool (AfCpuProgram *p, AfCpuStep *s)
 {
   for (gint64 b = 0; b < s->batch; b++)
-    af_cpu_pool2d_run (&s->pool, s->in16[0] + b * s->in_image, s->out + b * s->out_image,
-                       p->pool);
+    af_cpu_pool2d_run (&s->pool, s->in16[0] + b * s->in_image, s->out + b * s->out_image, p->pool);
   af_apply_epilogue_inplace (&s->step->ep, s->res, s->out, s->out_numel);
 }
 
@@ -240,9 +239,15 @@ af_bind_conv (AfCpuProgram *p, AfCpuStep *s)
     return FALSE;
   const AfShape *x = &n->in[0]->shape, *w = &n->in[1]->shape, *y = &n->out->shape;
   AfConvDesc d = {
-    .c_in = x->d[1], .h_in = x->d[2], .w_in = x->d[3],
-    .c_out = y->d[1], .h_out = y->d[2], .w_out = y->d[3],
-    .kh = w->d[2], .kw = w->d[3], .groups = n->attrs.groups,
+    .c_in = x->d[1],
+    .h_in = x->d[2],
+    .w_in = x->d[3],
+    .c_out = y->d[1],
+    .h_out = y->d[2],
+    .w_out = y->d[3],
+    .kh = w->d[2],
+    .kw = w->d[3],
+    .groups = n->attrs.groups,
   };
   memcpy (d.stride, n->attrs.stride, sizeof d.stride);
   memcpy (d.pad, n->attrs.pad, sizeof d.pad);
@@ -297,8 +302,13 @@ af_bind_pool (AfCpuProgram *p, AfCpuStep *s)
   if (n->in[0]->kind == AF_VALUE_CONST || x->rank != 4 || (n->attrs.ceil_mode && !is_max))
     return FALSE;
   AfPoolDesc d = {
-    .c = x->d[1], .h_in = x->d[2], .w_in = x->d[3], .h_out = y->d[2], .w_out = y->d[3],
-    .is_max = n->op == AF_OP_MAX_POOL, .count_include_pad = n->attrs.count_include_pad,
+    .c = x->d[1],
+    .h_in = x->d[2],
+    .w_in = x->d[3],
+    .h_out = y->d[2],
+    .w_out = y->d[3],
+    .is_max = n->op == AF_OP_MAX_POOL,
+    .count_include_pad = n->attrs.count_include_pad,
   };
   if (n->attrs.global) {
     d.kh = x->d[2];
@@ -350,8 +360,8 @@ af_bind_batch_norm (AfCpuStep *s)
   for (guint j = 1; j < 5; j++)
     if (!s->in32_owned[j])
       return FALSE;
-  af_cpu_batch_norm_init (&s->bn, &n->in[0]->shape, s->in32[1], s->in32[2], s->in32[3],
-                          s->in32[4], n->attrs.eps, &s->step->ep);
+  af_cpu_batch_norm_init (&s->bn, &n->in[0]->shape, s->in32[1], s->in32[2], s->in32[3], s->in32[4],
+                          n->attrs.eps, &s->step->ep);
   s->run = af_run_batch_norm;
   return TRUE;
 }
@@ -437,8 +447,7 @@ af_bind_fast (AfCpuProgram *p, AfCpuStep *s)
   case AF_OP_EXP:
     if (!s->in16[0])
       return FALSE;
-    af_cpu_unary_init (&s->unary, n->op, n->attrs.min, n->attrs.max, s->out_numel,
-                       &s->step->ep);
+    af_cpu_unary_init (&s->unary, n->op, n->attrs.min, n->attrs.max, s->out_numel, &s->step->ep);
     s->run = af_run_unary;
     return TRUE;
   case AF_OP_BATCH_NORM:

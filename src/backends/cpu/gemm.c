@@ -70,7 +70,7 @@ af__uk_avx2 (int mr, gint64 k, const float *a, const float *b, gint64 ldb, float
 }
 
 #define AF_UK(R)                                                                                   \
-  __attribute__ ((target ("avx2,fma"))) static void af__uk_avx2_##R (                             \
+  __attribute__ ((target ("avx2,fma"))) static void af__uk_avx2_##R (                              \
       gint64 k, const float *a, const float *b, gint64 ldb, float *acc)                            \
   {                                                                                                \
     af__uk_avx2 (R, k, a, b, ldb, acc);                                                            \
@@ -136,7 +136,7 @@ af__uka_avx2 (int R, int V, gint64 k, const float *a, const float *b, gint64 ldb
 }
 
 #define AF_UKA(R, V)                                                                               \
-  __attribute__ ((target ("avx2,fma"))) static void af__uka_avx2_##R##_##V (                      \
+  __attribute__ ((target ("avx2,fma"))) static void af__uka_avx2_##R##_##V (                       \
       gint64 k, const float *a, const float *b, gint64 ldb, gboolean load, float *c, gint64 ldc)   \
   {                                                                                                \
     af__uka_avx2 (R, V, k, a, b, ldb, load, c, ldc);                                               \
@@ -158,10 +158,10 @@ AF_UKA (6, 2)
 typedef void (*AfUkaFn) (gint64 k, const float *a, const float *b, gint64 ldb, gboolean load,
                          float *c, gint64 ldc);
 static const AfUkaFn af__uka_avx2_fns[2][MR + 1] = {
-  { NULL, af__uka_avx2_1_1, af__uka_avx2_2_1, af__uka_avx2_3_1, af__uka_avx2_4_1,
-    af__uka_avx2_5_1, af__uka_avx2_6_1 },
-  { NULL, af__uka_avx2_1_2, af__uka_avx2_2_2, af__uka_avx2_3_2, af__uka_avx2_4_2,
-    af__uka_avx2_5_2, af__uka_avx2_6_2 },
+  { NULL, af__uka_avx2_1_1, af__uka_avx2_2_1, af__uka_avx2_3_1, af__uka_avx2_4_1, af__uka_avx2_5_1,
+    af__uka_avx2_6_1 },
+  { NULL, af__uka_avx2_1_2, af__uka_avx2_2_2, af__uka_avx2_3_2, af__uka_avx2_4_2, af__uka_avx2_5_2,
+    af__uka_avx2_6_2 },
 };
 
 typedef void (*AfUkFn) (gint64 k, const float *a, const float *b, gint64 ldb, float *acc);
@@ -171,8 +171,8 @@ static const AfUkFn af__uk_avx2_fns[MR + 1] = {
 #endif
 
 void
-af__gemm_tile (gboolean simd, gint64 k, const float *a, const float *b, gint64 ldb, int mr,
-               int nr, const float *bias_row, const float *bias_col, const AfEpilogue *ep,
+af__gemm_tile (gboolean simd, gint64 k, const float *a, const float *b, gint64 ldb, int mr, int nr,
+               const float *bias_row, const float *bias_col, const AfEpilogue *ep,
                const guint16 *res, guint16 *c, gint64 ldc)
 {
   float acc[MR * NR] __attribute__ ((aligned (32)));
@@ -189,8 +189,8 @@ af__gemm_tile (gboolean simd, gint64 k, const float *a, const float *b, gint64 l
 }
 
 void
-af__gemm_acc (gboolean simd, gint64 k, const float *a, const float *b, gint64 ldb, int mr,
-              int nr, gboolean load, float *c, gint64 ldc)
+af__gemm_acc (gboolean simd, gint64 k, const float *a, const float *b, gint64 ldb, int mr, int nr,
+              gboolean load, float *c, gint64 ldc)
 {
   g_assert (mr >= 1 && mr <= MR && nr >= 1 && nr <= NR);
 #ifdef AF_X86
@@ -282,7 +282,7 @@ af__ukz (int R, gint64 k, const float *a0, gint64 lda_panel, const float *b, gin
 }
 
 #define AF_UKZ(R)                                                                                  \
-  __attribute__ ((target ("avx512f"))) static void af__ukz_##R (                                  \
+  __attribute__ ((target ("avx512f"))) static void af__ukz_##R (                                   \
       gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb, gboolean load,       \
       float *c, gint64 ldc)                                                                        \
   {                                                                                                \
@@ -365,7 +365,7 @@ af__ukn_avx2 (int NP, int NX, gint64 k, const float *a, gint64 lda_panel, const 
 }
 
 #define AF_UKN(NP, NX)                                                                             \
-  __attribute__ ((target ("avx2,fma"))) static void af__ukn_avx2_##NP##_##NX (                    \
+  __attribute__ ((target ("avx2,fma"))) static void af__ukn_avx2_##NP##_##NX (                     \
       gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb, int rows,            \
       gboolean load, float *c, gint64 ldc)                                                         \
   {                                                                                                \
@@ -402,8 +402,8 @@ typedef void (*AfUknFn) (gint64 k, const float *a, gint64 lda_panel, const float
                          int rows, gboolean load, float *c, gint64 ldc);
 static const AfUknFn af__ukn_fns[AF_GEMM_NARROW + 1][13] = {
   [1] = { NULL, af__ukn_avx2_1_1, af__ukn_avx2_2_1, af__ukn_avx2_3_1, af__ukn_avx2_4_1,
-          af__ukn_avx2_5_1, af__ukn_avx2_6_1, af__ukn_avx2_7_1, af__ukn_avx2_8_1,
-          af__ukn_avx2_9_1, af__ukn_avx2_10_1, af__ukn_avx2_11_1, af__ukn_avx2_12_1 },
+          af__ukn_avx2_5_1, af__ukn_avx2_6_1, af__ukn_avx2_7_1, af__ukn_avx2_8_1, af__ukn_avx2_9_1,
+          af__ukn_avx2_10_1, af__ukn_avx2_11_1, af__ukn_avx2_12_1 },
   [2] = { NULL, af__ukn_avx2_1_2, af__ukn_avx2_2_2, af__ukn_avx2_3_2, af__ukn_avx2_4_2,
           af__ukn_avx2_5_2, af__ukn_avx2_6_2 },
   [3] = { NULL, af__ukn_avx2_1_3, af__ukn_avx2_2_3, af__ukn_avx2_3_3, af__ukn_avx2_4_3 },
@@ -454,15 +454,14 @@ af__finz (__m512 acc, float bias, const AfSimpleEp *se, const guint16 *res, guin
     __m512 r = _mm512_cvtph_ps (_mm256_loadu_si256 ((const __m256i *) res));
     v = _mm512_add_ps (_mm512_cvtph_ps (_mm512_cvtps_ph (v, AF_F16_NEAREST)), r);
     if (se->clamp[1])
-      v = _mm512_min_ps (_mm512_max_ps (v, _mm512_set1_ps (se->lo[1])),
-                         _mm512_set1_ps (se->hi[1]));
+      v = _mm512_min_ps (_mm512_max_ps (v, _mm512_set1_ps (se->lo[1])), _mm512_set1_ps (se->hi[1]));
   }
   _mm256_storeu_si256 ((__m256i *) out, _mm512_cvtps_ph (v, AF_F16_NEAREST));
 }
 
 #define AF_UKZ_FIN(i)                                                                              \
   if (R > i)                                                                                       \
-    af__finz (c##i, bias[i], se, se->add ? res + i * ldo : NULL, out + i * ldo);
+    af__finz (c##i, bias[i], se, se->add ? res + i *ldo : NULL, out + i * ldo);
 
 __attribute__ ((target ("avx512f"), always_inline)) static inline void
 af__ukzf (int R, gint64 k, const float *a0, gint64 lda_panel, const float *b, gint64 ldb,
@@ -513,7 +512,7 @@ af__ukzf (int R, gint64 k, const float *a0, gint64 lda_panel, const float *b, gi
 }
 
 #define AF_UKZF(R)                                                                                 \
-  __attribute__ ((target ("avx512f"))) static void af__ukzf_##R (                                 \
+  __attribute__ ((target ("avx512f"))) static void af__ukzf_##R (                                  \
       gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb, const float *bias,   \
       const AfSimpleEp *se, const guint16 *res, guint16 *out, gint64 ldo)                          \
   {                                                                                                \
@@ -528,8 +527,8 @@ AF_UKZF (12)
 #undef AF_UKZF
 
 typedef void (*AfUkzfFn) (gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb,
-                          const float *bias, const AfSimpleEp *se, const guint16 *res,
-                          guint16 *out, gint64 ldo);
+                          const float *bias, const AfSimpleEp *se, const guint16 *res, guint16 *out,
+                          gint64 ldo);
 static const AfUkzfFn af__ukzf_fns[2 * MR + 1] = {
   [7] = af__ukzf_7,   [8] = af__ukzf_8,   [9] = af__ukzf_9,
   [10] = af__ukzf_10, [11] = af__ukzf_11, [12] = af__ukzf_12,

@@ -62,8 +62,7 @@ af_cpu_linear_new (gint64 k, gint64 n, const float *w, const float *bias, const 
 gsize
 af_cpu_linear_scratch_size (const AfLinearKernel *lk, gint64 m)
 {
-  return MAX (af__align64 (lk->k * MR * sizeof (float)) + af__align64 (lk->k * sizeof (float)),
-              64);
+  return MAX (af__align64 (lk->k * MR * sizeof (float)) + af__align64 (lk->k * sizeof (float)), 64);
 }
 
 void
@@ -108,8 +107,8 @@ af__linear_task (void *ctx, gint64 begin, gint64 end, int thread)
                      r->res ? r->res + m0 * lk->n + s * NR : NULL, r->y + m0 * lk->n + s * NR);
     for (; s < s1; s++) {
       int nr = (int) MIN (NR, lk->n - s * NR);
-      af__gemm_tile (r->simd, lk->k, a, lk->w + s * lk->k * NR, NR, mr, nr, NULL,
-                     lk->bias + s * NR, &lk->ep, r->res ? r->res + m0 * lk->n + s * NR : NULL,
+      af__gemm_tile (r->simd, lk->k, a, lk->w + s * lk->k * NR, NR, mr, nr, NULL, lk->bias + s * NR,
+                     &lk->ep, r->res ? r->res + m0 * lk->n + s * NR : NULL,
                      r->y + m0 * lk->n + s * NR, lk->n);
     }
   }
@@ -129,8 +128,9 @@ af_cpu_linear_run_res (const AfLinearKernel *lk, gint64 m, const guint16 *x, con
   if (m <= 0 || lk->n == 0)
     return;
   g_return_if_fail (!af_epilogue_has_residual (&lk->ep) || res);
-  AfLinearRun r = { lk, m, x, y, res, scratch, af_cpu_linear_scratch_size (lk, m),
-                    af__cpu_use_simd (), 1, 1 };
+  AfLinearRun r = {
+    lk, m, x, y, res, scratch, af_cpu_linear_scratch_size (lk, m), af__cpu_use_simd (), 1, 1
+  };
   gint64 m_blocks = af__ceil_div (m, MR), nt = af_pool_n_threads (pool);
   gint64 want = CLAMP (af__ceil_div (4 * nt, m_blocks), 1, lk->n_strips);
   r.strips_per = af__ceil_div (lk->n_strips, want);

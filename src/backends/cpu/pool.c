@@ -29,9 +29,9 @@ struct _AfPool {
   atomic_uint_fast64_t state; /* (job id << 32) | next chunk */
   atomic_uint job;            /* the current job id, for sleepers to watch */
   atomic_int quit;
-  atomic_int done;            /* chunks of the current job finished */
-  atomic_int sleepers;        /* workers waiting on @wake */
-  atomic_int started;         /* workers that reached their loop */
+  atomic_int done;     /* chunks of the current job finished */
+  atomic_int sleepers; /* workers waiting on @wake */
+  atomic_int started;  /* workers that reached their loop */
   /* the current job: written before its id is published */
   AfTaskFn fn;
   void *ctx;

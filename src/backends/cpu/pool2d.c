@@ -60,8 +60,9 @@ af__pool_window (const AfPoolDesc *d, gint64 oy, gint64 ox, AfPoolWin *w)
               acc += v;                                                                            \
           }                                                                                        \
         if (!d->is_max) {                                                                          \
-          float cnt = d->count_include_pad ? w.padded_count                                        \
-                                           : (float) (MAX (w.y1 - w.y0, 0) * MAX (w.x1 - w.x0, 0)); \
+          float cnt = d->count_include_pad                                                         \
+                          ? w.padded_count                                                         \
+                          : (float) (MAX (w.y1 - w.y0, 0) * MAX (w.x1 - w.x0, 0));                 \
           acc = cnt > 0 ? acc / cnt : 0.0f;                                                        \
         }                                                                                          \
         out[oy * d->w_out + ox] = STORE (acc);                                                     \

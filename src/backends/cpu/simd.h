@@ -82,16 +82,16 @@ void af__gemm_acc (gboolean simd, gint64 k, const float *a, const float *b, gint
 /* The two-panel form of af__gemm_acc for AVX-512F (af__cpu_use_avx512):
  * rows i < 6 read panel @a, rows 6 <= i < @mr (7..12) panel @a + @lda_panel
  * (its row i - 6); 16 columns (@b is a full strip). Same sums, same order. */
-void af__gemm_acc12_avx512 (gint64 k, const float *a, gint64 lda_panel, const float *b,
-                            gint64 ldb, int mr, gboolean load, float *c, gint64 ldc);
+void af__gemm_acc12_avx512 (gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb,
+                            int mr, gboolean load, float *c, gint64 ldc);
 
 /* af__gemm_acc12_avx512 over the whole K (from zeros), finished straight
  * from the registers like af__finish_row with the simple epilogue @se: row
  * i (< @mr, 7..12) gets bias @bias[i] and goes to the 16 halves at out + i *
  * @ldo (its residual at res + i * @ldo when @se adds one). */
-void af__gemm_fin12_avx512 (gint64 k, const float *a, gint64 lda_panel, const float *b,
-                            gint64 ldb, int mr, const float *bias, const AfSimpleEp *se,
-                            const guint16 *res, guint16 *out, gint64 ldo);
+void af__gemm_fin12_avx512 (gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb,
+                            int mr, const float *bias, const AfSimpleEp *se, const guint16 *res,
+                            guint16 *out, gint64 ldo);
 
 /* af__gemm_tile for one row (mr = 1) over four B strips at once, strip q at
  * b + q * @strip, its columns to c + q * 16 (@nr: 49..64 columns in all,
@@ -106,9 +106,8 @@ void af__gemm_row4 (gboolean simd, gint64 k, const float *a, const float *b, gin
  * read nor written, columns j < @nr only. The AVX2 body reads 2 floats past
  * every panel row (a[p * 6 + 7]): they must be readable. */
 #define AF_GEMM_NARROW 4
-void af__gemm_acc_narrow (gboolean simd, gint64 k, const float *a, gint64 lda_panel,
-                          const float *b, gint64 ldb, int rows, int nr, gboolean load, float *c,
-                          gint64 ldc);
+void af__gemm_acc_narrow (gboolean simd, gint64 k, const float *a, gint64 lda_panel, const float *b,
+                          gint64 ldb, int rows, int nr, gboolean load, float *c, gint64 ldc);
 
 static inline gint64
 af__ceil_div (gint64 a, gint64 b)
