@@ -14,8 +14,10 @@
  * 3 x 16 + 1) runs with the channels in the vector lanes instead; with one
  * K block and a simple epilogue, AVX-512 panel pairs finish full strips
  * straight from their registers (no fp32 C round trip).
- * Depthwise convs (groups == c_in == c_out) use a direct row kernel. */
+ * Depthwise convs (groups == c_in == c_out) use a direct row kernel;
+ * stride-1 3x3 convs with many channels the Winograd path (winograd.c). */
 #include "simd.h"
+#include "winograd.h"
 
 #include <string.h>
 
@@ -45,6 +47,7 @@ struct _AfConvKernel {
   float *w;    /* GEMM: see af__conv_panel_at (+ 8 floats); depthwise: [c][kh * kw] */
   float *bias; /* [c_out], zeros when absent */
   gsize scratch;
+  AfWino *wino; /* the Winograd path (af__wino_eligible), else NULL */
 };
 
 typedef struct {
@@ -185,6 +188,11 @@ af_cpu_conv_new (const AfConvDesc *d, const float *w, const float *bias, const A
   k->bias = g_new0 (float, MAX (d->c_out, 1));
   if (bias)
     memcpy (k->bias, bias, d->c_out * sizeof (float));
+  if (!k->depthwise && af__wino_eligible (d)) {
+    k->wino = af__wino_new (d, w, bias, ep);
+    k->scratch = af__wino_scratch_size (k->wino);
+    return k;
+  }
   if (k->depthwise) {
     k->span = MAX ((d->w_out - 1) * d->stride[1] + (d->kw - 1) * d->dilation[1] + 1, 1);
     k->scratch = af__dw_layout (k, NULL, NULL);
@@ -207,6 +215,7 @@ af_cpu_conv_free (AfConvKernel *k)
 {
   if (!k)
     return;
+  af__wino_free (k->wino);
   g_free (k->w);
   g_free (k->bias);
   g_free (k);
@@ -580,6 +589,10 @@ af_cpu_conv_run_res (const AfConvKernel *k, const guint16 *in, const guint16 *re
   g_return_if_fail (!af_epilogue_has_residual (&k->ep) || res);
   if (k->hw_out == 0 || k->d.c_out == 0)
     return;
+  if (k->wino) {
+    af__wino_run (k->wino, in, res, out, scratch, pool);
+    return;
+  }
   if (k->depthwise) {
     af_pool_parallel_for (pool, k->d.c_out, 1, af__conv_dw_task, &r);
     return;
