@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/run.sh — installs what is missing (Debian 12), builds, runs every test
-# twice (a normal build, then AddressSanitizer + UBSan), and ends with one line
+# (a normal build, AddressSanitizer + UBSan, ThreadSanitizer for the threaded
+# library suites, valgrind), and ends with one line
 # "N passed, N failed". Exits non-zero on any failure.
 set -u
 cd "$(dirname "$0")/.."
@@ -45,6 +46,10 @@ echo "== AddressSanitizer + UBSan over the element (build-asan/)"
 test_args=(test-preprocess test-aneforge test-live)
 GST_REGISTRY_FORK=no ASAN_OPTIONS=$ASAN_OPTIONS:fast_unwind_on_malloc=0 \
   LSAN_OPTIONS=suppressions=$PWD/tests/gst/lsan.supp run_suite build-asan
+
+echo "== ThreadSanitizer over the thread pool, the kernels and the runtime (build-tsan/)"
+test_args=(--suite kernels --suite core)
+TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1} run_suite build-tsan -Dbuildtype=debugoptimized -Db_sanitize=thread
 
 echo "== valgrind memcheck over the library suites (build/)"
 test_args=(--suite core --suite loader --suite kernels --timeout-multiplier 10

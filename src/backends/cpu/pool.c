@@ -6,7 +6,12 @@
  * checks the job id, so a worker that wakes late finds the job finished and
  * takes nothing, and the caller never waits for a sleeping worker: it only
  * waits for chunks somebody actually took. Workers spin briefly, then sleep
- * on a condition variable, so an idle pipeline costs no CPU. */
+ * on a condition variable, so an idle pipeline costs no CPU.
+ *
+ * The job's fields are a seqlock guarded by the state word: before writing
+ * the next job's fields the caller closes the state word (chunk = ~0), so a
+ * worker that read fields of a job being written cannot win its swap on the
+ * stale word it loaded. */
 #include "pool.h"
 
 #include <stdatomic.h>
@@ -32,12 +37,15 @@ struct _AfPool {
   atomic_int done;     /* chunks of the current job finished */
   atomic_int sleepers; /* workers waiting on @wake */
   atomic_int started;  /* workers that reached their loop */
-  /* the current job: written before its id is published */
-  AfTaskFn fn;
-  void *ctx;
-  gint64 n, chunk;
-  guint n_chunks;
+  /* the current job: written while the state word is closed, before its id
+   * is published; read racily by workers and validated by their swap */
+  _Atomic (AfTaskFn) fn;
+  _Atomic (void *) ctx;
+  _Atomic (gint64) n, chunk;
+  atomic_uint n_chunks;
 };
+
+#define AF_STATE_CLOSED 0xffffffffu /* chunk index of a word no job can take */
 
 typedef struct {
   AfPool *pool;
@@ -54,12 +62,16 @@ af_pool_work (AfPool *p, guint32 id, int thread)
       return;
     guint32 c = (guint32) s;
     /* fields read after the state: they belong to job @id if the swap below
-     * succeeds, because the job cannot finish before chunk c is done */
-    if (c >= p->n_chunks)
+     * succeeds, because the job cannot finish before chunk c is done and the
+     * next job closes the state word before writing them */
+    if (c >= atomic_load_explicit (&p->n_chunks, memory_order_relaxed))
       return;
-    AfTaskFn fn = p->fn;
-    void *ctx = p->ctx;
-    gint64 begin = (gint64) c * p->chunk, end = MIN (p->n, begin + p->chunk);
+    AfTaskFn fn = atomic_load_explicit (&p->fn, memory_order_relaxed);
+    void *ctx = atomic_load_explicit (&p->ctx, memory_order_relaxed);
+    gint64 chunk = atomic_load_explicit (&p->chunk, memory_order_relaxed);
+    gint64 begin = (gint64) c * chunk;
+    gint64 end = MIN (atomic_load_explicit (&p->n, memory_order_relaxed), begin + chunk);
+    atomic_thread_fence (memory_order_acquire);
     if (!atomic_compare_exchange_weak (&p->state, &s, s + 1))
       continue;
     fn (ctx, begin, end, thread);
@@ -164,11 +176,16 @@ af_pool_parallel_for (AfPool *p, gint64 n, gint64 grain, AfTaskFn fn, void *ctx)
   guint32 id = atomic_load (&p->job) + 1;
   if (id == 0) /* 0 is "no job yet" for the workers */
     id = 1;
-  p->fn = fn;
-  p->ctx = ctx;
-  p->n = n;
-  p->chunk = chunk;
-  p->n_chunks = (guint) ((n + chunk - 1) / chunk);
+  /* close the previous job's word first: a worker still holding it must
+   * fail its swap even if it saw some of the fields written below */
+  atomic_store (&p->state, ((uint_fast64_t) (id - 1) << 32) | AF_STATE_CLOSED);
+  atomic_thread_fence (memory_order_release);
+  atomic_store_explicit (&p->fn, fn, memory_order_relaxed);
+  atomic_store_explicit (&p->ctx, ctx, memory_order_relaxed);
+  atomic_store_explicit (&p->n, n, memory_order_relaxed);
+  atomic_store_explicit (&p->chunk, chunk, memory_order_relaxed);
+  guint n_chunks = (guint) ((n + chunk - 1) / chunk);
+  atomic_store_explicit (&p->n_chunks, n_chunks, memory_order_relaxed);
   atomic_store (&p->done, 0);
   atomic_store (&p->state, (uint_fast64_t) id << 32);
   atomic_store (&p->job, id);
@@ -178,6 +195,6 @@ af_pool_parallel_for (AfPool *p, gint64 n, gint64 grain, AfTaskFn fn, void *ctx)
     g_mutex_unlock (&p->lock);
   }
   af_pool_work (p, id, 0);
-  while (atomic_load (&p->done) < (int) p->n_chunks)
+  while (atomic_load (&p->done) < (int) n_chunks)
     AF_PAUSE ();
 }
