@@ -104,6 +104,12 @@ test_matches_conv (void)
   check (3, 3, 2, 3, 3, 1, 1, pads[0], FALSE);
   check (3, 57, 61, 3, 3, 2, 1, pads[0], TRUE);  /* stride-2 phases, odd sizes */
   check (2, 12, 13, 7, 7, 3, 1, pads[2], FALSE); /* 3 row phases, 2 column ones */
+  /* stride-2 rows ending inside a 16-column step; a forced 8-float pitch */
+  check (3, 9, 15, 3, 3, 2, 1, pads[0], FALSE);
+  check (3, 5, 17, 3, 3, 2, 1, pads[1], TRUE);
+  check (2, 6, 31, 3, 3, 2, 1, pads[2], FALSE);
+  check (2, 7, 7, 3, 3, 1, 1, none, FALSE);
+  check (2, 4, 9, 3, 3, 1, 1, pads[0], TRUE);
 }
 
 /* Non-depthwise descriptors are refused (the caller uses conv.c). */

@@ -835,6 +835,47 @@ test_maxpool_exact (void)
   }
 }
 
+/* Global average pooling's vector path (8 channels in the lanes, planes
+ * transposed) gives bit for bit the portable sums: partial channel groups,
+ * plane sizes with and without a tail of cells, 1 and 2 threads. */
+static void
+test_gap_exact (void)
+{
+  static const gint64 shapes[][3] = {
+    { 1000, 13, 13 }, { 13, 7, 7 }, { 9, 1, 1 }, { 16, 4, 2 }, { 5, 3, 5 }
+  };
+  if (!af_cpu_has_avx2_fma_f16c ()) {
+    g_test_skip ("no AVX2/F16C");
+    return;
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++) {
+    AfPoolDesc d = { .c = shapes[i][0],
+                     .h_in = shapes[i][1],
+                     .w_in = shapes[i][2],
+                     .h_out = 1,
+                     .w_out = 1,
+                     .kh = shapes[i][1],
+                     .kw = shapes[i][2],
+                     .stride = { 1, 1 } };
+    gsize n_in = d.c * d.h_in * d.w_in, n_out = d.c;
+    guint16 *in = rnd_h (n_in, 3.0f), *want = g_new (guint16, n_out), *got = g_new (guint16, n_out);
+    af__cpu_force_portable (TRUE);
+    af_cpu_pool2d_run (&d, in, want, NULL);
+    af__cpu_force_portable (FALSE);
+    for (int t = 0; t < 2; t++) {
+      memset (got, 0xff, n_out * sizeof (guint16));
+      af_cpu_pool2d_run (&d, in, got, t ? pool2 : NULL);
+      for (gsize j = 0; j < n_out; j++)
+        if (got[j] != want[j])
+          g_error ("gap shape %u (%d threads): channel %" G_GSIZE_FORMAT ": 0x%04x, want 0x%04x", i,
+                   t + 1, j, got[j], want[j]);
+    }
+    g_free (in);
+    g_free (want);
+    g_free (got);
+  }
+}
+
 /* ------------------------------------------------------------ finisher */
 
 /* The vector row finisher gives bit for bit what the portable one gives for
@@ -923,6 +964,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/linear", test_linear);
   g_test_add_func ("/kernels/pool2d", test_pool2d);
   g_test_add_func ("/kernels/pool2d/max-exact", test_maxpool_exact);
+  g_test_add_func ("/kernels/pool2d/gap-exact", test_gap_exact);
   int rc = g_test_run ();
   af_pool_free (pool2);
   g_rand_free (rng);

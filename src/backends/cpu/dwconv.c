@@ -45,9 +45,10 @@ af_cpu_dw_new (const AfConvDesc *d, const float *w, const float *bias, const AfE
   gint64 rows = (d->h_out - 1) * d->stride[0] + (d->kh - 1) * d->dilation[0] + 1;
   gint64 cols = (d->w_out - 1) * d->stride[1] + (d->kw - 1) * d->dilation[1] + 1;
   gint64 sh = d->stride[0], sw = d->stride[1];
-  gint64 rp = af__ceil_div (rows, sh), pw = af__ceil_div (cols, sw);
-  /* tail: reads run up to pw - 1 + 31 floats past the last output row */
-  gint64 plane = af__round_up (rp * pw + pw + 40, 16);
+  /* a pitch of at least 8 floats: short rows move as whole vectors */
+  gint64 rp = af__ceil_div (rows, sh), pw = MAX (af__ceil_div (cols, sw), 8);
+  /* tail: reads run up to pw - 1 + 63 floats past the last output row */
+  gint64 plane = af__round_up (rp * pw + pw + 72, 16);
   if (plane * sh * sw > AF_DW_MAX_PLANE)
     return NULL;
   AfDwKernel *k = g_new0 (AfDwKernel, 1);
@@ -74,7 +75,7 @@ af_cpu_dw_new (const AfConvDesc *d, const float *w, const float *bias, const AfE
   if (bias)
     memcpy (k->bias, bias, d->c_out * sizeof (float));
   /* phase planes, one fp32 input row, accumulators */
-  k->scratch = (plane * sh * sw + d->h_in * d->w_in + 16 + af__round_up (k->n_acc, 32) + 64) *
+  k->scratch = (plane * sh * sw + d->h_in * d->w_in + 16 + af__round_up (k->n_acc, 64) + 64) *
                    sizeof (float) +
                256;
   return k;
@@ -105,98 +106,23 @@ typedef struct {
   gboolean simd;
 } AfDwRun;
 
-#ifdef AF_X86
-/* Stride 2: row[i] is padded column x0 + i; even columns go to @p0 at x / 2,
- * odd ones to @p1 at x / 2. */
-__attribute__ ((target ("avx2"))) static void
-af__dw_split2 (const float *row, gint64 n, gint64 x0, float *p0, float *p1)
-{
-  float *ev = x0 & 1 ? p1 + x0 / 2 : p0 + x0 / 2;     /* where row[0], row[2].. go */
-  float *od = x0 & 1 ? p0 + x0 / 2 + 1 : p1 + x0 / 2; /* where row[1], row[3].. go */
-  gint64 i = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m256 a = _mm256_loadu_ps (row + i), b = _mm256_loadu_ps (row + i + 8);
-    __m256 e = _mm256_castpd_ps (
-        _mm256_permute4x64_pd (_mm256_castps_pd (_mm256_shuffle_ps (a, b, 0x88)), 0xd8));
-    __m256 o = _mm256_castpd_ps (
-        _mm256_permute4x64_pd (_mm256_castps_pd (_mm256_shuffle_ps (a, b, 0xdd)), 0xd8));
-    _mm256_storeu_ps (ev + i / 2, e);
-    _mm256_storeu_ps (od + i / 2, o);
-  }
-  for (; i < n; i++)
-    (i & 1 ? od : ev)[i / 2] = row[i];
-}
-#endif
+/* ------------------------------------------------------------ portable */
 
-/* dst[0, n) = src[0, n) for short rows (no libc call); @dst may overlap
- * @src from below (dst <= src). */
-#ifdef AF_X86
-__attribute__ ((target ("avx2"))) static void
-af__dw_copy_avx2 (float *dst, const float *src, gint64 n)
-{
-  if (n < 8) {
-    for (gint64 i = 0; i < n; i++)
-      dst[i] = src[i];
-    return;
-  }
-  __m256 last = _mm256_loadu_ps (src + n - 8); /* read before any store */
-  for (gint64 i = 0; i + 8 < n; i += 8)
-    _mm256_storeu_ps (dst + i, _mm256_loadu_ps (src + i));
-  _mm256_storeu_ps (dst + n - 8, last);
-}
-#endif
-
+/* Writes channel @plane into the phase planes @ph (cells outside the image
+ * keep their zeros), padded cell (r, c) to phase (r % sh, c % sw) at
+ * (r / sh, c / sw). */
 static void
-af__dw_copy (gboolean simd, float *dst, const float *src, gint64 n)
-{
-#ifdef AF_X86
-  if (simd) {
-    af__dw_copy_avx2 (dst, src, n);
-    return;
-  }
-#endif
-  memmove (dst, src, n * sizeof (float));
-}
-
-/* Writes channel @plane into the phase planes @ph. Cells outside the image
- * keep their zeros. */
-static void
-af__dw_fill (const AfDwKernel *k, const guint16 *plane, float *ph, float *row, gboolean simd)
+af__dw_fill_c (const AfDwKernel *k, const guint16 *plane, float *ph)
 {
   const AfConvDesc *d = &k->d;
   gint64 sh = k->sh, sw = k->sw;
   gint64 x_lo = MIN (d->pad[1], k->cols), x_hi = CLAMP (d->pad[1] + d->w_in, x_lo, k->cols);
   gint64 y_lo = MIN (d->pad[0], k->rows), y_hi = CLAMP (d->pad[0] + d->h_in, y_lo, k->rows);
-  if (x_hi <= x_lo || y_hi <= y_lo)
-    return;
-  /* the used rows in one conversion, then short copies into place */
-  af__h2f_n (simd, plane + (y_lo - d->pad[0]) * d->w_in, row, (y_hi - y_lo) * d->w_in);
-  gint64 py = y_lo % sh, ay = y_lo / sh;
   for (gint64 r = y_lo; r < y_hi; r++) {
-    const float *src = row + (r - y_lo) * d->w_in + (x_lo - d->pad[1]);
-    float *dst = ph + py * sw * k->plane + ay * k->pw; /* phase (py, 0), row ay */
-    if (++py == sh) {
-      py = 0;
-      ay++;
-    }
-    if (sw == 1) {
-      af__dw_copy (simd, dst + x_lo, src, x_hi - x_lo);
-      continue;
-    }
-#ifdef AF_X86
-    if (sw == 2 && simd) {
-      af__dw_split2 (src, x_hi - x_lo, x_lo, dst, dst + k->plane);
-      continue;
-    }
-#endif
-    gint64 px = x_lo % sw, at = x_lo / sw; /* walk (x % sw, x / sw) without dividing */
-    for (gint64 x = x_lo; x < x_hi; x++) {
-      dst[px * k->plane + at] = src[x - x_lo];
-      if (++px == sw) {
-        px = 0;
-        at++;
-      }
-    }
+    const guint16 *src = plane + (r - d->pad[0]) * d->w_in - d->pad[1];
+    float *dst = ph + (r % sh) * sw * k->plane + (r / sh) * k->pw;
+    for (gint64 x = x_lo; x < x_hi; x++)
+      dst[(x % sw) * k->plane + x / sw] = af_fp16_to_f32 (src[x]);
   }
 }
 
@@ -215,7 +141,125 @@ af__dw_sum_c (const AfDwKernel *k, const float *ph, const float *w, float *acc)
   }
 }
 
+/* Moves output row oy from acc + oy * pw down to acc + oy * w_out. */
+static void
+af__dw_compact_c (const AfDwKernel *k, float *acc)
+{
+  for (gint64 oy = 1; oy < k->d.h_out; oy++)
+    memmove (acc + oy * k->d.w_out, acc + oy * k->pw, k->d.w_out * sizeof (float));
+}
+
+/* ------------------------------------------------------------ AVX2 */
+
 #ifdef AF_X86
+/* @v with the lanes from @n on zeroed. */
+__attribute__ ((target ("avx2"), always_inline)) static inline __m256
+af__dw_first (__m256 v, gint64 n)
+{
+  __m256i keep = _mm256_cmpgt_epi32 (_mm256_set1_epi32 ((int) MIN (n, 8)),
+                                     _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7));
+  return _mm256_and_ps (v, _mm256_castsi256_ps (keep));
+}
+
+/* dst[0, n) = fp32 (src[0, n)), n >= 8. */
+__attribute__ ((target ("avx2,f16c"), always_inline)) static inline void
+af__dw_h2f_row (const guint16 *src, float *dst, gint64 n)
+{
+  __m256 last = _mm256_cvtph_ps (_mm_loadu_si128 ((const __m128i *) (src + n - 8)));
+  for (gint64 i = 0; i + 8 < n; i += 8)
+    _mm256_storeu_ps (dst + i, _mm256_cvtph_ps (_mm_loadu_si128 ((const __m128i *) (src + i))));
+  _mm256_storeu_ps (dst + n - 8, last);
+}
+
+/* dst[0, n) = src[0, n); @dst may overlap @src from below (dst <= src).
+ * A short row (n < 8) moves 8 floats: @src must have them, and dst[n, 8)
+ * gets whatever follows (the caller writes it afterwards). */
+__attribute__ ((target ("avx2"), always_inline)) static inline void
+af__dw_copy_avx2 (float *dst, const float *src, gint64 n)
+{
+  if (n < 8) {
+    _mm256_storeu_ps (dst, _mm256_loadu_ps (src));
+    return;
+  }
+  __m256 last = _mm256_loadu_ps (src + n - 8); /* read before any store */
+  for (gint64 i = 0; i + 8 < n; i += 8)
+    _mm256_storeu_ps (dst + i, _mm256_loadu_ps (src + i));
+  _mm256_storeu_ps (dst + n - 8, last);
+}
+
+/* Stride 2: row[i] is padded column x0 + i; even columns go to @p0 at x / 2,
+ * odd ones to @p1 at x / 2. The last step reads up to 15 floats past @n
+ * (@row has them) and writes zeros up to 7 floats past each phase row's
+ * last column: into padding, or into the next row of the phase plane, which
+ * the caller writes afterwards. */
+__attribute__ ((target ("avx2"), always_inline)) static inline void
+af__dw_split2 (const float *row, gint64 n, gint64 x0, float *p0, float *p1)
+{
+  float *ev = x0 & 1 ? p1 + x0 / 2 : p0 + x0 / 2;     /* where row[0], row[2].. go */
+  float *od = x0 & 1 ? p0 + x0 / 2 + 1 : p1 + x0 / 2; /* where row[1], row[3].. go */
+  for (gint64 i = 0; i < n; i += 16) {
+    __m256 a = _mm256_loadu_ps (row + i), b = _mm256_loadu_ps (row + i + 8);
+    __m256 e = _mm256_castpd_ps (
+        _mm256_permute4x64_pd (_mm256_castps_pd (_mm256_shuffle_ps (a, b, 0x88)), 0xd8));
+    __m256 o = _mm256_castpd_ps (
+        _mm256_permute4x64_pd (_mm256_castps_pd (_mm256_shuffle_ps (a, b, 0xdd)), 0xd8));
+    if (i + 16 > n) { /* (n - i + 1) / 2 even and (n - i) / 2 odd columns left */
+      e = af__dw_first (e, (n - i + 1) / 2);
+      o = af__dw_first (o, (n - i) / 2);
+    }
+    _mm256_storeu_ps (ev + i / 2, e);
+    _mm256_storeu_ps (od + i / 2, o);
+  }
+}
+
+/* Phase planes of channel @plane, as af__dw_fill_c, rows in increasing
+ * order: stride-1 rows of 8 or more columns are converted straight into
+ * place; otherwise the used rows are converted at once into @row, then
+ * each is copied (short stride-1 rows: a vector with zeros past the row)
+ * or split into even and odd columns (stride 2). */
+__attribute__ ((target ("avx2,f16c"))) static void
+af__dw_fill_avx2 (const AfDwKernel *k, const guint16 *plane, float *ph, float *row)
+{
+  const AfConvDesc *d = &k->d;
+  gint64 sh = k->sh, sw = k->sw;
+  gint64 x_lo = MIN (d->pad[1], k->cols), x_hi = CLAMP (d->pad[1] + d->w_in, x_lo, k->cols);
+  gint64 y_lo = MIN (d->pad[0], k->rows), y_hi = CLAMP (d->pad[0] + d->h_in, y_lo, k->rows);
+  if (x_hi <= x_lo || y_hi <= y_lo)
+    return;
+  const guint16 *src = plane + (y_lo - d->pad[0]) * d->w_in + (x_lo - d->pad[1]);
+  gint64 py = y_lo % sh, ay = y_lo / sh, n = x_hi - x_lo;
+  gboolean staged = sw == 2 || (sw == 1 && n < 8);
+  if (staged)
+    af__h2f_n (TRUE, plane + (y_lo - d->pad[0]) * d->w_in, row, (y_hi - y_lo) * d->w_in);
+  for (gint64 r = y_lo; r < y_hi; r++, src += d->w_in) {
+    float *dst = ph + py * sw * k->plane + ay * k->pw; /* phase (py, 0), row ay */
+    if (++py == sh) {
+      py = 0;
+      ay++;
+    }
+    const float *srow = row + (r - y_lo) * d->w_in + (x_lo - d->pad[1]);
+    if (sw == 1 && !staged) {
+      af__dw_h2f_row (src, dst + x_lo, n);
+    } else if (sw == 1) {
+      _mm256_storeu_ps (dst + x_lo, af__dw_first (_mm256_loadu_ps (srow), n));
+    } else if (sw == 2) {
+      af__dw_split2 (srow, n, x_lo, dst, dst + k->plane);
+    } else {
+      gint64 px = x_lo % sw, at = x_lo / sw; /* walk (x % sw, x / sw) without dividing */
+      for (gint64 x = 0; x < n; x++) {
+        dst[px * k->plane + at] = _cvtsh_ss (src[x]);
+        if (++px == sw) {
+          px = 0;
+          at++;
+        }
+      }
+    }
+  }
+}
+
+/* The sums of af__dw_sum_c, 64 outputs at a time: eight chains of FMAs
+ * (FMA latency x throughput) per tap, each output still summed in tap
+ * order from +0; then the rows compacted to w_out floats apart. */
 __attribute__ ((target ("avx2,fma"))) static void
 af__dw_sum_avx2 (const AfDwKernel *k, const float *ph, const float *w, float *acc)
 {
@@ -223,8 +267,8 @@ af__dw_sum_avx2 (const AfDwKernel *k, const float *ph, const float *w, float *ac
   int n = k->taps;
   for (int t = 0; t < n; t++)
     src[t] = ph + k->off[t];
-  for (gint64 i = 0; i < k->n_acc; i += 32) { /* planes and acc are padded */
-    __m256 a0 = _mm256_setzero_ps (), a1 = a0, a2 = a0, a3 = a0;
+  for (gint64 i = 0; i < k->n_acc; i += 64) { /* planes and acc are padded */
+    __m256 a0 = _mm256_setzero_ps (), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
     for (int t = 0; t < n; t++) {
       __m256 wv = _mm256_broadcast_ss (w + t);
       const float *s = src[t] + i;
@@ -232,12 +276,24 @@ af__dw_sum_avx2 (const AfDwKernel *k, const float *ph, const float *w, float *ac
       a1 = _mm256_fmadd_ps (wv, _mm256_loadu_ps (s + 8), a1);
       a2 = _mm256_fmadd_ps (wv, _mm256_loadu_ps (s + 16), a2);
       a3 = _mm256_fmadd_ps (wv, _mm256_loadu_ps (s + 24), a3);
+      a4 = _mm256_fmadd_ps (wv, _mm256_loadu_ps (s + 32), a4);
+      a5 = _mm256_fmadd_ps (wv, _mm256_loadu_ps (s + 40), a5);
+      a6 = _mm256_fmadd_ps (wv, _mm256_loadu_ps (s + 48), a6);
+      a7 = _mm256_fmadd_ps (wv, _mm256_loadu_ps (s + 56), a7);
     }
-    _mm256_storeu_ps (acc + i, a0);
-    _mm256_storeu_ps (acc + i + 8, a1);
-    _mm256_storeu_ps (acc + i + 16, a2);
-    _mm256_storeu_ps (acc + i + 24, a3);
+    float *o = acc + i;
+    _mm256_storeu_ps (o, a0);
+    _mm256_storeu_ps (o + 8, a1);
+    _mm256_storeu_ps (o + 16, a2);
+    _mm256_storeu_ps (o + 24, a3);
+    _mm256_storeu_ps (o + 32, a4);
+    _mm256_storeu_ps (o + 40, a5);
+    _mm256_storeu_ps (o + 48, a6);
+    _mm256_storeu_ps (o + 56, a7);
   }
+  if (k->pw != k->d.w_out) /* rows of 8 or more floats apart, acc has slack */
+    for (gint64 oy = 1; oy < k->d.h_out; oy++)
+      af__dw_copy_avx2 (acc + oy * k->d.w_out, acc + oy * k->pw, k->d.w_out);
 }
 #endif
 
@@ -256,17 +312,19 @@ af__dw_task (void *ctx, gint64 begin, gint64 end, int thread)
   gboolean vec = r->simd && k->taps <= AF_DW_MAX_TAPS;
 #endif
   for (gint64 c = begin; c < end; c++) {
-    af__dw_fill (k, r->in + c * d->h_in * d->w_in, ph, row, r->simd);
+    const guint16 *plane = r->in + c * d->h_in * d->w_in;
     const float *w = k->w + c * k->taps;
 #ifdef AF_X86
-    if (vec)
+    if (vec) {
+      af__dw_fill_avx2 (k, plane, ph, row);
       af__dw_sum_avx2 (k, ph, w, acc);
-    else
+    } else
 #endif
+    {
+      af__dw_fill_c (k, plane, ph);
       af__dw_sum_c (k, ph, w, acc);
-    if (k->pw != d->w_out) /* compact: row oy moves down to oy * w_out */
-      for (gint64 oy = 1; oy < d->h_out; oy++)
-        af__dw_copy (r->simd, acc + oy * d->w_out, acc + oy * k->pw, d->w_out);
+      af__dw_compact_c (k, acc);
+    }
     af__finish_row (r->simd, acc, hw, k->bias[c], NULL, &k->ep, r->res ? r->res + c * hw : NULL,
                     r->out + c * hw);
   }

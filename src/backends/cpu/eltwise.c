@@ -502,7 +502,8 @@ af_cpu_reduce_run (const AfReduceDesc *d, const guint16 *x, const guint16 *res, 
  * order. With stride 2 the row is split into even and odd columns first so
  * every tap is a contiguous vector. */
 
-#define AF_MP_PAD 16 /* readable floats past each buffer for vector tails */
+#define AF_MP_PAD 16    /* readable floats past each buffer for vector tails */
+#define AF_MP_MAX_KH 64 /* taller windows run the scalar row fold */
 
 static gint64
 af__mp_span (const AfPoolDesc *d)
@@ -599,13 +600,17 @@ af__mp_hrow_avx2 (const float *row, gint64 span, gint64 sw, gint64 kw, gint64 n,
 #endif
 
 #ifdef AF_X86
-/* acc[i] = af__ref_max (acc[i], hrow[i]), i < n (both padded to 8). */
+/* acc[i] = max over the @n_rows rows (in order) of rows[k][i], i < n (rows
+ * and acc padded to 8): af__ref_max from -inf, whose first step is exact. */
 __attribute__ ((target ("avx2"))) static void
-af__mp_vmax_avx2 (float *restrict acc, const float *restrict hrow, gint64 n)
+af__mp_vmax_avx2 (float *restrict acc, const float *const *rows, int n_rows, gint64 n)
 {
-  for (gint64 i = 0; i < n; i += 8)
-    _mm256_storeu_ps (acc + i,
-                      _mm256_max_ps (_mm256_loadu_ps (acc + i), _mm256_loadu_ps (hrow + i)));
+  for (gint64 i = 0; i < n; i += 8) {
+    __m256 m = _mm256_loadu_ps (rows[0] + i);
+    for (int k = 1; k < n_rows; k++)
+      m = _mm256_max_ps (m, _mm256_loadu_ps (rows[k] + i));
+    _mm256_storeu_ps (acc + i, m);
+  }
 }
 #endif
 
@@ -624,6 +629,7 @@ af__mp_task (void *ctx, gint64 begin, gint64 end, int thread)
   gint64 x_lo = MIN (d->pad[1], span), x_hi = CLAMP (d->pad[1] + d->w_in, x_lo, span);
 #ifdef AF_X86
   gboolean vec = r->simd && (sw == 1 || sw == 2);
+  gboolean vrows = r->simd && d->kh <= AF_MP_MAX_KH;
 #endif
   for (gint64 c = begin; c < end; c++) {
     const guint16 *plane = r->in + c * d->h_in * d->w_in;
@@ -636,7 +642,7 @@ af__mp_task (void *ctx, gint64 begin, gint64 end, int thread)
           continue;
         float *hrow = ring + (next % d->kh) * w;
         /* row[j] is input column j - pad[1] */
-        af_fp16_to_f32_n (plane + next * d->w_in + (x_lo - d->pad[1]), row + x_lo, x_hi - x_lo);
+        af__h2f_n (r->simd, plane + next * d->w_in + (x_lo - d->pad[1]), row + x_lo, x_hi - x_lo);
 #ifdef AF_X86
         if (vec)
           af__mp_hrow_avx2 (row, span, sw, d->kw, d->w_out, ph, hrow);
@@ -645,6 +651,25 @@ af__mp_task (void *ctx, gint64 begin, gint64 end, int thread)
           af__mp_hrow_c (row, sw, d->kw, d->w_out, hrow);
       }
       gint64 n_out = d->w_out;
+#ifdef AF_X86
+      if (vrows) {
+        const float *rows[AF_MP_MAX_KH];
+        int n_rows = 0;
+        for (gint64 ky = 0; ky < d->kh; ky++) {
+          gint64 iy = y0 + ky;
+          if (iy >= 0 && iy < d->h_in)
+            rows[n_rows++] = ring + (iy % d->kh) * w;
+        }
+        if (n_rows > 0)
+          af__mp_vmax_avx2 (acc, rows, n_rows, n_out);
+        else
+          for (gint64 ox = 0; ox < n_out; ox++)
+            acc[ox] = -INFINITY;
+        af__store_row (r->simd, acc, d->w_out, r->ep, NULL,
+                       r->out + (c * d->h_out + oy) * d->w_out);
+        continue;
+      }
+#endif
       for (gint64 ox = 0; ox < n_out; ox++)
         acc[ox] = -INFINITY;
       for (gint64 ky = 0; ky < d->kh; ky++) {
@@ -652,12 +677,6 @@ af__mp_task (void *ctx, gint64 begin, gint64 end, int thread)
         if (iy < 0 || iy >= d->h_in)
           continue;
         const float *hrow = ring + (iy % d->kh) * w;
-#ifdef AF_X86
-        if (r->simd) {
-          af__mp_vmax_avx2 (acc, hrow, n_out);
-          continue;
-        }
-#endif
         for (gint64 ox = 0; ox < n_out; ox++)
           acc[ox] = af__ref_max (acc[ox], hrow[ox]);
       }

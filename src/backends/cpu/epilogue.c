@@ -113,7 +113,10 @@ af__h2f_n_f16c (const guint16 *src, float *dst, gint64 n)
   }
   for (; i + 8 <= n; i += 8)
     _mm256_storeu_ps (dst + i, _mm256_cvtph_ps (_mm_loadu_si128 ((const __m128i *) (src + i))));
-  if (i < n) {
+  if (i < n && n >= 8) { /* the last 8 again: no partial vector */
+    _mm256_storeu_ps (dst + n - 8,
+                      _mm256_cvtph_ps (_mm_loadu_si128 ((const __m128i *) (src + n - 8))));
+  } else if (i < n) {
     guint16 t[8] = { 0 };
     float f[8];
     memcpy (t, src + i, (n - i) * sizeof (guint16));
@@ -301,6 +304,18 @@ af__finish_row_simple (const float *acc, gint64 n, gboolean add_bias, float bias
       _mm_storeu_si128 (
           (__m128i *) (dst + j),
           af__simple8 (_mm256_add_ps (_mm256_loadu_ps (acc + j), vb), &se, lo0, hi0, r0, lo1, hi1));
+  }
+  /* the last 8 again when nothing read is written (no residual in @dst) */
+  if (j < n && n >= 8 && (!se.add || res + n <= dst || dst + n <= res)) {
+    j = n - 8;
+    __m256 v = _mm256_loadu_ps (acc + j);
+    if (add_bias)
+      v = _mm256_add_ps (v, bias_v ? _mm256_loadu_ps (bias_v + j) : vb);
+    _mm_storeu_si128 ((__m128i *) (dst + j),
+                      af__simple8 (v, &se, lo0, hi0,
+                                   se.add ? _mm_loadu_si128 ((const __m128i *) (res + j)) : r0, lo1,
+                                   hi1));
+    return;
   }
   if (j < n) {
     gint64 cnt = n - j;

@@ -10,6 +10,7 @@
 #include "simd.h"
 
 #include <math.h>
+#include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #define AF_X86 1
@@ -140,10 +141,86 @@ af__maxpool_task_avx2 (void *ctx, gint64 begin, gint64 end, int thread)
 }
 #endif
 
+/* Global average pooling (one window, the whole unpadded plane): eight
+ * channels at a time in the lanes of one accumulator, the planes read
+ * eight cells at a time and transposed, so every channel still sums its
+ * cells in index order from +0 and divides by their count, as the scalar
+ * loop: identical results. Tasks are groups of 8 channels. */
+static gboolean
+af__pool_is_global (const AfPoolDesc *d)
+{
+  return !d->is_max && d->h_out == 1 && d->w_out == 1 && d->kh == d->h_in && d->kw == d->w_in &&
+         d->pad[0] == 0 && d->pad[1] == 0 && d->pad[2] == 0 && d->pad[3] == 0 && d->h_in > 0 &&
+         d->w_in > 0;
+}
+
+#ifdef AF_X86
+__attribute__ ((target ("avx2"), always_inline)) static inline void
+af__transpose8 (__m256 *v)
+{
+  __m256 a0 = _mm256_unpacklo_ps (v[0], v[1]), a1 = _mm256_unpackhi_ps (v[0], v[1]);
+  __m256 a2 = _mm256_unpacklo_ps (v[2], v[3]), a3 = _mm256_unpackhi_ps (v[2], v[3]);
+  __m256 a4 = _mm256_unpacklo_ps (v[4], v[5]), a5 = _mm256_unpackhi_ps (v[4], v[5]);
+  __m256 a6 = _mm256_unpacklo_ps (v[6], v[7]), a7 = _mm256_unpackhi_ps (v[6], v[7]);
+  __m256 b0 = _mm256_shuffle_ps (a0, a2, 0x44), b1 = _mm256_shuffle_ps (a0, a2, 0xee);
+  __m256 b2 = _mm256_shuffle_ps (a1, a3, 0x44), b3 = _mm256_shuffle_ps (a1, a3, 0xee);
+  __m256 b4 = _mm256_shuffle_ps (a4, a6, 0x44), b5 = _mm256_shuffle_ps (a4, a6, 0xee);
+  __m256 b6 = _mm256_shuffle_ps (a5, a7, 0x44), b7 = _mm256_shuffle_ps (a5, a7, 0xee);
+  v[0] = _mm256_permute2f128_ps (b0, b4, 0x20);
+  v[1] = _mm256_permute2f128_ps (b1, b5, 0x20);
+  v[2] = _mm256_permute2f128_ps (b2, b6, 0x20);
+  v[3] = _mm256_permute2f128_ps (b3, b7, 0x20);
+  v[4] = _mm256_permute2f128_ps (b0, b4, 0x31);
+  v[5] = _mm256_permute2f128_ps (b1, b5, 0x31);
+  v[6] = _mm256_permute2f128_ps (b2, b6, 0x31);
+  v[7] = _mm256_permute2f128_ps (b3, b7, 0x31);
+}
+
+__attribute__ ((target ("avx2,f16c"))) static void
+af__gap_task_avx2 (void *ctx, gint64 begin, gint64 end, int thread)
+{
+  const AfPoolRun *r = ctx;
+  const AfPoolDesc *d = r->d;
+  gint64 hw = d->h_in * d->w_in;
+  for (gint64 g = begin; g < end; g++) {
+    gint64 c0 = g * 8, nc = MIN (8, d->c - c0);
+    const guint16 *p[8];
+    for (int j = 0; j < 8; j++) /* missing channels repeat the last one */
+      p[j] = r->in + (c0 + MIN (j, nc - 1)) * hw;
+    __m256 acc = _mm256_setzero_ps ();
+    gint64 i = 0;
+    for (; i + 8 <= hw; i += 8) {
+      __m256 v[8];
+      for (int j = 0; j < 8; j++)
+        v[j] = _mm256_cvtph_ps (_mm_loadu_si128 ((const __m128i *) (p[j] + i)));
+      af__transpose8 (v);
+      for (int k = 0; k < 8; k++)
+        acc = _mm256_add_ps (acc, v[k]);
+    }
+    for (; i < hw; i++) {
+      float t[8];
+      for (int j = 0; j < 8; j++)
+        t[j] = _cvtsh_ss (p[j][i]);
+      acc = _mm256_add_ps (acc, _mm256_loadu_ps (t));
+    }
+    acc = _mm256_div_ps (acc, _mm256_set1_ps ((float) hw));
+    guint16 h[8];
+    _mm_storeu_si128 ((__m128i *) h, _mm256_cvtps_ph (acc, 0));
+    memcpy (r->out + c0, h, nc * sizeof (guint16));
+  }
+}
+#endif
+
 void
 af_cpu_pool2d_run (const AfPoolDesc *d, const guint16 *in, guint16 *out, AfPool *pool)
 {
   AfPoolRun r = { d, in, out };
+#ifdef AF_X86
+  if (af__cpu_use_simd () && af__pool_is_global (d)) {
+    af_pool_parallel_for (pool, af__ceil_div (d->c, 8), 1, af__gap_task_avx2, &r);
+    return;
+  }
+#endif
   AfTaskFn fn = af__pool_task_c;
 #ifdef AF_X86
   if (af__cpu_use_simd ())
