@@ -329,6 +329,14 @@ test_conv_shapes (void)
      * asymmetric pads through the padded copy; a pad wider than the kernel */
     { .d = { DESC (9, 17, 29, 11, 3, 5), .pad = { 2, 4, 0, 3 }, .dilation = { 2, 1 } } },
     { .d = { DESC (4, 6, 5, 7, 2, 2), .pad = { 3, 4, 3, 4 } } },
+    /* strips over several output rows (w_out 5: four runs per strip) from the
+     * even / odd split copy of a stride-2 dilated conv; a wide stride-2 image
+     * in several pixel tiles */
+    { .d = { DESC (5, 12, 11, 8, 3, 3), .stride = { 2, 2 }, .pad = { 1, 1, 1, 1 },
+             .dilation = { 2, 2 } } },
+    { .d = { DESC (6, 9, 301, 12, 3, 3), .stride = { 2, 2 }, .pad = { 1, 0, 0, 1 } } },
+    { .d = { DESC (5, 4, 50, 7, 3, 4), .stride = { 1, 2 }, .pad = { 0, 2, 1, 1 },
+             .dilation = { 1, 3 } } },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     char name[32];

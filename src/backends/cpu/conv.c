@@ -44,6 +44,7 @@ struct _AfConvKernel {
   gboolean simple;            /* af__epilogue_is_simple: full strips may finish in registers */
   AfSimpleEp se;
   gint64 pp_ch, pp_rows, pp_w; /* its capacity: channels, rows, floats per row */
+  gint64 pp_half;              /* stride 2: even columns of a row, then odd ones from here */
   float *w;    /* GEMM: see af__conv_panel_at (+ 8 floats); depthwise: [c][kh * kw] */
   float *bias; /* [c_out], zeros when absent */
   gsize scratch;
@@ -138,7 +139,8 @@ af__conv_plan_padded (AfConvKernel *k)
   if (bytes > AF_CONV_PP_BYTES)
     return;
   k->padded = TRUE;
-  k->scratch += af__align64 (bytes);
+  k->pp_half = d->stride[1] == 2 ? (k->pp_w + 1) / 2 : 0;
+  k->scratch += af__align64 (bytes + k->pp_w * sizeof (float)); /* + a staging row */
 }
 
 static void
@@ -155,7 +157,8 @@ af__conv_plan_tiles (AfConvKernel *k)
   k->ldb = af__conv_ldb (k->nc);
   k->scratch = af__align64 ((gsize) k->kc * k->ldb * sizeof (float)) +
                af__align64 ((gsize) rows * k->ldb * sizeof (float)) +
-               af__align64 (k->ldb * sizeof (float)) + af__align64 (k->nc * sizeof (guint16));
+               af__align64 (k->ldb * sizeof (float)) + af__align64 (k->nc * sizeof (guint16)) +
+               af__align64 (k->kc * sizeof (gint64));
   af__conv_plan_padded (k);
 }
 
@@ -268,10 +271,13 @@ af__conv_im2col_row (const AfConvDesc *d, gboolean simd, const guint16 *plane, g
 
 /* Fills @pp with input channels [c0, c1) of group @g, rows from output
  * row @oy0 on (k->pp_rows of them, as far as they exist), columns from
- * -pad_left, as fp32 with zeros outside the image. */
+ * -pad_left, as fp32 with zeros outside the image. With stride 2 each row
+ * holds its even columns, then from k->pp_half on its odd ones, so that
+ * every tap of a run of output pixels is contiguous. @row: staging for a
+ * split row (pp_w floats). */
 static void
 af__conv_fill_padded (const AfConvKernel *k, gboolean simd, const guint16 *in, gint64 g, gint64 c0,
-                      gint64 c1, gint64 oy0, float *pp)
+                      gint64 c1, gint64 oy0, float *pp, float *row)
 {
   const AfConvDesc *d = &k->d;
   gint64 wp = k->pp_w, ylo = oy0 * d->stride[0] - d->pad[0], xlo = -d->pad[1];
@@ -285,11 +291,34 @@ af__conv_fill_padded (const AfConvKernel *k, gboolean simd, const guint16 *in, g
         memset (dst, 0, wp * sizeof (float));
         continue;
       }
-      memset (dst, 0, (xa - xlo) * sizeof (float));
-      af__h2f_n (simd, plane + y * d->w_in + xa, dst + (xa - xlo), xb - xa);
-      memset (dst + (xb - xlo), 0, (xlo + wp - xb) * sizeof (float));
+      float *to = k->pp_half ? row : dst;
+      memset (to, 0, (xa - xlo) * sizeof (float));
+      af__h2f_n (simd, plane + y * d->w_in + xa, to + (xa - xlo), xb - xa);
+      memset (to + (xb - xlo), 0, (xlo + wp - xb) * sizeof (float));
+      for (gint64 x = 0; k->pp_half && x < wp; x++)
+        dst[(x & 1) * k->pp_half + (x >> 1)] = row[x];
     }
   }
+}
+
+/* Where tap (ky, kx) of padded-copy channel @pc starts, for output pixel
+ * (oy0, 0): add af__conv_pp_pixel for another pixel. */
+static inline gint64
+af__conv_pp_tap (const AfConvKernel *k, gint64 pc, gint64 ky, gint64 kx)
+{
+  const AfConvDesc *d = &k->d;
+  gint64 x = kx * d->dilation[1];
+  return (pc * k->pp_rows + ky * d->dilation[0]) * k->pp_w +
+         (k->pp_half ? (x & 1) * k->pp_half + (x >> 1) : x);
+}
+
+/* The offset of output pixel (oy, ox) in the padded copy from row @oy0;
+ * consecutive ox are consecutive floats unless the stride is above 2. */
+static inline gint64
+af__conv_pp_pixel (const AfConvKernel *k, gint64 oy0, gint64 oy, gint64 ox)
+{
+  const AfConvDesc *d = &k->d;
+  return (oy - oy0) * d->stride[0] * k->pp_w + (k->pp_half ? ox : ox * d->stride[1]);
 }
 
 /* One im2col row from the padded copy: tap (ky, kx) of its channel @pc
@@ -299,19 +328,111 @@ af__conv_im2col_row_pp (const AfConvKernel *k, const float *pp, gint64 pc, gint6
                         gint64 oy0, gint64 p0, gint64 n, float *dst)
 {
   const AfConvDesc *d = &k->d;
-  gint64 sw = d->stride[1], oy = p0 / d->w_out, ox = p0 % d->w_out;
+  gint64 step = k->pp_half ? 1 : d->stride[1], oy = p0 / d->w_out, ox = p0 % d->w_out;
+  const float *tap = pp + af__conv_pp_tap (k, pc, ky, kx);
   for (gint64 j = 0; j < n; oy++, ox = 0) {
     gint64 seg = MIN (n - j, d->w_out - ox);
-    gint64 r = (oy - oy0) * d->stride[0] + ky * d->dilation[0];
-    const float *src = pp + (pc * k->pp_rows + r) * k->pp_w + ox * sw + kx * d->dilation[1];
-    if (sw == 1)
+    const float *src = tap + af__conv_pp_pixel (k, oy0, oy, ox);
+    if (step == 1)
       memcpy (dst + j, src, seg * sizeof (float));
     else
       for (gint64 t = 0; t < seg; t++)
-        dst[j + t] = src[t * sw];
+        dst[j + t] = src[t * step];
     j += seg;
   }
 }
+
+#ifdef AF_X86
+/* dst[0, n) = src[0, n), 0 < n <= 16, in whole vectors that stay inside
+ * both ranges (overlapping when n is not a vector multiple). */
+__attribute__ ((target ("avx2"), always_inline)) static inline void
+af__copy16 (float *dst, const float *src, gint64 n)
+{
+  if (n >= 8) {
+    __m256 a = _mm256_loadu_ps (src), b = _mm256_loadu_ps (src + n - 8);
+    _mm256_storeu_ps (dst, a);
+    _mm256_storeu_ps (dst + n - 8, b);
+  } else if (n >= 4) {
+    __m128 a = _mm_loadu_ps (src), b = _mm_loadu_ps (src + n - 4);
+    _mm_storeu_ps (dst, a);
+    _mm_storeu_ps (dst + n - 4, b);
+  } else {
+    for (gint64 t = 0; t < n; t++)
+      dst[t] = src[t];
+  }
+}
+
+/* dst[0, n) = fp32 (src[0, n)), 0 < n <= 16, likewise. */
+__attribute__ ((target ("avx2,f16c"), always_inline)) static inline void
+af__h2f16 (float *dst, const guint16 *src, gint64 n)
+{
+  if (n == 16) {
+    __m256 a = _mm256_cvtph_ps (_mm_loadu_si128 ((const __m128i *) src));
+    __m256 b = _mm256_cvtph_ps (_mm_loadu_si128 ((const __m128i *) (src + 8)));
+    _mm256_storeu_ps (dst, a);
+    _mm256_storeu_ps (dst + 8, b);
+  } else if (n >= 8) {
+    __m256 a = _mm256_cvtph_ps (_mm_loadu_si128 ((const __m128i *) src));
+    __m256 b = _mm256_cvtph_ps (_mm_loadu_si128 ((const __m128i *) (src + n - 8)));
+    _mm256_storeu_ps (dst, a);
+    _mm256_storeu_ps (dst + n - 8, b);
+  } else {
+    for (gint64 t = 0; t < n; t++)
+      dst[t] = _cvtsh_ss (src[t]);
+  }
+}
+
+/* The tile of af__conv_build_tile written strip by strip, each element
+ * once, straight from the input (1x1 direct convs: fp16 converted in
+ * place) or from the padded copy (strides 1 and 2: a strip's pixels are at
+ * most a few contiguous runs per tap). @offs: kc tap offsets. */
+__attribute__ ((target ("avx2,f16c"))) static void
+af__conv_tile_strips_avx2 (const AfConvKernel *k, const guint16 *in, gint64 g, gint64 k0, gint64 k1,
+                           gint64 p0, gint64 ncols, float *tile, const float *pp, gint64 *offs)
+{
+  const AfConvDesc *d = &k->d;
+  gint64 taps = d->kh * d->kw, c0 = k0 / taps, oy0 = p0 / d->w_out;
+  gint64 plane_sz = d->h_in * d->w_in;
+  for (gint64 p = k0; p < k1; p++) {
+    gint64 c = p / taps, ky = (p % taps) / d->kw, kx = p % d->kw;
+    offs[p - k0] =
+        k->direct ? (g * k->cin_g + c) * plane_sz + p0 : af__conv_pp_tap (k, c - c0, ky, kx);
+  }
+  for (gint64 j0 = 0; j0 < ncols; j0 += NR) {
+    gint64 j1 = MIN (ncols, j0 + NR);
+    float *dst = tile + j0 * k->kc;
+    if (k->direct) {
+      for (gint64 p = k0; p < k1; p++, dst += NR)
+        af__h2f16 (dst, in + offs[p - k0] + j0, j1 - j0);
+    } else {
+      gint64 lane[NR], len[NR], at[NR], n_seg = 0; /* the strip's runs of pixels */
+      for (gint64 j = j0; j < j1; n_seg++) {
+        gint64 oy = (p0 + j) / d->w_out, ox = (p0 + j) % d->w_out;
+        lane[n_seg] = j - j0;
+        len[n_seg] = MIN (j1 - j, d->w_out - ox);
+        at[n_seg] = af__conv_pp_pixel (k, oy0, oy, ox);
+        j += len[n_seg];
+      }
+      if (n_seg == 1 && len[0] == NR) {
+        const float *src = pp + at[0];
+        for (gint64 p = k0; p < k1; p++, dst += NR) {
+          const float *s = src + offs[p - k0];
+          _mm256_storeu_ps (dst, _mm256_loadu_ps (s));
+          _mm256_storeu_ps (dst + 8, _mm256_loadu_ps (s + 8));
+        }
+      } else {
+        for (gint64 p = k0; p < k1; p++, dst += NR)
+          for (gint64 i = 0; i < n_seg; i++)
+            af__copy16 (dst + lane[i], pp + at[i] + offs[p - k0], len[i]);
+      }
+    }
+    if (j1 - j0 < NR) /* the last strip's columns past @ncols are zeros */
+      for (gint64 p = k0; p < k1; p++)
+        memset (tile + j0 * k->kc + (p - k0) * NR + (j1 - j0), 0,
+                (NR - (j1 - j0)) * sizeof (float));
+  }
+}
+#endif
 
 /* Builds rows [k0, k1) of the im2col tile of group @g for pixels [p0, p0 +
  * ncols) as 16-column strips: element (p, j) goes to tile[(j / NR) * kc *
@@ -321,14 +442,21 @@ af__conv_im2col_row_pp (const AfConvKernel *k, const float *pp, gint64 pc, gint6
 static void
 af__conv_build_tile (const AfConvKernel *k, gboolean simd, const guint16 *in, gint64 g, gint64 k0,
                      gint64 k1, gint64 p0, gint64 ncols, float *tile, float *row, guint16 *tmp,
-                     float *pp)
+                     float *pp, gint64 *offs)
 {
   const AfConvDesc *d = &k->d;
   gint64 plane_sz = d->h_in * d->w_in, taps = d->kh * d->kw, n_pad = af__round_up (ncols, NR);
   gint64 c0 = k0 / taps, oy0 = p0 / d->w_out;
-  memset (row + ncols, 0, (n_pad - ncols) * sizeof (float));
   if (k->padded)
-    af__conv_fill_padded (k, simd, in, g, c0, (k1 - 1) / taps + 1, oy0, pp);
+    af__conv_fill_padded (k, simd, in, g, c0, (k1 - 1) / taps + 1, oy0, pp,
+                          pp + (gsize) k->pp_ch * k->pp_rows * k->pp_w);
+#ifdef AF_X86
+  if (simd && (k->direct || (k->padded && d->stride[1] <= 2))) {
+    af__conv_tile_strips_avx2 (k, in, g, k0, k1, p0, ncols, tile, pp, offs);
+    return;
+  }
+#endif
+  memset (row + ncols, 0, (n_pad - ncols) * sizeof (float));
   for (gint64 p = k0; p < k1; p++) {
     gint64 c = p / taps, ky = (p % taps) / d->kw, kx = p % d->kw;
     const guint16 *plane = in + (g * k->cin_g + c) * plane_sz;
@@ -421,6 +549,10 @@ af__conv_gemm_task (void *ctx, gint64 begin, gint64 end, int thread)
   guint16 *tmp = (guint16 *) (scratch + b_bytes + c_bytes + row_bytes);
   float *pp =
       (float *) (scratch + b_bytes + c_bytes + row_bytes + af__align64 (k->nc * sizeof (guint16)));
+  gsize pp_floats = k->padded ? (gsize) k->pp_ch * k->pp_rows * k->pp_w : 0;
+  gint64 *offs =
+      (gint64 *) ((guint8 *) pp +
+                  (k->padded ? af__align64 ((pp_floats + k->pp_w) * sizeof (float)) : 0));
   gint64 ldb = k->ldb;
   for (gint64 t = begin; t < end; t++) {
     gint64 mc = t % r->m_chunks, ti = (t / r->m_chunks) % k->n_tiles;
@@ -430,7 +562,7 @@ af__conv_gemm_task (void *ctx, gint64 begin, gint64 end, int thread)
     const float *wg = k->w + af__conv_panel_at (k, g, 0, 0, 0);
     for (gint64 kb = 0; kb < k->n_kb; kb++) {
       gint64 k0 = kb * k->kc, k1 = MIN (k->kdim, k0 + k->kc);
-      af__conv_build_tile (k, r->simd, r->in, g, k0, k1, p0, ncols, tile, row, tmp, pp);
+      af__conv_build_tile (k, r->simd, r->in, g, k0, k1, p0, ncols, tile, row, tmp, pp, offs);
       af__conv_kblock (r, g, p0, wg, k0, k1, mb0, mb1, ncols, tile, kb > 0, cb);
     }
     gint64 row0 = g * k->cout_g + mb0 * MR, row1 = g * k->cout_g + MIN (k->cout_g, mb1 * MR);
