@@ -1,7 +1,10 @@
 /* plan-memory — places every value a step writes in ONE arena, reusing the
  * space of values whose last reader has run (first fit over a free list).
  * Graph inputs, image-port staging buffers and graph outputs are pinned for
- * the whole run: the caller reads and writes them through views. */
+ * the whole run: the caller reads and writes them through views. Two ops
+ * copy nothing: a reshape takes over its dying input's bytes, and a concat
+ * whose inputs lie one after the other (nothing before its axis) has the
+ * inputs only it reads written in place inside its own block. */
 #include "plan.h"
 
 typedef struct {
@@ -82,17 +85,69 @@ af_reshape_aliases (AfPlan *plan, const AfStep *st, int *last_use, guint s)
   return TRUE;
 }
 
+/* Marks the inputs a concat step can hold in place: member_of[v] is the
+ * concat's output value, member_off[v] the byte offset inside it. */
+static void
+af_concat_members (AfPlan *plan, const int *last_use, int *member_of, gsize *member_off)
+{
+  for (guint s = 0; s < plan->steps->len; s++) {
+    const AfStep *st = &g_array_index (plan->steps, AfStep, s);
+    const AfNode *n = st->node;
+    if (n->op != AF_OP_CONCAT || st->ep.n != 0 || st->residual)
+      continue;
+    int axis = n->attrs.axis < 0 ? n->attrs.axis + n->out->shape.rank : n->attrs.axis;
+    gint64 outer = 1;
+    for (int d = 0; d < axis; d++)
+      outer *= n->out->shape.d[d];
+    gsize off = 0;
+    for (guint j = 0; outer == 1 && j < n->n_in; j++) {
+      const AfTensor *in = n->in[j];
+      gboolean twice = FALSE;
+      for (guint i = 0; i < n->n_in; i++)
+        twice |= i != j && n->in[i] == in;
+      if (in->kind == AF_VALUE_NODE && last_use[in->index] == (int) s && !twice && in->producer &&
+          in->producer->op != AF_OP_RESHAPE && in->producer->op != AF_OP_INPUT &&
+          in->producer->op != AF_OP_IMAGE_INPUT && off % AF_ARENA_ALIGN == 0) {
+        member_of[in->index] = (int) n->out->index;
+        member_off[in->index] = off;
+      }
+      off += af__shape_numel (&in->shape) * sizeof (guint16);
+    }
+  }
+}
+
+/* Gives value @v its bytes: inside its concat's block (placed first) or
+ * from the free list. */
+static void
+af_place (AfPlan *plan, GArray *free_list, gsize *top, const int *member_of,
+          const gsize *member_off, const AfTensor *v)
+{
+  if (plan->offset[v->index] != AF_NO_SLOT)
+    return;
+  int c = member_of[v->index];
+  if (c < 0) {
+    plan->offset[v->index] = af_arena_take (free_list, top, af_value_bytes (v));
+    return;
+  }
+  const AfTensor *cv = g_ptr_array_index (plan->graph->values, c);
+  af_place (plan, free_list, top, member_of, member_off, cv);
+  plan->offset[v->index] = plan->offset[c] + member_off[v->index];
+}
+
 gboolean
 af__pass_memory (AfPlan *plan, GError **error)
 {
   AfGraph *g = plan->graph;
   guint n_values = g->values->len, n_steps = plan->steps->len;
   g_autofree int *last_use = g_new (int, n_values);
+  g_autofree int *member_of = g_new (int, n_values);
+  g_autofree gsize *member_off = g_new0 (gsize, n_values);
   g_autoptr (GArray) free_list = g_array_new (FALSE, FALSE, sizeof (AfBlock));
   gsize top = 0;
 
   for (guint v = 0; v < n_values; v++) {
     last_use[v] = -1;
+    member_of[v] = -1;
     plan->offset[v] = AF_NO_SLOT;
     plan->port[v] = AF_NO_SLOT;
   }
@@ -118,6 +173,10 @@ af__pass_memory (AfPlan *plan, GError **error)
     if (t->kind == AF_VALUE_NODE && plan->offset[t->index] == AF_NO_SLOT)
       plan->offset[t->index] = af_arena_take (free_list, &top, af_value_bytes (t));
   }
+  af_concat_members (plan, last_use, member_of, member_off);
+  guint n_in_place = 0;
+  for (guint v = 0; v < n_values; v++)
+    n_in_place += member_of[v] >= 0;
   for (guint s = 0; s < n_steps; s++) {
     AfStep *st = &g_array_index (plan->steps, AfStep, s);
     if (af_reshape_aliases (plan, st, last_use, s)) {
@@ -127,8 +186,7 @@ af__pass_memory (AfPlan *plan, GError **error)
       }
       continue;
     }
-    if (plan->offset[st->out->index] == AF_NO_SLOT)
-      plan->offset[st->out->index] = af_arena_take (free_list, &top, af_value_bytes (st->out));
+    af_place (plan, free_list, &top, member_of, member_off, st->out);
     /* a value nobody reads is dead at once; inputs die after their last reader */
     if (last_use[st->out->index] < 0)
       last_use[st->out->index] = s;
@@ -136,18 +194,21 @@ af__pass_memory (AfPlan *plan, GError **error)
       AfTensor *in = j < st->node->n_in ? st->node->in[j] : st->residual;
       if (in && last_use[in->index] == (int) s && plan->offset[in->index] != AF_NO_SLOT &&
           in->kind != AF_VALUE_CONST) {
-        af_arena_give (free_list, plan->offset[in->index], af_value_bytes (in));
+        if (member_of[in->index] < 0) /* a member's bytes are its concat's */
+          af_arena_give (free_list, plan->offset[in->index], af_value_bytes (in));
         last_use[in->index] = -2; /* given back once (an op may read a value twice) */
       }
     }
     if (last_use[st->out->index] == (int) s) {
-      af_arena_give (free_list, plan->offset[st->out->index], af_value_bytes (st->out));
+      if (member_of[st->out->index] < 0)
+        af_arena_give (free_list, plan->offset[st->out->index], af_value_bytes (st->out));
       last_use[st->out->index] = -2;
     }
   }
   plan->arena_size = MAX (top, AF_ARENA_ALIGN);
-  g_string_append_printf (plan->log, "plan-memory: arena %" G_GSIZE_FORMAT " bytes\n",
-                          plan->arena_size);
+  g_string_append_printf (
+      plan->log, "plan-memory: arena %" G_GSIZE_FORMAT " bytes, %u concat input(s) in place\n",
+      plan->arena_size, n_in_place);
   (void) error;
   return TRUE;
 }

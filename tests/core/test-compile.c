@@ -178,6 +178,91 @@ test_arena_reuse (void)
   af_graph_free (g);
 }
 
+/* Concat inputs only the concat reads are written in place inside its
+ * block (nested concats too); the result is bit-identical to copying them
+ * (the same graph with those inputs also exported), on 1 and 2 threads;
+ * graph inputs and batched concats (inputs not contiguous) are copied. */
+static AfTensor *
+weight_of (AfGraph *g, const char *name, const gint64 *shape, const float *pool)
+{
+  return af_weight (g, name, 4, shape, pool); /* the first numel values of @pool */
+}
+
+static AfGraph *
+concat_graph (gboolean export_inputs, const float *w)
+{
+  AfGraph *g = af_graph_new ("concat");
+  gint64 xs[] = { 1, 4, 4, 8 }, was[] = { 8, 4, 3, 3 }, wbs[] = { 8, 4, 1, 1 };
+  gint64 wds[] = { 4, 16, 1, 1 }, wos[] = { 3, 24, 3, 3 };
+  AfConvParams same = AF_CONV_PARAMS_INIT;
+  same.pad[0] = same.pad[1] = same.pad[2] = same.pad[3] = 1;
+  AfTensor *x = af_input (g, "x", 4, xs);
+  AfTensor *a = af_relu (g, af_conv (g, x, weight_of (g, "wa", was, w), NULL, &same));
+  AfTensor *b = af_conv (g, x, weight_of (g, "wb", wbs, w), NULL, NULL);
+  AfTensor *ab[] = { a, b };
+  AfTensor *c = af_concat (g, 2, ab, 1);
+  AfTensor *d = af_conv (g, c, weight_of (g, "wd", wds, w), NULL, NULL);
+  AfTensor *cdx[] = { c, d, x };
+  AfTensor *e = af_concat (g, 3, cdx, -3);
+  af_graph_add_output (g, "y", af_conv (g, e, weight_of (g, "wo", wos, w), NULL, &same));
+  if (export_inputs) {
+    af_graph_add_output (g, "a", a);
+    af_graph_add_output (g, "b", b);
+    af_graph_add_output (g, "c", c);
+    af_graph_add_output (g, "d", d);
+  }
+  return g;
+}
+
+static guint
+in_place_count (AfModel *m)
+{
+  const char *at = strstr (m->plan->log->str, "concat input(s) in place");
+  g_assert_nonnull (at);
+  while (at > m->plan->log->str && at[-1] == ' ')
+    at--;
+  while (at > m->plan->log->str && g_ascii_isdigit (at[-1]))
+    at--;
+  return (guint) atoi (at);
+}
+
+static void
+test_concat_in_place (void)
+{
+  g_autofree float *w = random_floats (3 * 24 * 9);
+  AfGraph *g = concat_graph (FALSE, w), *ref = concat_graph (TRUE, w);
+  float x[128], x2[256], got[96], want[96], got2[192], sink[4][256];
+  for (int i = 0; i < 128; i++)
+    x[i] = x2[i] = x2[128 + i] = (float) ((i * 13) % 17) / 8.0f - 1.0f;
+  for (int i = 0; i < 128; i++)
+    x2[128 + i] = -x[i];
+  const float *ins[] = { x }, *ins2[] = { x2 };
+  float *outs[] = { got }, *refs[] = { want, sink[0], sink[1], sink[2], sink[3] };
+  AfModel *mr = af_compile (ref, NULL, NULL);
+  g_assert_cmpuint (in_place_count (mr), ==, 0);
+  g_assert_true (af_model_run (mr, ins, refs, NULL));
+  for (int threads = 1; threads <= 2; threads++) {
+    AfCompileOptions o = AF_COMPILE_OPTIONS_INIT;
+    o.threads = threads;
+    AfModel *m = af_compile (g, &o, NULL);
+    g_assert_cmpuint (in_place_count (m), ==, 4); /* a, b in c; c, d in e; not x */
+    g_assert_true (af_model_run (m, ins, outs, NULL));
+    g_assert_cmpmem (got, sizeof got, want, sizeof want);
+    af_model_free (m);
+  }
+  AfCompileOptions o = AF_COMPILE_OPTIONS_INIT;
+  o.batch = 2;
+  AfModel *m2 = af_compile (g, &o, NULL);
+  g_assert_cmpuint (in_place_count (m2), ==, 0); /* per image blocks are not contiguous */
+  float *outs2[] = { got2 };
+  g_assert_true (af_model_run (m2, ins2, outs2, NULL));
+  g_assert_cmpmem (got2, sizeof want, want, sizeof want);
+  af_model_free (m2);
+  af_model_free (mr);
+  af_graph_free (g);
+  af_graph_free (ref);
+}
+
 /* Constant subgraphs are folded at compile time. */
 static void
 test_fold_constants (void)
@@ -303,6 +388,7 @@ main (int argc, char **argv)
   g_test_add_func ("/compile/segmented-plan", test_segmented_plan);
   g_test_add_func ("/compile/arena-reuse", test_arena_reuse);
   g_test_add_func ("/compile/fold-constants", test_fold_constants);
+  g_test_add_func ("/compile/concat-in-place", test_concat_in_place);
   g_test_add_func ("/compile/batch", test_batch);
   g_test_add_func ("/compile/ane-unavailable", test_ane_unavailable);
   g_test_add_func ("/compile/sticky-error", test_sticky_error);

@@ -141,6 +141,8 @@ af_run_concat (AfCpuProgram *p, AfCpuStep *s)
     gint64 row = n->in[j]->shape.d[axis] * s->inner;
     for (gint64 o = 0; o < s->outer; o++) {
       guint16 *dst = s->out + o * out_row + col;
+      if (s->in16[j] == dst) /* written in place (plan-memory) */
+        continue;
       if (s->in16[j])
         memcpy (dst, s->in16[j] + o * row, row * sizeof (guint16));
       else
