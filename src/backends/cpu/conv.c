@@ -295,8 +295,8 @@ af__conv_fill_padded (const AfConvKernel *k, gboolean simd, const guint16 *in, g
       memset (to, 0, (xa - xlo) * sizeof (float));
       af__h2f_n (simd, plane + y * d->w_in + xa, to + (xa - xlo), xb - xa);
       memset (to + (xb - xlo), 0, (xlo + wp - xb) * sizeof (float));
-      for (gint64 x = 0; k->pp_half && x < wp; x++)
-        dst[(x & 1) * k->pp_half + (x >> 1)] = row[x];
+      if (k->pp_half)
+        af__split2 (simd, row, wp, dst, dst + k->pp_half);
     }
   }
 }

@@ -126,6 +126,38 @@ af__h2f_n_f16c (const guint16 *src, float *dst, gint64 n)
 }
 #endif
 
+#ifdef AF_X86
+__attribute__ ((target ("avx2"))) static void
+af__split2_avx2 (const float *row, gint64 n, float *even, float *odd)
+{
+  gint64 i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256 a = _mm256_loadu_ps (row + i), b = _mm256_loadu_ps (row + i + 8);
+    __m256 e = _mm256_castpd_ps (
+        _mm256_permute4x64_pd (_mm256_castps_pd (_mm256_shuffle_ps (a, b, 0x88)), 0xd8));
+    __m256 o = _mm256_castpd_ps (
+        _mm256_permute4x64_pd (_mm256_castps_pd (_mm256_shuffle_ps (a, b, 0xdd)), 0xd8));
+    _mm256_storeu_ps (even + i / 2, e);
+    _mm256_storeu_ps (odd + i / 2, o);
+  }
+  for (; i < n; i++)
+    (i & 1 ? odd : even)[i / 2] = row[i];
+}
+#endif
+
+void
+af__split2 (gboolean simd, const float *row, gint64 n, float *even, float *odd)
+{
+#ifdef AF_X86
+  if (simd) {
+    af__split2_avx2 (row, n, even, odd);
+    return;
+  }
+#endif
+  for (gint64 i = 0; i < n; i++)
+    (i & 1 ? odd : even)[i / 2] = row[i];
+}
+
 void
 af__h2f_n (gboolean simd, const guint16 *src, float *dst, gint64 n)
 {

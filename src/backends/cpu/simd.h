@@ -55,6 +55,8 @@ void af__store_row (gboolean simd, const float *v, gint64 n, const AfEpilogue *e
 /* dst[i] = fp16 -> fp32 (src[i]), i < @n: F16C for every element (tails
  * too) when @simd, else af_fp16_to_f32. Same values either way. */
 void af__h2f_n (gboolean simd, const guint16 *src, float *dst, gint64 n);
+/* even[i] = row[2i], odd[i] = row[2i + 1] for the @n floats of @row. */
+void af__split2 (gboolean simd, const float *row, gint64 n, float *even, float *odd);
 
 /* ------------------------------------------------------------ GEMM core
  * C[mr, nr] = A[mr, k] . B[k, nr], finished by af__finish_row per row.
