@@ -212,9 +212,32 @@ af__dw_split2 (const float *row, gint64 n, gint64 x0, float *p0, float *p1)
   }
 }
 
+/* af__dw_split2 straight from fp16 for rows of 16 or more columns: the
+ * full 16-column steps converted and split in registers, the rest one by
+ * one (nothing written past the row). */
+__attribute__ ((target ("avx2,f16c"), always_inline)) static inline void
+af__dw_split2_h (const guint16 *src, gint64 n, gint64 x0, float *p0, float *p1)
+{
+  float *ev = x0 & 1 ? p1 + x0 / 2 : p0 + x0 / 2;
+  float *od = x0 & 1 ? p0 + x0 / 2 + 1 : p1 + x0 / 2;
+  gint64 i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256 a = _mm256_cvtph_ps (_mm_loadu_si128 ((const __m128i *) (src + i)));
+    __m256 b = _mm256_cvtph_ps (_mm_loadu_si128 ((const __m128i *) (src + i + 8)));
+    __m256 e = _mm256_castpd_ps (
+        _mm256_permute4x64_pd (_mm256_castps_pd (_mm256_shuffle_ps (a, b, 0x88)), 0xd8));
+    __m256 o = _mm256_castpd_ps (
+        _mm256_permute4x64_pd (_mm256_castps_pd (_mm256_shuffle_ps (a, b, 0xdd)), 0xd8));
+    _mm256_storeu_ps (ev + i / 2, e);
+    _mm256_storeu_ps (od + i / 2, o);
+  }
+  for (; i < n; i++)
+    (i & 1 ? od : ev)[i / 2] = _cvtsh_ss (src[i]);
+}
+
 /* Phase planes of channel @plane, as af__dw_fill_c, rows in increasing
- * order: stride-1 rows of 8 or more columns are converted straight into
- * place; otherwise the used rows are converted at once into @row, then
+ * order: stride-1 rows of 8 or more columns (stride 2: 16) are converted
+ * straight into place; otherwise the used rows are converted at once into @row, then
  * each is copied (short stride-1 rows: a vector with zeros past the row)
  * or split into even and odd columns (stride 2). */
 __attribute__ ((target ("avx2,f16c"))) static void
@@ -228,7 +251,7 @@ af__dw_fill_avx2 (const AfDwKernel *k, const guint16 *plane, float *ph, float *r
     return;
   const guint16 *src = plane + (y_lo - d->pad[0]) * d->w_in + (x_lo - d->pad[1]);
   gint64 py = y_lo % sh, ay = y_lo / sh, n = x_hi - x_lo;
-  gboolean staged = sw == 2 || (sw == 1 && n < 8);
+  gboolean staged = (sw == 2 && n < 16) || (sw == 1 && n < 8);
   if (staged)
     af__h2f_n (TRUE, plane + (y_lo - d->pad[0]) * d->w_in, row, (y_hi - y_lo) * d->w_in);
   for (gint64 r = y_lo; r < y_hi; r++, src += d->w_in) {
@@ -242,6 +265,8 @@ af__dw_fill_avx2 (const AfDwKernel *k, const guint16 *plane, float *ph, float *r
       af__dw_h2f_row (src, dst + x_lo, n);
     } else if (sw == 1) {
       _mm256_storeu_ps (dst + x_lo, af__dw_first (_mm256_loadu_ps (srow), n));
+    } else if (sw == 2 && !staged) {
+      af__dw_split2_h (src, n, x_lo, dst, dst + k->plane);
     } else if (sw == 2) {
       af__dw_split2 (srow, n, x_lo, dst, dst + k->plane);
     } else {
