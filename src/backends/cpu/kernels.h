@@ -74,7 +74,8 @@ void af_cpu_conv_free (AfConvKernel *k);
 
 typedef struct _AfLinearKernel AfLinearKernel;
 
-/* y[M, N] = x[M, K] . w[N, K]^T + bias[N], then the epilogue. */
+/* y[M, N] = x[M, K] . w[N, K]^T + bias[N], then the epilogue. @w: fp32
+ * holding fp16 values (stored as fp16); @bias or NULL. Both are copied. */
 AfLinearKernel *af_cpu_linear_new (gint64 k, gint64 n, const float *w, const float *bias,
                                    const AfEpilogue *ep);
 gsize af_cpu_linear_scratch_size (const AfLinearKernel *lk, gint64 m);

@@ -95,13 +95,6 @@ void af__gemm_fin12_avx512 (gint64 k, const float *a, gint64 lda_panel, const fl
                             int mr, const float *bias, const AfSimpleEp *se, const guint16 *res,
                             guint16 *out, gint64 ldo);
 
-/* af__gemm_tile for one row (mr = 1) over four B strips at once, strip q at
- * b + q * @strip, its columns to c + q * 16 (@nr: 49..64 columns in all,
- * @bias_col and @res aligned with @c). Same results. */
-void af__gemm_row4 (gboolean simd, gint64 k, const float *a, const float *b, gint64 ldb,
-                    gint64 strip, int nr, const float *bias_col, const AfEpilogue *ep,
-                    const guint16 *res, guint16 *c);
-
 /* Narrow strips of @nr <= AF_GEMM_NARROW columns: the result of
  * af__gemm_acc over ceil (@rows / 6) panels at once (panel q at @a + q *
  * @lda_panel, its rows to c + (6 * q + i) * ldc), rows past @rows neither
