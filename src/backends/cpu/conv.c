@@ -57,9 +57,10 @@ typedef struct {
   guint16 *out;
   guint8 *scratch;
   gboolean simd, avx512;
-  gboolean fused; /* one K block, AVX-512, simple epilogue: pairs finish in registers */
-  gint64 m_chunks, mb_per;
-  const guint16 *res; /* ADD residual laid out like @out, or NULL */
+  gboolean fused;          /* one K block, AVX-512, simple epilogue: pairs finish in registers */
+  gint64 n_whole;          /* tasks [0, n_whole): whole (group, pixel tile) pairs */
+  gint64 m_chunks, mb_per; /* the rest: the remaining pairs' panels in chunks */
+  const guint16 *res;      /* ADD residual laid out like @out, or NULL */
 } AfConvRun;
 
 typedef struct AfDwScratch_ AfDwScratch;
@@ -555,10 +556,15 @@ af__conv_gemm_task (void *ctx, gint64 begin, gint64 end, int thread)
                   (k->padded ? af__align64 ((pp_floats + k->pp_w) * sizeof (float)) : 0));
   gint64 ldb = k->ldb;
   for (gint64 t = begin; t < end; t++) {
-    gint64 mc = t % r->m_chunks, ti = (t / r->m_chunks) % k->n_tiles;
-    gint64 g = t / (r->m_chunks * k->n_tiles);
+    gint64 pair = t, mb0 = 0, mb1 = k->m_blocks;
+    if (t >= r->n_whole) {
+      gint64 mc = (t - r->n_whole) % r->m_chunks;
+      pair = r->n_whole + (t - r->n_whole) / r->m_chunks;
+      mb0 = mc * r->mb_per;
+      mb1 = MIN (k->m_blocks, mb0 + r->mb_per);
+    }
+    gint64 g = pair / k->n_tiles, ti = pair % k->n_tiles;
     gint64 p0 = ti * k->nc, ncols = MIN (k->nc, k->hw_out - p0);
-    gint64 mb0 = mc * r->mb_per, mb1 = MIN (k->m_blocks, mb0 + r->mb_per);
     const float *wg = k->w + af__conv_panel_at (k, g, 0, 0, 0);
     for (gint64 kb = 0; kb < k->n_kb; kb++) {
       gint64 k0 = kb * k->kc, k1 = MIN (k->kdim, k0 + k->kc);
@@ -714,9 +720,8 @@ void
 af_cpu_conv_run_res (const AfConvKernel *k, const guint16 *in, const guint16 *res, guint16 *out,
                      guint8 *scratch, AfPool *pool)
 {
-  AfConvRun r = {
-    k, in, out, scratch, af__cpu_use_simd (), af__cpu_use_avx512 (), FALSE, 1, 1, res
-  };
+  AfConvRun r = { k, in, out, scratch, af__cpu_use_simd (), af__cpu_use_avx512 (), FALSE,
+                  0, 1,  1,   res };
   r.fused = r.avx512 && k->simple && k->n_kb == 1;
   g_return_if_fail (!af_epilogue_has_residual (&k->ep) || res);
   if (k->hw_out == 0 || k->d.c_out == 0)
@@ -729,17 +734,21 @@ af_cpu_conv_run_res (const AfConvKernel *k, const guint16 *in, const guint16 *re
     af_pool_parallel_for (pool, k->d.c_out, 1, af__conv_dw_task, &r);
     return;
   }
-  /* Tasks: (group, pixel tile) pairs, their output panels split into the
-   * fewest chunks that give every thread the same number of tasks (or at
-   * least 8 per thread): each chunk redoes its tile's im2col, so on small
-   * images 2 threads take half the channels each. Chunks hold an even
-   * number of panels for the AVX-512 two-panel kernel. */
+  /* Tasks: (group, pixel tile) pairs, as many whole as divide evenly among
+   * the threads; the remaining pairs' output panels split into the fewest
+   * chunks that give every thread the same number of them (or at least 8
+   * per thread). A chunk redoes its tile's im2col, so only the leftover
+   * tiles pay for it (on small images, one tile: 2 threads take half the
+   * channels each). Chunks hold an even number of panels for the AVX-512
+   * two-panel kernel. */
   gint64 nt = af_pool_n_threads (pool), outer = k->d.groups * k->n_tiles, want = 1;
-  while (nt > 1 && want < k->m_blocks && (outer * want) % nt != 0 && outer * want < 8 * nt)
+  r.n_whole = nt > 1 ? outer / nt * nt : outer;
+  gint64 left = outer - r.n_whole;
+  while (left > 0 && want < k->m_blocks && (left * want) % nt != 0 && left * want < 8 * nt)
     want++;
   r.mb_per = af__ceil_div (k->m_blocks, want);
   if (r.avx512)
     r.mb_per = MIN (af__round_up (r.mb_per, 2), k->m_blocks);
   r.m_chunks = af__ceil_div (k->m_blocks, r.mb_per);
-  af_pool_parallel_for (pool, outer * r.m_chunks, 1, af__conv_gemm_task, &r);
+  af_pool_parallel_for (pool, r.n_whole + left * r.m_chunks, 1, af__conv_gemm_task, &r);
 }
