@@ -253,7 +253,8 @@ test_reduce (void)
   }
 }
 
-/* max_pool (padding, strides, ceil mode, kernels up to 5) is bit-exact,
+/* max_pool (padding, strides, ceil mode, kernels up to 5; the whole-plane
+ * kernel of dwconv.c and the row kernel of eltwise.c) is bit-exact,
  * signed zeros included (the later of equal values wins, as in the
  * reference); NaN inputs are outside the contract. */
 static void
@@ -268,6 +269,11 @@ test_max_pool (void)
     { { 1, 4, 17, 40 }, { 2, 2 }, { 2, 2 }, { 0, 0, 0, 0 }, FALSE },
     { { 1, 2, 9, 11 }, { 5, 4 }, { 1, 3 }, { 2, 1, 0, 3 }, TRUE },
     { { 1, 3, 6, 7 }, { 3, 2 }, { 1, 1 }, { 1, 0, 1, 1 }, FALSE },
+    /* stride-2 rows shorter than a 16-column step; a 1-pixel-wide plane */
+    { { 1, 3, 9, 13 }, { 3, 3 }, { 2, 2 }, { 1, 1, 1, 1 }, TRUE },
+    { { 1, 2, 5, 1 }, { 2, 1 }, { 1, 1 }, { 0, 0, 0, 0 }, FALSE },
+    /* a plane too large for the whole-plane kernel: the row kernel */
+    { { 1, 1, 1500, 1500 }, { 3, 3 }, { 1, 1 }, { 1, 1, 1, 1 }, FALSE },
   };
   for (guint k = 0; k < G_N_ELEMENTS (cases); k++)
     for (int ties = 0; ties <= 1; ties++) {

@@ -13,6 +13,7 @@
 #include "dwconv.h"
 #include "simd.h"
 
+#include <math.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -34,11 +35,13 @@ struct _AfDwKernel {
   int taps;
   gint64 *off; /* [kh * kw] tap offsets (phase plane + position) */
   float *w, *bias;
+  gboolean is_max; /* max pooling: no weights, -inf around the image */
   gsize scratch;
 };
 
-AfDwKernel *
-af_cpu_dw_new (const AfConvDesc *d, const float *w, const float *bias, const AfEpilogue *ep)
+/* The geometry shared by depthwise convolution and max pooling. */
+static AfDwKernel *
+af__dw_new_geom (const AfConvDesc *d, const AfEpilogue *ep)
 {
   if (d->groups != d->c_in || d->groups != d->c_out || d->h_out <= 0 || d->w_out <= 0)
     return NULL;
@@ -70,14 +73,46 @@ af_cpu_dw_new (const AfConvDesc *d, const float *w, const float *bias, const AfE
       gint64 r = ky * d->dilation[0], c = kx * d->dilation[1];
       k->off[ky * d->kw + kx] = ((r % sh) * sw + c % sw) * plane + (r / sh) * pw + c / sw;
     }
-  k->w = g_memdup2 (w, d->c_out * d->kh * d->kw * sizeof (float));
   k->bias = g_new0 (float, d->c_out);
-  if (bias)
-    memcpy (k->bias, bias, d->c_out * sizeof (float));
   /* phase planes, one fp32 input row, accumulators */
   k->scratch = (plane * sh * sw + d->h_in * d->w_in + 16 + af__round_up (k->n_acc, 64) + 64) *
                    sizeof (float) +
                256;
+  return k;
+}
+
+AfDwKernel *
+af_cpu_dw_new (const AfConvDesc *d, const float *w, const float *bias, const AfEpilogue *ep)
+{
+  AfDwKernel *k = af__dw_new_geom (d, ep);
+  if (!k)
+    return NULL;
+  k->w = g_memdup2 (w, d->c_out * d->kh * d->kw * sizeof (float));
+  if (bias)
+    memcpy (k->bias, bias, d->c_out * sizeof (float));
+  return k;
+}
+
+AfDwKernel *
+af_cpu_dw_new_max_pool (const AfPoolDesc *p, const AfEpilogue *ep)
+{
+  if (p->kh * p->kw > AF_DW_MAX_TAPS)
+    return NULL;
+  AfConvDesc d = { .c_in = p->c,
+                   .h_in = p->h_in,
+                   .w_in = p->w_in,
+                   .c_out = p->c,
+                   .h_out = p->h_out,
+                   .w_out = p->w_out,
+                   .kh = p->kh,
+                   .kw = p->kw,
+                   .groups = p->c };
+  memcpy (d.stride, p->stride, sizeof d.stride);
+  memcpy (d.pad, p->pad, sizeof d.pad);
+  d.dilation[0] = d.dilation[1] = 1;
+  AfDwKernel *k = af__dw_new_geom (&d, ep);
+  if (k)
+    k->is_max = TRUE;
   return k;
 }
 
@@ -141,6 +176,22 @@ af__dw_sum_c (const AfDwKernel *k, const float *ph, const float *w, float *acc)
   }
 }
 
+/* acc[i] = max over taps (ky, kx order) of the tap input, from -inf, each
+ * step m > x ? m : x as the reference (cells outside the image are -inf,
+ * which never wins; NaN inputs are outside the contract). */
+static void
+af__dw_max_c (const AfDwKernel *k, const float *ph, float *acc)
+{
+  gint64 n = k->n_acc;
+  for (gint64 i = 0; i < n; i++)
+    acc[i] = -INFINITY;
+  for (int t = 0; t < k->taps; t++) {
+    const float *src = ph + k->off[t];
+    for (gint64 i = 0; i < n; i++)
+      acc[i] = acc[i] > src[i] ? acc[i] : src[i];
+  }
+}
+
 /* Moves output row oy from acc + oy * pw down to acc + oy * w_out. */
 static void
 af__dw_compact_c (const AfDwKernel *k, float *acc)
@@ -152,13 +203,13 @@ af__dw_compact_c (const AfDwKernel *k, float *acc)
 /* ------------------------------------------------------------ AVX2 */
 
 #ifdef AF_X86
-/* @v with the lanes from @n on zeroed. */
+/* @v with the lanes from @n on set to @bg (the planes' background). */
 __attribute__ ((target ("avx2"), always_inline)) static inline __m256
-af__dw_first (__m256 v, gint64 n)
+af__dw_first (__m256 v, gint64 n, __m256 bg)
 {
   __m256i keep = _mm256_cmpgt_epi32 (_mm256_set1_epi32 ((int) MIN (n, 8)),
                                      _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7));
-  return _mm256_and_ps (v, _mm256_castsi256_ps (keep));
+  return _mm256_blendv_ps (bg, v, _mm256_castsi256_ps (keep));
 }
 
 /* dst[0, n) = fp32 (src[0, n)), n >= 8. */
@@ -189,11 +240,11 @@ af__dw_copy_avx2 (float *dst, const float *src, gint64 n)
 
 /* Stride 2: row[i] is padded column x0 + i; even columns go to @p0 at x / 2,
  * odd ones to @p1 at x / 2. The last step reads up to 15 floats past @n
- * (@row has them) and writes zeros up to 7 floats past each phase row's
+ * (@row has them) and writes @bg up to 7 floats past each phase row's
  * last column: into padding, or into the next row of the phase plane, which
  * the caller writes afterwards. */
 __attribute__ ((target ("avx2"), always_inline)) static inline void
-af__dw_split2 (const float *row, gint64 n, gint64 x0, float *p0, float *p1)
+af__dw_split2 (const float *row, gint64 n, gint64 x0, float *p0, float *p1, __m256 bg)
 {
   float *ev = x0 & 1 ? p1 + x0 / 2 : p0 + x0 / 2;     /* where row[0], row[2].. go */
   float *od = x0 & 1 ? p0 + x0 / 2 + 1 : p1 + x0 / 2; /* where row[1], row[3].. go */
@@ -204,8 +255,8 @@ af__dw_split2 (const float *row, gint64 n, gint64 x0, float *p0, float *p1)
     __m256 o = _mm256_castpd_ps (
         _mm256_permute4x64_pd (_mm256_castps_pd (_mm256_shuffle_ps (a, b, 0xdd)), 0xd8));
     if (i + 16 > n) { /* (n - i + 1) / 2 even and (n - i) / 2 odd columns left */
-      e = af__dw_first (e, (n - i + 1) / 2);
-      o = af__dw_first (o, (n - i) / 2);
+      e = af__dw_first (e, (n - i + 1) / 2, bg);
+      o = af__dw_first (o, (n - i) / 2, bg);
     }
     _mm256_storeu_ps (ev + i / 2, e);
     _mm256_storeu_ps (od + i / 2, o);
@@ -238,7 +289,7 @@ af__dw_split2_h (const guint16 *src, gint64 n, gint64 x0, float *p0, float *p1)
 /* Phase planes of channel @plane, as af__dw_fill_c, rows in increasing
  * order: stride-1 rows of 8 or more columns (stride 2: 16) are converted
  * straight into place; otherwise the used rows are converted at once into @row, then
- * each is copied (short stride-1 rows: a vector with zeros past the row)
+ * each is copied (short stride-1 rows: a vector with the background past the row)
  * or split into even and odd columns (stride 2). */
 __attribute__ ((target ("avx2,f16c"))) static void
 af__dw_fill_avx2 (const AfDwKernel *k, const guint16 *plane, float *ph, float *row)
@@ -252,6 +303,7 @@ af__dw_fill_avx2 (const AfDwKernel *k, const guint16 *plane, float *ph, float *r
   const guint16 *src = plane + (y_lo - d->pad[0]) * d->w_in + (x_lo - d->pad[1]);
   gint64 py = y_lo % sh, ay = y_lo / sh, n = x_hi - x_lo;
   gboolean staged = (sw == 2 && n < 16) || (sw == 1 && n < 8);
+  __m256 bg = _mm256_set1_ps (k->is_max ? -INFINITY : 0.0f);
   if (staged)
     af__h2f_n (TRUE, plane + (y_lo - d->pad[0]) * d->w_in, row, (y_hi - y_lo) * d->w_in);
   for (gint64 r = y_lo; r < y_hi; r++, src += d->w_in) {
@@ -264,11 +316,11 @@ af__dw_fill_avx2 (const AfDwKernel *k, const guint16 *plane, float *ph, float *r
     if (sw == 1 && !staged) {
       af__dw_h2f_row (src, dst + x_lo, n);
     } else if (sw == 1) {
-      _mm256_storeu_ps (dst + x_lo, af__dw_first (_mm256_loadu_ps (srow), n));
+      _mm256_storeu_ps (dst + x_lo, af__dw_first (_mm256_loadu_ps (srow), n, bg));
     } else if (sw == 2 && !staged) {
       af__dw_split2_h (src, n, x_lo, dst, dst + k->plane);
     } else if (sw == 2) {
-      af__dw_split2 (srow, n, x_lo, dst, dst + k->plane);
+      af__dw_split2 (srow, n, x_lo, dst, dst + k->plane, bg);
     } else {
       gint64 px = x_lo % sw, at = x_lo / sw; /* walk (x % sw, x / sw) without dividing */
       for (gint64 x = 0; x < n; x++) {
@@ -320,6 +372,44 @@ af__dw_sum_avx2 (const AfDwKernel *k, const float *ph, const float *w, float *ac
     for (gint64 oy = 1; oy < k->d.h_out; oy++)
       af__dw_copy_avx2 (acc + oy * k->d.w_out, acc + oy * k->pw, k->d.w_out);
 }
+
+/* af__dw_max_c, 64 outputs at a time (max_ps (m, x) is m > x ? m : x),
+ * then the rows compacted as af__dw_sum_avx2. */
+__attribute__ ((target ("avx2"))) static void
+af__dw_max_avx2 (const AfDwKernel *k, const float *ph, float *acc)
+{
+  const float *src[AF_DW_MAX_TAPS];
+  int n = k->taps;
+  for (int t = 0; t < n; t++)
+    src[t] = ph + k->off[t];
+  for (gint64 i = 0; i < k->n_acc; i += 64) { /* planes and acc are padded */
+    __m256 a0 = _mm256_set1_ps (-INFINITY), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0,
+           a7 = a0;
+    for (int t = 0; t < n; t++) {
+      const float *s = src[t] + i;
+      a0 = _mm256_max_ps (a0, _mm256_loadu_ps (s));
+      a1 = _mm256_max_ps (a1, _mm256_loadu_ps (s + 8));
+      a2 = _mm256_max_ps (a2, _mm256_loadu_ps (s + 16));
+      a3 = _mm256_max_ps (a3, _mm256_loadu_ps (s + 24));
+      a4 = _mm256_max_ps (a4, _mm256_loadu_ps (s + 32));
+      a5 = _mm256_max_ps (a5, _mm256_loadu_ps (s + 40));
+      a6 = _mm256_max_ps (a6, _mm256_loadu_ps (s + 48));
+      a7 = _mm256_max_ps (a7, _mm256_loadu_ps (s + 56));
+    }
+    float *o = acc + i;
+    _mm256_storeu_ps (o, a0);
+    _mm256_storeu_ps (o + 8, a1);
+    _mm256_storeu_ps (o + 16, a2);
+    _mm256_storeu_ps (o + 24, a3);
+    _mm256_storeu_ps (o + 32, a4);
+    _mm256_storeu_ps (o + 40, a5);
+    _mm256_storeu_ps (o + 48, a6);
+    _mm256_storeu_ps (o + 56, a7);
+  }
+  if (k->pw != k->d.w_out)
+    for (gint64 oy = 1; oy < k->d.h_out; oy++)
+      af__dw_copy_avx2 (acc + oy * k->d.w_out, acc + oy * k->pw, k->d.w_out);
+}
 #endif
 
 static void
@@ -332,26 +422,39 @@ af__dw_task (void *ctx, gint64 begin, gint64 end, int thread)
   gint64 ph_n = k->plane * k->sh * k->sw;
   float *row = ph + ph_n, *acc = row + af__round_up (d->h_in * d->w_in + 16, 16);
   gint64 hw = d->h_out * d->w_out;
-  memset (ph, 0, ph_n * sizeof (float)); /* padding cells stay zero */
+  if (k->is_max) /* cells outside the image: zeros, or -inf (never the max) */
+    for (gint64 i = 0; i < ph_n; i++)
+      ph[i] = -INFINITY;
+  else
+    memset (ph, 0, ph_n * sizeof (float));
 #ifdef AF_X86
   gboolean vec = r->simd && k->taps <= AF_DW_MAX_TAPS;
 #endif
   for (gint64 c = begin; c < end; c++) {
     const guint16 *plane = r->in + c * d->h_in * d->w_in;
-    const float *w = k->w + c * k->taps;
+    const float *w = k->is_max ? NULL : k->w + c * k->taps;
 #ifdef AF_X86
     if (vec) {
       af__dw_fill_avx2 (k, plane, ph, row);
-      af__dw_sum_avx2 (k, ph, w, acc);
+      if (k->is_max)
+        af__dw_max_avx2 (k, ph, acc);
+      else
+        af__dw_sum_avx2 (k, ph, w, acc);
     } else
 #endif
     {
       af__dw_fill_c (k, plane, ph);
-      af__dw_sum_c (k, ph, w, acc);
+      if (k->is_max)
+        af__dw_max_c (k, ph, acc);
+      else
+        af__dw_sum_c (k, ph, w, acc);
       af__dw_compact_c (k, acc);
     }
-    af__finish_row (r->simd, acc, hw, k->bias[c], NULL, &k->ep, r->res ? r->res + c * hw : NULL,
-                    r->out + c * hw);
+    const guint16 *res = r->res ? r->res + c * hw : NULL;
+    if (k->is_max) /* no bias: -0 stays -0 */
+      af__store_row (r->simd, acc, hw, &k->ep, res, r->out + c * hw);
+    else
+      af__finish_row (r->simd, acc, hw, k->bias[c], NULL, &k->ep, res, r->out + c * hw);
   }
 }
 

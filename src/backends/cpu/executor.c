@@ -328,6 +328,13 @@ af_bind_pool (AfCpuProgram *p, AfCpuStep *s)
   s->out_image = d.c * d.h_out * d.w_out;
   s->run = af_run_pool;
   if (is_max && !n->attrs.global) {
+    /* whole planes at a time (dwconv.c's phase planes), else row by row */
+    s->dw = af_cpu_dw_new_max_pool (&d, &s->step->ep);
+    if (s->dw) {
+      p->kscratch_per_thread = MAX (p->kscratch_per_thread, af_cpu_dw_scratch_size (s->dw));
+      s->run = af_run_dw;
+      return TRUE;
+    }
     p->kscratch_per_thread = MAX (p->kscratch_per_thread, af_cpu_max_pool_scratch_size (&d));
     s->run = af_run_max_pool;
   }
