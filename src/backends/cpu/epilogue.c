@@ -47,17 +47,36 @@ af_cpu_has_avx2_fma_f16c (void)
   return d;
 }
 
-gboolean
-af__cpu_use_simd (void)
+/* TRUE if AF_CPU_PORTABLE asks for the portable C paths (read once). */
+static gboolean
+af__cpu_portable_env (void)
 {
-  static gint env = -1; /* AF_CPU_PORTABLE, read once */
+  static gint env = -1;
   gint e = g_atomic_int_get (&env);
   if (e < 0) {
     const char *s = g_getenv ("AF_CPU_PORTABLE");
     e = s && *s && strcmp (s, "0") != 0;
     g_atomic_int_set (&env, e);
   }
-  return !e && !g_atomic_int_get (&af__simd_forced) && af_cpu_has_avx2_fma_f16c ();
+  return e;
+}
+
+gboolean
+af__cpu_use_simd (void)
+{
+  return !af__cpu_portable_env () && !g_atomic_int_get (&af__simd_forced) &&
+         af_cpu_has_avx2_fma_f16c ();
+}
+
+gboolean
+af__cpu_use_neon (void)
+{
+#if defined(__aarch64__)
+  /* no detection: every AArch64 CPU has NEON, only the opt-outs count */
+  return !af__cpu_portable_env () && !g_atomic_int_get (&af__simd_forced);
+#else
+  return FALSE;
+#endif
 }
 
 void

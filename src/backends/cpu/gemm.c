@@ -7,6 +7,9 @@
 #define AF_X86 1
 #include <immintrin.h>
 #endif
+#if defined(__aarch64__)
+#include "gemm_neon.h"
+#endif
 
 #define MR AF_GEMM_MR
 #define NR AF_GEMM_NR
@@ -196,6 +199,13 @@ af__gemm_acc (gboolean simd, gint64 k, const float *a, const float *b, gint64 ld
 #ifdef AF_X86
   if (simd) {
     af__uka_avx2_fns[nr > 8][mr](k, a, b, ldb, load, c, ldc);
+    return;
+  }
+#endif
+#if defined(__aarch64__)
+  /* not keyed on @simd: callers pass af__cpu_use_simd () (AVX2), FALSE here */
+  if (af__cpu_use_neon ()) {
+    af_neon_gemm_acc (k, a, b, ldb, mr, nr, load, c, ldc);
     return;
   }
 #endif

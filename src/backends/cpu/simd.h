@@ -19,6 +19,11 @@ gboolean af__cpu_use_simd (void);
  * (FALSE). Not meant to be flipped while kernels run on other threads. */
 void af__cpu_force_portable (gboolean portable);
 
+/* TRUE when the AArch64 NEON body of af__gemm_acc runs: on every aarch64
+ * build (NEON is architectural there) unless AF_CPU_PORTABLE=1 or
+ * af__cpu_force_portable() said no; FALSE on other targets. */
+gboolean af__cpu_use_neon (void);
+
 /* TRUE when the AVX-512F conv microkernel may run: af__cpu_use_simd (), the
  * CPU and OS have AVX-512F, and neither AF_CPU_NO_AVX512=1 (read once) nor
  * af__cpu_force_no_avx512() said no. Results are the same either way. */
