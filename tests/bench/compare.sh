@@ -32,10 +32,13 @@ peak1=$("$cache/peak_fma" 1 | sed -n 's/.* median=\([0-9.]*\) .*/\1/p')
 peak2=$("$cache/peak_fma" 2 | sed -n 's/.* median=\([0-9.]*\) .*/\1/p')
 echo "peak fp32 FMA: ${peak1} GFLOP/s (1 thread), ${peak2} GFLOP/s (2 threads)"
 
-# model name | onnx file | import options | GFLOP per run (2 x MACs; bench README figures,
-# or measured by `aneforge inspect` for the others)
+# model name | onnx file | import options | GFLOP per image (2 x MACs; bench README figures,
+# or measured by `aneforge inspect` for the others) | batch (default 1). The bench's ONNX
+# files have a static batch of 1, so ORT runs batch 1 only: a batch row has no ORT column
+# (compare its per-image time with the batch-1 row).
 models=(
   "resnet18|$shared/bench/models/resnet18.onnx||3.628"
+  "resnet18|$shared/bench/models/resnet18.onnx||3.628|4"
   "mobilenet_v2|$shared/bench/models/mobilenet_v2.onnx||0.6015"
   "squeezenet1_1|$shared/bench/models/squeezenet1_1.onnx||0.6983"
   "squeezenet_fp16|$shared/models/squeezenet/SqueezeNet_fp16.onnx||"
@@ -44,21 +47,28 @@ models=(
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 for spec in "${models[@]}"; do
-  IFS='|' read -r name onnx opts gflop <<<"$spec"
+  IFS='|' read -r name onnx opts gflop batch <<<"$spec"
+  batch=${batch:-1}
   json="$cache/models/$name.json"
   "$af" import "$onnx" -o "$json" $opts >/dev/null
   if [ -z "$gflop" ]; then
     gflop=$("$af" inspect "$json" | sed -n 's/^cost: \([0-9.]*\) GFLOP.*/\1/p')
   fi
+  gflop=$(awk -v g="$gflop" -v b="$batch" 'BEGIN { print g * b }')
+  label=$name
+  [ "$batch" -gt 1 ] && label="$name/b$batch"
   for threads in 1 2; do
     for ((r = 0; r < rounds; r++)); do
-      ours=$("$af" bench "$json" --threads "$threads" --runs "$runs" | tail -1)
+      ours=$("$af" bench "$json" --threads "$threads" --runs "$runs" --batch "$batch" | tail -1)
       rss=$(echo "$ours" | sed -n 's/.*"peak_rss_kb": \([0-9]*\).*/\1/p')
-      ort=$(node "$root/tests/bench/ort_bench_any.js" "$onnx" "$threads" "$runs" 5 2>/dev/null || echo '{}')
+      ort='{}'
+      if [ "$batch" -eq 1 ]; then
+        ort=$(node "$root/tests/bench/ort_bench_any.js" "$onnx" "$threads" "$runs" 5 2>/dev/null || echo '{}')
+      fi
       om=$(echo "$ours" | sed -n 's/.*"median_ms": \([0-9.]*\).*/\1/p')
       cm=$(echo "$ours" | sed -n 's/.*"compile_ms": \([0-9.]*\).*/\1/p')
       rm_=$(echo "$ort" | sed -n 's/.*"median_ms":\([0-9.]*\).*/\1/p')
-      echo "$name $threads $om ${rm_:-nan} $cm $rss $gflop" >>"$results"
+      echo "$label $threads $om ${rm_:-nan} $cm $rss $gflop" >>"$results"
     done
   done
 done

@@ -7,7 +7,8 @@
 # 3. Element: filesrc vtest.avi ! decodebin ! aneforge ! fakesink sync=false,
 #    median of the per-frame latency-ms the element posts (preprocessing of
 #    the 768x576 decoded frame into the 227x227 port + inference), and the
-#    ratio element / bare (target <= 1.05).
+#    ratio element / bare (target <= 1.05); then the same from videotestsrc
+#    (no decoder competing for the two cores). At 1 and 2 threads.
 # 4. GStreamer's videoscale + videoconvert, 1080p NV12 -> 224x224 RGB, per
 #    frame: the pipeline's wall time minus the same pipeline without them.
 # BUILD_DIR defaults to build. A benchmark, not a test: figures vary with the
@@ -27,18 +28,28 @@ export GST_PLUGIN_PATH="$build/gst"
 
 median () { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 
-bare=$("$af" bench "$model" | sed -n 's/.*"median_ms": \([0-9.]*\).*/\1/p')
-
+# per thread count: 1 leaves the second core to the decoder (the element's own
+# cost), 2 shares both cores with it (what a 2-core pipeline sees)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-gst-launch-1.0 -m filesrc location="$shared/media/vtest.avi" ! decodebin \
-  ! identity eos-after="$n" ! aneforge model="$model" ! fakesink sync=false >"$log" 2>&1
-elem=$(grep -o 'latency-ms=(double)[0-9.e+-]*' "$log" | tail -n +6 | sed 's/.*)//' | median)
-frames=$(grep -c 'latency-ms=' "$log" || true)
-
-echo "model: bare median ${bare} ms (aneforge bench)"
-echo "element: median latency ${elem} ms over ${frames} frames (first 5 skipped)"
-awk -v e="$elem" -v b="$bare" 'BEGIN { printf "ratio element/bare: %.3f (overhead %+.1f %%)\n", e / b, (e / b - 1) * 100 }'
+for threads in 1 2; do
+  bare=$("$af" bench "$model" --threads "$threads" --runs 100 | sed -n 's/.*"median_ms": \([0-9.]*\).*/\1/p')
+  gst-launch-1.0 -m filesrc location="$shared/media/vtest.avi" ! decodebin \
+    ! identity eos-after="$n" ! aneforge model="$model" threads="$threads" mode=offline \
+    ! fakesink sync=false >"$log" 2>&1
+  elem=$(grep -o 'latency-ms=(double)[0-9.e+-]*' "$log" | tail -n +6 | sed 's/.*)//' | median)
+  frames=$(grep -c 'latency-ms=' "$log" || true)
+  echo "threads $threads: bare model median ${bare} ms (aneforge bench, 100 runs)"
+  echo "threads $threads: element median latency ${elem} ms over ${frames} frames (first 5 skipped)"
+  awk -v e="$elem" -v b="$bare" -v t="$threads" 'BEGIN { printf "threads %d: ratio element/bare: %.3f (overhead %+.1f %%)\n", t, e / b, (e / b - 1) * 100 }'
+  # the same frames from a source that costs next to nothing (no decoder
+  # competing for the cores)
+  gst-launch-1.0 -m videotestsrc num-buffers="$n" pattern=black \
+    ! video/x-raw,format=I420,width=768,height=576 \
+    ! aneforge model="$model" threads="$threads" mode=offline ! fakesink sync=false >"$log" 2>&1
+  elem=$(grep -o 'latency-ms=(double)[0-9.e+-]*' "$log" | tail -n +6 | sed 's/.*)//' | median)
+  awk -v e="$elem" -v b="$bare" -v t="$threads" 'BEGIN { printf "threads %d: no decoder (videotestsrc 768x576 I420): element %.3f ms, ratio %.3f (overhead %+.1f %%)\n", t, e, e / b, (e / b - 1) * 100 }'
+done
 
 wall () {
   local t0 t1
