@@ -799,6 +799,28 @@ test_pool2d (void)
     }
 }
 
+/* Runs af_cpu_pool2d_run portable, then vectorized on 1 and 2 threads, and
+ * fails on the first element that differs. */
+static void
+pool_expect_portable_bits (const AfPoolDesc *d, const guint16 *in, const char *what, guint i)
+{
+  gsize n_out = d->c * d->h_out * d->w_out;
+  guint16 *want = g_new (guint16, n_out), *got = g_new (guint16, n_out);
+  af__cpu_force_portable (TRUE);
+  af_cpu_pool2d_run (d, in, want, NULL);
+  af__cpu_force_portable (FALSE);
+  for (int t = 0; t < 2; t++) {
+    memset (got, 0xff, n_out * sizeof (guint16));
+    af_cpu_pool2d_run (d, in, got, t ? pool2 : NULL);
+    for (gsize j = 0; j < n_out; j++)
+      if (got[j] != want[j])
+        g_error ("%s %u (%d threads): element %" G_GSIZE_FORMAT ": 0x%04x, want 0x%04x", what, i,
+                 t + 1, j, got[j], want[j]);
+  }
+  g_free (want);
+  g_free (got);
+}
+
 /* The vector max-pool path (stride 1 and 2) gives bit for bit what the
  * scalar one gives, with NaN, +-inf and +-0 in the windows (the first of
  * equal zeros in (ky, kx) order wins, NaN never wins), on 1 and 2 threads. */
@@ -822,24 +844,12 @@ test_maxpool_exact (void)
     gint64 eh = d.h_in + d.pad[0] + d.pad[2] - d.kh, ew = d.w_in + d.pad[1] + d.pad[3] - d.kw;
     d.h_out = af__ceil_div (eh, d.stride[0]) + 1;
     d.w_out = af__ceil_div (ew, d.stride[1]) + 1;
-    gsize n_in = d.c * d.h_in * d.w_in, n_out = d.c * d.h_out * d.w_out;
-    guint16 *in = rnd_h (n_in, 2.0f), *want = g_new (guint16, n_out), *got = g_new (guint16, n_out);
+    gsize n_in = d.c * d.h_in * d.w_in;
+    guint16 *in = rnd_h (n_in, 2.0f);
     for (gsize j = 0; j < n_in; j += 3)
       in[j] = special[g_rand_int_range (rng, 0, G_N_ELEMENTS (special))];
-    af__cpu_force_portable (TRUE);
-    af_cpu_pool2d_run (&d, in, want, NULL);
-    af__cpu_force_portable (FALSE);
-    for (int t = 0; t < 2; t++) {
-      memset (got, 0xff, n_out * sizeof (guint16));
-      af_cpu_pool2d_run (&d, in, got, t ? pool2 : NULL);
-      for (gsize j = 0; j < n_out; j++)
-        if (got[j] != want[j])
-          g_error ("maxpool desc %u (%d threads): element %" G_GSIZE_FORMAT ": 0x%04x, want 0x%04x",
-                   i, t + 1, j, got[j], want[j]);
-    }
+    pool_expect_portable_bits (&d, in, "maxpool desc", i);
     g_free (in);
-    g_free (want);
-    g_free (got);
   }
 }
 
@@ -865,22 +875,9 @@ test_gap_exact (void)
                      .kh = shapes[i][1],
                      .kw = shapes[i][2],
                      .stride = { 1, 1 } };
-    gsize n_in = d.c * d.h_in * d.w_in, n_out = d.c;
-    guint16 *in = rnd_h (n_in, 3.0f), *want = g_new (guint16, n_out), *got = g_new (guint16, n_out);
-    af__cpu_force_portable (TRUE);
-    af_cpu_pool2d_run (&d, in, want, NULL);
-    af__cpu_force_portable (FALSE);
-    for (int t = 0; t < 2; t++) {
-      memset (got, 0xff, n_out * sizeof (guint16));
-      af_cpu_pool2d_run (&d, in, got, t ? pool2 : NULL);
-      for (gsize j = 0; j < n_out; j++)
-        if (got[j] != want[j])
-          g_error ("gap shape %u (%d threads): channel %" G_GSIZE_FORMAT ": 0x%04x, want 0x%04x", i,
-                   t + 1, j, got[j], want[j]);
-    }
+    guint16 *in = rnd_h (d.c * d.h_in * d.w_in, 3.0f);
+    pool_expect_portable_bits (&d, in, "gap shape", i);
     g_free (in);
-    g_free (want);
-    g_free (got);
   }
 }
 

@@ -250,10 +250,8 @@ af__dw_split2 (const float *row, gint64 n, gint64 x0, float *p0, float *p1, __m2
   float *od = x0 & 1 ? p0 + x0 / 2 + 1 : p1 + x0 / 2; /* where row[1], row[3].. go */
   for (gint64 i = 0; i < n; i += 16) {
     __m256 a = _mm256_loadu_ps (row + i), b = _mm256_loadu_ps (row + i + 8);
-    __m256 e = _mm256_castpd_ps (
-        _mm256_permute4x64_pd (_mm256_castps_pd (_mm256_shuffle_ps (a, b, 0x88)), 0xd8));
-    __m256 o = _mm256_castpd_ps (
-        _mm256_permute4x64_pd (_mm256_castps_pd (_mm256_shuffle_ps (a, b, 0xdd)), 0xd8));
+    __m256 e, o;
+    af__deinterleave16 (a, b, &e, &o);
     if (i + 16 > n) { /* (n - i + 1) / 2 even and (n - i) / 2 odd columns left */
       e = af__dw_first (e, (n - i + 1) / 2, bg);
       o = af__dw_first (o, (n - i) / 2, bg);
@@ -275,10 +273,8 @@ af__dw_split2_h (const guint16 *src, gint64 n, gint64 x0, float *p0, float *p1)
   for (; i + 16 <= n; i += 16) {
     __m256 a = _mm256_cvtph_ps (_mm_loadu_si128 ((const __m128i *) (src + i)));
     __m256 b = _mm256_cvtph_ps (_mm_loadu_si128 ((const __m128i *) (src + i + 8)));
-    __m256 e = _mm256_castpd_ps (
-        _mm256_permute4x64_pd (_mm256_castps_pd (_mm256_shuffle_ps (a, b, 0x88)), 0xd8));
-    __m256 o = _mm256_castpd_ps (
-        _mm256_permute4x64_pd (_mm256_castps_pd (_mm256_shuffle_ps (a, b, 0xdd)), 0xd8));
+    __m256 e, o;
+    af__deinterleave16 (a, b, &e, &o);
     _mm256_storeu_ps (ev + i / 2, e);
     _mm256_storeu_ps (od + i / 2, o);
   }

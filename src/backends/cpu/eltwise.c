@@ -583,10 +583,8 @@ af__mp_hrow_avx2 (const float *row, gint64 span, gint64 sw, gint64 kw, gint64 n,
   float *ev = ph, *od = ph + half + AF_MP_PAD;
   for (gint64 i = 0; i < span; i += 16) {
     __m256 a = _mm256_loadu_ps (row + i), b = _mm256_loadu_ps (row + i + 8);
-    __m256 ee = _mm256_castpd_ps (
-        _mm256_permute4x64_pd (_mm256_castps_pd (_mm256_shuffle_ps (a, b, 0x88)), 0xd8));
-    __m256 oo = _mm256_castpd_ps (
-        _mm256_permute4x64_pd (_mm256_castps_pd (_mm256_shuffle_ps (a, b, 0xdd)), 0xd8));
+    __m256 ee, oo;
+    af__deinterleave16 (a, b, &ee, &oo);
     _mm256_storeu_ps (ev + i / 2, ee);
     _mm256_storeu_ps (od + i / 2, oo);
   }

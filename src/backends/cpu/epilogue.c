@@ -152,10 +152,8 @@ af__split2_avx2 (const float *row, gint64 n, float *even, float *odd)
   gint64 i = 0;
   for (; i + 16 <= n; i += 16) {
     __m256 a = _mm256_loadu_ps (row + i), b = _mm256_loadu_ps (row + i + 8);
-    __m256 e = _mm256_castpd_ps (
-        _mm256_permute4x64_pd (_mm256_castps_pd (_mm256_shuffle_ps (a, b, 0x88)), 0xd8));
-    __m256 o = _mm256_castpd_ps (
-        _mm256_permute4x64_pd (_mm256_castps_pd (_mm256_shuffle_ps (a, b, 0xdd)), 0xd8));
+    __m256 e, o;
+    af__deinterleave16 (a, b, &e, &o);
     _mm256_storeu_ps (even + i / 2, e);
     _mm256_storeu_ps (odd + i / 2, o);
   }

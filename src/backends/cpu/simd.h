@@ -10,6 +10,21 @@
 
 #include "kernels.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+/* The even and the odd lanes of the 16 floats a0..a7 b0..b7: *@even =
+ * a0 a2 a4 a6 b0 b2 b4 b6, *@odd = a1 a3 .. b7 (stride-2 windows). */
+__attribute__ ((target ("avx2"), always_inline)) static inline void
+af__deinterleave16 (__m256 a, __m256 b, __m256 *even, __m256 *odd)
+{
+  *even = _mm256_castpd_ps (
+      _mm256_permute4x64_pd (_mm256_castps_pd (_mm256_shuffle_ps (a, b, 0x88)), 0xd8));
+  *odd = _mm256_castpd_ps (
+      _mm256_permute4x64_pd (_mm256_castps_pd (_mm256_shuffle_ps (a, b, 0xdd)), 0xd8));
+}
+#endif
+
 G_BEGIN_DECLS
 
 /* TRUE when the AVX2/FMA/F16C paths run: the CPU has them and neither
