@@ -330,6 +330,31 @@ af__dw_fill_avx2 (const AfDwKernel *k, const guint16 *plane, float *ph, float *r
   }
 }
 
+/* o[0, 64) = a0 .. a7. */
+__attribute__ ((target ("avx2"), always_inline)) static inline void
+af__dw_store64 (float *o, __m256 a0, __m256 a1, __m256 a2, __m256 a3, __m256 a4, __m256 a5,
+                __m256 a6, __m256 a7)
+{
+  _mm256_storeu_ps (o, a0);
+  _mm256_storeu_ps (o + 8, a1);
+  _mm256_storeu_ps (o + 16, a2);
+  _mm256_storeu_ps (o + 24, a3);
+  _mm256_storeu_ps (o + 32, a4);
+  _mm256_storeu_ps (o + 40, a5);
+  _mm256_storeu_ps (o + 48, a6);
+  _mm256_storeu_ps (o + 56, a7);
+}
+
+/* Moves output row oy from acc + oy * pw down to acc + oy * w_out (rows of
+ * 8 or more floats apart, acc has slack). */
+__attribute__ ((target ("avx2"), always_inline)) static inline void
+af__dw_compact_avx2 (const AfDwKernel *k, float *acc)
+{
+  if (k->pw != k->d.w_out)
+    for (gint64 oy = 1; oy < k->d.h_out; oy++)
+      af__dw_copy_avx2 (acc + oy * k->d.w_out, acc + oy * k->pw, k->d.w_out);
+}
+
 /* The sums of af__dw_sum_c, 64 outputs at a time: eight chains of FMAs
  * (FMA latency x throughput) per tap, each output still summed in tap
  * order from +0; then the rows compacted to w_out floats apart. */
@@ -354,19 +379,9 @@ af__dw_sum_avx2 (const AfDwKernel *k, const float *ph, const float *w, float *ac
       a6 = _mm256_fmadd_ps (wv, _mm256_loadu_ps (s + 48), a6);
       a7 = _mm256_fmadd_ps (wv, _mm256_loadu_ps (s + 56), a7);
     }
-    float *o = acc + i;
-    _mm256_storeu_ps (o, a0);
-    _mm256_storeu_ps (o + 8, a1);
-    _mm256_storeu_ps (o + 16, a2);
-    _mm256_storeu_ps (o + 24, a3);
-    _mm256_storeu_ps (o + 32, a4);
-    _mm256_storeu_ps (o + 40, a5);
-    _mm256_storeu_ps (o + 48, a6);
-    _mm256_storeu_ps (o + 56, a7);
+    af__dw_store64 (acc + i, a0, a1, a2, a3, a4, a5, a6, a7);
   }
-  if (k->pw != k->d.w_out) /* rows of 8 or more floats apart, acc has slack */
-    for (gint64 oy = 1; oy < k->d.h_out; oy++)
-      af__dw_copy_avx2 (acc + oy * k->d.w_out, acc + oy * k->pw, k->d.w_out);
+  af__dw_compact_avx2 (k, acc);
 }
 
 /* af__dw_max_c, 64 outputs at a time (max_ps (m, x) is m > x ? m : x),
@@ -392,19 +407,9 @@ af__dw_max_avx2 (const AfDwKernel *k, const float *ph, float *acc)
       a6 = _mm256_max_ps (a6, _mm256_loadu_ps (s + 48));
       a7 = _mm256_max_ps (a7, _mm256_loadu_ps (s + 56));
     }
-    float *o = acc + i;
-    _mm256_storeu_ps (o, a0);
-    _mm256_storeu_ps (o + 8, a1);
-    _mm256_storeu_ps (o + 16, a2);
-    _mm256_storeu_ps (o + 24, a3);
-    _mm256_storeu_ps (o + 32, a4);
-    _mm256_storeu_ps (o + 40, a5);
-    _mm256_storeu_ps (o + 48, a6);
-    _mm256_storeu_ps (o + 56, a7);
+    af__dw_store64 (acc + i, a0, a1, a2, a3, a4, a5, a6, a7);
   }
-  if (k->pw != k->d.w_out)
-    for (gint64 oy = 1; oy < k->d.h_out; oy++)
-      af__dw_copy_avx2 (acc + oy * k->d.w_out, acc + oy * k->pw, k->d.w_out);
+  af__dw_compact_avx2 (k, acc);
 }
 #endif
 
