@@ -52,7 +52,7 @@ test_args=(--suite kernels --suite core)
 TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1} run_suite build-tsan -Dbuildtype=debugoptimized -Db_sanitize=thread
 
 echo "== valgrind memcheck over the library suites (build/)"
-test_args=(--suite core --suite loader --suite kernels --timeout-multiplier 10
+test_args=(--suite core --suite loader --suite kernels --no-suite cross --timeout-multiplier 10
   "--wrap=valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite")
 run_suite build
 
