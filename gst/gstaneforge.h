@@ -57,6 +57,7 @@ struct _GstAneforge {
   GstAneforgeMode run_mode;
   guint interval;                    /* infer every interval-th frame; read per frame */
   guint batch_size;                  /* frames per model run (offline, output=meta) */
+  gboolean winograd;                 /* the CPU backend's Winograd 3x3 convolutions */
   GstAneforgeWorker *worker;         /* start() to stop(); the pointer is guarded by the object
                                       * lock against readers outside the streaming thread */
   GstAneforgeWorkerStats last_stats; /* snapshot taken in stop(); object lock */

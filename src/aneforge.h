@@ -227,10 +227,13 @@ typedef enum {
 
 typedef struct {
   AfBackendKind backend;
-  int threads; /* 0: one per core */
-  int batch;   /* 0 or 1: as the graph says; N > 1: every input's leading dim 1 becomes N
-                * and reshapes keep the leading (batch) dim; refused when the graph's
-                * shapes pin the batch or an output does not lead with it */
+  int threads;       /* 0: one per core */
+  int batch;         /* 0 or 1: as the graph says; N > 1: every input's leading dim 1 becomes N
+                      * and reshapes keep the leading (batch) dim; refused when the graph's
+                      * shapes pin the batch or an output does not lead with it */
+  gboolean winograd; /* CPU: stride-1 3x3 convs with 32+ channels as Winograd F(2x2, 3x3):
+                      * faster (resnet18 ~25 %), outputs within a few fp16 ulps of the
+                      * direct convolution instead of identical (docs/numerics.md) */
 } AfCompileOptions;
 #define AF_COMPILE_OPTIONS_INIT                                                                    \
   {                                                                                                \

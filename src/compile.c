@@ -294,5 +294,6 @@ af_compile (AfGraph *g, const AfCompileOptions *opts, GError **error)
   AfPlan *plan = af__plan_build (g, o.batch, error);
   if (!plan)
     return NULL;
+  plan->winograd = o.winograd;
   return af__model_new (plan, backend, o.threads, error);
 }

@@ -45,7 +45,8 @@ typedef struct {
   gsize arena_size;    /* bytes */
   guint n_graph_ops;   /* compute ops of the graph before folding (inputs excluded) */
   guint n_folded;
-  GString *log; /* what each pass did, for af_model_describe */
+  GString *log;      /* what each pass did, for af_model_describe */
+  gboolean winograd; /* AfCompileOptions.winograd: for the backend's conv kernels */
 } AfPlan;
 
 typedef gboolean (*AfPassFn) (AfPlan *plan, GError **error);

@@ -33,6 +33,7 @@ typedef struct {
   double fill;
   gboolean have_fill;
   int top, runs, warmup, batch;
+  gboolean winograd;
 } Options;
 
 static int
@@ -52,6 +53,7 @@ load_and_compile (const char *path, const Options *o, GError **error)
   AfCompileOptions co = AF_COMPILE_OPTIONS_INIT;
   co.threads = o->threads;
   co.batch = o->batch;
+  co.winograd = o->winograd;
   AfModel *m = af_compile (g, &co, error);
   af_graph_free (g);
   return m;
@@ -332,11 +334,12 @@ cmd_bench (const char *path, const Options *o)
   qsort (ms, o->runs, sizeof *ms, cmp_double);
   struct rusage ru;
   getrusage (RUSAGE_SELF, &ru);
-  printf ("{\"model\": \"%s\", \"threads\": %d, \"batch\": %d, \"runs\": %d, \"median_ms\": %.3f, "
-          "\"min_ms\": %.3f, \"compile_ms\": %.1f, \"peak_rss_kb\": %ld, \"ops\": %u, "
-          "\"segments\": %u}\n",
-          path, o->threads, MAX (o->batch, 1), o->runs, ms[o->runs / 2], ms[0], compile_ms,
-          ru.ru_maxrss, af_model_n_ops (m), af_model_n_segments (m));
+  printf ("{\"model\": \"%s\", \"threads\": %d, \"batch\": %d, \"winograd\": %s, \"runs\": %d, "
+          "\"median_ms\": %.3f, \"min_ms\": %.3f, \"compile_ms\": %.1f, \"peak_rss_kb\": %ld, "
+          "\"ops\": %u, \"segments\": %u}\n",
+          path, o->threads, MAX (o->batch, 1), o->winograd ? "true" : "false", o->runs,
+          ms[o->runs / 2], ms[0], compile_ms, ru.ru_maxrss, af_model_n_ops (m),
+          af_model_n_segments (m));
   g_free (ms);
   af_model_free (m);
   return 0;
@@ -447,10 +450,11 @@ static void
 usage (void)
 {
   fprintf (stderr,
-           "usage: aneforge inspect MODEL.json [--threads N]\n"
+           "usage: aneforge inspect MODEL.json [--threads N] [--winograd]\n"
            "       aneforge run MODEL.json [--image FILE | --raw FILE | --fill V] [--threads N] "
-           "[--top N]\n"
-           "       aneforge bench MODEL.json [--runs N] [--warmup N] [--threads N] [--batch N]\n"
+           "[--top N] [--winograd]\n"
+           "       aneforge bench MODEL.json [--runs N] [--warmup N] [--threads N] [--batch N] "
+           "[--winograd]\n"
            "       aneforge import MODEL.onnx -o OUT.json [--rgb | --bgr | --gray] "
            "[--scale S[,S,S]] [--bias B[,B,B]]\n"
            "                       [--mean M,M,M --std S,S,S] [--classify] [--softmax] "
@@ -484,6 +488,10 @@ main (int argc, char **argv)
     if (strcmp (a, "--rgb") == 0 || strcmp (a, "--bgr") == 0 || strcmp (a, "--gray") == 0) {
       o.port = TRUE;
       o.order = order;
+      continue;
+    }
+    if (strcmp (a, "--winograd") == 0) {
+      o.winograd = TRUE;
       continue;
     }
     if (strcmp (a, "--classify") == 0 || strcmp (a, "--softmax") == 0) {

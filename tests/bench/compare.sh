@@ -33,12 +33,14 @@ peak2=$("$cache/peak_fma" 2 | sed -n 's/.* median=\([0-9.]*\) .*/\1/p')
 echo "peak fp32 FMA: ${peak1} GFLOP/s (1 thread), ${peak2} GFLOP/s (2 threads)"
 
 # model name | onnx file | import options | GFLOP per image (2 x MACs; bench README figures,
-# or measured by `aneforge inspect` for the others) | batch (default 1). The bench's ONNX
-# files have a static batch of 1, so ORT runs batch 1 only: a batch row has no ORT column
-# (compare its per-image time with the batch-1 row).
+# or measured by `aneforge inspect` for the others) | batch (default 1) | bench flags. The
+# bench's ONNX files have a static batch of 1, so ORT runs batch 1 only: a batch row has no
+# ORT column (compare its per-image time with the batch-1 row). --winograd: the opt-in
+# Winograd 3x3 convolutions (outputs within a few fp16 ulps of the default path).
 models=(
   "resnet18|$shared/bench/models/resnet18.onnx||3.628"
   "resnet18|$shared/bench/models/resnet18.onnx||3.628|4"
+  "resnet18|$shared/bench/models/resnet18.onnx||3.628|1|--winograd"
   "mobilenet_v2|$shared/bench/models/mobilenet_v2.onnx||0.6015"
   "squeezenet1_1|$shared/bench/models/squeezenet1_1.onnx||0.6983"
   "squeezenet_fp16|$shared/models/squeezenet/SqueezeNet_fp16.onnx||"
@@ -47,7 +49,7 @@ models=(
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 for spec in "${models[@]}"; do
-  IFS='|' read -r name onnx opts gflop batch <<<"$spec"
+  IFS='|' read -r name onnx opts gflop batch flags <<<"$spec"
   batch=${batch:-1}
   json="$cache/models/$name.json"
   "$af" import "$onnx" -o "$json" $opts >/dev/null
@@ -57,9 +59,11 @@ for spec in "${models[@]}"; do
   gflop=$(awk -v g="$gflop" -v b="$batch" 'BEGIN { print g * b }')
   label=$name
   [ "$batch" -gt 1 ] && label="$name/b$batch"
+  [ -n "$flags" ] && label="$label/${flags#--}"
   for threads in 1 2; do
     for ((r = 0; r < rounds; r++)); do
-      ours=$("$af" bench "$json" --threads "$threads" --runs "$runs" --batch "$batch" | tail -1)
+      # shellcheck disable=SC2086
+      ours=$("$af" bench "$json" --threads "$threads" --runs "$runs" --batch "$batch" $flags | tail -1)
       rss=$(echo "$ours" | sed -n 's/.*"peak_rss_kb": \([0-9]*\).*/\1/p')
       ort='{}'
       if [ "$batch" -eq 1 ]; then

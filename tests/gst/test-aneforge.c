@@ -730,6 +730,57 @@ read_results_file (const char *path)
   return boxes;
 }
 
+/* winograd (default off) reaches the compile: SqueezeNet fp16 on a decoded
+ * fish.png names the tench either way, with a slightly different score when
+ * the 3x3 convolutions run as Winograd F(2x2, 3x3). */
+static void
+test_winograd_property (void)
+{
+  g_autofree char *onnx = g_build_filename (g_getenv ("AF_SHARED"), "models", "squeezenet",
+                                            "SqueezeNet_fp16.onnx", NULL);
+  g_autofree char *image = g_build_filename (g_getenv ("AF_SHARED"), "media", "fish.png", NULL);
+  if (!g_file_test (onnx, G_FILE_TEST_EXISTS) || !g_file_test (image, G_FILE_TEST_EXISTS)) {
+    g_test_skip ("the shared SqueezeNet model or fish.png is missing");
+    return;
+  }
+  GError *error = NULL;
+  AfImportOptions opts = AF_IMPORT_OPTIONS_INIT; /* raw BGR 0..255 */
+  opts.image = TRUE;
+  opts.order = AF_PIXEL_BGR;
+  AfGraph *g = af_graph_import_onnx (onnx, &opts, &error);
+  g_assert_no_error (error);
+  af_graph_set_classification (g, 0, FALSE, 1, NULL);
+  g_autofree char *model = g_build_filename (gt_tmpdir (), "squeezenet.json", NULL);
+  g_assert_true (af_graph_save (g, model, &error));
+  af_graph_free (g);
+  float score[2];
+  for (int w = 0; w < 2; w++) {
+    GstElement *e = element_new ("model", model, NULL);
+    gboolean v = TRUE;
+    g_object_get (e, "winograd", &v, NULL);
+    g_assert_false (v); /* the default */
+    g_object_set (e, "winograd", w, NULL);
+    g_object_get (e, "winograd", &v, NULL);
+    g_assert_cmpint (v, ==, w);
+    GstHarness *h = harness_new (e);
+    GstVideoInfo info;
+    GstBuffer *in = picture_frame (image, &info);
+    gst_harness_set_src_caps (h, gst_video_info_to_caps (&info));
+    GstBuffer *out = push_pull (h, in);
+    GstAneforgeMeta *meta = gst_buffer_get_aneforge_meta (out);
+    g_assert_nonnull (meta);
+    g_assert_cmpuint (meta->n_classes, ==, 1);
+    g_assert_cmpuint (meta->classes[0].index, ==, 0); /* tench */
+    score[w] = meta->classes[0].score;
+    gst_buffer_unref (out);
+    teardown (h);
+  }
+  g_test_message ("tench: direct %.4f, winograd %.4f", score[0], score[1]);
+  g_assert_cmpfloat (score[0], >, 0.5f);
+  g_assert_cmpfloat (fabsf (score[1] - score[0]), <=, 0.02f);
+  g_assert_cmpfloat (score[1], !=, score[0]);
+}
+
 /* A face detector declared in the graph (UltraFace RFB + SSD decode):
  * the 4 faces of face.jpg come out in frame pixels in the meta, on the bus
  * ("boxes") and in the results file, where ONNX Runtime finds them. */
@@ -842,6 +893,7 @@ main (int argc, char **argv)
   g_test_add_func ("/aneforge/meta-outlives-element", test_meta_outlives_element);
 #ifdef AF_HAVE_GDK_PIXBUF
   g_test_add_func ("/aneforge/detection-faces", test_detection_faces);
+  g_test_add_func ("/aneforge/winograd-property", test_winograd_property);
   g_test_add_func ("/aneforge/results-unwritable", test_results_unwritable);
 #endif
   int ret = g_test_run ();

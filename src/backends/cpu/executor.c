@@ -250,6 +250,7 @@ af_bind_conv (AfCpuProgram *p, AfCpuStep *s)
     .kh = w->d[2],
     .kw = w->d[3],
     .groups = n->attrs.groups,
+    .winograd = p->plan->winograd,
   };
   memcpy (d.stride, n->attrs.stride, sizeof d.stride);
   memcpy (d.pad, n->attrs.pad, sizeof d.pad);

@@ -51,6 +51,7 @@ typedef struct {
   gint64 kh, kw;
   gint64 stride[2], pad[4], dilation[2]; /* pad: top, left, bottom, right */
   gint64 groups;
+  gboolean winograd; /* Winograd F(2x2, 3x3) allowed where eligible (winograd.h) */
 } AfConvDesc;
 
 typedef struct _AfConvKernel AfConvKernel;

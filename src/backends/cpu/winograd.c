@@ -12,7 +12,7 @@
  * and V are not fp16 values) and each channel's tiles become Y = A^T M A,
  * finished row by row by af__finish_row (bias, fp16, epilogue, residual).
  * Off by default: its sums are not bit-identical to the direct conv (see
- * winograd.h); AF_CPU_WINOGRAD=1 turns it on. */
+ * winograd.h); the compile option `winograd` or AF_CPU_WINOGRAD=1 turns it on. */
 #include "winograd.h"
 
 #include "simd.h"
@@ -64,13 +64,11 @@ af__wino_force (int on)
   g_atomic_int_set (&af__wino_forced, on < 0 ? -1 : on ? 1 : 0);
 }
 
+/* AF_CPU_WINOGRAD=1 (read once). */
 static gboolean
-af__wino_enabled (void)
+af__wino_env (void)
 {
-  gint f = g_atomic_int_get (&af__wino_forced);
-  if (f >= 0)
-    return f;
-  static gint env = -1; /* AF_CPU_WINOGRAD, read once */
+  static gint env = -1;
   gint e = g_atomic_int_get (&env);
   if (e < 0) {
     const char *s = g_getenv ("AF_CPU_WINOGRAD");
@@ -83,7 +81,9 @@ af__wino_enabled (void)
 gboolean
 af__wino_eligible (const AfConvDesc *d)
 {
-  return af__wino_enabled () && d->groups == 1 && d->kh == 3 && d->kw == 3 && d->stride[0] == 1 &&
+  gint f = g_atomic_int_get (&af__wino_forced);
+  gboolean on = f >= 0 ? f : d->winograd || af__wino_env ();
+  return on && d->groups == 1 && d->kh == 3 && d->kw == 3 && d->stride[0] == 1 &&
          d->stride[1] == 1 && d->dilation[0] == 1 && d->dilation[1] == 1 && d->c_in >= 32 &&
          d->c_out >= 32 && d->h_out >= 4 && d->w_out >= 4;
 }

@@ -21,8 +21,8 @@ typedef struct _AfWino AfWino;
  * transformed values are not exact), so outputs differ from the reference
  * by up to a few fp16 ulps and a whole network drifts further (SqueezeNet's
  * tench 0.7383 -> 0.7324): the CPU backend keeps the ANE's numerics unless
- * AF_CPU_WINOGRAD=1 (read once) asks for speed. Depends only on the shapes
- * and that switch. */
+ * the compile option (@d->winograd) or AF_CPU_WINOGRAD=1 (read once) asks
+ * for speed. Depends only on the shapes and those switches. */
 gboolean af__wino_eligible (const AfConvDesc *d);
 /* Tests: 1 forces the path on, 0 off, -1 restores AF_CPU_WINOGRAD's say,
  * for kernels created from now on. */
