@@ -1,15 +1,17 @@
-/* dwconv.c — depthwise convolution; see dwconv.h.
+/* dwconv.c — depthwise convolution and max pooling; see dwconv.h.
  *
- * Each thread converts a channel's zero-padded plane to fp32 once, split
- * into stride phases (padded cell (r, c) goes to phase (r % sh, c % sw) at
- * (r / sh, c / sw); every phase plane is pw floats wide). Then tap (ky, kx)
- * of output (oy, ox) reads its phase plane at (oy + ky*dh/sh) * pw + ox +
- * kx*dw/sw: over the whole plane, output index oy * pw + ox, every tap is
- * ONE contiguous vector at a fixed offset. So a channel is h_out * pw
- * outputs summed over its taps in (ky, kx) order in 32-wide register blocks
+ * Each thread converts a channel's padded plane to fp32 once, split into
+ * stride phases (padded cell (r, c) goes to phase (r % sh, c % sw) at (r /
+ * sh, c / sw); every phase plane is pw floats wide; cells outside the image
+ * hold the background: 0 for the convolution, -inf for the pooling). Then
+ * tap (ky, kx) of output (oy, ox) reads its phase plane at (oy + ky*dh/sh) *
+ * pw + ox + kx*dw/sw: over the whole plane, output index oy * pw + ox, every
+ * tap is ONE contiguous vector at a fixed offset. So a channel is h_out * pw
+ * outputs folded over its taps in (ky, kx) order in 64-wide register blocks
  * (the columns ox >= w_out are computed and dropped), then compacted and
- * finished in one af__finish_row. Taps on padding rows add +0 products to
- * a sum that is never -0, so the result equals conv.c's (which skips them). */
+ * finished in one call. Taps on padding rows add +0 products to a sum that
+ * is never -0, so the convolution equals conv.c's (which skips them); -inf
+ * never wins a max. */
 #include "dwconv.h"
 #include "simd.h"
 
@@ -284,9 +286,9 @@ af__dw_split2_h (const guint16 *src, gint64 n, gint64 x0, float *p0, float *p1)
 
 /* Phase planes of channel @plane, as af__dw_fill_c, rows in increasing
  * order: stride-1 rows of 8 or more columns (stride 2: 16) are converted
- * straight into place; otherwise the used rows are converted at once into @row, then
- * each is copied (short stride-1 rows: a vector with the background past the row)
- * or split into even and odd columns (stride 2). */
+ * straight into place; otherwise the used rows are converted at once into
+ * @row, then each is copied (short stride-1 rows: a vector with the
+ * background past the row) or split into even and odd columns (stride 2). */
 __attribute__ ((target ("avx2,f16c"))) static void
 af__dw_fill_avx2 (const AfDwKernel *k, const guint16 *plane, float *ph, float *row)
 {

@@ -1,12 +1,13 @@
-/* dwconv.h — depthwise convolution (groups == c_in == c_out) of one NCHW
- * fp16 image, private to src/backends/cpu/.
+/* dwconv.h — depthwise convolution (groups == c_in == c_out) and max
+ * pooling of one NCHW fp16 image, private to src/backends/cpu/.
  *
  * Bit-identical to conv.c's depthwise path (and so to what the executor ran
  * before): per output, the taps are summed in (ky, kx) order from +0 in fp32
  * (products of fp16 values are exact, so FMA or not gives the same), then
  * af__finish_row adds the bias, rounds, applies the epilogue. Each thread
  * converts a channel's padded plane to fp32 once, split into stride phases
- * so that every tap of every output row is a contiguous vector. */
+ * so that every tap of every output row is a contiguous vector. Max pooling
+ * folds the same taps with the reference's max (af_cpu_dw_new_max_pool). */
 #ifndef AF_CPU_DWCONV_H
 #define AF_CPU_DWCONV_H
 
