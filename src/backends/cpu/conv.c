@@ -3,19 +3,23 @@
  * General convs are a GEMM per group: out[c_out_g, HW] = W[c_out_g, K] .
  * im2col[K, HW] with K = c_in_g * kh * kw summed in (c, ky, kx) order. The
  * weights are packed at creation into MR-row panels (K-block major, so a
- * block's panels are one sequential stream); each task builds the
- * im2col tile of NC output pixels (fp32, in its thread's scratch; a 1x1
- * stride-1 unpadded conv just converts input rows) and runs the 6x16
- * microkernel over its block of output channels (with AVX-512F, two
- * panels at once: 12 x 16). Convs with several taps first convert the input
- * rows a tile needs into a zero-padded fp32 copy, so that each im2col row is
- * plain copies. Tasks are (group, pixel tile, channel chunk) so even small
- * layers keep every thread busy. A tail strip of at most 4 pixels (7x7 =
- * 3 x 16 + 1) runs with the channels in the vector lanes instead; with one
- * K block and a simple epilogue, AVX-512 panel pairs finish full strips
- * straight from their registers (no fp32 C round trip).
- * Depthwise convs (groups == c_in == c_out) use a direct row kernel;
- * stride-1 3x3 convs with many channels the Winograd path (winograd.c). */
+ * block's panels are one sequential stream); each task builds the im2col
+ * tile of NC output pixels in its thread's scratch, 16-pixel strip by strip
+ * (each element written once: a 1x1 stride-1 unpadded conv converts fp16
+ * straight into the strips; convs with several taps first convert the
+ * input rows the tile needs into a zero-padded fp32 copy, stride-2 rows
+ * split into even and odd halves, so every strip is a few contiguous runs
+ * per tap) and runs the 6x16 microkernel over its block of output channels
+ * (with AVX-512F, two panels at once: 12 x 16). Tasks are (group, pixel
+ * tile) pairs, whole where they divide evenly among the threads, the rest
+ * split by channels, so even small layers keep every thread busy. A tail
+ * strip of at most 4 pixels (7x7 = 3 x 16 + 1) runs with the channels in
+ * the vector lanes instead; with one K block and a simple epilogue,
+ * AVX-512 panel pairs finish full strips straight from their registers (no
+ * fp32 C round trip). Depthwise convs (groups == c_in == c_out) use
+ * dwconv.c (the executor's first choice) or a direct row kernel here;
+ * stride-1 3x3 convs with many channels the Winograd path (winograd.c)
+ * when asked for. */
 #include "simd.h"
 #include "winograd.h"
 
