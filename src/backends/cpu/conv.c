@@ -70,6 +70,27 @@ typedef struct {
 typedef struct AfDwScratch_ AfDwScratch;
 static gsize af__dw_layout (const AfConvKernel *k, guint8 *base, AfDwScratch *s);
 
+/* Scratch layouts: AF_TAKE (field, type, n) gives s->field n elements at
+ * @base + off (64-byte aligned) when @s is non-NULL and advances off, so one
+ * function both measures a layout and points into it. */
+#define AF_TAKE(field, type, n)                                                                    \
+  if (s)                                                                                           \
+    s->field = (type *) (base + off);                                                              \
+  off += af__align64 ((gsize) (n) * sizeof (type));
+
+/* A thread's scratch on the GEMM path. */
+typedef struct {
+  float *tile;   /* [kc][ldb] im2col tile, as 16-column strips */
+  float *cb;     /* [m_blocks * MR][ldb] fp32 C block */
+  float *row;    /* [ldb] one im2col row (portable paths) */
+  guint16 *tmp;  /* [nc] strided gathers */
+  gint64 *offs;  /* [kc] tap offsets of a K block */
+  float *pp;     /* k->padded: [pp_ch][pp_rows][pp_w] the zero-padded copy */
+  float *pp_row; /* k->padded: [pp_w] staging for a row split into even / odd halves */
+} AfConvScratch;
+
+static gsize af__conv_layout (const AfConvKernel *k, guint8 *base, AfConvScratch *s);
+
 static gint64
 af__conv_ldb (gint64 ncols)
 {
@@ -145,7 +166,6 @@ af__conv_plan_padded (AfConvKernel *k)
     return;
   k->padded = TRUE;
   k->pp_half = d->stride[1] == 2 ? (k->pp_w + 1) / 2 : 0;
-  k->scratch += af__align64 (bytes + k->pp_w * sizeof (float)); /* + a staging row */
 }
 
 static void
@@ -160,11 +180,23 @@ af__conv_plan_tiles (AfConvKernel *k)
   k->n_tiles = af__ceil_div (hw, nc);
   k->nc = af__round_up (af__ceil_div (hw, k->n_tiles), NR); /* even tiles */
   k->ldb = af__conv_ldb (k->nc);
-  k->scratch = af__align64 ((gsize) k->kc * k->ldb * sizeof (float)) +
-               af__align64 ((gsize) rows * k->ldb * sizeof (float)) +
-               af__align64 (k->ldb * sizeof (float)) + af__align64 (k->nc * sizeof (guint16)) +
-               af__align64 (k->kc * sizeof (gint64));
   af__conv_plan_padded (k);
+  k->scratch = af__conv_layout (k, NULL, NULL);
+}
+
+static gsize
+af__conv_layout (const AfConvKernel *k, guint8 *base, AfConvScratch *s)
+{
+  gsize off = 0;
+  gint64 pp_n = k->padded ? k->pp_ch * k->pp_rows * k->pp_w : 0;
+  AF_TAKE (tile, float, k->kc * k->ldb);
+  AF_TAKE (cb, float, k->m_blocks *MR * k->ldb);
+  AF_TAKE (row, float, k->ldb);
+  AF_TAKE (tmp, guint16, k->nc);
+  AF_TAKE (offs, gint64, k->kc);
+  AF_TAKE (pp, float, pp_n);
+  AF_TAKE (pp_row, float, k->padded ? k->pp_w : 0);
+  return off;
 }
 
 AfConvKernel *
@@ -446,18 +478,17 @@ af__conv_tile_strips_avx2 (const AfConvKernel *k, const guint16 *in, gint64 g, g
  * padded-copy scratch when k->padded. */
 static void
 af__conv_build_tile (const AfConvKernel *k, gboolean simd, const guint16 *in, gint64 g, gint64 k0,
-                     gint64 k1, gint64 p0, gint64 ncols, float *tile, float *row, guint16 *tmp,
-                     float *pp, gint64 *offs)
+                     gint64 k1, gint64 p0, gint64 ncols, const AfConvScratch *sc)
 {
+  float *tile = sc->tile, *row = sc->row, *pp = sc->pp;
   const AfConvDesc *d = &k->d;
   gint64 plane_sz = d->h_in * d->w_in, taps = d->kh * d->kw, n_pad = af__round_up (ncols, NR);
   gint64 c0 = k0 / taps, oy0 = p0 / d->w_out;
   if (k->padded)
-    af__conv_fill_padded (k, simd, in, g, c0, (k1 - 1) / taps + 1, oy0, pp,
-                          pp + (gsize) k->pp_ch * k->pp_rows * k->pp_w);
+    af__conv_fill_padded (k, simd, in, g, c0, (k1 - 1) / taps + 1, oy0, pp, sc->pp_row);
 #ifdef AF_X86
   if (simd && (k->direct || (k->padded && d->stride[1] <= 2))) {
-    af__conv_tile_strips_avx2 (k, in, g, k0, k1, p0, ncols, tile, pp, offs);
+    af__conv_tile_strips_avx2 (k, in, g, k0, k1, p0, ncols, tile, pp, sc->offs);
     return;
   }
 #endif
@@ -470,7 +501,7 @@ af__conv_build_tile (const AfConvKernel *k, gboolean simd, const guint16 *in, gi
     else if (k->padded)
       af__conv_im2col_row_pp (k, pp, c - c0, ky, kx, oy0, p0, ncols, row);
     else
-      af__conv_im2col_row (d, simd, plane, ky, kx, p0, ncols, row, tmp);
+      af__conv_im2col_row (d, simd, plane, ky, kx, p0, ncols, row, sc->tmp);
     float *dst = tile + (p - k0) * NR;
     for (gint64 j = 0; j < n_pad; j += NR, dst += k->kc * NR)
       memcpy (dst, row + j, NR * sizeof (float));
@@ -545,19 +576,9 @@ af__conv_gemm_task (void *ctx, gint64 begin, gint64 end, int thread)
 {
   const AfConvRun *r = ctx;
   const AfConvKernel *k = r->k;
-  guint8 *scratch = r->scratch + (gsize) thread * k->scratch;
-  gsize b_bytes = af__align64 ((gsize) k->kc * k->ldb * sizeof (float));
-  gsize c_bytes = af__align64 ((gsize) k->m_blocks * MR * k->ldb * sizeof (float));
-  float *tile = (float *) scratch, *cb = (float *) (scratch + b_bytes);
-  float *row = (float *) (scratch + b_bytes + c_bytes);
-  gsize row_bytes = af__align64 (k->ldb * sizeof (float));
-  guint16 *tmp = (guint16 *) (scratch + b_bytes + c_bytes + row_bytes);
-  float *pp =
-      (float *) (scratch + b_bytes + c_bytes + row_bytes + af__align64 (k->nc * sizeof (guint16)));
-  gsize pp_floats = k->padded ? (gsize) k->pp_ch * k->pp_rows * k->pp_w : 0;
-  gint64 *offs =
-      (gint64 *) ((guint8 *) pp +
-                  (k->padded ? af__align64 ((pp_floats + k->pp_w) * sizeof (float)) : 0));
+  AfConvScratch sc;
+  af__conv_layout (k, r->scratch + (gsize) thread * k->scratch, &sc);
+  float *cb = sc.cb;
   gint64 ldb = k->ldb;
   for (gint64 t = begin; t < end; t++) {
     gint64 pair = t, mb0 = 0, mb1 = k->m_blocks;
@@ -572,8 +593,8 @@ af__conv_gemm_task (void *ctx, gint64 begin, gint64 end, int thread)
     const float *wg = k->w + af__conv_panel_at (k, g, 0, 0, 0);
     for (gint64 kb = 0; kb < k->n_kb; kb++) {
       gint64 k0 = kb * k->kc, k1 = MIN (k->kdim, k0 + k->kc);
-      af__conv_build_tile (k, r->simd, r->in, g, k0, k1, p0, ncols, tile, row, tmp, pp, offs);
-      af__conv_kblock (r, g, p0, wg, k0, k1, mb0, mb1, ncols, tile, kb > 0, cb);
+      af__conv_build_tile (k, r->simd, r->in, g, k0, k1, p0, ncols, &sc);
+      af__conv_kblock (r, g, p0, wg, k0, k1, mb0, mb1, ncols, sc.tile, kb > 0, cb);
     }
     gint64 row0 = g * k->cout_g + mb0 * MR, row1 = g * k->cout_g + MIN (k->cout_g, mb1 * MR);
     /* rows of panel pairs: their full strips are done when r->fused */
@@ -611,16 +632,11 @@ af__dw_layout (const AfConvKernel *k, guint8 *base, AfDwScratch *s)
   gint64 taps = d->kh * d->kw;
   gsize rows = d->stride[1] == 1 ? d->kh * (k->span + AF_DW_PAD) : taps * (d->w_out + AF_DW_PAD);
   gsize off = 0;
-#define AF_TAKE(field, type, n)                                                                    \
-  if (s)                                                                                           \
-    s->field = (type *) (base + off);                                                              \
-  off += af__align64 ((gsize) (n) * sizeof (type));
   AF_TAKE (rows, float, rows);
   AF_TAKE (acc, float, d->w_out + AF_DW_PAD);
   AF_TAKE (tap, const float *, taps);
   AF_TAKE (tw, float, taps);
   AF_TAKE (tmp, guint16, d->w_out);
-#undef AF_TAKE
   return off;
 }
 
@@ -724,8 +740,15 @@ void
 af_cpu_conv_run_res (const AfConvKernel *k, const guint16 *in, const guint16 *res, guint16 *out,
                      guint8 *scratch, AfPool *pool)
 {
-  AfConvRun r = { k, in, out, scratch, af__cpu_use_simd (), af__cpu_use_avx512 (), FALSE,
-                  0, 1,  1,   res };
+  AfConvRun r = { .k = k,
+                  .in = in,
+                  .out = out,
+                  .scratch = scratch,
+                  .simd = af__cpu_use_simd (),
+                  .avx512 = af__cpu_use_avx512 (),
+                  .m_chunks = 1,
+                  .mb_per = 1,
+                  .res = res };
   r.fused = r.avx512 && k->simple && k->n_kb == 1;
   g_return_if_fail (!af_epilogue_has_residual (&k->ep) || res);
   if (k->hw_out == 0 || k->d.c_out == 0)
