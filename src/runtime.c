@@ -1,6 +1,7 @@
 /* runtime.c — AfModel: views, execute, run, introspection. */
 #include "runtime.h"
 
+#include "bigmem.h"
 #include "decode.h"
 
 #include <string.h>
@@ -54,7 +55,7 @@ af__model_new (AfPlan *plan, const AfBackend *backend, int threads, GError **err
   AfModel *m = g_new0 (AfModel, 1);
   m->plan = plan;
   m->backend = backend;
-  m->arena = g_aligned_alloc0 (plan->arena_size, 1, AF_ARENA_ALIGN);
+  m->arena = af_big_alloc0 (plan->arena_size);
   af_model_describe_io (m);
   m->program = backend->compile (plan, threads, m->arena, error);
   if (!m->program) {
@@ -71,7 +72,7 @@ af_model_free (AfModel *m)
     return;
   if (m->program)
     m->backend->release (m->program);
-  g_aligned_free (m->arena);
+  af_big_free (m->arena);
   g_clear_pointer (&m->inputs, g_array_unref);
   g_clear_pointer (&m->outputs, g_array_unref);
   g_clear_pointer (&m->input_nodes, g_ptr_array_unref);

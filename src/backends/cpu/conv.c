@@ -119,12 +119,12 @@ af__conv_pack_weights (AfConvKernel *k, const float *w)
   const AfConvDesc *d = &k->d;
   gint64 kd = k->kdim;
   if (k->depthwise) {
-    k->w = g_new (float, d->c_out *kd);
+    k->w = af_big_alloc0 (d->c_out * kd * sizeof (float));
     memcpy (k->w, w, d->c_out * kd * sizeof (float));
     return;
   }
   /* + 8: af__gemm_acc_narrow reads 2 floats past the last panel */
-  k->w = g_new0 (float, d->groups * k->m_blocks * kd * MR + 8);
+  k->w = af_big_alloc0 ((d->groups * k->m_blocks * kd * MR + 8) * sizeof (float));
   gint64 kc = k->kc > 0 ? k->kc : MAX (kd, 1);
   for (gint64 g = 0; g < d->groups; g++)
     for (gint64 mb = 0; mb < k->m_blocks; mb++)
@@ -256,7 +256,7 @@ af_cpu_conv_free (AfConvKernel *k)
   if (!k)
     return;
   af__wino_free (k->wino);
-  g_free (k->w);
+  af_big_free (k->w);
   g_free (k->bias);
   g_free (k);
 }

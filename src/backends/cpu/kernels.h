@@ -13,6 +13,7 @@
 #define AF_CPU_KERNELS_H
 
 #include "graph.h"
+#include "bigmem.h"
 #include "pool.h"
 
 G_BEGIN_DECLS

@@ -56,7 +56,7 @@ af_cpu_linear_new (gint64 k, gint64 n, const float *w, const float *bias, const 
   lk->n_strips = af__ceil_div (n, NR);
   if (ep)
     lk->ep = *ep;
-  lk->w = g_new0 (guint16, MAX (lk->n_strips * k * NR, 1));
+  lk->w = af_big_alloc0 (lk->n_strips * k * NR * sizeof (guint16));
   for (gint64 j = 0; j < n; j++) {
     guint16 *dst = lk->w + (j / NR) * k * NR + j % NR;
     for (gint64 p = 0; p < k; p++)
@@ -82,7 +82,7 @@ af_cpu_linear_free (AfLinearKernel *lk)
 {
   if (!lk)
     return;
-  g_free (lk->w);
+  af_big_free (lk->w);
   g_free (lk->bias);
   g_free (lk);
 }

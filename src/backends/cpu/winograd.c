@@ -114,7 +114,7 @@ af__wino_pack (AfWino *wk, const float *w)
 {
   const AfConvDesc *d = &wk->d;
   gint64 ci = d->c_in;
-  wk->u = g_new0 (float, 16 * wk->m_blocks * ci * MR + 8);
+  wk->u = af_big_alloc0 ((16 * wk->m_blocks * ci * MR + 8) * sizeof (float));
   for (gint64 co = 0; co < d->c_out; co++)
     for (gint64 c = 0; c < ci; c++) {
       float u[16];
@@ -167,7 +167,7 @@ af__wino_free (AfWino *wk)
 {
   if (!wk)
     return;
-  g_free (wk->u);
+  af_big_free (wk->u);
   g_free (wk->bias);
   g_free (wk);
 }
