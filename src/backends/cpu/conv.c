@@ -535,23 +535,29 @@ af__conv_kblock (const AfConvRun *r, gint64 g, gint64 p0, const float *wg, gint6
   const AfConvKernel *k = r->k;
   gint64 ldb = k->ldb, kn = k1 - k0, lda = kn * MR, rem = ncols % NR;
   gint64 n_wide = r->simd && rem > 0 && rem <= AF_GEMM_NARROW ? ncols - rem : ncols;
+  const float *w_end = k->w + k->d.groups * k->m_blocks * k->kdim * MR;
   for (gint64 mb = mb0; mb < mb1;) {
     const float *a = wg + af__conv_panel_at (k, 0, k0, kn, mb);
     float *c = cb + (mb - mb0) * MR * ldb;
     int rows = (int) MIN (2 * MR, k->cout_g - mb * MR);
     gboolean two = r->avx512 && mb + 1 < mb1;
-    af__conv_prefetch (a + (two ? 4 : 2) * lda, (mb1 - mb - (two ? 4 : 2)) * lda);
+    /* the weights of the pair after the next (or the next K block's first
+       ones: the panels are one stream): in the AVX-512 kernels a line per
+       k step, else all at once here */
+    const float *pf = a + 4 * lda < w_end ? a + 4 * lda : a;
+    if (!two)
+      af__conv_prefetch (a + 2 * lda, (mb1 - mb - 2) * lda);
     for (gint64 s = 0; s < n_wide; s += NR) {
       int nr = (int) MIN (NR, n_wide - s);
       const float *b = tile + s * k->kc;
       if (two && nr == NR && r->fused) { /* finished here, not in @cb */
         gint64 row = g * k->cout_g + mb * MR, at = row * k->hw_out + p0 + s;
-        af__gemm_fin12_avx512 (kn, a, lda, b, NR, rows, k->bias + row, &k->se,
+        af__gemm_fin12_avx512 (kn, a, lda, b, NR, pf, rows, k->bias + row, &k->se,
                                r->res ? r->res + at : NULL, r->out + at, k->hw_out);
         continue;
       }
       if (two && nr > 8) {
-        af__gemm_acc12_avx512 (kn, a, lda, b, NR, rows, load, c + s, ldb);
+        af__gemm_acc12_avx512 (kn, a, lda, b, NR, pf, rows, load, c + s, ldb);
         continue;
       }
       af__gemm_acc (r->simd, kn, a, b, NR, MIN (MR, rows), nr, load, c + s, ldb);

@@ -247,7 +247,7 @@ af__gemm_acc (gboolean simd, gint64 k, const float *a, const float *b, gint64 ld
 
 __attribute__ ((target ("avx512f"), always_inline)) static inline void
 af__ukz (int R, gint64 k, const float *a0, gint64 lda_panel, const float *b, gint64 ldb,
-         gboolean load, float *c, gint64 ldc)
+         const float *pf, gboolean load, float *c, gint64 ldc)
 {
   const float *a1 = a0 + lda_panel;
   AF_UKZ_DECL (0)
@@ -262,7 +262,8 @@ af__ukz (int R, gint64 k, const float *a0, gint64 lda_panel, const float *b, gin
   AF_UKZ_DECL (9)
   AF_UKZ_DECL (10)
   AF_UKZ_DECL (11)
-  for (gint64 p = 0; p < k; p++, a0 += MR, a1 += MR, b += ldb) {
+  for (gint64 p = 0; p < k; p++, a0 += MR, a1 += MR, b += ldb, pf += 16) {
+    _mm_prefetch ((const char *) pf, _MM_HINT_T1);
     __m512 bv = _mm512_loadu_ps (b);
     AF_UKZ_FMA0 (0)
     AF_UKZ_FMA0 (1)
@@ -293,10 +294,10 @@ af__ukz (int R, gint64 k, const float *a0, gint64 lda_panel, const float *b, gin
 
 #define AF_UKZ(R)                                                                                  \
   __attribute__ ((target ("avx512f"))) static void af__ukz_##R (                                   \
-      gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb, gboolean load,       \
-      float *c, gint64 ldc)                                                                        \
+      gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb, const float *pf,     \
+      gboolean load, float *c, gint64 ldc)                                                         \
   {                                                                                                \
-    af__ukz (R, k, a, lda_panel, b, ldb, load, c, ldc);                                            \
+    af__ukz (R, k, a, lda_panel, b, ldb, pf, load, c, ldc);                                        \
   }
 AF_UKZ (7)
 AF_UKZ (8)
@@ -307,7 +308,7 @@ AF_UKZ (12)
 #undef AF_UKZ
 
 typedef void (*AfUkzFn) (gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb,
-                         gboolean load, float *c, gint64 ldc);
+                         const float *pf, gboolean load, float *c, gint64 ldc);
 static const AfUkzFn af__ukz_fns[2 * MR + 1] = {
   [7] = af__ukz_7,   [8] = af__ukz_8,   [9] = af__ukz_9,
   [10] = af__ukz_10, [11] = af__ukz_11, [12] = af__ukz_12,
@@ -316,11 +317,11 @@ static const AfUkzFn af__ukz_fns[2 * MR + 1] = {
 
 void
 af__gemm_acc12_avx512 (gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb,
-                       int mr, gboolean load, float *c, gint64 ldc)
+                       const float *pf, int mr, gboolean load, float *c, gint64 ldc)
 {
   g_assert (mr > MR && mr <= 2 * MR);
 #ifdef AF_X86
-  af__ukz_fns[mr](k, a, lda_panel, b, ldb, load, c, ldc);
+  af__ukz_fns[mr](k, a, lda_panel, b, ldb, pf, load, c, ldc);
 #else
   g_assert_not_reached ();
 #endif
@@ -475,7 +476,8 @@ af__finz (__m512 acc, float bias, const AfSimpleEp *se, const guint16 *res, guin
 
 __attribute__ ((target ("avx512f"), always_inline)) static inline void
 af__ukzf (int R, gint64 k, const float *a0, gint64 lda_panel, const float *b, gint64 ldb,
-          const float *bias, const AfSimpleEp *se, const guint16 *res, guint16 *out, gint64 ldo)
+          const float *pf, const float *bias, const AfSimpleEp *se, const guint16 *res,
+          guint16 *out, gint64 ldo)
 {
   const gboolean load = FALSE;
   const float *c = NULL, *a1 = a0 + lda_panel;
@@ -492,7 +494,8 @@ af__ukzf (int R, gint64 k, const float *a0, gint64 lda_panel, const float *b, gi
   AF_UKZ_DECL (9)
   AF_UKZ_DECL (10)
   AF_UKZ_DECL (11)
-  for (gint64 p = 0; p < k; p++, a0 += MR, a1 += MR, b += ldb) {
+  for (gint64 p = 0; p < k; p++, a0 += MR, a1 += MR, b += ldb, pf += 16) {
+    _mm_prefetch ((const char *) pf, _MM_HINT_T1);
     __m512 bv = _mm512_loadu_ps (b);
     AF_UKZ_FMA0 (0)
     AF_UKZ_FMA0 (1)
@@ -523,10 +526,10 @@ af__ukzf (int R, gint64 k, const float *a0, gint64 lda_panel, const float *b, gi
 
 #define AF_UKZF(R)                                                                                 \
   __attribute__ ((target ("avx512f"))) static void af__ukzf_##R (                                  \
-      gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb, const float *bias,   \
-      const AfSimpleEp *se, const guint16 *res, guint16 *out, gint64 ldo)                          \
+      gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb, const float *pf,     \
+      const float *bias, const AfSimpleEp *se, const guint16 *res, guint16 *out, gint64 ldo)       \
   {                                                                                                \
-    af__ukzf (R, k, a, lda_panel, b, ldb, bias, se, res, out, ldo);                                \
+    af__ukzf (R, k, a, lda_panel, b, ldb, pf, bias, se, res, out, ldo);                            \
   }
 AF_UKZF (7)
 AF_UKZF (8)
@@ -537,8 +540,8 @@ AF_UKZF (12)
 #undef AF_UKZF
 
 typedef void (*AfUkzfFn) (gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb,
-                          const float *bias, const AfSimpleEp *se, const guint16 *res, guint16 *out,
-                          gint64 ldo);
+                          const float *pf, const float *bias, const AfSimpleEp *se,
+                          const guint16 *res, guint16 *out, gint64 ldo);
 static const AfUkzfFn af__ukzf_fns[2 * MR + 1] = {
   [7] = af__ukzf_7,   [8] = af__ukzf_8,   [9] = af__ukzf_9,
   [10] = af__ukzf_10, [11] = af__ukzf_11, [12] = af__ukzf_12,
@@ -547,12 +550,12 @@ static const AfUkzfFn af__ukzf_fns[2 * MR + 1] = {
 
 void
 af__gemm_fin12_avx512 (gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb,
-                       int mr, const float *bias, const AfSimpleEp *se, const guint16 *res,
-                       guint16 *out, gint64 ldo)
+                       const float *pf, int mr, const float *bias, const AfSimpleEp *se,
+                       const guint16 *res, guint16 *out, gint64 ldo)
 {
   g_assert (mr > MR && mr <= 2 * MR);
 #ifdef AF_X86
-  af__ukzf_fns[mr](k, a, lda_panel, b, ldb, bias, se, res, out, ldo);
+  af__ukzf_fns[mr](k, a, lda_panel, b, ldb, pf, bias, se, res, out, ldo);
 #else
   g_assert_not_reached ();
 #endif

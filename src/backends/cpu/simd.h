@@ -103,17 +103,20 @@ void af__gemm_acc (gboolean simd, gint64 k, const float *a, const float *b, gint
 
 /* The two-panel form of af__gemm_acc for AVX-512F (af__cpu_use_avx512):
  * rows i < 6 read panel @a, rows 6 <= i < @mr (7..12) panel @a + @lda_panel
- * (its row i - 6); 16 columns (@b is a full strip). Same sums, same order. */
+ * (its row i - 6); 16 columns (@b is a full strip). Same sums, same order.
+ * Per k step it asks for the next 64 bytes from @pf on into L2: the weights
+ * a later call needs, streamed in while this one computes (any readable
+ * address when there are none, e.g. @a). */
 void af__gemm_acc12_avx512 (gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb,
-                            int mr, gboolean load, float *c, gint64 ldc);
+                            const float *pf, int mr, gboolean load, float *c, gint64 ldc);
 
 /* af__gemm_acc12_avx512 over the whole K (from zeros), finished straight
  * from the registers like af__finish_row with the simple epilogue @se: row
  * i (< @mr, 7..12) gets bias @bias[i] and goes to the 16 halves at out + i *
  * @ldo (its residual at res + i * @ldo when @se adds one). */
 void af__gemm_fin12_avx512 (gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb,
-                            int mr, const float *bias, const AfSimpleEp *se, const guint16 *res,
-                            guint16 *out, gint64 ldo);
+                            const float *pf, int mr, const float *bias, const AfSimpleEp *se,
+                            const guint16 *res, guint16 *out, gint64 ldo);
 
 /* Narrow strips of @nr <= AF_GEMM_NARROW columns: the result of
  * af__gemm_acc over ceil (@rows / 6) panels at once (panel q at @a + q *

@@ -313,7 +313,7 @@ af__wino_gemm (const AfWinoRun *r, gint64 mb, gboolean two, gint64 ns, const flo
       const float *b = v + (xi * wk->s_max + s) * ci * NR;
       float *c = m + (xi * wk->s_max + s) * 2 * MR * NR;
       if (two)
-        af__gemm_acc12_avx512 (ci, a, lda, b, NR, rows, FALSE, c, NR);
+        af__gemm_acc12_avx512 (ci, a, lda, b, NR, a, rows, FALSE, c, NR);
       else if (r->simd)
         af__gemm_acc (TRUE, ci, a, b, NR, MIN (MR, rows), NR, FALSE, c, NR);
       else
