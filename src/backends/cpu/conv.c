@@ -430,10 +430,17 @@ af__conv_tile_strips_avx2 (const AfConvKernel *k, const guint16 *in, gint64 g, g
   const AfConvDesc *d = &k->d;
   gint64 taps = d->kh * d->kw, c0 = k0 / taps, oy0 = p0 / d->w_out;
   gint64 plane_sz = d->h_in * d->w_in;
+  gint64 c = c0, ky = (k0 % taps) / d->kw, kx = k0 % d->kw; /* of row p, walked */
   for (gint64 p = k0; p < k1; p++) {
-    gint64 c = p / taps, ky = (p % taps) / d->kw, kx = p % d->kw;
     offs[p - k0] =
         k->direct ? (g * k->cin_g + c) * plane_sz + p0 : af__conv_pp_tap (k, c - c0, ky, kx);
+    if (++kx == d->kw) {
+      kx = 0;
+      if (++ky == d->kh) {
+        ky = 0;
+        c++;
+      }
+    }
   }
   for (gint64 j0 = 0; j0 < ncols; j0 += NR) {
     gint64 j1 = MIN (ncols, j0 + NR);
