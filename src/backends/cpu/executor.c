@@ -618,7 +618,10 @@ af_print_profile (AfCpuProgram *p)
   double runs = (double) p->prof_runs;
   fprintf (stderr, "AF_PROFILE %s: %" G_GUINT64_FORMAT " run(s), %.3f ms per run, %d thread(s)\n",
            p->plan->graph->name, p->prof_runs, total / runs / 1e6, af_pool_n_threads (p->pool));
-  fprintf (stderr, "  %-28s %-30s %9s %6s %8s %s\n", "step", "op", "ms/run", "%", "GFLOP/s",
+  int width = 4; /* the step column: the longest name, at most 64 */
+  for (guint i = 0; i < p->n_steps; i++)
+    width = MAX (width, (int) MIN (strlen (p->steps[i].node->name), 64));
+  fprintf (stderr, "  %-*s %-30s %9s %6s %8s %s\n", width, "step", "op", "ms/run", "%", "GFLOP/s",
            "kernel");
   for (guint i = 0; i < p->n_steps; i++) {
     const AfCpuStep *s = by_time[i];
@@ -629,7 +632,11 @@ af_print_profile (AfCpuProgram *p)
     for (int e = 0; e < s->step->ep.n && len < (int) sizeof op; e++)
       len += g_snprintf (op + len, sizeof op - len, "+%s", af_op_info[s->step->ep.op[e]].name);
     double ms = s->prof_ns / runs / 1e6;
-    fprintf (stderr, "  %-28.28s %-30.30s %9.3f %6.1f %8.2f %s\n", s->node->name, op, ms,
+    /* names past the column keep their end, where layers differ */
+    const char *name = s->node->name;
+    int name_len = (int) strlen (name), cut = name_len > width;
+    fprintf (stderr, "  %s%-*s %-30.30s %9.3f %6.1f %8.2f %s\n", cut ? ".." : "",
+             cut ? width - 2 : width, cut ? name + name_len - (width - 2) : name, op, ms,
              total ? 100.0 * s->prof_ns / total : 0.0, ms > 0 ? c.flops / (ms * 1e6) : 0.0,
              s->run == af_run_reference ? "reference" : "fast");
   }
