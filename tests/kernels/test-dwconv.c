@@ -1,7 +1,8 @@
 /* test-dwconv.c — the depthwise kernel (src/backends/cpu/dwconv.c) gives
  * bit for bit what conv.c's depthwise path gives, for strides 1..3,
- * dilations, asymmetric pads, epilogues and a fused residual, on the AVX2
- * and portable paths and 1 and 2 threads. */
+ * dilations, asymmetric pads, epilogues (a simple clamp, a
+ * fused residual, a non-vector op), on the AVX2 and portable paths and 1
+ * and 2 threads. */
 #include "dwconv.h"
 #include "simd.h"
 
@@ -16,11 +17,16 @@ frand (void)
   return af_fp16_to_f32 (af_f32_to_fp16 (((rng >> 8) / 16777216.0f) * 4 - 2));
 }
 
-/* One shape: compares af_cpu_dw_run with af_cpu_conv_run(_res). */
+enum { EP_SIGMOID, EP_ADD_RELU6, EP_RELU6 };
+
+/* One shape: compares af_cpu_dw_run with af_cpu_conv_run(_res). @ep_kind:
+ * EP_SIGMOID (the row finisher's scalar epilogue), EP_ADD_RELU6 (a
+ * residual), EP_RELU6 (the vector finisher's simple path). */
 static void
 check (gint64 c, gint64 h, gint64 w, gint64 kh, gint64 kw, gint64 stride, gint64 dil,
-       const gint64 pad[4], gboolean residual)
+       const gint64 pad[4], int ep_kind)
 {
+  gboolean residual = ep_kind == EP_ADD_RELU6;
   AfConvDesc d = { .c_in = c, .h_in = h, .w_in = w, .c_out = c, .kh = kh, .kw = kw, .groups = c };
   d.stride[0] = stride;
   d.stride[1] = stride == 3 ? 2 : stride; /* also unequal strides */
@@ -33,6 +39,8 @@ check (gint64 c, gint64 h, gint64 w, gint64 kh, gint64 kw, gint64 stride, gint64
   AfEpilogue ep = { 0 };
   if (residual) {
     ep.op[ep.n++] = AF_OP_ADD;
+    ep.op[ep.n++] = AF_OP_RELU6;
+  } else if (ep_kind == EP_RELU6) {
     ep.op[ep.n++] = AF_OP_RELU6;
   } else {
     ep.op[ep.n++] = AF_OP_SIGMOID; /* a non-vector epilogue op */
@@ -89,27 +97,30 @@ test_matches_conv (void)
   for (gint64 stride = 1; stride <= 3; stride++)
     for (gint64 dil = 1; dil <= 2; dil++)
       for (guint p = 0; p < G_N_ELEMENTS (pads); p++)
-        for (int res = 0; res <= 1; res++) {
+        for (int res = EP_SIGMOID; res <= EP_RELU6; res++) {
           gint64 k = p == 3 ? 5 : 3;
           check (3 + p, 9 + 2 * stride + p, 37 + 3 * p + stride, k, p == 2 ? 2 : k, stride, dil,
                  pads[p], res);
         }
   static const gint64 none[4] = { 0 };
-  check (2, 1, 1, 1, 1, 1, 1, none, FALSE);    /* 1x1 image */
-  check (5, 8, 70, 3, 3, 2, 1, pads[0], TRUE); /* several 32-wide blocks */
-  /* MobileNet's small planes: rows narrower than a vector (compaction) */
-  check (6, 7, 7, 3, 3, 1, 1, pads[0], TRUE);
-  check (6, 14, 14, 3, 3, 1, 1, pads[0], FALSE);
-  check (4, 14, 14, 3, 3, 2, 1, pads[3], TRUE);
-  check (3, 3, 2, 3, 3, 1, 1, pads[0], FALSE);
-  check (3, 57, 61, 3, 3, 2, 1, pads[0], TRUE);  /* stride-2 phases, odd sizes */
-  check (2, 12, 13, 7, 7, 3, 1, pads[2], FALSE); /* 3 row phases, 2 column ones */
-  /* stride-2 rows ending inside a 16-column step; a forced 8-float pitch */
-  check (3, 9, 15, 3, 3, 2, 1, pads[0], FALSE);
-  check (3, 5, 17, 3, 3, 2, 1, pads[1], TRUE);
-  check (2, 6, 31, 3, 3, 2, 1, pads[2], FALSE);
-  check (2, 7, 7, 3, 3, 1, 1, none, FALSE);
-  check (2, 4, 9, 3, 3, 1, 1, pads[0], TRUE);
+  for (int e = EP_SIGMOID; e <= EP_RELU6; e++) {
+    check (2, 1, 1, 1, 1, 1, 1, none, e);     /* 1x1 image */
+    check (5, 8, 70, 3, 3, 2, 1, pads[0], e); /* several 32-wide blocks */
+    /* MobileNet's planes: rows narrower than a vector (compaction) */
+    check (6, 7, 7, 3, 3, 1, 1, pads[0], e);
+    check (6, 14, 14, 3, 3, 1, 1, pads[0], e);
+    check (4, 14, 14, 3, 3, 2, 1, pads[3], e);
+    check (3, 56, 56, 3, 3, 1, 1, pads[0], e);
+    check (3, 3, 2, 3, 3, 1, 1, pads[0], e);
+    check (3, 57, 61, 3, 3, 2, 1, pads[0], e); /* stride-2 phases, odd sizes */
+    check (2, 12, 13, 7, 7, 3, 1, pads[2], e); /* 3 row phases, 2 column ones */
+    /* stride-2 rows ending inside a 16-column step; a forced 8-float pitch */
+    check (3, 9, 15, 3, 3, 2, 1, pads[0], e);
+    check (3, 5, 17, 3, 3, 2, 1, pads[1], e);
+    check (2, 6, 31, 3, 3, 2, 1, pads[2], e);
+    check (2, 7, 7, 3, 3, 1, 1, none, e);
+    check (2, 4, 9, 3, 3, 1, 1, pads[0], e);
+  }
 }
 
 /* Non-depthwise descriptors are refused (the caller uses conv.c). */
