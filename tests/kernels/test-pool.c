@@ -1,7 +1,8 @@
 /* test-pool.c — the thread pool runs every item of every job exactly once,
  * with that job's function and context, even when jobs follow each other as
- * fast as they can (workers waking late, stale state words). Run under
- * ThreadSanitizer by tests/run.sh. */
+ * fast as they can (workers waking late, stale state words), in chunks of
+ * the grain or more (af_pool_parallel_for) or of one item
+ * (af_pool_parallel_for_each). Run under ThreadSanitizer by tests/run.sh. */
 #include "pool.h"
 
 #include <stdatomic.h>
@@ -12,6 +13,7 @@ typedef struct {
   guint32 tag; /* which job this context belongs to */
   atomic_int hits[MAX_ITEMS];
   atomic_int wrong_tag;
+  atomic_int wide_chunks; /* chunks of more than one item */
 } Job;
 
 typedef struct {
@@ -26,6 +28,8 @@ count_items (void *data, gint64 begin, gint64 end, int thread)
   (void) thread;
   if (c->job->tag != c->tag)
     atomic_fetch_add (&c->job->wrong_tag, 1);
+  if (end - begin > 1)
+    atomic_fetch_add (&c->job->wide_chunks, 1);
   for (gint64 i = begin; i < end; i++)
     atomic_fetch_add (&c->job->hits[i], 1);
 }
@@ -48,12 +52,18 @@ stress (int threads, int n_jobs)
   static Job job; /* reused: a stale chunk from job k-1 lands in job k's counts */
   for (int k = 0; k < n_jobs; k++) {
     gint64 n = 2 + (k * 7919) % (MAX_ITEMS - 1);
-    gboolean twice = k % 3 == 0;
+    gboolean twice = k % 3 == 0, each = k % 4 == 1;
     for (int i = 0; i < MAX_ITEMS; i++)
       atomic_store (&job.hits[i], 0);
+    atomic_store (&job.wide_chunks, 0);
     job.tag = (guint32) k;
     JobCtx ctx = { (guint32) k, &job };
-    af_pool_parallel_for (p, n, 1, twice ? count_items_twice : count_items, &ctx);
+    if (each)
+      af_pool_parallel_for_each (p, n, twice ? count_items_twice : count_items, &ctx);
+    else
+      af_pool_parallel_for (p, n, 1, twice ? count_items_twice : count_items, &ctx);
+    if (each)
+      g_assert_cmpint (atomic_load (&job.wide_chunks), ==, 0);
     int expect = twice ? 2 : 1;
     for (gint64 i = 0; i < MAX_ITEMS; i++) {
       int h = atomic_load (&job.hits[i]);
@@ -92,8 +102,11 @@ test_inline (void)
   AfPool *p2 = af_pool_new (2);
   af_pool_parallel_for (p2, 5, 8, count_items, &ctx);
   af_pool_parallel_for (p2, 0, 1, count_items, &ctx); /* nothing to do */
+  af_pool_parallel_for_each (p, 5, count_items, &ctx);
+  af_pool_parallel_for_each (NULL, 5, count_items, &ctx);
+  af_pool_parallel_for_each (p2, 0, count_items, &ctx);
   for (int i = 0; i < 5; i++)
-    g_assert_cmpint (atomic_load (&job.hits[i]), ==, 3);
+    g_assert_cmpint (atomic_load (&job.hits[i]), ==, 5);
   g_assert_cmpint (atomic_load (&job.hits[5]), ==, 0);
   af_pool_free (p);
   af_pool_free (p2);

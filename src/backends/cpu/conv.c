@@ -790,5 +790,5 @@ af_cpu_conv_run_res (const AfConvKernel *k, const guint16 *in, const guint16 *re
   if (r.avx512)
     r.mb_per = MIN (af__round_up (r.mb_per, 2), k->m_blocks);
   r.m_chunks = af__ceil_div (k->m_blocks, r.mb_per);
-  af_pool_parallel_for (pool, r.n_whole + left * r.m_chunks, 1, af__conv_gemm_task, &r);
+  af_pool_parallel_for_each (pool, r.n_whole + left * r.m_chunks, af__conv_gemm_task, &r);
 }

@@ -161,18 +161,10 @@ af_pool_n_threads (const AfPool *p)
   return p ? p->n_threads : 1;
 }
 
-void
-af_pool_parallel_for (AfPool *p, gint64 n, gint64 grain, AfTaskFn fn, void *ctx)
+/* Runs [0, n) in chunks of @chunk items on every thread (n > chunk). */
+static void
+af_pool_run (AfPool *p, gint64 n, gint64 chunk, AfTaskFn fn, void *ctx)
 {
-  if (n <= 0)
-    return;
-  grain = MAX (grain, 1);
-  if (!p || p->n_threads == 1 || n <= grain) {
-    fn (ctx, 0, n, 0);
-    return;
-  }
-  /* about 4 chunks per thread for balance, never below the grain */
-  gint64 chunk = MAX (grain, (n + p->n_threads * 4 - 1) / (p->n_threads * 4));
   guint32 id = atomic_load (&p->job) + 1;
   if (id == 0) /* 0 is "no job yet" for the workers */
     id = 1;
@@ -197,4 +189,30 @@ af_pool_parallel_for (AfPool *p, gint64 n, gint64 grain, AfTaskFn fn, void *ctx)
   af_pool_work (p, id, 0);
   while (atomic_load (&p->done) < (int) n_chunks)
     AF_PAUSE ();
+}
+
+void
+af_pool_parallel_for (AfPool *p, gint64 n, gint64 grain, AfTaskFn fn, void *ctx)
+{
+  if (n <= 0)
+    return;
+  grain = MAX (grain, 1);
+  if (!p || p->n_threads == 1 || n <= grain) {
+    fn (ctx, 0, n, 0);
+    return;
+  }
+  /* about 4 chunks per thread for balance, never below the grain */
+  af_pool_run (p, n, MAX (grain, (n + p->n_threads * 4 - 1) / (p->n_threads * 4)), fn, ctx);
+}
+
+void
+af_pool_parallel_for_each (AfPool *p, gint64 n, AfTaskFn fn, void *ctx)
+{
+  if (n <= 0)
+    return;
+  if (!p || p->n_threads == 1 || n == 1) {
+    fn (ctx, 0, n, 0);
+    return;
+  }
+  af_pool_run (p, n, 1, fn, ctx);
 }

@@ -23,6 +23,9 @@ int af_pool_n_threads (const AfPool *p);
 /* Splits [0, n) into chunks of at least @grain items and runs @fn over them
  * on every thread; returns when all are done. NULL @p runs inline. */
 void af_pool_parallel_for (AfPool *p, gint64 n, gint64 grain, AfTaskFn fn, void *ctx);
+/* The same with one item per chunk: for few, heavy items (a conv's pixel
+ * tiles), where a chunk of several would leave one thread alone at the end. */
+void af_pool_parallel_for_each (AfPool *p, gint64 n, AfTaskFn fn, void *ctx);
 
 G_END_DECLS
 
