@@ -135,12 +135,17 @@ af_cpu_dw_free (AfDwKernel *k)
   g_free (k);
 }
 
+#define AF_DW_STAMPS 64 /* threads that set their background once per run */
+
 typedef struct {
   const AfDwKernel *k;
   const guint16 *in, *res;
   guint16 *out;
   guint8 *scratch;
   gboolean simd;
+  /* [thread]: its phase planes hold this run's background (each thread
+     writes only its own; the fills never touch background cells) */
+  gboolean ready[AF_DW_STAMPS];
 } AfDwRun;
 
 /* ------------------------------------------------------------ portable */
@@ -418,18 +423,22 @@ af__dw_max_avx2 (const AfDwKernel *k, const float *ph, float *acc)
 static void
 af__dw_task (void *ctx, gint64 begin, gint64 end, int thread)
 {
-  const AfDwRun *r = ctx;
+  AfDwRun *r = ctx;
   const AfDwKernel *k = r->k;
   const AfConvDesc *d = &k->d;
   float *ph = (float *) (r->scratch + (gsize) thread * k->scratch);
   gint64 ph_n = k->plane * k->sh * k->sw;
   float *row = ph + ph_n, *acc = row + af__round_up (d->h_in * d->w_in + 16, 16);
   gint64 hw = d->h_out * d->w_out;
-  if (k->is_max) /* cells outside the image: zeros, or -inf (never the max) */
-    for (gint64 i = 0; i < ph_n; i++)
-      ph[i] = -INFINITY;
-  else
-    memset (ph, 0, ph_n * sizeof (float));
+  if (thread >= AF_DW_STAMPS || !r->ready[thread]) {
+    if (k->is_max) /* cells outside the image: zeros, or -inf (never the max) */
+      for (gint64 i = 0; i < ph_n; i++)
+        ph[i] = -INFINITY;
+    else
+      memset (ph, 0, ph_n * sizeof (float));
+    if (thread < AF_DW_STAMPS)
+      r->ready[thread] = TRUE;
+  }
 #ifdef AF_X86
   gboolean vec = r->simd && k->taps <= AF_DW_MAX_TAPS;
 #endif
@@ -465,6 +474,6 @@ void
 af_cpu_dw_run (const AfDwKernel *k, const guint16 *in, const guint16 *res, guint16 *out,
                guint8 *scratch, AfPool *pool)
 {
-  AfDwRun r = { k, in, res, out, scratch, af__cpu_use_simd () };
+  AfDwRun r = { k, in, res, out, scratch, af__cpu_use_simd (), { FALSE } };
   af_pool_parallel_for (pool, k->d.c_out, 1, af__dw_task, &r);
 }
