@@ -177,8 +177,11 @@ af__conv_plan_tiles (AfConvKernel *k)
   gint64 nc = MIN (AF_CONV_B_BYTES / (k->kc * 4), AF_CONV_C_BYTES / (rows * 4)) / NR * NR;
   nc = CLAMP (nc, NR, AF_CONV_MAX_NC);
   nc = MIN (nc, af__round_up (hw, NR));
-  k->n_tiles = af__ceil_div (hw, nc);
-  k->nc = af__round_up (af__ceil_div (hw, k->n_tiles), NR); /* even tiles */
+  /* tiles of whole strips, as even as strips go (af__conv_tile): the nc
+     of the widest, its partial strip included */
+  gint64 strips = hw / NR;
+  k->n_tiles = CLAMP (af__ceil_div (hw, nc), 1, MAX (strips, 1));
+  k->nc = (af__ceil_div (strips, k->n_tiles) + (hw % NR != 0)) * NR;
   k->ldb = af__conv_ldb (k->nc);
   af__conv_plan_padded (k);
   k->scratch = af__conv_layout (k, NULL, NULL);
@@ -531,6 +534,18 @@ af__conv_prefetch (const float *w, gint64 n)
 #endif
 }
 
+/* Pixel tile @ti: [*p0, *p0 + *ncols). The full 16-pixel strips are
+ * shared out evenly (tile sizes differ by at most one strip), the last tile
+ * also takes the partial one: 196 pixels in 2 tiles are 96 + 100, not 112 +
+ * 84, so two threads get the same work. */
+static void
+af__conv_tile (const AfConvKernel *k, gint64 ti, gint64 *p0, gint64 *ncols)
+{
+  gint64 strips = k->hw_out / NR, n = k->n_tiles;
+  *p0 = ti * strips / n * NR;
+  *ncols = (ti == n - 1 ? k->hw_out : (ti + 1) * strips / n * NR) - *p0;
+}
+
 /* Accumulates K block [k0, k1) of a tile of @ncols pixels into the C block
  * @cb of panels [mb0, mb1): panel pairs (AVX-512) or panels outer, strips
  * inner, so a panel's weights stay in L1 while the strips (the whole tile
@@ -602,7 +617,8 @@ af__conv_gemm_task (void *ctx, gint64 begin, gint64 end, int thread)
       mb1 = MIN (k->m_blocks, mb0 + r->mb_per);
     }
     gint64 g = pair / k->n_tiles, ti = pair % k->n_tiles;
-    gint64 p0 = ti * k->nc, ncols = MIN (k->nc, k->hw_out - p0);
+    gint64 p0, ncols;
+    af__conv_tile (k, ti, &p0, &ncols);
     const float *wg = k->w + af__conv_panel_at (k, g, 0, 0, 0);
     for (gint64 kb = 0; kb < k->n_kb; kb++) {
       gint64 k0 = kb * k->kc, k1 = MIN (k->kdim, k0 + k->kc);
