@@ -39,6 +39,13 @@ struct _AfDwKernel {
   float *w, *bias;
   gboolean is_max; /* max pooling: no weights, -inf around the image */
   gsize scratch;
+  /* the lanes path (small planes, see below): [groups][taps][8] weights and
+     [groups][8] biases, groups of 8 channels; NULL when not chosen */
+  float *w8, *b8;
+  AfSimpleEp se;
+  gint64 *toff;   /* [taps]: tap offsets in the lanes buffer, in floats */
+  gsize lanes_x8; /* floats of the padded fp32 lanes buffer */
+  gboolean lanes; /* the lanes path was chosen (needs AVX2 at run time) */
 };
 
 /* The geometry shared by depthwise convolution and max pooling. */
@@ -83,6 +90,52 @@ af__dw_new_geom (const AfConvDesc *d, const AfEpilogue *ep)
   return k;
 }
 
+/* ------------------------------------------------------------ lanes
+ * Small planes (MobileNet's 14x14 and 7x7 with hundreds of channels) spend
+ * the phase-plane path's time per channel, not per element. Here 8 channels
+ * share the lanes of a vector: the group's input is transposed into a
+ * zero- (or -inf-) padded [rows][cols][8] fp32 buffer, each output folds its
+ * taps at fixed offsets from its own base (8 outputs at a time: 8
+ * independent FMA chains), is finished in the registers (simple epilogue
+ * without ADD) and transposed back into the 8 planes. Same taps, same
+ * order, same background as the phase planes, so the same results. */
+
+#define AF_DW_LANES_MAX_HW                                                                         \
+  400 /* output pixels per plane: up to 20x20 (at 28x28 even, above slower) */
+
+static void
+af__dw_lanes_plan (AfDwKernel *k)
+{
+#ifdef AF_X86
+  const AfConvDesc *d = &k->d;
+  if (d->h_out * d->w_out > AF_DW_LANES_MAX_HW || k->taps > AF_DW_MAX_TAPS ||
+      !af__epilogue_is_simple (&k->ep))
+    return;
+  af__simple_ep (&k->ep, &k->se);
+  if (k->se.add)
+    return;
+  gint64 groups = af__ceil_div (d->c_out, 8), taps = k->taps;
+  k->w8 = g_new0 (float, groups *taps * 8);
+  k->b8 = g_new0 (float, groups * 8);
+  for (gint64 c = 0; c < d->c_out; c++) {
+    k->b8[c / 8 * 8 + c % 8] = k->bias[c];
+    for (gint64 t = 0; k->w && t < taps; t++)
+      k->w8[(c / 8 * taps + t) * 8 + c % 8] = k->w[c * taps + t];
+  }
+  k->toff = g_new (gint64, taps);
+  for (gint64 ky = 0; ky < d->kh; ky++)
+    for (gint64 kx = 0; kx < d->kw; kx++)
+      k->toff[ky * d->kw + kx] = (ky * d->dilation[0] * k->cols + kx * d->dilation[1]) * 8;
+  k->lanes_x8 = af__round_up (k->rows * k->cols * 8, 16);
+  /* x8, then 8 halves of staging */
+  gsize bytes = k->lanes_x8 * sizeof (float) + 64;
+  k->scratch = MAX (k->scratch, (gsize) af__round_up ((gint64) bytes, 64));
+  k->lanes = TRUE;
+#else
+  (void) k;
+#endif
+}
+
 AfDwKernel *
 af_cpu_dw_new (const AfConvDesc *d, const float *w, const float *bias, const AfEpilogue *ep)
 {
@@ -92,6 +145,7 @@ af_cpu_dw_new (const AfConvDesc *d, const float *w, const float *bias, const AfE
   k->w = g_memdup2 (w, d->c_out * d->kh * d->kw * sizeof (float));
   if (bias)
     memcpy (k->bias, bias, d->c_out * sizeof (float));
+  af__dw_lanes_plan (k);
   return k;
 }
 
@@ -113,8 +167,10 @@ af_cpu_dw_new_max_pool (const AfPoolDesc *p, const AfEpilogue *ep)
   memcpy (d.pad, p->pad, sizeof d.pad);
   d.dilation[0] = d.dilation[1] = 1;
   AfDwKernel *k = af__dw_new_geom (&d, ep);
-  if (k)
+  if (k) {
     k->is_max = TRUE;
+    af__dw_lanes_plan (k);
+  }
   return k;
 }
 
@@ -130,6 +186,9 @@ af_cpu_dw_free (AfDwKernel *k)
   if (!k)
     return;
   g_free (k->off);
+  g_free (k->w8);
+  g_free (k->b8);
+  g_free (k->toff);
   g_free (k->w);
   g_free (k->bias);
   g_free (k);
@@ -418,6 +477,154 @@ af__dw_max_avx2 (const AfDwKernel *k, const float *ph, float *acc)
   }
   af__dw_compact_avx2 (k, acc);
 }
+
+/* r[i][j] -> r[j][i] for 8 rows of 8 16-bit lanes. */
+__attribute__ ((target ("avx2"), always_inline)) static inline void
+af__t8x8_epi16 (__m128i r[8])
+{
+  __m128i t0 = _mm_unpacklo_epi16 (r[0], r[1]), t1 = _mm_unpackhi_epi16 (r[0], r[1]);
+  __m128i t2 = _mm_unpacklo_epi16 (r[2], r[3]), t3 = _mm_unpackhi_epi16 (r[2], r[3]);
+  __m128i t4 = _mm_unpacklo_epi16 (r[4], r[5]), t5 = _mm_unpackhi_epi16 (r[4], r[5]);
+  __m128i t6 = _mm_unpacklo_epi16 (r[6], r[7]), t7 = _mm_unpackhi_epi16 (r[6], r[7]);
+  __m128i u0 = _mm_unpacklo_epi32 (t0, t2), u1 = _mm_unpackhi_epi32 (t0, t2);
+  __m128i u2 = _mm_unpacklo_epi32 (t1, t3), u3 = _mm_unpackhi_epi32 (t1, t3);
+  __m128i u4 = _mm_unpacklo_epi32 (t4, t6), u5 = _mm_unpackhi_epi32 (t4, t6);
+  __m128i u6 = _mm_unpacklo_epi32 (t5, t7), u7 = _mm_unpackhi_epi32 (t5, t7);
+  r[0] = _mm_unpacklo_epi64 (u0, u4);
+  r[1] = _mm_unpackhi_epi64 (u0, u4);
+  r[2] = _mm_unpacklo_epi64 (u1, u5);
+  r[3] = _mm_unpackhi_epi64 (u1, u5);
+  r[4] = _mm_unpacklo_epi64 (u2, u6);
+  r[5] = _mm_unpackhi_epi64 (u2, u6);
+  r[6] = _mm_unpacklo_epi64 (u3, u7);
+  r[7] = _mm_unpackhi_epi64 (u3, u7);
+}
+
+/* Channels [c0, c0 + n), n <= 8, into the lanes buffer @x8 (lanes past n
+ * get zeros): image pixel (iy, ix) to padded cell (iy + pad top, ix + pad
+ * left) when the outputs read it. Pixels go 8 at a time along the plane. */
+__attribute__ ((target ("avx2,f16c"))) static void
+af__dw_lanes_in (const AfDwKernel *k, const guint16 *in, gint64 c0, int n, float *x8, guint16 *tmp)
+{
+  const AfConvDesc *d = &k->d;
+  const gint64 hw = d->h_in * d->w_in, w_in = d->w_in, cols = k->cols;
+  /* the image rows and columns the outputs read */
+  const gint64 y_end = MIN (d->h_in, k->rows - d->pad[0]), x_end = MIN (w_in, cols - d->pad[1]);
+  const guint16 *src = in + c0 * hw;
+  float *row = x8 + (d->pad[0] * cols + d->pad[1]) * 8; /* cell of pixel (0, 0) */
+  gint64 iy = 0, ix = 0;
+  for (gint64 p = 0; p < hw && iy < y_end; p += 8) {
+    gint64 m = MIN (8, hw - p);
+    __m128i r[8];
+    if (m == 8 && n == 8) {
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; j++)
+        r[j] = _mm_loadu_si128 ((const __m128i *) (src + j * hw + p));
+    } else {
+      for (int j = 0; j < 8; j++) {
+        memset (tmp, 0, 8 * sizeof (guint16));
+        if (j < n)
+          memcpy (tmp, src + j * hw + p, m * sizeof (guint16));
+        r[j] = _mm_loadu_si128 ((const __m128i *) tmp);
+      }
+    }
+    af__t8x8_epi16 (r);
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+      if (i < m && iy < y_end && ix < x_end)
+        _mm256_storeu_ps (row + (iy * cols + ix) * 8, _mm256_cvtph_ps (r[i]));
+      if (++ix == w_in) {
+        ix = 0;
+        iy++;
+      }
+    }
+  }
+}
+
+/* Every output of the group, 8 at a time: its taps folded in (ky, kx)
+ * order (FMAs from +0, or max from -inf), then the bias (convolution) and
+ * the simple epilogue, rounded to fp16 and transposed into the group's @n
+ * planes at @out. */
+__attribute__ ((target ("avx2,fma,f16c"), always_inline)) static inline void
+af__dw_lanes_fold (const AfDwKernel *k, gboolean is_max, int taps, const float *x8, const float *w8,
+                   const float *b8, guint16 *out, int n, guint16 *tmp)
+{
+  const AfConvDesc *d = &k->d;
+  const AfSimpleEp se = k->se;
+  const gint64 hw = d->h_out * d->w_out, w_out = d->w_out, cols = k->cols;
+  const gint64 sy = d->stride[0] * cols * 8, sx = d->stride[1] * 8;
+  gint64 toff[AF_DW_MAX_TAPS];
+  for (int t = 0; t < taps; t++)
+    toff[t] = k->toff[t];
+  gint64 oy = 0, ox = 0;
+  __m256 lo = _mm256_set1_ps (se.lo[0]), hi = _mm256_set1_ps (se.hi[0]);
+  __m256 vb = _mm256_loadu_ps (b8), start = _mm256_set1_ps (is_max ? -INFINITY : 0.0f);
+  for (gint64 q = 0; q < hw; q += 8) {
+    const float *base[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+      if (q + i < hw) {
+        base[i] = x8 + oy * sy + ox * sx;
+        if (++ox == w_out) {
+          ox = 0;
+          oy++;
+        }
+      } else {
+        base[i] = base[i - 1]; /* computed, never stored */
+      }
+    }
+    __m256 a[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++)
+      a[i] = start;
+#pragma GCC unroll 9
+    for (int t = 0; t < taps; t++) {
+      gint64 o = toff[t];
+      __m256 wv = is_max ? start : _mm256_loadu_ps (w8 + t * 8);
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; i++) {
+        __m256 x = _mm256_loadu_ps (base[i] + o);
+        a[i] = is_max ? _mm256_max_ps (a[i], x) : _mm256_fmadd_ps (wv, x, a[i]);
+      }
+    }
+    __m128i h[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++)
+      h[i] = af__simple8 (is_max ? a[i] : _mm256_add_ps (a[i], vb), &se, lo, hi,
+                          _mm_setzero_si128 (), lo, hi);
+    af__t8x8_epi16 (h); /* h[j]: channel j's 8 outputs q .. q + 7 */
+    gint64 m = MIN (8, hw - q);
+    for (int j = 0; j < n; j++) {
+      if (m == 8) {
+        _mm_storeu_si128 ((__m128i *) (out + j * hw + q), h[j]);
+      } else {
+        _mm_storeu_si128 ((__m128i *) tmp, h[j]);
+        memcpy (out + j * hw + q, tmp, m * sizeof (guint16));
+      }
+    }
+  }
+}
+
+__attribute__ ((target ("avx2,fma,f16c"))) static void
+af__dw_lanes_sum (const AfDwKernel *k, const float *x8, const float *w8, const float *b8,
+                  guint16 *out, int n, guint16 *tmp)
+{
+  if (k->taps == 9) /* 3x3: the taps unrolled */
+    af__dw_lanes_fold (k, FALSE, 9, x8, w8, b8, out, n, tmp);
+  else
+    af__dw_lanes_fold (k, FALSE, k->taps, x8, w8, b8, out, n, tmp);
+}
+
+__attribute__ ((target ("avx2,fma,f16c"))) static void
+af__dw_lanes_max (const AfDwKernel *k, const float *x8, const float *b8, guint16 *out, int n,
+                  guint16 *tmp)
+{
+  if (k->taps == 9)
+    af__dw_lanes_fold (k, TRUE, 9, x8, NULL, b8, out, n, tmp);
+  else
+    af__dw_lanes_fold (k, TRUE, k->taps, x8, NULL, b8, out, n, tmp);
+}
+
 #endif
 
 static void
@@ -470,10 +677,45 @@ af__dw_task (void *ctx, gint64 begin, gint64 end, int thread)
   }
 }
 
+#ifdef AF_X86
+/* Groups [begin, end) of 8 channels on the lanes path. */
+static void
+af__dw_lanes_task (void *ctx, gint64 begin, gint64 end, int thread)
+{
+  AfDwRun *r = ctx;
+  const AfDwKernel *k = r->k;
+  float *x8 = (float *) (r->scratch + (gsize) thread * k->scratch);
+  guint16 *tmp = (guint16 *) (x8 + k->lanes_x8);
+  gint64 hw = k->d.h_out * k->d.w_out;
+  if (thread >= AF_DW_STAMPS || !r->ready[thread]) { /* the background */
+    float bg = k->is_max ? -INFINITY : 0.0f;
+    for (gsize i = 0; i < k->lanes_x8; i++)
+      x8[i] = bg;
+    if (thread < AF_DW_STAMPS)
+      r->ready[thread] = TRUE;
+  }
+  for (gint64 g = begin; g < end; g++) {
+    gint64 c0 = g * 8;
+    int n = (int) MIN (8, k->d.c_out - c0);
+    af__dw_lanes_in (k, r->in, c0, n, x8, tmp);
+    if (k->is_max)
+      af__dw_lanes_max (k, x8, k->b8 + g * 8, r->out + c0 * hw, n, tmp);
+    else
+      af__dw_lanes_sum (k, x8, k->w8 + g * k->taps * 8, k->b8 + g * 8, r->out + c0 * hw, n, tmp);
+  }
+}
+#endif
+
 void
 af_cpu_dw_run (const AfDwKernel *k, const guint16 *in, const guint16 *res, guint16 *out,
                guint8 *scratch, AfPool *pool)
 {
   AfDwRun r = { k, in, res, out, scratch, af__cpu_use_simd (), { FALSE } };
+#ifdef AF_X86
+  if (k->lanes && r.simd) {
+    af_pool_parallel_for (pool, af__ceil_div (k->d.c_out, 8), 1, af__dw_lanes_task, &r);
+    return;
+  }
+#endif
   af_pool_parallel_for (pool, k->d.c_out, 1, af__dw_task, &r);
 }

@@ -453,7 +453,6 @@ af__gemm_acc_narrow (gboolean simd, gint64 k, const float *a, gint64 lda_panel, 
  * its 12 x 16 sums are finished straight from the registers exactly as
  * af__finish_row does it for a simple epilogue. */
 #ifdef AF_X86
-#define AF_F16_NEAREST 0 /* _MM_FROUND_TO_NEAREST_INT for vcvtps2ph */
 
 __attribute__ ((target ("avx512f"), always_inline)) static inline void
 af__finz (__m512 acc, float bias, const AfSimpleEp *se, const guint16 *res, guint16 *out)

@@ -127,6 +127,31 @@ void af__gemm_fin12_avx512 (gint64 k, const float *a, gint64 lda_panel, const fl
 void af__gemm_acc_narrow (gboolean simd, gint64 k, const float *a, gint64 lda_panel, const float *b,
                           gint64 ldb, int rows, int nr, gboolean load, float *c, gint64 ldc);
 
+#if defined(__x86_64__) || defined(__i386__)
+#define AF_F16_NEAREST 0 /* _MM_FROUND_TO_NEAREST_INT for vcvtps2ph */
+
+/* The vector finisher for a simple epilogue: clamps (RELU, RELU6, CLIP)
+ * commute with the monotonic fp16 rounding (round (clamp (round (x))) ==
+ * round (clamp (x)) for any bounds) and a chain of clamps is one clamp
+ * (clamp (clamp (x, a, b), c, d) == clamp (x, clamp (a, c, d), clamp (b, c,
+ * d)), NaN included), so the epilogue is: clamp A, then optionally round +
+ * ADD + clamp B, then one rounding. */
+
+__attribute__ ((target ("avx2,f16c"), always_inline)) static inline __m128i
+af__simple8 (__m256 v, const AfSimpleEp *se, __m256 lo0, __m256 hi0, __m128i r, __m256 lo1,
+             __m256 hi1)
+{
+  if (se->clamp[0])
+    v = _mm256_min_ps (_mm256_max_ps (v, lo0), hi0);
+  if (se->add) {
+    v = _mm256_add_ps (_mm256_cvtph_ps (_mm256_cvtps_ph (v, AF_F16_NEAREST)), _mm256_cvtph_ps (r));
+    if (se->clamp[1])
+      v = _mm256_min_ps (_mm256_max_ps (v, lo1), hi1);
+  }
+  return _mm256_cvtps_ph (v, AF_F16_NEAREST);
+}
+#endif
+
 static inline gint64
 af__ceil_div (gint64 a, gint64 b)
 {
