@@ -344,6 +344,16 @@ af__dw_split2_h (const guint16 *src, gint64 n, gint64 x0, float *p0, float *p1)
     _mm256_storeu_ps (ev + i / 2, e);
     _mm256_storeu_ps (od + i / 2, o);
   }
+  if (i < n && n >= 16) { /* the last 16 again, overlapping: same values */
+    gint64 s = n - 16;
+    __m256 a = _mm256_cvtph_ps (_mm_loadu_si128 ((const __m128i *) (src + s)));
+    __m256 b = _mm256_cvtph_ps (_mm_loadu_si128 ((const __m128i *) (src + s + 8)));
+    __m256 e, o; /* elements s, s + 2, .. and s + 1, s + 3, .. */
+    af__deinterleave16 (a, b, &e, &o);
+    _mm256_storeu_ps (s & 1 ? od + s / 2 : ev + s / 2, e);
+    _mm256_storeu_ps (s & 1 ? ev + s / 2 + 1 : od + s / 2, o);
+    return;
+  }
   for (; i < n; i++)
     (i & 1 ? od : ev)[i / 2] = _cvtsh_ss (src[i]);
 }
