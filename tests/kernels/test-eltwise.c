@@ -253,8 +253,8 @@ test_reduce (void)
   }
 }
 
-/* max_pool (padding, strides, ceil mode, kernels up to 5; the whole-plane
- * kernel of dwconv.c and the row kernel of eltwise.c) is bit-exact,
+/* max_pool (padding, strides, ceil mode, kernels up to 5; dwconv.c's lanes
+ * and phase-plane kernels and the row kernel of eltwise.c) is bit-exact,
  * signed zeros included (the later of equal values wins, as in the
  * reference); NaN inputs are outside the contract. */
 static void
@@ -272,6 +272,10 @@ test_max_pool (void)
     /* stride-2 rows shorter than a 16-column step; a 1-pixel-wide plane */
     { { 1, 3, 9, 13 }, { 3, 3 }, { 2, 2 }, { 1, 1, 1, 1 }, TRUE },
     { { 1, 2, 5, 1 }, { 2, 1 }, { 1, 1 }, { 0, 0, 0, 0 }, FALSE },
+    /* more than 20x20 outputs: the phase-plane kernel (smaller planes run
+     * with channels in the lanes), strides 1 and 2 */
+    { { 1, 3, 45, 47 }, { 3, 3 }, { 1, 1 }, { 1, 1, 1, 1 }, FALSE },
+    { { 1, 2, 61, 57 }, { 3, 3 }, { 2, 2 }, { 0, 1, 1, 0 }, TRUE },
     /* a plane too large for the whole-plane kernel: the row kernel */
     { { 1, 1, 1500, 1500 }, { 3, 3 }, { 1, 1 }, { 1, 1, 1, 1 }, FALSE },
   };

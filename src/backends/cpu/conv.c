@@ -667,7 +667,7 @@ af__conv_gemm_task (void *ctx, gint64 begin, gint64 end, int thread)
     gint64 pair_rows = (mb1 - mb0) / 2 * 2 * MR, done = r->fused ? ncols / NR * NR : 0;
     gint64 row = row0;
 #ifdef AF_X86
-    if (r->fused && done < ncols && ncols - done <= NR) { /* the pairs' tail columns */
+    if (r->fused && done < ncols) { /* the pairs' tail columns (fewer than a strip) */
       pair_rows = MIN (pair_rows, row1 - row0);
       af__conv_finish_cols (k, cb, ldb, row0, pair_rows, p0, done, ncols, r->res, r->out);
       row += pair_rows;

@@ -40,7 +40,8 @@ struct _AfDwKernel {
   gboolean is_max; /* max pooling: no weights, -inf around the image */
   gsize scratch;
   /* the lanes path (small planes, see below): [groups][taps][8] weights and
-     [groups][8] biases, groups of 8 channels; NULL when not chosen */
+     [groups][8] biases, groups of 8 channels; NULL when not chosen (w8
+     also for pooling) */
   float *w8, *b8;
   AfSimpleEp se;
   gint64 *toff;   /* [taps]: tap offsets in the lanes buffer, in floats */
@@ -115,11 +116,11 @@ af__dw_lanes_plan (AfDwKernel *k)
   if (k->se.add)
     return;
   gint64 groups = af__ceil_div (d->c_out, 8), taps = k->taps;
-  k->w8 = g_new0 (float, groups *taps * 8);
+  k->w8 = k->is_max ? NULL : g_new0 (float, groups *taps * 8);
   k->b8 = g_new0 (float, groups * 8);
   for (gint64 c = 0; c < d->c_out; c++) {
     k->b8[c / 8 * 8 + c % 8] = k->bias[c];
-    for (gint64 t = 0; k->w && t < taps; t++)
+    for (gint64 t = 0; k->w8 && t < taps; t++)
       k->w8[(c / 8 * taps + t) * 8 + c % 8] = k->w[c * taps + t];
   }
   k->toff = g_new (gint64, taps);
@@ -207,6 +208,23 @@ typedef struct {
   gboolean ready[AF_DW_STAMPS];
 } AfDwRun;
 
+/* The first time @thread runs a chunk of this run, its @n floats at @buf
+ * get the background: 0, or -inf for max pooling (cells outside the image;
+ * the fills and folds never write them). */
+static void
+af__dw_background (AfDwRun *r, int thread, float *buf, gsize n)
+{
+  if (thread < AF_DW_STAMPS && r->ready[thread])
+    return;
+  if (r->k->is_max)
+    for (gsize i = 0; i < n; i++)
+      buf[i] = -INFINITY;
+  else
+    memset (buf, 0, n * sizeof (float));
+  if (thread < AF_DW_STAMPS)
+    r->ready[thread] = TRUE;
+}
+
 /* ------------------------------------------------------------ portable */
 
 /* Writes channel @plane into the phase planes @ph (cells outside the image
@@ -227,34 +245,24 @@ af__dw_fill_c (const AfDwKernel *k, const guint16 *plane, float *ph)
   }
 }
 
-/* acc[i] = sum over taps (ky, kx order) of w * tap input, i < n_acc. */
+/* acc[i], i < n_acc: output i's taps folded in (ky, kx) order, a sum of w
+ * * input from +0, or for max pooling the reference's m > x ? m : x from
+ * -inf (cells outside the image are -inf, which never wins; NaN inputs are
+ * outside the contract). */
 static void
-af__dw_sum_c (const AfDwKernel *k, const float *ph, const float *w, float *acc)
+af__dw_fold_c (const AfDwKernel *k, const float *ph, const float *w, float *acc)
 {
   gint64 n = k->n_acc;
   for (gint64 i = 0; i < n; i++)
-    acc[i] = 0.0f;
+    acc[i] = k->is_max ? -INFINITY : 0.0f;
   for (int t = 0; t < k->taps; t++) {
     const float *src = ph + k->off[t];
-    float wt = w[t];
-    for (gint64 i = 0; i < n; i++)
-      acc[i] += wt * src[i];
-  }
-}
-
-/* acc[i] = max over taps (ky, kx order) of the tap input, from -inf, each
- * step m > x ? m : x as the reference (cells outside the image are -inf,
- * which never wins; NaN inputs are outside the contract). */
-static void
-af__dw_max_c (const AfDwKernel *k, const float *ph, float *acc)
-{
-  gint64 n = k->n_acc;
-  for (gint64 i = 0; i < n; i++)
-    acc[i] = -INFINITY;
-  for (int t = 0; t < k->taps; t++) {
-    const float *src = ph + k->off[t];
-    for (gint64 i = 0; i < n; i++)
-      acc[i] = acc[i] > src[i] ? acc[i] : src[i];
+    if (k->is_max)
+      for (gint64 i = 0; i < n; i++)
+        acc[i] = acc[i] > src[i] ? acc[i] : src[i];
+    else
+      for (gint64 i = 0; i < n; i++)
+        acc[i] += w[t] * src[i];
   }
 }
 
@@ -406,21 +414,6 @@ af__dw_fill_avx2 (const AfDwKernel *k, const guint16 *plane, float *ph, float *r
   }
 }
 
-/* o[0, 64) = a0 .. a7. */
-__attribute__ ((target ("avx2"), always_inline)) static inline void
-af__dw_store64 (float *o, __m256 a0, __m256 a1, __m256 a2, __m256 a3, __m256 a4, __m256 a5,
-                __m256 a6, __m256 a7)
-{
-  _mm256_storeu_ps (o, a0);
-  _mm256_storeu_ps (o + 8, a1);
-  _mm256_storeu_ps (o + 16, a2);
-  _mm256_storeu_ps (o + 24, a3);
-  _mm256_storeu_ps (o + 32, a4);
-  _mm256_storeu_ps (o + 40, a5);
-  _mm256_storeu_ps (o + 48, a6);
-  _mm256_storeu_ps (o + 56, a7);
-}
-
 /* Moves output row oy from acc + oy * pw down to acc + oy * w_out (rows of
  * 8 or more floats apart, acc has slack). */
 __attribute__ ((target ("avx2"), always_inline)) static inline void
@@ -431,61 +424,46 @@ af__dw_compact_avx2 (const AfDwKernel *k, float *acc)
       af__dw_copy_avx2 (acc + oy * k->d.w_out, acc + oy * k->pw, k->d.w_out);
 }
 
-/* The sums of af__dw_sum_c, 64 outputs at a time: eight chains of FMAs
- * (FMA latency x throughput) per tap, each output still summed in tap
- * order from +0; then the rows compacted to w_out floats apart. */
-__attribute__ ((target ("avx2,fma"))) static void
-af__dw_sum_avx2 (const AfDwKernel *k, const float *ph, const float *w, float *acc)
+/* af__dw_fold_c, 64 outputs at a time: eight independent chains per tap
+ * (FMA latency x throughput; max_ps (m, x) is m > x ? m : x), each output
+ * still folded in tap order from +0 or -inf; then the rows compacted to
+ * w_out floats apart. */
+__attribute__ ((target ("avx2,fma"), always_inline)) static inline void
+af__dw_fold64 (const AfDwKernel *k, gboolean is_max, const float *ph, const float *w, float *acc)
 {
   const float *src[AF_DW_MAX_TAPS];
   int n = k->taps;
   for (int t = 0; t < n; t++)
     src[t] = ph + k->off[t];
+  __m256 start = _mm256_set1_ps (is_max ? -INFINITY : 0.0f);
   for (gint64 i = 0; i < k->n_acc; i += 64) { /* planes and acc are padded */
-    __m256 a0 = _mm256_setzero_ps (), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    __m256 a[8];
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++)
+      a[j] = start;
     for (int t = 0; t < n; t++) {
-      __m256 wv = _mm256_broadcast_ss (w + t);
+      __m256 wv = is_max ? start : _mm256_broadcast_ss (w + t);
       const float *s = src[t] + i;
-      a0 = _mm256_fmadd_ps (wv, _mm256_loadu_ps (s), a0);
-      a1 = _mm256_fmadd_ps (wv, _mm256_loadu_ps (s + 8), a1);
-      a2 = _mm256_fmadd_ps (wv, _mm256_loadu_ps (s + 16), a2);
-      a3 = _mm256_fmadd_ps (wv, _mm256_loadu_ps (s + 24), a3);
-      a4 = _mm256_fmadd_ps (wv, _mm256_loadu_ps (s + 32), a4);
-      a5 = _mm256_fmadd_ps (wv, _mm256_loadu_ps (s + 40), a5);
-      a6 = _mm256_fmadd_ps (wv, _mm256_loadu_ps (s + 48), a6);
-      a7 = _mm256_fmadd_ps (wv, _mm256_loadu_ps (s + 56), a7);
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; j++) {
+        __m256 x = _mm256_loadu_ps (s + 8 * j);
+        a[j] = is_max ? _mm256_max_ps (a[j], x) : _mm256_fmadd_ps (wv, x, a[j]);
+      }
     }
-    af__dw_store64 (acc + i, a0, a1, a2, a3, a4, a5, a6, a7);
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++)
+      _mm256_storeu_ps (acc + i + 8 * j, a[j]);
   }
   af__dw_compact_avx2 (k, acc);
 }
 
-/* af__dw_max_c, 64 outputs at a time (max_ps (m, x) is m > x ? m : x),
- * then the rows compacted as af__dw_sum_avx2. */
-__attribute__ ((target ("avx2"))) static void
-af__dw_max_avx2 (const AfDwKernel *k, const float *ph, float *acc)
+__attribute__ ((target ("avx2,fma"))) static void
+af__dw_fold_avx2 (const AfDwKernel *k, const float *ph, const float *w, float *acc)
 {
-  const float *src[AF_DW_MAX_TAPS];
-  int n = k->taps;
-  for (int t = 0; t < n; t++)
-    src[t] = ph + k->off[t];
-  for (gint64 i = 0; i < k->n_acc; i += 64) { /* planes and acc are padded */
-    __m256 a0 = _mm256_set1_ps (-INFINITY), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0,
-           a7 = a0;
-    for (int t = 0; t < n; t++) {
-      const float *s = src[t] + i;
-      a0 = _mm256_max_ps (a0, _mm256_loadu_ps (s));
-      a1 = _mm256_max_ps (a1, _mm256_loadu_ps (s + 8));
-      a2 = _mm256_max_ps (a2, _mm256_loadu_ps (s + 16));
-      a3 = _mm256_max_ps (a3, _mm256_loadu_ps (s + 24));
-      a4 = _mm256_max_ps (a4, _mm256_loadu_ps (s + 32));
-      a5 = _mm256_max_ps (a5, _mm256_loadu_ps (s + 40));
-      a6 = _mm256_max_ps (a6, _mm256_loadu_ps (s + 48));
-      a7 = _mm256_max_ps (a7, _mm256_loadu_ps (s + 56));
-    }
-    af__dw_store64 (acc + i, a0, a1, a2, a3, a4, a5, a6, a7);
-  }
-  af__dw_compact_avx2 (k, acc);
+  if (k->is_max)
+    af__dw_fold64 (k, TRUE, ph, NULL, acc);
+  else
+    af__dw_fold64 (k, FALSE, ph, w, acc);
 }
 
 /* r[i][j] -> r[j][i] for 8 rows of 8 16-bit lanes. */
@@ -615,24 +593,21 @@ af__dw_lanes_fold (const AfDwKernel *k, gboolean is_max, int taps, const float *
   }
 }
 
+/* Group @g (channels 8g ..) from the lanes buffer into its @n planes at
+ * @out: the fold specialised for pooling or convolution, 3x3 unrolled. */
 __attribute__ ((target ("avx2,fma,f16c"))) static void
-af__dw_lanes_sum (const AfDwKernel *k, const float *x8, const float *w8, const float *b8,
-                  guint16 *out, int n, guint16 *tmp)
+af__dw_lanes_group (const AfDwKernel *k, const float *x8, gint64 g, guint16 *out, int n,
+                    guint16 *tmp)
 {
-  if (k->taps == 9) /* 3x3: the taps unrolled */
+  const float *w8 = k->is_max ? NULL : k->w8 + g * k->taps * 8, *b8 = k->b8 + g * 8;
+  if (k->is_max && k->taps == 9)
+    af__dw_lanes_fold (k, TRUE, 9, x8, w8, b8, out, n, tmp);
+  else if (k->is_max)
+    af__dw_lanes_fold (k, TRUE, k->taps, x8, w8, b8, out, n, tmp);
+  else if (k->taps == 9)
     af__dw_lanes_fold (k, FALSE, 9, x8, w8, b8, out, n, tmp);
   else
     af__dw_lanes_fold (k, FALSE, k->taps, x8, w8, b8, out, n, tmp);
-}
-
-__attribute__ ((target ("avx2,fma,f16c"))) static void
-af__dw_lanes_max (const AfDwKernel *k, const float *x8, const float *b8, guint16 *out, int n,
-                  guint16 *tmp)
-{
-  if (k->taps == 9)
-    af__dw_lanes_fold (k, TRUE, 9, x8, NULL, b8, out, n, tmp);
-  else
-    af__dw_lanes_fold (k, TRUE, k->taps, x8, NULL, b8, out, n, tmp);
 }
 
 #endif
@@ -647,15 +622,7 @@ af__dw_task (void *ctx, gint64 begin, gint64 end, int thread)
   gint64 ph_n = k->plane * k->sh * k->sw;
   float *row = ph + ph_n, *acc = row + af__round_up (d->h_in * d->w_in + 16, 16);
   gint64 hw = d->h_out * d->w_out;
-  if (thread >= AF_DW_STAMPS || !r->ready[thread]) {
-    if (k->is_max) /* cells outside the image: zeros, or -inf (never the max) */
-      for (gint64 i = 0; i < ph_n; i++)
-        ph[i] = -INFINITY;
-    else
-      memset (ph, 0, ph_n * sizeof (float));
-    if (thread < AF_DW_STAMPS)
-      r->ready[thread] = TRUE;
-  }
+  af__dw_background (r, thread, ph, ph_n);
 #ifdef AF_X86
   gboolean vec = r->simd && k->taps <= AF_DW_MAX_TAPS;
 #endif
@@ -665,18 +632,12 @@ af__dw_task (void *ctx, gint64 begin, gint64 end, int thread)
 #ifdef AF_X86
     if (vec) {
       af__dw_fill_avx2 (k, plane, ph, row);
-      if (k->is_max)
-        af__dw_max_avx2 (k, ph, acc);
-      else
-        af__dw_sum_avx2 (k, ph, w, acc);
+      af__dw_fold_avx2 (k, ph, w, acc);
     } else
 #endif
     {
       af__dw_fill_c (k, plane, ph);
-      if (k->is_max)
-        af__dw_max_c (k, ph, acc);
-      else
-        af__dw_sum_c (k, ph, w, acc);
+      af__dw_fold_c (k, ph, w, acc);
       af__dw_compact_c (k, acc);
     }
     const guint16 *res = r->res ? r->res + c * hw : NULL;
@@ -697,21 +658,12 @@ af__dw_lanes_task (void *ctx, gint64 begin, gint64 end, int thread)
   float *x8 = (float *) (r->scratch + (gsize) thread * k->scratch);
   guint16 *tmp = (guint16 *) (x8 + k->lanes_x8);
   gint64 hw = k->d.h_out * k->d.w_out;
-  if (thread >= AF_DW_STAMPS || !r->ready[thread]) { /* the background */
-    float bg = k->is_max ? -INFINITY : 0.0f;
-    for (gsize i = 0; i < k->lanes_x8; i++)
-      x8[i] = bg;
-    if (thread < AF_DW_STAMPS)
-      r->ready[thread] = TRUE;
-  }
+  af__dw_background (r, thread, x8, k->lanes_x8);
   for (gint64 g = begin; g < end; g++) {
     gint64 c0 = g * 8;
     int n = (int) MIN (8, k->d.c_out - c0);
     af__dw_lanes_in (k, r->in, c0, n, x8, tmp);
-    if (k->is_max)
-      af__dw_lanes_max (k, x8, k->b8 + g * 8, r->out + c0 * hw, n, tmp);
-    else
-      af__dw_lanes_sum (k, x8, k->w8 + g * k->taps * 8, k->b8 + g * 8, r->out + c0 * hw, n, tmp);
+    af__dw_lanes_group (k, x8, g, r->out + c0 * hw, n, tmp);
   }
 }
 #endif

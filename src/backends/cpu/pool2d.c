@@ -205,7 +205,7 @@ af__gap_task_avx2 (void *ctx, gint64 begin, gint64 end, int thread)
     }
     acc = _mm256_div_ps (acc, _mm256_set1_ps ((float) hw));
     guint16 h[8];
-    _mm_storeu_si128 ((__m128i *) h, _mm256_cvtps_ph (acc, 0));
+    _mm_storeu_si128 ((__m128i *) h, _mm256_cvtps_ph (acc, AF_F16_NEAREST));
     memcpy (r->out + c0, h, nc * sizeof (guint16));
   }
 }
