@@ -1,6 +1,7 @@
 /* test-kernels.c — the CPU backend's fast kernels (conv, linear, pool2d,
  * epilogues) against naive references written here, on fixed odd shapes and
  * random ones, on the AVX2 and the portable path, inline and on 2 threads. */
+#include "dirconv.h"
 #include "kernels.h"
 #include "simd.h"
 #include "winograd.h"
@@ -432,6 +433,99 @@ test_conv_paths_identical (void)
     g_free (first);
     g_free (out);
   }
+}
+
+/* The direct path (dirconv.c: channels in the vector lanes, no im2col)
+ * gives the GEMM path's bits, on every path (the portable body when
+ * AVX-512 is off at run time), on 1, 2 and 3 threads, for 32- and 16-wide
+ * channel blocks, rows cut into uneven pixel groups, stride 2 with
+ * asymmetric pads, dilation, several bands of rows, every finisher (simple
+ * epilogues with the residual in place, a generic one) — and stays within
+ * 2 ulps of the naive sums. */
+static void
+test_conv_direct (void)
+{
+  static const AfConvDesc descs[] = {
+    { DESC (64, 16, 16, 64, 3, 3), .pad = { 1, 1, 1, 1 } },                     /* 2 groups of 8 */
+    { DESC (32, 29, 31, 48, 3, 3), .stride = { 2, 2 }, .pad = { 0, 1, 1, 0 } }, /* 32 + 16 */
+    { DESC (24, 10, 12, 16, 3, 3), .pad = { 2, 2, 2, 2 }, .dilation = { 2, 2 } }, /* 16 only */
+    { DESC (30, 13, 43, 32, 5, 3), .stride = { 2, 1 }, .pad = { 1, 0, 2, 3 } },   /* 14+15+15 */
+    { DESC (64, 45, 60, 32, 3, 3), .pad = { 1, 1, 1, 1 } },                       /* 4 bands */
+  };
+  static const AfEpilogue eps[] = {
+    { 0 },
+    { 1, { AF_OP_RELU } },
+    { 2, { AF_OP_ADD, AF_OP_RELU } },
+    { 3, { AF_OP_CLIP, AF_OP_ADD, AF_OP_RELU6 }, { -0.5f, 0, 0 }, { 1.5f, 0, 0 } },
+    { 1, { AF_OP_SIGMOID } },
+  };
+  if (!af__cpu_use_avx512 ()) {
+    g_test_skip ("no AVX-512 here: the direct path is never chosen");
+    return;
+  }
+  AfPool *pool3 = af_pool_new (3);
+  for (guint i = 0; i < G_N_ELEMENTS (descs); i++)
+    for (guint e = 0; e < G_N_ELEMENTS (eps); e++) {
+      AfConvDesc d = descs[i];
+      d.dilation[0] = MAX (d.dilation[0], 1);
+      d.dilation[1] = MAX (d.dilation[1], 1);
+      d.stride[0] = MAX (d.stride[0], 1);
+      d.stride[1] = MAX (d.stride[1], 1);
+      d.groups = 1;
+      conv_fill_out (&d);
+      gsize n_in = d.c_in * d.h_in * d.w_in, n_out = d.c_out * d.h_out * d.w_out;
+      gboolean add = af_epilogue_has_residual (&eps[e]);
+      guint16 *in = rnd_h (n_in, 1.0f), *res = rnd_h (n_out, 2.0f);
+      float *w = rnd_f (d.c_out * d.c_in * d.kh * d.kw, 0.25f), *b = rnd_f (d.c_out, 1.0f);
+      float *want = g_new (float, n_out);
+      AfEpilogue none = { 0 };
+      conv_ref (&d, in, w, b, &none, want);
+      for (gsize j = 0; j < n_out; j++)
+        want[j] = af_epilogue_apply_res (&eps[e], want[j], af_fp16_to_f32 (res[j]));
+      af__dir_force (0);
+      AfConvKernel *gemm = af_cpu_conv_new (&d, w, b, &eps[e]);
+      af__dir_force (1);
+      g_assert_true (af__dir_eligible (&d));
+      AfConvKernel *k = af_cpu_conv_new (&d, w, b, &eps[e]);
+      af__dir_force (-1);
+      gsize ss = MAX (af_cpu_conv_scratch_size (k), af_cpu_conv_scratch_size (gemm));
+      guint8 *scratch = g_aligned_alloc (3, ss, 64);
+      guint16 *first = g_new (guint16, n_out), *out = g_new (guint16, n_out);
+      af_cpu_conv_run_res (gemm, in, add ? res : NULL, first, scratch, NULL);
+      for (int path = 0; path < 3; path++)
+        for (int t = 0; t < 3; t++) {
+          af__cpu_force_portable (path == 2);
+          af__cpu_force_no_avx512 (path != 0);
+          /* the residual in place: out starts as a copy of it */
+          for (gsize j = 0; j < n_out; j++)
+            out[j] = add ? res[j] : 0x7fff; /* NaN: an unwritten element fails */
+          af_cpu_conv_run_res (k, in, add ? out : NULL, out, scratch,
+                               t == 0   ? NULL
+                               : t == 1 ? pool2
+                                        : pool3);
+          for (gsize j = 0; j < n_out; j++)
+            if (out[j] != first[j])
+              g_error ("direct desc %u ep %u path %d threads %d element %" G_GSIZE_FORMAT
+                       ": %04x != GEMM %04x",
+                       i, e, path, t + 1, j, out[j], first[j]);
+        }
+      af__cpu_force_portable (FALSE);
+      af__cpu_force_no_avx512 (FALSE);
+      char *what = g_strdup_printf ("direct desc %u ep %u", i, e);
+      expect_close (what, first, want, n_out);
+      g_free (what);
+      af_cpu_conv_free (gemm);
+      af_cpu_conv_free (k);
+      g_aligned_free (scratch);
+      g_free (in);
+      g_free (res);
+      g_free (w);
+      g_free (b);
+      g_free (want);
+      g_free (first);
+      g_free (out);
+    }
+  af_pool_free (pool3);
 }
 
 /* Narrow tail strips (1-4 pixels: channels in the vector lanes, 12 / 6 / 4
@@ -964,6 +1058,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/conv/random", test_conv_random);
   g_test_add_func ("/kernels/conv/paths-identical", test_conv_paths_identical);
   g_test_add_func ("/kernels/conv/tails-fused", test_conv_tails_fused);
+  g_test_add_func ("/kernels/conv/direct", test_conv_direct);
   g_test_add_func ("/kernels/linear/row4-residual", test_linear_row4_res);
   g_test_add_func ("/kernels/sum-16384", test_sum_16384);
   g_test_add_func ("/kernels/linear", test_linear);

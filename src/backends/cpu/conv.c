@@ -18,8 +18,11 @@
  * AVX-512 panel pairs finish full strips straight from their registers (no
  * fp32 C round trip). Depthwise convs (groups == c_in == c_out) use
  * dwconv.c (the executor's first choice) or a direct row kernel here;
- * stride-1 3x3 convs with many channels the Winograd path (winograd.c)
- * when asked for. */
+ * ungrouped convs with several taps, c_out a multiple of 16 and K >= 192
+ * the direct path with the channels in the vector lanes (dirconv.c, when
+ * the CPU has AVX-512: no im2col, same bits); stride-1 3x3 convs with many
+ * channels the Winograd path (winograd.c) when asked for. */
+#include "dirconv.h"
 #include "simd.h"
 #include "winograd.h"
 
@@ -52,7 +55,8 @@ struct _AfConvKernel {
   float *w;    /* GEMM: see af__conv_panel_at (+ 8 floats); depthwise: [c][kh * kw] */
   float *bias; /* [c_out], zeros when absent */
   gsize scratch;
-  AfWino *wino; /* the Winograd path (af__wino_eligible), else NULL */
+  AfWino *wino;   /* the Winograd path (af__wino_eligible), else NULL */
+  AfDirConv *dir; /* the direct path (af__dir_eligible), else NULL */
 };
 
 typedef struct {
@@ -236,6 +240,11 @@ af_cpu_conv_new (const AfConvDesc *d, const float *w, const float *bias, const A
     k->scratch = af__wino_scratch_size (k->wino);
     return k;
   }
+  if (!k->depthwise && k->hw_out > 0 && af__dir_eligible (d)) {
+    k->dir = af__dir_new (d, w, bias, ep);
+    k->scratch = af__dir_scratch_size (k->dir);
+    return k;
+  }
   if (k->depthwise) {
     k->span = MAX ((d->w_out - 1) * d->stride[1] + (d->kw - 1) * d->dilation[1] + 1, 1);
     k->scratch = af__dw_layout (k, NULL, NULL);
@@ -259,6 +268,7 @@ af_cpu_conv_free (AfConvKernel *k)
   if (!k)
     return;
   af__wino_free (k->wino);
+  af__dir_free (k->dir);
   af_big_free (k->w);
   g_free (k->bias);
   g_free (k);
@@ -829,6 +839,10 @@ af_cpu_conv_run_res (const AfConvKernel *k, const guint16 *in, const guint16 *re
     return;
   if (k->wino) {
     af__wino_run (k->wino, in, res, out, scratch, pool);
+    return;
+  }
+  if (k->dir) {
+    af__dir_run (k->dir, in, res, out, scratch, pool);
     return;
   }
   if (k->depthwise) {
