@@ -306,10 +306,12 @@ __attribute__ ((target ("avx512f"), always_inline)) static inline void
 af__dir_t16 (__m512 r[16])
 {
   __m512 t[16], u[16];
+#pragma GCC unroll 8
   for (int i = 0; i < 8; i++) {
     t[2 * i] = _mm512_unpacklo_ps (r[2 * i], r[2 * i + 1]);
     t[2 * i + 1] = _mm512_unpackhi_ps (r[2 * i], r[2 * i + 1]);
   }
+#pragma GCC unroll 4
   for (int g = 0; g < 4; g++) { /* u[4 g + m]: lane L holds column 4 L + m of rows 4 g .. */
     __m512d a = _mm512_castps_pd (t[4 * g]), b = _mm512_castps_pd (t[4 * g + 1]);
     __m512d c = _mm512_castps_pd (t[4 * g + 2]), e = _mm512_castps_pd (t[4 * g + 3]);
@@ -318,6 +320,7 @@ af__dir_t16 (__m512 r[16])
     u[4 * g + 2] = _mm512_castpd_ps (_mm512_unpacklo_pd (b, e));
     u[4 * g + 3] = _mm512_castpd_ps (_mm512_unpackhi_pd (b, e));
   }
+#pragma GCC unroll 4
   for (int m = 0; m < 4; m++) {
     __m512 x = _mm512_shuffle_f32x4 (u[m], u[4 + m], 0x44);
     __m512 y = _mm512_shuffle_f32x4 (u[m], u[4 + m], 0xee);
@@ -337,16 +340,19 @@ af__dir_finish_avx512 (const AfDirConv *dk, const float *t, int n, int vw, gint6
                        const guint16 *res, guint16 *out)
 {
   const AfSimpleEp *se = &dk->se;
+  const float *bias = dk->bias;
   const gint64 hw = dk->d.h_out * dk->d.w_out;
   const __mmask16 m = (__mmask16) ((1u << n) - 1);
   for (int v = 0; v < vw; v += 16) {
     __m512 r[16];
+#pragma GCC unroll 16
     for (int j = 0; j < 16; j++)
       r[j] = j < n ? _mm512_load_ps (t + j * AF_DIR_VW + v) : _mm512_setzero_ps ();
     af__dir_t16 (r);
+#pragma GCC unroll 16
     for (int l = 0; l < 16; l++) {
       gint64 o = o0 + v + l, idx = o * hw + at;
-      __m512 x = _mm512_add_ps (r[l], _mm512_set1_ps (dk->bias[o]));
+      __m512 x = _mm512_add_ps (r[l], _mm512_set1_ps (bias[o]));
       if (se->clamp[0])
         x = _mm512_min_ps (_mm512_max_ps (x, _mm512_set1_ps (se->lo[0])),
                            _mm512_set1_ps (se->hi[0]));
@@ -357,7 +363,9 @@ af__dir_finish_avx512 (const AfDirConv *dk, const float *t, int n, int vw, gint6
           x = _mm512_min_ps (_mm512_max_ps (x, _mm512_set1_ps (se->lo[1])),
                              _mm512_set1_ps (se->hi[1]));
       }
-      _mm256_mask_storeu_epi16 (out + idx, m, _mm512_cvtps_ph (x, AF_F16_NEAREST));
+      __m256i h = _mm512_cvtps_ph (x, AF_F16_NEAREST);
+      __asm__("" : "+v"(h)); /* a masked vcvtps2ph to memory is slow: convert, then store */
+      _mm256_mask_storeu_epi16 (out + idx, m, h);
     }
   }
 }
