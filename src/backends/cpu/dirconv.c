@@ -136,8 +136,8 @@ af__dir_eligible (const AfConvDesc *d)
   gint f = g_atomic_int_get (&af__dir_forced);
   if (f == 0 || (f < 0 && af__dir_env_off ()) || !af__dir_cpu_ok ())
     return FALSE;
-  if (d->groups != 1 || d->c_out % 16 != 0 || d->c_out == 0 || d->w_out < AF_DIR_MIN_W ||
-      d->h_out < 1 || (d->stride[1] != 1 && d->stride[1] != 2) || d->kh * d->kw == 1 ||
+  if (d->groups != 1 || d->c_out % 16 != 0 || d->c_out == 0 || d->w_out < 1 || d->h_out < 1 ||
+      (d->stride[1] != 1 && d->stride[1] != 2) || d->kh * d->kw == 1 ||
       d->c_in * d->kh * d->kw < AF_DIR_MIN_K)
     return FALSE;
   gint64 one_row = d->c_in * af__dir_rows_in (d, 1) * af__dir_pitch (d) * (gint64) sizeof (float);

@@ -1,6 +1,6 @@
 /* dirconv.h — private: the direct convolution of the CPU conv, output
- * channels in the vector lanes (AVX-512), for ungrouped convs whose output
- * channels come in blocks of 16 on images at least AF_DIR_MIN_W wide.
+ * channels in the vector lanes (AVX-512), for ungrouped convs with several
+ * taps whose output channels come in blocks of 16.
  *
  * No im2col: each task converts the input rows of a band of output rows
  * into a zero-padded fp32 copy, and the microkernel keeps up to 14 pixels
@@ -22,13 +22,12 @@
 G_BEGIN_DECLS
 
 #define AF_DIR_MAX_N 14  /* pixels per microkernel call */
-#define AF_DIR_MIN_W 8   /* narrower images stay on the GEMM path */
-#define AF_DIR_MIN_K 192 /* so do shorter sums (the finish costs ~300 cycles a call) */
+#define AF_DIR_MIN_K 192 /* shorter sums stay on the GEMM path (a finish is ~300 cycles) */
 
 typedef struct _AfDirConv AfDirConv;
 
 /* TRUE if @d takes the direct path: groups 1 (not depthwise), c_out a
- * multiple of 16, horizontal stride 1 or 2, w_out >= AF_DIR_MIN_W, the CPU
+ * multiple of 16, kh * kw > 1, K >= AF_DIR_MIN_K, horizontal stride 1 or 2, the CPU
  * has AVX-512F/BW/VL (af__cpu_use_avx512), and neither AF_CPU_NO_DIRCONV=1
  * (read once) nor af__dir_force (0) said no. */
 gboolean af__dir_eligible (const AfConvDesc *d);
