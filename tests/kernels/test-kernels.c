@@ -448,7 +448,8 @@ test_conv_direct (void)
   static const AfConvDesc descs[] = {
     { DESC (64, 16, 16, 64, 3, 3), .pad = { 1, 1, 1, 1 } },                     /* 2 groups of 8 */
     { DESC (32, 29, 31, 48, 3, 3), .stride = { 2, 2 }, .pad = { 0, 1, 1, 0 } }, /* 32 + 16 */
-    { DESC (24, 10, 12, 16, 3, 3), .pad = { 2, 2, 2, 2 }, .dilation = { 2, 2 } }, /* 16 only */
+    { DESC (16, 10, 12, 16, 3, 3), .pad = { 2, 2, 2, 2 },
+      .dilation = { 2, 2 } },                                                   /* 16 only, K 144 */
     { DESC (30, 13, 43, 32, 5, 3), .stride = { 2, 1 }, .pad = { 1, 0, 2, 3 } }, /* 4 groups of 11 */
     { DESC (64, 45, 60, 32, 3, 3), .pad = { 1, 1, 1, 1 } },                     /* 4 bands */
     { DESC (96, 7, 7, 64, 3, 3), .pad = { 1, 1, 1, 1 } },  /* resnet's 7x7: groups of 7 */

@@ -334,15 +334,22 @@ af__dir_t16 (__m512 r[16])
 }
 
 /* Finishes the tile @t of @n pixels x @vw channels (from channel @o0) with
- * the simple epilogue: channel o's pixels go to out[o * hw + @at ..]. */
+ * the simple epilogue: channel o's pixels go to out[o * hw + @at ..]. When
+ * @full, the 16 halves from there on are this task's and not written yet
+ * (the band's later pixels): each row is one plain 16-half store (masked
+ * stores cost Zen 4 several times more) whose lanes past @n hold either
+ * garbage that a later group overwrites or, with a residual, the residual's
+ * own halves (so an in-place residual a later group reads is unchanged). */
 __attribute__ ((target ("avx512f,avx512bw,avx512vl"))) static void
 af__dir_finish_avx512 (const AfDirConv *dk, const float *t, int n, int vw, gint64 o0, gint64 at,
-                       const guint16 *res, guint16 *out)
+                       gboolean full, const guint16 *res, guint16 *out)
 {
-  const AfSimpleEp *se = &dk->se;
+  const AfSimpleEp se = dk->se;
   const float *bias = dk->bias;
   const gint64 hw = dk->d.h_out * dk->d.w_out;
   const __mmask16 m = (__mmask16) ((1u << n) - 1);
+  const __m512 lo0 = _mm512_set1_ps (se.lo[0]), hi0 = _mm512_set1_ps (se.hi[0]);
+  const __m512 lo1 = _mm512_set1_ps (se.lo[1]), hi1 = _mm512_set1_ps (se.hi[1]);
   for (int v = 0; v < vw; v += 16) {
     __m512 r[16];
 #pragma GCC unroll 16
@@ -353,19 +360,26 @@ af__dir_finish_avx512 (const AfDirConv *dk, const float *t, int n, int vw, gint6
     for (int l = 0; l < 16; l++) {
       gint64 o = o0 + v + l, idx = o * hw + at;
       __m512 x = _mm512_add_ps (r[l], _mm512_set1_ps (bias[o]));
-      if (se->clamp[0])
-        x = _mm512_min_ps (_mm512_max_ps (x, _mm512_set1_ps (se->lo[0])),
-                           _mm512_set1_ps (se->hi[0]));
-      if (se->add) {
-        __m512 rv = _mm512_cvtph_ps (_mm256_maskz_loadu_epi16 (m, res + idx));
-        x = _mm512_add_ps (_mm512_cvtph_ps (_mm512_cvtps_ph (x, AF_F16_NEAREST)), rv);
-        if (se->clamp[1])
-          x = _mm512_min_ps (_mm512_max_ps (x, _mm512_set1_ps (se->lo[1])),
-                             _mm512_set1_ps (se->hi[1]));
+      if (se.clamp[0])
+        x = _mm512_min_ps (_mm512_max_ps (x, lo0), hi0);
+      __m256i rh = _mm256_setzero_si256 ();
+      if (se.add) {
+        rh = full ? _mm256_loadu_si256 ((const __m256i *) (res + idx))
+                  : _mm256_maskz_loadu_epi16 (m, res + idx);
+        x = _mm512_add_ps (_mm512_cvtph_ps (_mm512_cvtps_ph (x, AF_F16_NEAREST)),
+                           _mm512_cvtph_ps (rh));
+        if (se.clamp[1])
+          x = _mm512_min_ps (_mm512_max_ps (x, lo1), hi1);
       }
       __m256i h = _mm512_cvtps_ph (x, AF_F16_NEAREST);
       __asm__("" : "+v"(h)); /* a masked vcvtps2ph to memory is slow: convert, then store */
-      _mm256_mask_storeu_epi16 (out + idx, m, h);
+      if (full) {
+        if (se.add)
+          h = _mm256_mask_blend_epi16 (m, rh, h);
+        _mm256_storeu_si256 ((__m256i *) (out + idx), h);
+      } else {
+        _mm256_mask_storeu_epi16 (out + idx, m, h);
+      }
     }
   }
 }
@@ -456,7 +470,8 @@ af__dir_task (void *ctx, gint64 begin, gint64 end, int thread)
           if (r->avx512) {
             af__dir_uks[s - 1][vw / 16 - 1][n](dk->kdim, wb, dk->offs, x, sc.t);
             if (dk->simple)
-              af__dir_finish_avx512 (dk, sc.t, n, vw, b * AF_DIR_VW, at, r->res, r->out);
+              af__dir_finish_avx512 (dk, sc.t, n, vw, b * AF_DIR_VW, at, at + 16 <= oy1 * d->w_out,
+                                     r->res, r->out);
             else
               af__dir_finish_rows (dk, TRUE, sc.t, n, vw, b * AF_DIR_VW, at, r->res, r->out,
                                    sc.col);
