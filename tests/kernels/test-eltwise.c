@@ -253,8 +253,8 @@ test_reduce (void)
   }
 }
 
-/* max_pool (padding, strides, ceil mode, kernels up to 5; dwconv.c's lanes
- * and phase-plane kernels and the row kernel of eltwise.c) is bit-exact,
+/* max_pool (padding, strides, ceil mode, kernels up to 5; dwconv.c's lanes,
+ * phase-plane and max2 kernels and the row kernel of eltwise.c) is bit-exact,
  * signed zeros included (the later of equal values wins, as in the
  * reference); NaN inputs are outside the contract. */
 static void
@@ -276,6 +276,11 @@ test_max_pool (void)
      * with channels in the lanes), strides 1 and 2 */
     { { 1, 3, 45, 47 }, { 3, 3 }, { 1, 1 }, { 1, 1, 1, 1 }, FALSE },
     { { 1, 2, 61, 57 }, { 3, 3 }, { 2, 2 }, { 0, 1, 1, 0 }, TRUE },
+    /* stride 2 with 2 or 3 columns on AVX-512 (dwconv.c's max2 rows): 4
+     * column blocks (the last partial), a 3x2 window, 2 rows of 16 */
+    { { 1, 2, 112, 111 }, { 3, 3 }, { 2, 2 }, { 1, 1, 1, 1 }, FALSE },
+    { { 1, 2, 40, 75 }, { 3, 2 }, { 2, 2 }, { 0, 1, 1, 0 }, TRUE },
+    { { 1, 2, 7, 64 }, { 2, 3 }, { 2, 2 }, { 1, 0, 0, 1 }, TRUE },
     /* a plane too large for the whole-plane kernel: the row kernel */
     { { 1, 1, 1500, 1500 }, { 3, 3 }, { 1, 1 }, { 1, 1, 1, 1 }, FALSE },
   };

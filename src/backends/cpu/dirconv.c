@@ -17,7 +17,6 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #define AF_X86 1
-#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -87,24 +86,6 @@ af__dir_force (int on)
   g_atomic_int_set (&af__dir_forced, on < 0 ? -1 : on ? 1 : 0);
 }
 
-/* AVX-512BW and VL (the 16-bit masked loads and stores of the finisher). */
-static gboolean
-af__dir_cpu_ok (void)
-{
-  static gint ok = -1;
-  gint v = g_atomic_int_get (&ok);
-  if (v < 0) {
-    v = 0;
-#ifdef AF_X86
-    unsigned a, b, c, dx;
-    if (__get_cpuid_count (7, 0, &a, &b, &c, &dx))
-      v = ((b >> 30) & 1) && ((b >> 31) & 1);
-#endif
-    g_atomic_int_set (&ok, v);
-  }
-  return v && af__cpu_use_avx512 ();
-}
-
 static gboolean
 af__dir_env_off (void)
 {
@@ -134,7 +115,7 @@ gboolean
 af__dir_eligible (const AfConvDesc *d)
 {
   gint f = g_atomic_int_get (&af__dir_forced);
-  if (f == 0 || (f < 0 && af__dir_env_off ()) || !af__dir_cpu_ok ())
+  if (f == 0 || (f < 0 && af__dir_env_off ()) || !af__cpu_use_avx512bw ())
     return FALSE;
   if (d->groups != 1 || d->c_out % 16 != 0 || d->c_out == 0 || d->w_out < 1 || d->h_out < 1 ||
       (d->stride[1] != 1 && d->stride[1] != 2) || d->kh * d->kw == 1 ||
@@ -495,7 +476,7 @@ af__dir_run (const AfDirConv *dk, const guint16 *in, const guint16 *res, guint16
                  .out = out,
                  .scratch = scratch,
                  .simd = af__cpu_use_simd (),
-                 .avx512 = af__dir_cpu_ok (),
+                 .avx512 = af__cpu_use_avx512bw (),
                  .n_chunks = 1 };
   /* the fewest block chunks per band that give every thread as many tasks */
   gint64 nt = af_pool_n_threads (pool);

@@ -47,6 +47,7 @@ struct _AfDwKernel {
   gint64 *toff;   /* [taps]: tap offsets in the lanes buffer, in floats */
   gsize lanes_x8; /* floats of the padded fp32 lanes buffer */
   gboolean lanes; /* the lanes path was chosen (needs AVX2 at run time) */
+  gboolean max2;  /* the stride-2 max-pool rows path (needs AVX-512BW at run time) */
 };
 
 /* The geometry shared by depthwise convolution and max pooling. */
@@ -171,6 +172,8 @@ af_cpu_dw_new_max_pool (const AfPoolDesc *p, const AfEpilogue *ep)
   if (k) {
     k->is_max = TRUE;
     af__dw_lanes_plan (k);
+    k->max2 =
+        d.stride[0] == 2 && d.stride[1] == 2 && (d.kw == 2 || d.kw == 3) && (!ep || ep->n == 0);
   }
   return k;
 }
@@ -612,6 +615,97 @@ af__dw_lanes_group (const AfDwKernel *k, const float *x8, gint64 g, guint16 *out
 
 #endif
 
+/* ------------------------------------------------------------ max2
+ * Max pools with stride 2 and 2 or 3 columns (ResNet's and SqueezeNet's
+ * 3x3 s2), AVX-512: no planes. Per 16 outputs of a row and per window row,
+ * 32 (+ 1) input halves are loaded with -inf outside the image (masked
+ * loads), widened, and split by two permutes into the even columns (tap
+ * kx = 0), the odd ones (kx = 1) and the even ones one further on (kx = 2).
+ * The taps fold in (ky, kx) order with the reference's max (m > x ? m : x,
+ * which vmaxps is), rows outside the image skipped (-inf never wins), so
+ * the results are the phase planes' bits. */
+#ifdef AF_X86
+
+/* Lanes j of 16 with 0 <= @c + j < @w. */
+static inline __mmask16
+af__dw_max2_mask (gint64 c, gint64 w)
+{
+  gint64 lo = CLAMP (-c, 0, 16), hi = CLAMP (w - c, 0, 16);
+  return hi > lo ? (__mmask16) (((1u << hi) - 1) & ~((1u << lo) - 1)) : 0;
+}
+
+/* fp32 of the 16 halves at @row + @c, -inf in the lanes off @m (columns
+ * outside the image; those are not read, so @row + @c may point outside). */
+__attribute__ ((target ("avx512f,avx512bw,avx512vl"), always_inline)) static inline __m512
+af__dw_max2_load (const guint16 *row, gint64 c, __mmask16 m)
+{
+  const __m256i ninf = _mm256_set1_epi16 ((short) 0xfc00);
+  return _mm512_cvtph_ps (
+      _mm256_mask_loadu_epi16 (ninf, m, (const void *) ((guintptr) row + c * 2)));
+}
+
+/* The reference's max step m > x ? m : x: the latest of equal values wins,
+ * which makes it associative (the result is the last maximal element), so
+ * the taps may fold as a tree in their (ky, kx) order. */
+__attribute__ ((target ("avx512f"), always_inline)) static inline __m512
+af__dw_max2_step (__m512 m, __m512 x)
+{
+  return _mm512_max_ps (m, x);
+}
+
+__attribute__ ((target ("avx512f,avx512bw,avx512vl"))) static void
+af__dw_max2_plane (const AfDwKernel *k, const guint16 *plane, guint16 *out)
+{
+  const AfConvDesc *d = &k->d;
+  const __m512i ie = _mm512_setr_epi32 (0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i io = _mm512_setr_epi32 (1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  const __m512i is = _mm512_setr_epi32 (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+  const gboolean three = d->kw == 3;
+  for (gint64 ox = 0; ox < d->w_out; ox += 16) {
+    gint64 c = ox * 2 - d->pad[1], n = MIN (16, d->w_out - ox);
+    __mmask16 m0 = af__dw_max2_mask (c, d->w_in), m1 = af__dw_max2_mask (c + 16, d->w_in);
+    __mmask16 m2 = af__dw_max2_mask (c + 32, d->w_in) & 1;
+    gint64 last_iy = -1;                /* the row folded last and its window maximum: a */
+    __m512 last = _mm512_setzero_ps (); /* 3-row window's last row is the next one's first */
+    for (gint64 oy = 0; oy < d->h_out; oy++) {
+      __m512 a = _mm512_set1_ps (-INFINITY);
+      for (gint64 ky = 0; ky < d->kh; ky++) {
+        gint64 iy = oy * 2 - d->pad[0] + ky;
+        if (iy < 0 || iy >= d->h_in)
+          continue;
+        if (iy != last_iy) { /* this row's taps, kx in order */
+          const guint16 *row = plane + iy * d->w_in;
+          __m512 v0 = af__dw_max2_load (row, c, m0), v1 = af__dw_max2_load (row, c + 16, m1);
+          __m512 e = _mm512_permutex2var_ps (v0, ie, v1);
+          last = af__dw_max2_step (e, _mm512_permutex2var_ps (v0, io, v1));
+          if (three)
+            last = af__dw_max2_step (
+                last, _mm512_permutex2var_ps (e, is, af__dw_max2_load (row, c + 32, m2)));
+          last_iy = iy;
+        }
+        a = af__dw_max2_step (a, last);
+      }
+      __m256i h = _mm512_cvtps_ph (a, AF_F16_NEAREST);
+      guint16 *dst = out + oy * d->w_out + ox;
+      if (n == 16)
+        _mm256_storeu_si256 ((__m256i *) dst, h);
+      else
+        _mm256_mask_storeu_epi16 (dst, (__mmask16) ((1u << n) - 1), h);
+    }
+  }
+}
+
+static void
+af__dw_max2_task (void *ctx, gint64 begin, gint64 end, int thread)
+{
+  AfDwRun *r = ctx;
+  const AfConvDesc *d = &r->k->d;
+  (void) thread;
+  for (gint64 c = begin; c < end; c++)
+    af__dw_max2_plane (r->k, r->in + c * d->h_in * d->w_in, r->out + c * d->h_out * d->w_out);
+}
+#endif
+
 static void
 af__dw_task (void *ctx, gint64 begin, gint64 end, int thread)
 {
@@ -674,6 +768,10 @@ af_cpu_dw_run (const AfDwKernel *k, const guint16 *in, const guint16 *res, guint
 {
   AfDwRun r = { k, in, res, out, scratch, af__cpu_use_simd (), { FALSE } };
 #ifdef AF_X86
+  if (k->max2 && af__cpu_use_avx512bw ()) {
+    af_pool_parallel_for (pool, k->d.c_out, 1, af__dw_max2_task, &r);
+    return;
+  }
   if (k->lanes && r.simd) {
     af_pool_parallel_for (pool, af__ceil_div (k->d.c_out, 8), 1, af__dw_lanes_task, &r);
     return;

@@ -117,6 +117,23 @@ af__cpu_force_no_avx512 (gboolean off)
   g_atomic_int_set (&af__avx512_forced_off, off ? 1 : 0);
 }
 
+gboolean
+af__cpu_use_avx512bw (void)
+{
+  static gint bw = -1;
+  gint v = g_atomic_int_get (&bw);
+  if (v < 0) {
+    v = 0;
+#ifdef AF_X86
+    unsigned a, b, c, dx; /* CPUID.7.0:EBX bit 30 AVX512BW, bit 31 AVX512VL */
+    if (__get_cpuid_count (7, 0, &a, &b, &c, &dx))
+      v = ((b >> 30) & 1) && ((b >> 31) & 1);
+#endif
+    g_atomic_int_set (&bw, v);
+  }
+  return v && af__cpu_use_avx512 ();
+}
+
 /* ------------------------------------------------------------ conversion */
 
 #ifdef AF_X86

@@ -45,6 +45,9 @@ gboolean af__cpu_use_neon (void);
 gboolean af__cpu_use_avx512 (void);
 /* Tests: forces the AVX2 paths (TRUE) or restores the detected choice. */
 void af__cpu_force_no_avx512 (gboolean off);
+/* af__cpu_use_avx512 () and the CPU has AVX-512BW and VL too (16-bit
+ * masked loads and stores). */
+gboolean af__cpu_use_avx512bw (void);
 
 /* TRUE if every op of @ep is RELU, RELU6, CLIP or ADD (done in vector registers). */
 gboolean af__epilogue_is_simple (const AfEpilogue *ep);
