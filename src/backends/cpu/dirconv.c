@@ -422,6 +422,35 @@ af__dir_fill (const AfDirConv *dk, gboolean simd, const guint16 *in, gint64 y0, 
   }
 }
 
+/* Pixel group @g of output row @oy (band [@oy0, @oy1)) for block @b: one
+ * microkernel call over the whole K, then the finish. */
+static void
+af__dir_group (const AfDirRun *r, const AfDirScratch *sc, gint64 b, gint64 oy, gint64 g, gint64 oy0,
+               gint64 oy1)
+{
+  const AfDirConv *dk = r->dk;
+  const AfConvDesc *d = &dk->d;
+  const int s = (int) d->stride[1], vw = af__dir_vw (dk, b);
+  const float *wb = dk->w + b * AF_DIR_VW * dk->kdim;
+  gint64 x0 = g * d->w_out / dk->n_groups, x1 = (g + 1) * d->w_out / dk->n_groups;
+  int n = (int) (x1 - x0);
+  const float *x = sc->pp + (oy - oy0) * d->stride[0] * dk->pitch + x0 * s;
+  gint64 at = oy * d->w_out + x0;
+#ifdef AF_X86
+  if (r->avx512) {
+    af__dir_uks[s - 1][vw / 16 - 1][n](dk->kdim, wb, dk->offs, x, sc->t);
+    if (dk->simple)
+      af__dir_finish_avx512 (dk, sc->t, n, vw, b * AF_DIR_VW, at, at + 16 <= oy1 * d->w_out, r->res,
+                             r->out);
+    else
+      af__dir_finish_rows (dk, TRUE, sc->t, n, vw, b * AF_DIR_VW, at, r->res, r->out, sc->col);
+    return;
+  }
+#endif
+  af__dir_uk_c (n, vw, s, dk->kdim, wb, dk->offs, x, sc->t);
+  af__dir_finish_rows (dk, r->simd, sc->t, n, vw, b * AF_DIR_VW, at, r->res, r->out, sc->col);
+}
+
 static void
 af__dir_task (void *ctx, gint64 begin, gint64 end, int thread)
 {
@@ -430,7 +459,6 @@ af__dir_task (void *ctx, gint64 begin, gint64 end, int thread)
   const AfConvDesc *d = &dk->d;
   AfDirScratch sc;
   af__dir_layout (dk, r->scratch + (gsize) thread * dk->scratch, &sc);
-  const int s = (int) d->stride[1];
   for (gint64 task = begin; task < end; task++) {
     gint64 band = task / r->n_chunks, chunk = task % r->n_chunks;
     gint64 oy0 = band * d->h_out / dk->n_bands, oy1 = (band + 1) * d->h_out / dk->n_bands;
@@ -438,31 +466,10 @@ af__dir_task (void *ctx, gint64 begin, gint64 end, int thread)
     if (b0 == b1)
       continue;
     af__dir_fill (dk, r->simd, r->in, oy0 * d->stride[0] - d->pad[0], sc.pp);
-    for (gint64 b = b0; b < b1; b++) {
-      int vw = af__dir_vw (dk, b);
-      const float *wb = dk->w + b * AF_DIR_VW * dk->kdim;
+    for (gint64 b = b0; b < b1; b++)
       for (gint64 oy = oy0; oy < oy1; oy++)
-        for (gint64 g = 0; g < dk->n_groups; g++) {
-          gint64 x0 = g * d->w_out / dk->n_groups, x1 = (g + 1) * d->w_out / dk->n_groups;
-          int n = (int) (x1 - x0);
-          const float *x = sc.pp + (oy - oy0) * d->stride[0] * dk->pitch + x0 * s;
-          gint64 at = oy * d->w_out + x0;
-#ifdef AF_X86
-          if (r->avx512) {
-            af__dir_uks[s - 1][vw / 16 - 1][n](dk->kdim, wb, dk->offs, x, sc.t);
-            if (dk->simple)
-              af__dir_finish_avx512 (dk, sc.t, n, vw, b * AF_DIR_VW, at, at + 16 <= oy1 * d->w_out,
-                                     r->res, r->out);
-            else
-              af__dir_finish_rows (dk, TRUE, sc.t, n, vw, b * AF_DIR_VW, at, r->res, r->out,
-                                   sc.col);
-            continue;
-          }
-#endif
-          af__dir_uk_c (n, vw, s, dk->kdim, wb, dk->offs, x, sc.t);
-          af__dir_finish_rows (dk, r->simd, sc.t, n, vw, b * AF_DIR_VW, at, r->res, r->out, sc.col);
-        }
-    }
+        for (gint64 g = 0; g < dk->n_groups; g++)
+          af__dir_group (r, &sc, b, oy, g, oy0, oy1);
   }
 }
 
