@@ -18,7 +18,7 @@
  * AVX-512 panel pairs finish full strips straight from their registers (no
  * fp32 C round trip). Depthwise convs (groups == c_in == c_out) use
  * dwconv.c (the executor's first choice) or a direct row kernel here;
- * ungrouped convs with several taps, c_out a multiple of 16 and K >= 192
+ * ungrouped convs with several taps, c_out a multiple of 16 and K >= 128
  * the direct path with the channels in the vector lanes (dirconv.c, when
  * the CPU has AVX-512: no im2col, same bits); stride-1 3x3 convs with many
  * channels the Winograd path (winograd.c) when asked for. */
