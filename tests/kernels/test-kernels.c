@@ -547,6 +547,10 @@ test_conv_tails_fused (void)
     { DESC (300, 7, 7, 26, 3, 3), .pad = { 1, 1, 1, 1 } }, /* K blocks: tails accumulate */
     { DESC (40, 9, 10, 23, 1, 1) },                        /* 90: a 10-pixel last strip */
     { DESC (16, 30, 31, 96, 1, 1) },                       /* several pixel tiles */
+    /* AVX-512 pairs: a last strip of 5..12 as 8 ymm columns (+ narrow) */
+    { DESC (24, 13, 13, 40, 1, 1) },                      /* 169: 8 + 1 */
+    { DESC (16, 3, 4, 30, 3, 3), .pad = { 1, 1, 1, 1 } }, /* 12: 8 + 4 */
+    { DESC (280, 2, 3, 26, 1, 1) },                       /* 6 of 8, 2 K blocks */
   };
   static const AfEpilogue eps[] = {
     { 0 },

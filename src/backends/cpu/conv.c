@@ -566,7 +566,11 @@ af__conv_kblock (const AfConvRun *r, gint64 g, gint64 p0, const float *wg, gint6
 {
   const AfConvKernel *k = r->k;
   gint64 ldb = k->ldb, kn = k1 - k0, lda = kn * MR, rem = ncols % NR;
-  gint64 n_wide = r->simd && rem > 0 && rem <= AF_GEMM_NARROW ? ncols - rem : ncols;
+  /* the last strip: up to 4 pixels narrow; with AVX-512 pairs, 5..12 as 8
+     columns of ymm (+ the rest narrow) instead of a mostly empty 16 */
+  gint64 tail8 = r->avx512 && rem > AF_GEMM_NARROW && rem <= 8 + AF_GEMM_NARROW ? 8 : 0;
+  gint64 n_wide = r->simd && rem > 0 && (rem <= AF_GEMM_NARROW || tail8) ? ncols - rem : ncols;
+  gint64 n_narrow = ncols - n_wide - MIN (tail8, rem);
   const float *w_end = k->w + k->d.groups * k->m_blocks * k->kdim * MR;
   for (gint64 mb = mb0; mb < mb1;) {
     const float *a = wg + af__conv_panel_at (k, 0, k0, kn, mb);
@@ -596,12 +600,20 @@ af__conv_kblock (const AfConvRun *r, gint64 g, gint64 p0, const float *wg, gint6
       if (two)
         af__gemm_acc (r->simd, kn, a + lda, b, NR, rows - MR, nr, load, c + MR * ldb + s, ldb);
     }
+    if (tail8) { /* the last strip's first 8 columns while the pair's weights are in L1 */
+      const float *b = tile + n_wide * k->kc;
+      if (two)
+        af__gemm_acc12x8 (kn, a, lda, b, NR, rows, load, c + n_wide, ldb);
+      else
+        af__gemm_acc (r->simd, kn, a, b, NR, MIN (MR, rows), 8, load, c + n_wide, ldb);
+    }
     mb += two ? 2 : 1;
   }
-  if (n_wide < ncols) /* a tail strip: channels in the vector lanes */
+  if (n_narrow > 0) /* a tail strip (or its last columns): channels in the vector lanes */
     af__gemm_acc_narrow (TRUE, kn, wg + af__conv_panel_at (k, 0, k0, kn, mb0), lda,
-                         tile + n_wide * k->kc, NR, (int) (MIN (k->cout_g, mb1 * MR) - mb0 * MR),
-                         (int) rem, load, cb + n_wide, ldb);
+                         tile + n_wide * k->kc + tail8, NR,
+                         (int) (MIN (k->cout_g, mb1 * MR) - mb0 * MR), (int) n_narrow, load,
+                         cb + n_wide + tail8, ldb);
 }
 
 #ifdef AF_X86

@@ -327,6 +327,67 @@ af__gemm_acc12_avx512 (gint64 k, const float *a, gint64 lda_panel, const float *
 #endif
 }
 
+/* ------------------------------------------------------------ 8-column strips
+ * A last strip of 5..12 pixels (13x13 = 10 x 16 + 9) wasted most of the
+ * 16-wide AVX-512 kernel: two panels x 8 columns in 12 ymm accumulators
+ * (at two ymm FMAs per cycle the same rate), the rest (up to 4) left to the
+ * narrow kernel. Same products, same order. */
+#ifdef AF_X86
+__attribute__ ((target ("avx2,fma"), always_inline)) static inline void
+af__uk8 (const int R, gint64 k, const float *a0, gint64 lda_panel, const float *b, gint64 ldb,
+         gboolean load, float *c, gint64 ldc)
+{
+  const float *a1 = a0 + lda_panel;
+  __m256 acc[2 * MR];
+#pragma GCC unroll 12
+  for (int i = 0; i < R; i++)
+    acc[i] = load ? _mm256_loadu_ps (c + i * ldc) : _mm256_setzero_ps ();
+  for (gint64 p = 0; p < k; p++, a0 += MR, a1 += MR, b += ldb) {
+    __m256 bv = _mm256_loadu_ps (b);
+#pragma GCC unroll 12
+    for (int i = 0; i < R; i++)
+      acc[i] = _mm256_fmadd_ps (_mm256_broadcast_ss (i < MR ? a0 + i : a1 + i - MR), bv, acc[i]);
+  }
+#pragma GCC unroll 12
+  for (int i = 0; i < R; i++)
+    _mm256_storeu_ps (c + i * ldc, acc[i]);
+}
+
+#define AF_UK8(R)                                                                                  \
+  __attribute__ ((target ("avx2,fma"))) static void af__uk8_##R (                                  \
+      gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb, gboolean load,       \
+      float *c, gint64 ldc)                                                                        \
+  {                                                                                                \
+    af__uk8 (R, k, a, lda_panel, b, ldb, load, c, ldc);                                            \
+  }
+AF_UK8 (7)
+AF_UK8 (8)
+AF_UK8 (9)
+AF_UK8 (10)
+AF_UK8 (11)
+AF_UK8 (12)
+#undef AF_UK8
+
+typedef void (*AfUk8Fn) (gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb,
+                         gboolean load, float *c, gint64 ldc);
+static const AfUk8Fn af__uk8_fns[2 * MR + 1] = {
+  [7] = af__uk8_7,   [8] = af__uk8_8,   [9] = af__uk8_9,
+  [10] = af__uk8_10, [11] = af__uk8_11, [12] = af__uk8_12,
+};
+#endif
+
+void
+af__gemm_acc12x8 (gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb, int mr,
+                  gboolean load, float *c, gint64 ldc)
+{
+  g_assert (mr > MR && mr <= 2 * MR);
+#ifdef AF_X86
+  af__uk8_fns[mr](k, a, lda_panel, b, ldb, load, c, ldc);
+#else
+  g_assert_not_reached ();
+#endif
+}
+
 /* ------------------------------------------------------------ narrow strips
  * A strip of at most 4 pixels (the tail of 49 = 3 * 16 + 1 and the like)
  * would waste most of a 16-wide microkernel. Here the output channels are

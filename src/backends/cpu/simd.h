@@ -121,6 +121,12 @@ void af__gemm_fin12_avx512 (gint64 k, const float *a, gint64 lda_panel, const fl
                             const float *pf, int mr, const float *bias, const AfSimpleEp *se,
                             const guint16 *res, guint16 *out, gint64 ldo);
 
+/* af__gemm_acc12_avx512 for 8 columns (a last strip of 5..12 pixels): rows
+ * i < @mr (7..12) of two panels x columns j < 8 in ymm registers (AVX2/FMA:
+ * at two ymm FMAs per cycle the 16-wide kernel's rate). Same sums. */
+void af__gemm_acc12x8 (gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb,
+                       int mr, gboolean load, float *c, gint64 ldc);
+
 /* Narrow strips of @nr <= AF_GEMM_NARROW columns: the result of
  * af__gemm_acc over ceil (@rows / 6) panels at once (panel q at @a + q *
  * @lda_panel, its rows to c + (6 * q + i) * ldc), rows past @rows neither
