@@ -65,12 +65,16 @@ check (gint64 c, gint64 h, gint64 w, gint64 kh, gint64 kw, gint64 stride, gint64
     AfPool *pool = af_pool_new (threads);
     gsize ss = MAX (af_cpu_conv_scratch_size (ck), af_cpu_dw_scratch_size (dk)) * threads;
     guint8 *scratch = g_aligned_alloc0 (ss, 1, 64);
-    for (int portable = 0; portable <= 1; portable++) {
-      af__cpu_force_portable (portable);
+    /* 0: every path this CPU has (AVX-512: the 16-lane path), 1: portable,
+       2: AVX2 only (the phase planes and the 8-lane path) */
+    for (int portable = 0; portable <= 2; portable++) {
+      af__cpu_force_portable (portable == 1);
+      af__cpu_force_no_avx512 (portable == 2);
       af_cpu_conv_run_res (ck, in, residual ? res : NULL, want, scratch, pool);
       memset (got, 0xff, n_out * sizeof (guint16));
       af_cpu_dw_run (dk, in, residual ? res : NULL, got, scratch, pool);
       af__cpu_force_portable (FALSE);
+      af__cpu_force_no_avx512 (FALSE);
       for (gint64 i = 0; i < n_out; i++)
         if (got[i] != want[i])
           g_error ("c %" G_GINT64_FORMAT " %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
@@ -120,6 +124,11 @@ test_matches_conv (void)
     check (2, 6, 31, 3, 3, 2, 1, pads[2], e);
     check (2, 7, 7, 3, 3, 1, 1, none, e);
     check (2, 4, 9, 3, 3, 1, 1, pads[0], e);
+    /* the 16-lane path: two full groups and a partial one, all 16 lanes of
+     * its transposes used; several bands; stride 2 with asymmetric pads */
+    check (40, 30, 33, 3, 3, 1, 1, pads[0], e);
+    check (21, 47, 45, 3, 3, 2, 1, pads[2], e);
+    check (16, 90, 70, 3, 3, 1, 1, pads[1], e);
   }
 }
 

@@ -282,38 +282,6 @@ static const AfDirUkFn af__dir_uks[2][2][AF_DIR_MAX_N + 1] = {
 };
 #undef AF_DIR_ROW
 
-/* r[0..15] (row j = pixel j, 16 channels) -> r[l] = channel l's 16 pixels. */
-__attribute__ ((target ("avx512f"), always_inline)) static inline void
-af__dir_t16 (__m512 r[16])
-{
-  __m512 t[16], u[16];
-#pragma GCC unroll 8
-  for (int i = 0; i < 8; i++) {
-    t[2 * i] = _mm512_unpacklo_ps (r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_ps (r[2 * i], r[2 * i + 1]);
-  }
-#pragma GCC unroll 4
-  for (int g = 0; g < 4; g++) { /* u[4 g + m]: lane L holds column 4 L + m of rows 4 g .. */
-    __m512d a = _mm512_castps_pd (t[4 * g]), b = _mm512_castps_pd (t[4 * g + 1]);
-    __m512d c = _mm512_castps_pd (t[4 * g + 2]), e = _mm512_castps_pd (t[4 * g + 3]);
-    u[4 * g] = _mm512_castpd_ps (_mm512_unpacklo_pd (a, c));
-    u[4 * g + 1] = _mm512_castpd_ps (_mm512_unpackhi_pd (a, c));
-    u[4 * g + 2] = _mm512_castpd_ps (_mm512_unpacklo_pd (b, e));
-    u[4 * g + 3] = _mm512_castpd_ps (_mm512_unpackhi_pd (b, e));
-  }
-#pragma GCC unroll 4
-  for (int m = 0; m < 4; m++) {
-    __m512 x = _mm512_shuffle_f32x4 (u[m], u[4 + m], 0x44);
-    __m512 y = _mm512_shuffle_f32x4 (u[m], u[4 + m], 0xee);
-    __m512 z = _mm512_shuffle_f32x4 (u[8 + m], u[12 + m], 0x44);
-    __m512 q = _mm512_shuffle_f32x4 (u[8 + m], u[12 + m], 0xee);
-    r[m] = _mm512_shuffle_f32x4 (x, z, 0x88);
-    r[4 + m] = _mm512_shuffle_f32x4 (x, z, 0xdd);
-    r[8 + m] = _mm512_shuffle_f32x4 (y, q, 0x88);
-    r[12 + m] = _mm512_shuffle_f32x4 (y, q, 0xdd);
-  }
-}
-
 /* Finishes the tile @t of @n pixels x @vw channels (from channel @o0) with
  * the simple epilogue: channel o's pixels go to out[o * hw + @at ..]. When
  * @full, the 16 halves from there on are this task's and not written yet
@@ -336,7 +304,7 @@ af__dir_finish_avx512 (const AfDirConv *dk, const float *t, int n, int vw, gint6
 #pragma GCC unroll 16
     for (int j = 0; j < 16; j++)
       r[j] = j < n ? _mm512_load_ps (t + j * AF_DIR_VW + v) : _mm512_setzero_ps ();
-    af__dir_t16 (r);
+    af__t16x16_ps (r);
 #pragma GCC unroll 16
     for (int l = 0; l < 16; l++) {
       gint64 o = o0 + v + l, idx = o * hw + at;

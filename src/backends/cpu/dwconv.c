@@ -48,6 +48,13 @@ struct _AfDwKernel {
   gsize lanes_x8; /* floats of the padded fp32 lanes buffer */
   gboolean lanes; /* the lanes path was chosen (needs AVX2 at run time) */
   gboolean max2;  /* the stride-2 max-pool rows path (needs AVX-512BW at run time) */
+  /* the 16-lane path (convolution, AVX-512BW): [groups][taps][16] weights,
+     [groups][16] biases, bands of output rows whose [rows][cols][16] fp32
+     input buffer stays small */
+  float *w16, *b16;
+  gint64 l16_bands, l16_rows; /* bands; input rows of the widest band's buffer */
+  gint64 l16_groups;          /* pixel groups per output row (at most 16 outputs each) */
+  gboolean l16;
 };
 
 /* The geometry shared by depthwise convolution and max pooling. */
@@ -138,6 +145,55 @@ af__dw_lanes_plan (AfDwKernel *k)
 #endif
 }
 
+/* ------------------------------------------------------------ lanes16
+ * With AVX-512BW, depthwise convolutions of any plane size run 16 channels
+ * to a vector: a band of output rows at a time, the input rows it reads are
+ * converted and transposed (16 x 16) into a zero-padded [rows][cols][16]
+ * fp32 buffer; each output's taps are then 16-channel vectors at fixed
+ * offsets from its own cell (aligned loads, no stride phases), folded in
+ * (ky, kx) order from +0 for 16 outputs at once (16 FMA chains), biased,
+ * clamped, transposed back and stored 16 outputs per channel. Same taps,
+ * order and background as the phase planes: the same bits. */
+
+#define AF_DW_L16_BYTES (96 * 1024) /* a band's input buffer */
+#define AF_DW_L16_N 14              /* outputs per fold (14 + 16 registers) */
+
+static void
+af__dw_l16_plan (AfDwKernel *k)
+{
+#ifdef AF_X86
+  const AfConvDesc *d = &k->d;
+  if (k->is_max || d->kh != 3 || d->kw != 3 || d->stride[0] != d->stride[1] || d->stride[0] > 2 ||
+      d->dilation[0] != 1 || d->dilation[1] != 1 || !af__epilogue_is_simple (&k->ep) ||
+      !af__cpu_use_avx512bw ())
+    return;
+  af__simple_ep (&k->ep, &k->se);
+  if (k->se.add)
+    return;
+  gint64 row_bytes = k->cols * 16 * (gint64) sizeof (float), band = 1;
+  while (band < d->h_out &&
+         ((band) *d->stride[0] + (d->kh - 1) * d->dilation[0] + 1) * row_bytes <= AF_DW_L16_BYTES)
+    band++;
+  k->l16_bands = af__ceil_div (d->h_out, band);
+  band = af__ceil_div (d->h_out, k->l16_bands);
+  k->l16_rows = (band - 1) * d->stride[0] + (d->kh - 1) * d->dilation[0] + 1;
+  gint64 groups = af__ceil_div (d->c_out, 16), taps = k->taps;
+  k->l16_groups = af__ceil_div (d->w_out, AF_DW_L16_N);
+  k->w16 = g_new0 (float, groups *taps * 16);
+  k->b16 = g_new0 (float, groups * 16);
+  for (gint64 c = 0; c < d->c_out; c++) {
+    k->b16[c] = k->bias[c];
+    for (gint64 t = 0; t < taps; t++)
+      k->w16[(c / 16 * taps + t) * 16 + c % 16] = k->w[c * taps + t];
+  }
+  gsize bytes = (gsize) (k->l16_rows * k->cols * 16 + 16) * sizeof (float);
+  k->scratch = MAX (k->scratch, (gsize) af__round_up ((gint64) bytes, 64));
+  k->l16 = TRUE;
+#else
+  (void) k;
+#endif
+}
+
 AfDwKernel *
 af_cpu_dw_new (const AfConvDesc *d, const float *w, const float *bias, const AfEpilogue *ep)
 {
@@ -148,6 +204,7 @@ af_cpu_dw_new (const AfConvDesc *d, const float *w, const float *bias, const AfE
   if (bias)
     memcpy (k->bias, bias, d->c_out * sizeof (float));
   af__dw_lanes_plan (k);
+  af__dw_l16_plan (k);
   return k;
 }
 
@@ -193,6 +250,8 @@ af_cpu_dw_free (AfDwKernel *k)
   g_free (k->w8);
   g_free (k->b8);
   g_free (k->toff);
+  g_free (k->w16);
+  g_free (k->b16);
   g_free (k->w);
   g_free (k->bias);
   g_free (k);
@@ -706,6 +765,179 @@ af__dw_max2_task (void *ctx, gint64 begin, gint64 end, int thread)
 }
 #endif
 
+#ifdef AF_X86
+/* Input rows [y0, y0 + k->l16_rows) of channels [c0, c0 + n) into @buf
+ * ([rows][cols][16], channel lanes past @n zero), cells outside the image
+ * zero. */
+__attribute__ ((target ("avx512f,avx512bw,avx512vl"))) static void
+af__dw_l16_in (const AfDwKernel *k, const guint16 *in, gint64 c0, int n, gint64 y0, float *buf)
+{
+  const AfConvDesc *d = &k->d;
+  const gint64 cols = k->cols, hw = d->h_in * d->w_in, pl = d->pad[1];
+  const gint64 x_end = MIN (d->w_in, cols - pl); /* image columns the outputs read */
+  const __m512 zero = _mm512_setzero_ps ();
+  for (gint64 r = 0; r < k->l16_rows; r++) {
+    gint64 iy = y0 + r;
+    float *row = buf + r * cols * 16;
+    if (iy < 0 || iy >= d->h_in) {
+      for (gint64 x = 0; x < cols; x++)
+        _mm512_store_ps (row + x * 16, zero);
+      continue;
+    }
+    for (gint64 x = 0; x < pl; x++)
+      _mm512_store_ps (row + x * 16, zero);
+    for (gint64 x = pl + x_end; x < cols; x++)
+      _mm512_store_ps (row + x * 16, zero);
+    const guint16 *src = in + c0 * hw + iy * d->w_in;
+    for (gint64 x = 0; x < x_end; x += 16) {
+      int m = (int) MIN (16, x_end - x);
+      __mmask16 mk = (__mmask16) ((1u << m) - 1);
+      __m256i v[16];
+#pragma GCC unroll 16
+      for (int j = 0; j < 16; j++)
+        v[j] = j < n ? _mm256_maskz_loadu_epi16 (mk, src + j * hw + x) : _mm256_setzero_si256 ();
+      af__t16x16_epi16 (v); /* v[i]: pixel x + i's 16 channels */
+      float *dst = row + (pl + x) * 16;
+      for (int i = 0; i < m; i++)
+        _mm512_store_ps (dst + i * 16, _mm512_cvtph_ps (v[i]));
+    }
+  }
+}
+
+/* Outputs [@x0, @x0 + N) of output row @oy (band [@oy0, @oy1)) of channels
+ * [c0, c0 + n) from @buf (input row oy0 * stride - pad_top first): the 9
+ * taps of N outputs folded in (ky, kx) order (N FMA chains; every address a
+ * constant offset from one base), biased, clamped, transposed into channel
+ * rows and stored. The 16 halves from out + at on are this band's (a plain
+ * store, lanes past N rewritten later) unless the band ends there. */
+__attribute__ ((target ("avx512f,avx512bw,avx512vl"), always_inline)) static inline void
+af__dw_l16_out (const AfDwKernel *k, const int N, const int S, const float *buf, const float *w16,
+                const __m512 vb, gint64 oy, gint64 x0, gint64 oy0, gint64 oy1, int n, guint16 *out)
+{
+  const AfConvDesc *d = &k->d;
+  const AfSimpleEp se = k->se;
+  const gint64 hw = d->h_out * d->w_out, cols = k->cols, dy = cols * 16;
+  const float *base = buf + ((oy - oy0) * S * cols + x0 * S) * 16;
+  __m512 a[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; i++)
+    a[i] = _mm512_setzero_ps ();
+#pragma GCC unroll 3
+  for (int ky = 0; ky < 3; ky++) {
+    /* stride 1: tap kx of output i is input cell i + kx, so a window row
+       is N + 2 loads for its 3 N FMAs; stride 2: cell 2 i + kx */
+    __m512 v[AF_DW_L16_N + 2];
+    if (S == 1)
+#pragma GCC unroll 16
+      for (int i = 0; i < N + 2; i++)
+        v[i] = _mm512_load_ps (base + ky * dy + i * 16);
+#pragma GCC unroll 3
+    for (int kx = 0; kx < 3; kx++) {
+      const __m512 wv = _mm512_loadu_ps (w16 + (ky * 3 + kx) * 16);
+#pragma GCC unroll 16
+      for (int i = 0; i < N; i++)
+        a[i] = _mm512_fmadd_ps (
+            wv, S == 1 ? v[i + kx] : _mm512_load_ps (base + ky * dy + (2 * i + kx) * 16), a[i]);
+    }
+  }
+  const __m512 lo = _mm512_set1_ps (se.lo[0]), hi = _mm512_set1_ps (se.hi[0]);
+#pragma GCC unroll 16
+  for (int i = 0; i < N; i++) {
+    a[i] = _mm512_add_ps (a[i], vb);
+    if (se.clamp[0])
+      a[i] = _mm512_min_ps (_mm512_max_ps (a[i], lo), hi);
+  }
+  __m256i h[16]; /* rounded first (per element, so order-free), transposed as halves */
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; i++)
+    h[i] = i < N ? _mm512_cvtps_ph (a[i], AF_F16_NEAREST) : _mm256_setzero_si256 ();
+  af__t16x16_epi16 (h); /* h[j]: channel c0 + j's N outputs */
+  const gint64 at = oy * d->w_out + x0;
+  const gboolean full = at + 16 <= oy1 * d->w_out;
+  for (int j = 0; j < n; j++) {
+    if (full)
+      _mm256_storeu_si256 ((__m256i *) (out + j * hw + at), h[j]);
+    else
+      _mm256_mask_storeu_epi16 (out + j * hw + at, (__mmask16) ((1u << N) - 1), h[j]);
+  }
+}
+
+#define AF_DW_L16_OUT(N, S)                                                                        \
+  __attribute__ ((target ("avx512f,avx512bw,avx512vl"))) static void af__dw_l16_out_##N##_##S (    \
+      const AfDwKernel *k, const float *buf, const float *w16, const __m512 vb, gint64 oy,         \
+      gint64 x0, gint64 oy0, gint64 oy1, int n, guint16 *out)                                      \
+  {                                                                                                \
+    af__dw_l16_out (k, N, S, buf, w16, vb, oy, x0, oy0, oy1, n, out);                              \
+  }
+#define AF_DW_L16_OUTS(S)                                                                          \
+  AF_DW_L16_OUT (1, S)                                                                             \
+  AF_DW_L16_OUT (2, S)                                                                             \
+  AF_DW_L16_OUT (3, S)                                                                             \
+  AF_DW_L16_OUT (4, S)                                                                             \
+  AF_DW_L16_OUT (5, S)                                                                             \
+  AF_DW_L16_OUT (6, S)                                                                             \
+  AF_DW_L16_OUT (7, S)                                                                             \
+  AF_DW_L16_OUT (8, S)                                                                             \
+  AF_DW_L16_OUT (9, S)                                                                             \
+  AF_DW_L16_OUT (10, S)                                                                            \
+  AF_DW_L16_OUT (11, S)                                                                            \
+  AF_DW_L16_OUT (12, S)                                                                            \
+  AF_DW_L16_OUT (13, S)                                                                            \
+  AF_DW_L16_OUT (14, S)
+AF_DW_L16_OUTS (1)
+AF_DW_L16_OUTS (2)
+#undef AF_DW_L16_OUTS
+#undef AF_DW_L16_OUT
+
+typedef void (*AfDwL16Fn) (const AfDwKernel *k, const float *buf, const float *w16, const __m512 vb,
+                           gint64 oy, gint64 x0, gint64 oy0, gint64 oy1, int n, guint16 *out);
+#define AF_DW_L16_ROW(S)                                                                           \
+  {                                                                                                \
+    NULL, af__dw_l16_out_1_##S, af__dw_l16_out_2_##S, af__dw_l16_out_3_##S, af__dw_l16_out_4_##S,  \
+        af__dw_l16_out_5_##S, af__dw_l16_out_6_##S, af__dw_l16_out_7_##S, af__dw_l16_out_8_##S,    \
+        af__dw_l16_out_9_##S, af__dw_l16_out_10_##S, af__dw_l16_out_11_##S, af__dw_l16_out_12_##S, \
+        af__dw_l16_out_13_##S, af__dw_l16_out_14_##S                                               \
+  }
+/* [stride - 1][outputs] */
+static const AfDwL16Fn af__dw_l16_outs[2][AF_DW_L16_N + 1] = { AF_DW_L16_ROW (1),
+                                                               AF_DW_L16_ROW (2) };
+#undef AF_DW_L16_ROW
+
+/* Rows [oy0, oy1) of group @g (@n channels) from @buf into @out (the
+ * group's first plane): each row in k->l16_groups even pixel groups. */
+__attribute__ ((target ("avx512f,avx512bw,avx512vl"))) static void
+af__dw_l16_group (const AfDwKernel *k, const float *buf, gint64 g, int n, gint64 oy0, gint64 oy1,
+                  guint16 *out)
+{
+  const gint64 w_out = k->d.w_out, ng = k->l16_groups;
+  const float *w16 = k->w16 + g * 9 * 16;
+  const __m512 vb = _mm512_loadu_ps (k->b16 + g * 16);
+  for (gint64 oy = oy0; oy < oy1; oy++)
+    for (gint64 i = 0; i < ng; i++) {
+      gint64 x0 = i * w_out / ng, x1 = (i + 1) * w_out / ng;
+      af__dw_l16_outs[k->d.stride[1] - 1][x1 - x0](k, buf, w16, vb, oy, x0, oy0, oy1, n, out);
+    }
+}
+
+/* Tasks [begin, end) of (group of 16 channels, band) pairs. */
+static void
+af__dw_l16_task (void *ctx, gint64 begin, gint64 end, int thread)
+{
+  AfDwRun *r = ctx;
+  const AfDwKernel *k = r->k;
+  const AfConvDesc *d = &k->d;
+  float *buf = (float *) (r->scratch + (gsize) thread * k->scratch);
+  for (gint64 t = begin; t < end; t++) {
+    gint64 g = t / k->l16_bands, b = t % k->l16_bands;
+    gint64 oy0 = b * d->h_out / k->l16_bands, oy1 = (b + 1) * d->h_out / k->l16_bands;
+    gint64 c0 = g * 16;
+    int n = (int) MIN (16, d->c_out - c0);
+    af__dw_l16_in (k, r->in, c0, n, oy0 * d->stride[0] - d->pad[0], buf);
+    af__dw_l16_group (k, buf, g, n, oy0, oy1, r->out + c0 * d->h_out * d->w_out);
+  }
+}
+#endif
+
 static void
 af__dw_task (void *ctx, gint64 begin, gint64 end, int thread)
 {
@@ -770,6 +1002,11 @@ af_cpu_dw_run (const AfDwKernel *k, const guint16 *in, const guint16 *res, guint
 #ifdef AF_X86
   if (k->max2 && af__cpu_use_avx512bw ()) {
     af_pool_parallel_for (pool, k->d.c_out, 1, af__dw_max2_task, &r);
+    return;
+  }
+  if (k->l16 && af__cpu_use_avx512bw ()) {
+    af_pool_parallel_for (pool, af__ceil_div (k->d.c_out, 16) * k->l16_bands, 1, af__dw_l16_task,
+                          &r);
     return;
   }
   if (k->lanes && r.simd) {
