@@ -11,7 +11,10 @@
  * (the columns ox >= w_out are computed and dropped), then compacted and
  * finished in one call. Taps on padding rows add +0 products to a sum that
  * is never -0, so the convolution equals conv.c's (which skips them); -inf
- * never wins a max. */
+ * never wins a max. With AVX-512 two faster paths take most shapes, with
+ * the same bits: 3x3 convolutions with 16 channels to a vector (lanes16)
+ * and stride-2 max pools straight from the fp16 rows (max2); without it,
+ * small planes run 8 channels to a vector (lanes). */
 #include "dwconv.h"
 #include "simd.h"
 
