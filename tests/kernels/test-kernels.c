@@ -435,6 +435,49 @@ test_conv_paths_identical (void)
   }
 }
 
+/* A conv of @desc (strides and dilations at least 1, groups 1, outputs
+ * filled in) on random operands, with the naive result under the epilogue
+ * @ep and a random residual: what the path comparisons below start from. */
+typedef struct {
+  AfConvDesc d;
+  gsize n_out;
+  guint16 *in, *res;
+  float *w, *b, *want;
+} EpConv;
+
+static void
+ep_conv_init (EpConv *c, const AfConvDesc *desc, const AfEpilogue *ep)
+{
+  AfConvDesc *d = &c->d;
+  *d = *desc;
+  d->dilation[0] = MAX (d->dilation[0], 1);
+  d->dilation[1] = MAX (d->dilation[1], 1);
+  d->stride[0] = MAX (d->stride[0], 1);
+  d->stride[1] = MAX (d->stride[1], 1);
+  d->groups = 1;
+  conv_fill_out (d);
+  c->n_out = d->c_out * d->h_out * d->w_out;
+  c->in = rnd_h (d->c_in * d->h_in * d->w_in, 1.0f);
+  c->res = rnd_h (c->n_out, 2.0f);
+  c->w = rnd_f (d->c_out * d->c_in * d->kh * d->kw, 0.25f);
+  c->b = rnd_f (d->c_out, 1.0f);
+  c->want = g_new (float, c->n_out);
+  AfEpilogue none = { 0 };
+  conv_ref (d, c->in, c->w, c->b, &none, c->want);
+  for (gsize j = 0; j < c->n_out; j++)
+    c->want[j] = af_epilogue_apply_res (ep, c->want[j], af_fp16_to_f32 (c->res[j]));
+}
+
+static void
+ep_conv_clear (EpConv *c)
+{
+  g_free (c->in);
+  g_free (c->res);
+  g_free (c->w);
+  g_free (c->b);
+  g_free (c->want);
+}
+
 /* The direct path (dirconv.c: channels in the vector lanes, no im2col)
  * gives the GEMM path's bits, on every path (the portable body when
  * AVX-512 is off at run time), on 1, 2 and 3 threads, for 32- and 16-wide
@@ -462,29 +505,20 @@ test_conv_direct (void)
     { 3, { AF_OP_CLIP, AF_OP_ADD, AF_OP_RELU6 }, { -0.5f, 0, 0 }, { 1.5f, 0, 0 } },
     { 1, { AF_OP_SIGMOID } },
   };
-  if (!af__cpu_use_avx512 ()) {
-    g_test_skip ("no AVX-512 here: the direct path is never chosen");
+  if (!af__cpu_use_avx512bw ()) {
+    g_test_skip ("no AVX-512BW here: the direct path is never chosen");
     return;
   }
   AfPool *pool3 = af_pool_new (3);
   for (guint i = 0; i < G_N_ELEMENTS (descs); i++)
     for (guint e = 0; e < G_N_ELEMENTS (eps); e++) {
-      AfConvDesc d = descs[i];
-      d.dilation[0] = MAX (d.dilation[0], 1);
-      d.dilation[1] = MAX (d.dilation[1], 1);
-      d.stride[0] = MAX (d.stride[0], 1);
-      d.stride[1] = MAX (d.stride[1], 1);
-      d.groups = 1;
-      conv_fill_out (&d);
-      gsize n_in = d.c_in * d.h_in * d.w_in, n_out = d.c_out * d.h_out * d.w_out;
+      EpConv c;
+      ep_conv_init (&c, &descs[i], &eps[e]);
+      const AfConvDesc d = c.d;
+      const gsize n_out = c.n_out;
+      const guint16 *in = c.in, *res = c.res;
+      const float *w = c.w, *b = c.b;
       gboolean add = af_epilogue_has_residual (&eps[e]);
-      guint16 *in = rnd_h (n_in, 1.0f), *res = rnd_h (n_out, 2.0f);
-      float *w = rnd_f (d.c_out * d.c_in * d.kh * d.kw, 0.25f), *b = rnd_f (d.c_out, 1.0f);
-      float *want = g_new (float, n_out);
-      AfEpilogue none = { 0 };
-      conv_ref (&d, in, w, b, &none, want);
-      for (gsize j = 0; j < n_out; j++)
-        want[j] = af_epilogue_apply_res (&eps[e], want[j], af_fp16_to_f32 (res[j]));
       af__dir_force (0);
       AfConvKernel *gemm = af_cpu_conv_new (&d, w, b, &eps[e]);
       af__dir_force (1);
@@ -515,16 +549,12 @@ test_conv_direct (void)
       af__cpu_force_portable (FALSE);
       af__cpu_force_no_avx512 (FALSE);
       char *what = g_strdup_printf ("direct desc %u ep %u", i, e);
-      expect_close (what, first, want, n_out);
+      expect_close (what, first, c.want, n_out);
       g_free (what);
       af_cpu_conv_free (gemm);
       af_cpu_conv_free (k);
       g_aligned_free (scratch);
-      g_free (in);
-      g_free (res);
-      g_free (w);
-      g_free (b);
-      g_free (want);
+      ep_conv_clear (&c);
       g_free (first);
       g_free (out);
     }
@@ -560,19 +590,12 @@ test_conv_tails_fused (void)
   };
   for (guint i = 0; i < G_N_ELEMENTS (descs); i++)
     for (guint e = 0; e < G_N_ELEMENTS (eps); e++) {
-      AfConvDesc d = descs[i];
-      d.dilation[0] = d.dilation[1] = 1;
-      d.stride[0] = d.stride[1] = 1;
-      d.groups = 1;
-      conv_fill_out (&d);
-      gsize n_in = d.c_in * d.h_in * d.w_in, n_out = d.c_out * d.h_out * d.w_out;
-      guint16 *in = rnd_h (n_in, 1.0f), *res = rnd_h (n_out, 2.0f);
-      float *w = rnd_f (d.c_out * d.c_in * d.kh * d.kw, 0.25f), *b = rnd_f (d.c_out, 1.0f);
-      float *want = g_new (float, n_out);
-      AfEpilogue none = { 0 };
-      conv_ref (&d, in, w, b, &none, want);
-      for (gsize j = 0; j < n_out; j++)
-        want[j] = af_epilogue_apply_res (&eps[e], want[j], af_fp16_to_f32 (res[j]));
+      EpConv c;
+      ep_conv_init (&c, &descs[i], &eps[e]);
+      const AfConvDesc d = c.d;
+      const gsize n_out = c.n_out;
+      const guint16 *in = c.in, *res = c.res;
+      const float *w = c.w, *b = c.b, *want = c.want;
       AfConvKernel *k = af_cpu_conv_new (&d, w, b, &eps[e]);
       guint8 *scratch = scratch_new (af_cpu_conv_scratch_size (k) * 2);
       guint16 *first = g_new (guint16, n_out), *out = g_new (guint16, n_out);
@@ -601,11 +624,7 @@ test_conv_tails_fused (void)
       af__cpu_force_no_avx512 (FALSE);
       af_cpu_conv_free (k);
       g_aligned_free (scratch);
-      g_free (in);
-      g_free (res);
-      g_free (w);
-      g_free (b);
-      g_free (want);
+      ep_conv_clear (&c);
       g_free (first);
       g_free (out);
     }
