@@ -102,12 +102,6 @@ af__conv_ldb (gint64 ncols)
   return ldb % 128 == 0 ? ldb + NR : ldb; /* avoid 4K-aliasing rows */
 }
 
-static gsize
-af__align64 (gsize n)
-{
-  return (n + 63) & ~(gsize) 63;
-}
-
 /* Where the packed weights of group @g, K block [k0, k0 + kn) (k0 a
  * multiple of kc), panel @mb start: [groups][K blocks][m_blocks][kn][MR],
  * so the panels of a K block are one sequential stream. */
@@ -162,8 +156,8 @@ af__conv_plan_padded (AfConvKernel *k)
   if (k->direct || taps == 1)
     return;
   gint64 rows_out = MIN (d->h_out, af__ceil_div (k->nc, d->w_out) + 1);
-  k->pp_rows = (rows_out - 1) * d->stride[0] + (d->kh - 1) * d->dilation[0] + 1;
-  k->pp_w = (d->w_out - 1) * d->stride[1] + (d->kw - 1) * d->dilation[1] + 1;
+  k->pp_rows = af__conv_rows_in (d, rows_out);
+  k->pp_w = af__conv_cols_in (d, d->w_out);
   k->pp_ch = MIN (k->cin_g, af__ceil_div (k->kc, taps) + 1);
   gsize bytes = (gsize) k->pp_ch * k->pp_rows * k->pp_w * sizeof (float);
   if (bytes > AF_CONV_PP_BYTES)
@@ -246,7 +240,7 @@ af_cpu_conv_new (const AfConvDesc *d, const float *w, const float *bias, const A
     return k;
   }
   if (k->depthwise) {
-    k->span = MAX ((d->w_out - 1) * d->stride[1] + (d->kw - 1) * d->dilation[1] + 1, 1);
+    k->span = MAX (af__conv_cols_in (d, d->w_out), 1);
     k->scratch = af__dw_layout (k, NULL, NULL);
   } else if (k->hw_out > 0) {
     af__conv_plan_tiles (k);

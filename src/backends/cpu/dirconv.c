@@ -58,22 +58,16 @@ typedef struct {
 } AfDirScratch;
 
 static gsize
-af__dir_align64 (gsize n)
-{
-  return (n + 63) & ~(gsize) 63;
-}
-
-static gsize
 af__dir_layout (const AfDirConv *dk, guint8 *base, AfDirScratch *s)
 {
   gsize pp = (gsize) (dk->d.c_in * dk->rows_in * dk->pitch + 16) * sizeof (float);
   gsize t = AF_DIR_T * AF_DIR_VW * sizeof (float);
   if (s) {
     s->pp = (float *) base;
-    s->t = (float *) (base + af__dir_align64 (pp));
-    s->col = (float *) (base + af__dir_align64 (pp) + af__dir_align64 (t));
+    s->t = (float *) (base + af__align64 (pp));
+    s->col = (float *) (base + af__align64 (pp) + af__align64 (t));
   }
-  return af__dir_align64 (pp) + af__dir_align64 (t) + af__dir_align64 (16 * sizeof (float));
+  return af__align64 (pp) + af__align64 (t) + af__align64 (16 * sizeof (float));
 }
 
 /* ------------------------------------------------------------ choice */
@@ -90,25 +84,7 @@ static gboolean
 af__dir_env_off (void)
 {
   static gint env = -1;
-  gint e = g_atomic_int_get (&env);
-  if (e < 0) {
-    const char *s = g_getenv ("AF_CPU_NO_DIRCONV");
-    e = s && *s && strcmp (s, "0") != 0;
-    g_atomic_int_set (&env, e);
-  }
-  return e;
-}
-
-static gint64
-af__dir_pitch (const AfConvDesc *d)
-{
-  return (d->w_out - 1) * d->stride[1] + (d->kw - 1) * d->dilation[1] + 1;
-}
-
-static gint64
-af__dir_rows_in (const AfConvDesc *d, gint64 band)
-{
-  return (band - 1) * d->stride[0] + (d->kh - 1) * d->dilation[0] + 1;
+  return af__env_flag ("AF_CPU_NO_DIRCONV", &env);
 }
 
 gboolean
@@ -121,7 +97,8 @@ af__dir_eligible (const AfConvDesc *d)
       (d->stride[1] != 1 && d->stride[1] != 2) || d->kh * d->kw == 1 ||
       d->c_in * d->kh * d->kw < AF_DIR_MIN_K)
     return FALSE;
-  gint64 one_row = d->c_in * af__dir_rows_in (d, 1) * af__dir_pitch (d) * (gint64) sizeof (float);
+  gint64 one_row =
+      d->c_in * af__conv_rows_in (d, 1) * af__conv_cols_in (d, d->w_out) * (gint64) sizeof (float);
   return one_row <= AF_DIR_PP_MAX && d->c_in * d->kh * d->kw <= G_MAXINT32 / 4;
 }
 
@@ -131,14 +108,14 @@ static void
 af__dir_plan (AfDirConv *dk)
 {
   const AfConvDesc *d = &dk->d;
-  dk->pitch = af__dir_pitch (d);
+  dk->pitch = af__conv_cols_in (d, d->w_out);
   gint64 row_bytes = d->c_in * dk->pitch * (gint64) sizeof (float);
   gint64 band = 1;
-  while (band < d->h_out && af__dir_rows_in (d, band + 1) * row_bytes <= AF_DIR_PP_BYTES)
+  while (band < d->h_out && af__conv_rows_in (d, band + 1) * row_bytes <= AF_DIR_PP_BYTES)
     band++;
   dk->n_bands = (d->h_out + band - 1) / band;
   band = (d->h_out + dk->n_bands - 1) / dk->n_bands; /* the widest of the even bands */
-  dk->rows_in = af__dir_rows_in (d, band);
+  dk->rows_in = af__conv_rows_in (d, band);
   dk->n_groups = (d->w_out + AF_DIR_MAX_N - 1) / AF_DIR_MAX_N;
   dk->offs = g_new (gint32, MAX (dk->kdim, 1));
   gint64 p = 0;

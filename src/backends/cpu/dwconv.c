@@ -66,8 +66,7 @@ af__dw_new_geom (const AfConvDesc *d, const AfEpilogue *ep)
 {
   if (d->groups != d->c_in || d->groups != d->c_out || d->h_out <= 0 || d->w_out <= 0)
     return NULL;
-  gint64 rows = (d->h_out - 1) * d->stride[0] + (d->kh - 1) * d->dilation[0] + 1;
-  gint64 cols = (d->w_out - 1) * d->stride[1] + (d->kw - 1) * d->dilation[1] + 1;
+  gint64 rows = af__conv_rows_in (d, d->h_out), cols = af__conv_cols_in (d, d->w_out);
   gint64 sh = d->stride[0], sw = d->stride[1];
   /* a pitch of at least 8 floats: short rows move as whole vectors */
   gint64 rp = af__ceil_div (rows, sh), pw = MAX (af__ceil_div (cols, sw), 8);
@@ -174,12 +173,11 @@ af__dw_l16_plan (AfDwKernel *k)
   if (k->se.add)
     return;
   gint64 row_bytes = k->cols * 16 * (gint64) sizeof (float), band = 1;
-  while (band < d->h_out &&
-         ((band) *d->stride[0] + (d->kh - 1) * d->dilation[0] + 1) * row_bytes <= AF_DW_L16_BYTES)
+  while (band < d->h_out && af__conv_rows_in (d, band + 1) * row_bytes <= AF_DW_L16_BYTES)
     band++;
   k->l16_bands = af__ceil_div (d->h_out, band);
   band = af__ceil_div (d->h_out, k->l16_bands);
-  k->l16_rows = (band - 1) * d->stride[0] + (d->kh - 1) * d->dilation[0] + 1;
+  k->l16_rows = af__conv_rows_in (d, band);
   gint64 groups = af__ceil_div (d->c_out, 16), taps = k->taps;
   k->l16_groups = af__ceil_div (d->w_out, AF_DW_L16_N);
   k->w16 = g_new0 (float, groups *taps * 16);

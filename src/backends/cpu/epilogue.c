@@ -47,18 +47,24 @@ af_cpu_has_avx2_fma_f16c (void)
   return d;
 }
 
+gboolean
+af__env_flag (const char *name, gint *cache)
+{
+  gint e = g_atomic_int_get (cache);
+  if (e < 0) {
+    const char *s = g_getenv (name);
+    e = s && *s && strcmp (s, "0") != 0;
+    g_atomic_int_set (cache, e);
+  }
+  return e;
+}
+
 /* TRUE if AF_CPU_PORTABLE asks for the portable C paths (read once). */
 static gboolean
 af__cpu_portable_env (void)
 {
   static gint env = -1;
-  gint e = g_atomic_int_get (&env);
-  if (e < 0) {
-    const char *s = g_getenv ("AF_CPU_PORTABLE");
-    e = s && *s && strcmp (s, "0") != 0;
-    g_atomic_int_set (&env, e);
-  }
-  return e;
+  return af__env_flag ("AF_CPU_PORTABLE", &env);
 }
 
 gboolean
@@ -103,8 +109,8 @@ af__cpu_use_avx512 (void)
       d = (lo & 0xe6) == 0xe6;
     }
 #endif
-    const char *s = g_getenv ("AF_CPU_NO_AVX512");
-    if (s && *s && strcmp (s, "0") != 0)
+    static gint no_avx512 = -1;
+    if (af__env_flag ("AF_CPU_NO_AVX512", &no_avx512))
       d = 0;
     g_atomic_int_set (&af__avx512_detected, d);
   }

@@ -39,12 +39,6 @@ typedef struct {
   gint64 n_chunks, strips_per;
 } AfLinearRun;
 
-static gsize
-af__align64 (gsize n)
-{
-  return (n + 63) & ~(gsize) 63;
-}
-
 AfLinearKernel *
 af_cpu_linear_new (gint64 k, gint64 n, const float *w, const float *bias, const AfEpilogue *ep)
 {

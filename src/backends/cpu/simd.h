@@ -240,6 +240,31 @@ af__round_up (gint64 a, gint64 b)
   return af__ceil_div (a, b) * b;
 }
 
+/* @n rounded up to a multiple of 64 (scratch layouts: 64-byte aligned parts). */
+static inline gsize
+af__align64 (gsize n)
+{
+  return (n + 63) & ~(gsize) 63;
+}
+
+/* The input rows (columns) that @n consecutive output rows (columns) of @d
+ * read, padding included. */
+static inline gint64
+af__conv_rows_in (const AfConvDesc *d, gint64 n)
+{
+  return (n - 1) * d->stride[0] + (d->kh - 1) * d->dilation[0] + 1;
+}
+
+static inline gint64
+af__conv_cols_in (const AfConvDesc *d, gint64 n)
+{
+  return (n - 1) * d->stride[1] + (d->kw - 1) * d->dilation[1] + 1;
+}
+
+/* TRUE if the environment variable @name is set to something other than ""
+ * or "0"; read once, the answer kept in *@cache (a static gint, -1 at first). */
+gboolean af__env_flag (const char *name, gint *cache);
+
 G_END_DECLS
 
 #endif /* AF_CPU_SIMD_H */

@@ -50,12 +50,6 @@ typedef struct {
   gint64 mb_per, m_chunks;
 } AfWinoRun;
 
-static gsize
-af__wino_align64 (gsize n)
-{
-  return (n + 63) & ~(gsize) 63;
-}
-
 static gint af__wino_forced = -1; /* -1: AF_CPU_WINOGRAD decides; 0 off; 1 on */
 
 void
@@ -69,13 +63,7 @@ static gboolean
 af__wino_env (void)
 {
   static gint env = -1;
-  gint e = g_atomic_int_get (&env);
-  if (e < 0) {
-    const char *s = g_getenv ("AF_CPU_WINOGRAD");
-    e = s && *s && strcmp (s, "0") != 0;
-    g_atomic_int_set (&env, e);
-  }
-  return e;
+  return af__env_flag ("AF_CPU_WINOGRAD", &env);
 }
 
 gboolean
@@ -142,13 +130,13 @@ af__wino_new (const AfConvDesc *d, const float *w, const float *bias, const AfEp
   wk->n_blocks = af__ceil_div (wk->n_tiles, wk->s_max * NR);
   wk->pw = 2 * wk->tw + 2;
   wk->prow = 2 * MIN (wk->th, (wk->s_max * NR - 1) / wk->tw + 2) + 2;
-  wk->v_bytes = af__wino_align64 ((gsize) 16 * wk->s_max * d->c_in * NR * sizeof (float));
-  wk->m_bytes = af__wino_align64 ((gsize) 16 * wk->s_max * 2 * MR * NR * sizeof (float));
+  wk->v_bytes = af__align64 ((gsize) 16 * wk->s_max * d->c_in * NR * sizeof (float));
+  wk->m_bytes = af__align64 ((gsize) 16 * wk->s_max * 2 * MR * NR * sizeof (float));
   wk->half = wk->tw + 1 + NR; /* + NR: 16-lane reads past a row's tiles */
-  wk->p_bytes = af__wino_align64 ((gsize) wk->prow * 2 * wk->half * sizeof (float));
-  wk->o_bytes = af__wino_align64 ((gsize) (wk->prow - 2) * 2 * wk->tw * sizeof (float));
+  wk->p_bytes = af__align64 ((gsize) wk->prow * 2 * wk->half * sizeof (float));
+  wk->o_bytes = af__align64 ((gsize) (wk->prow - 2) * 2 * wk->tw * sizeof (float));
   wk->scratch = wk->v_bytes + wk->m_bytes + wk->p_bytes + wk->o_bytes +
-                af__wino_align64 ((gsize) wk->pw * sizeof (float));
+                af__align64 ((gsize) wk->pw * sizeof (float));
   wk->bias = g_new0 (float, d->c_out);
   if (bias)
     memcpy (wk->bias, bias, d->c_out * sizeof (float));
