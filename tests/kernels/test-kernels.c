@@ -396,6 +396,9 @@ test_conv_paths_identical (void)
     { DESC (40, 9, 10, 23, 1, 1) },
     { DESC (3, 30, 30, 17, 7, 7), .stride = { 2, 2 }, .pad = { 3, 3, 3, 3 } },
     { DESC (300, 7, 7, 26, 3, 3), .pad = { 1, 1, 1, 1 } },
+    /* two uneven pixel tiles (80 + 89): on two threads every (tile, panels)
+     * pair is cut into panel chunks (af__conv_split) */
+    { DESC (512, 13, 13, 200, 1, 1) },
   };
   for (guint i = 0; i < G_N_ELEMENTS (descs); i++) {
     AfConvDesc d = descs[i];

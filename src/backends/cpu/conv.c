@@ -11,8 +11,10 @@
  * split into even and odd halves, so every strip is a few contiguous runs
  * per tap) and runs the 6x16 microkernel over its block of output channels
  * (with AVX-512F, two panels at once: 12 x 16). Tasks are (group, pixel
- * tile) pairs, whole where they divide evenly among the threads, the rest
- * split by channels, so even small layers keep every thread busy. A tail
+ * tile) pairs, whole or cut into chunks of output channels, as an
+ * estimate of each task's cycles says the threads finish together
+ * (af__conv_split, planned once per pool size), so even small layers keep
+ * every thread busy. A tail
  * strip of at most 4 pixels (7x7 = 3 x 16 + 1) runs with the channels in
  * the vector lanes instead; with one K block and a simple epilogue,
  * AVX-512 panel pairs finish full strips straight from their registers (no
@@ -38,6 +40,14 @@
 #define AF_CONV_TILE_BYTES (256 * 1024) /* im2col tile budget (fits L2) */
 #define AF_CONV_MAX_NC 512              /* pixels per tile */
 
+/* How a GEMM-path run is cut into tasks (af__conv_split): tasks [0,
+ * n_whole) are whole (group, pixel tile) pairs, the pairs after them are cut
+ * into m_chunks chunks of mb_per output panels. */
+typedef struct {
+  int n_threads; /* planned for this many threads; 0: not planned */
+  gint64 n_whole, m_chunks, mb_per;
+} AfConvSplit;
+
 struct _AfConvKernel {
   AfConvDesc d;
   AfEpilogue ep;
@@ -55,8 +65,9 @@ struct _AfConvKernel {
   float *w;    /* GEMM: see af__conv_panel_at (+ 8 floats); depthwise: [c][kh * kw] */
   float *bias; /* [c_out], zeros when absent */
   gsize scratch;
-  AfWino *wino;   /* the Winograd path (af__wino_eligible), else NULL */
-  AfDirConv *dir; /* the direct path (af__dir_eligible), else NULL */
+  AfWino *wino;      /* the Winograd path (af__wino_eligible), else NULL */
+  AfDirConv *dir;    /* the direct path (af__dir_eligible), else NULL */
+  AfConvSplit split; /* GEMM path: the work split planned for split.n_threads */
 };
 
 typedef struct {
@@ -65,14 +76,14 @@ typedef struct {
   guint16 *out;
   guint8 *scratch;
   gboolean simd, avx512;
-  gboolean fused;          /* one K block, AVX-512, simple epilogue: pairs finish in registers */
-  gint64 n_whole;          /* tasks [0, n_whole): whole (group, pixel tile) pairs */
-  gint64 m_chunks, mb_per; /* the rest: the remaining pairs' panels in chunks */
-  const guint16 *res;      /* ADD residual laid out like @out, or NULL */
+  gboolean fused;     /* one K block, AVX-512, simple epilogue: pairs finish in registers */
+  AfConvSplit sp;     /* the tasks (GEMM path) */
+  const guint16 *res; /* ADD residual laid out like @out, or NULL */
 } AfConvRun;
 
 typedef struct AfDwScratch_ AfDwScratch;
 static gsize af__dw_layout (const AfConvKernel *k, guint8 *base, AfDwScratch *s);
+static AfConvSplit af__conv_split (const AfConvKernel *k, int nt, gboolean avx512);
 
 /* Scratch layouts: AF_TAKE (field, type, n) gives s->field n elements at
  * @base + off (64-byte aligned) when @s is non-NULL and advances off, so one
@@ -248,6 +259,13 @@ af_cpu_conv_new (const AfConvDesc *d, const float *w, const float *bias, const A
   af__conv_pack_weights (k, w); /* after planning: the layout follows kc */
   k->scratch = MAX (k->scratch, 64);
   return k;
+}
+
+void
+af_cpu_conv_plan_threads (AfConvKernel *k, int n_threads)
+{
+  if (!k->wino && !k->dir && !k->depthwise && k->hw_out > 0)
+    k->split = af__conv_split (k, n_threads, af__cpu_use_avx512 ());
 }
 
 gsize
@@ -647,6 +665,96 @@ af__conv_finish_cols (const AfConvKernel *k, const float *cb, gint64 ldb, gint64
 }
 #endif
 
+/* Task @t of split @sp: (group, pixel tile) pair @pair, panels [mb0, mb1). */
+static void
+af__conv_task_range (const AfConvKernel *k, const AfConvSplit *sp, gint64 t, gint64 *pair,
+                     gint64 *mb0, gint64 *mb1)
+{
+  *pair = t;
+  *mb0 = 0;
+  *mb1 = k->m_blocks;
+  if (t >= sp->n_whole) {
+    *pair = sp->n_whole + (t - sp->n_whole) / sp->m_chunks;
+    *mb0 = (t - sp->n_whole) % sp->m_chunks * sp->mb_per;
+    *mb1 = MIN (k->m_blocks, *mb0 + sp->mb_per);
+  }
+}
+
+/* Estimated cycles of a task: @panels panels over @ncols pixels (6 FMAs
+ * per panel, full strip and k step; a last strip of 5..12 pixels runs as 8
+ * ymm columns, at most 4 with the channels in the lanes), plus its im2col
+ * tile (about 1.5 cycles per strip and k step) and a fixed cost. */
+static double
+af__conv_task_cost (const AfConvKernel *k, gint64 ncols, gint64 panels)
+{
+  gint64 rem = ncols % NR, full = ncols / NR;
+  double tail = rem == 0                ? 0
+                : rem <= AF_GEMM_NARROW ? rem / 16.0
+                : rem <= 8              ? 0.5
+                : rem <= 12             ? 0.5 + (rem - 8) / 16.0
+                                        : 1.0;
+  double strips = full + tail;
+  return (double) k->kdim * (6.0 * panels * strips + 1.5 * af__ceil_div (ncols, NR)) + 2000.0;
+}
+
+/* The time split @sp takes on @nt threads, each taking the next task when
+ * free (what the pool does). */
+static double
+af__conv_makespan (const AfConvKernel *k, const AfConvSplit *sp, int nt)
+{
+  double *load = g_newa (double, nt), span = 0;
+  memset (load, 0, nt * sizeof (double));
+  gint64 n = sp->n_whole + (k->d.groups * k->n_tiles - sp->n_whole) * sp->m_chunks;
+  for (gint64 t = 0; t < n; t++) {
+    gint64 pair, mb0, mb1, p0, ncols;
+    af__conv_task_range (k, sp, t, &pair, &mb0, &mb1);
+    af__conv_tile (k, pair % k->n_tiles, &p0, &ncols);
+    int at = 0;
+    for (int i = 1; i < nt; i++)
+      if (load[i] < load[at])
+        at = i;
+    load[at] += af__conv_task_cost (k, ncols, mb1 - mb0);
+    span = MAX (span, load[at]);
+  }
+  return span;
+}
+
+/* Plans the tasks for @nt threads: whole (group, pixel tile) pairs keep a
+ * tile's im2col in one task, but a few uneven tiles leave a thread idle
+ * (13x13 = 80 + 89 pixels on two threads); cutting pairs into chunks of
+ * output panels balances them at the price of an im2col per chunk. Tries
+ * whole pairs with only the ones left over cut, and every pair cut, into 1
+ * to 4 * nt chunks (even panel counts for the AVX-512 pair kernel), and
+ * takes a split only when its estimated makespan is 2 % shorter (what the
+ * estimate leaves out, e.g. the cut tiles' C blocks, cost about 1 %), the
+ * fewer tasks on a tie. */
+static AfConvSplit
+af__conv_split (const AfConvKernel *k, int nt, gboolean avx512)
+{
+  gint64 outer = k->d.groups * k->n_tiles;
+  AfConvSplit best = { .n_threads = nt, .n_whole = outer, .m_chunks = 1, .mb_per = k->m_blocks };
+  if (nt <= 1)
+    return best;
+  double best_span = af__conv_makespan (k, &best, nt);
+  gint64 best_n = outer;
+  for (int cut_all = 0; cut_all < 2; cut_all++)
+    for (gint64 want = 1; want <= MIN (k->m_blocks, 4 * nt); want++) {
+      AfConvSplit sp = { .n_threads = nt, .n_whole = cut_all ? 0 : outer / nt * nt };
+      sp.mb_per = af__ceil_div (k->m_blocks, want);
+      if (avx512)
+        sp.mb_per = MIN (af__round_up (sp.mb_per, 2), k->m_blocks);
+      sp.m_chunks = af__ceil_div (k->m_blocks, sp.mb_per);
+      gint64 n = sp.n_whole + (outer - sp.n_whole) * sp.m_chunks;
+      double span = af__conv_makespan (k, &sp, nt);
+      if (span < best_span * 0.98 || (span <= best_span && n < best_n)) {
+        best = sp;
+        best_span = span;
+        best_n = n;
+      }
+    }
+  return best;
+}
+
 /* One task: pixel tile ti of group g, output panels [mb0, mb1). For each K
  * block: build its im2col rows, then run the microkernel of every panel
  * (pair) over every 16-pixel strip, accumulating in the fp32 C block;
@@ -662,13 +770,8 @@ af__conv_gemm_task (void *ctx, gint64 begin, gint64 end, int thread)
   float *cb = sc.cb;
   gint64 ldb = k->ldb;
   for (gint64 t = begin; t < end; t++) {
-    gint64 pair = t, mb0 = 0, mb1 = k->m_blocks;
-    if (t >= r->n_whole) {
-      gint64 mc = (t - r->n_whole) % r->m_chunks;
-      pair = r->n_whole + (t - r->n_whole) / r->m_chunks;
-      mb0 = mc * r->mb_per;
-      mb1 = MIN (k->m_blocks, mb0 + r->mb_per);
-    }
+    gint64 pair, mb0, mb1;
+    af__conv_task_range (k, &r->sp, t, &pair, &mb0, &mb1);
     gint64 g = pair / k->n_tiles, ti = pair % k->n_tiles;
     gint64 p0, ncols;
     af__conv_tile (k, ti, &p0, &ncols);
@@ -836,8 +939,6 @@ af_cpu_conv_run_res (const AfConvKernel *k, const guint16 *in, const guint16 *re
                   .scratch = scratch,
                   .simd = af__cpu_use_simd (),
                   .avx512 = af__cpu_use_avx512 (),
-                  .m_chunks = 1,
-                  .mb_per = 1,
                   .res = res };
   r.fused = r.avx512 && k->simple && k->n_kb == 1;
   g_return_if_fail (!af_epilogue_has_residual (&k->ep) || res);
@@ -855,21 +956,9 @@ af_cpu_conv_run_res (const AfConvKernel *k, const guint16 *in, const guint16 *re
     af_pool_parallel_for (pool, k->d.c_out, 1, af__conv_dw_task, &r);
     return;
   }
-  /* Tasks: (group, pixel tile) pairs, as many whole as divide evenly among
-   * the threads; the remaining pairs' output panels split into the fewest
-   * chunks that give every thread the same number of them (or at least 8
-   * per thread). A chunk redoes its tile's im2col, so only the leftover
-   * tiles pay for it (on small images, one tile: 2 threads take half the
-   * channels each). Chunks hold an even number of panels for the AVX-512
-   * two-panel kernel. */
-  gint64 nt = af_pool_n_threads (pool), outer = k->d.groups * k->n_tiles, want = 1;
-  r.n_whole = nt > 1 ? outer / nt * nt : outer;
-  gint64 left = outer - r.n_whole;
-  while (left > 0 && want < k->m_blocks && (left * want) % nt != 0 && left * want < 8 * nt)
-    want++;
-  r.mb_per = af__ceil_div (k->m_blocks, want);
-  if (r.avx512)
-    r.mb_per = MIN (af__round_up (r.mb_per, 2), k->m_blocks);
-  r.m_chunks = af__ceil_div (k->m_blocks, r.mb_per);
-  af_pool_parallel_for_each (pool, r.n_whole + left * r.m_chunks, af__conv_gemm_task, &r);
+  int nt = af_pool_n_threads (pool);
+  r.sp = k->split.n_threads == nt ? k->split : af__conv_split (k, nt, r.avx512);
+  gint64 outer = k->d.groups * k->n_tiles;
+  af_pool_parallel_for_each (pool, r.sp.n_whole + (outer - r.sp.n_whole) * r.sp.m_chunks,
+                             af__conv_gemm_task, &r);
 }

@@ -269,6 +269,7 @@ af_bind_conv (AfCpuProgram *p, AfCpuStep *s)
   s->conv = af_cpu_conv_new (&d, wf, bf, &s->step->ep);
   if (!s->conv)
     return FALSE;
+  af_cpu_conv_plan_threads (s->conv, af_pool_n_threads (p->pool));
   p->kscratch_per_thread = MAX (p->kscratch_per_thread, af_cpu_conv_scratch_size (s->conv));
   s->run = af_run_conv;
   return TRUE;

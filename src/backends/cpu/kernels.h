@@ -61,6 +61,9 @@ typedef struct _AfConvKernel AfConvKernel;
  * or NULL. Both are copied/packed. */
 AfConvKernel *af_cpu_conv_new (const AfConvDesc *d, const float *w, const float *bias,
                                const AfEpilogue *ep);
+/* Plans @k's work split for a pool of @n_threads (runs on another pool
+ * size plan theirs on the fly). */
+void af_cpu_conv_plan_threads (AfConvKernel *k, int n_threads);
 gsize af_cpu_conv_scratch_size (const AfConvKernel *k);
 /* One image: @in [c_in, h_in, w_in], @out [c_out, h_out, w_out], fp16.
  * @scratch: af_pool_n_threads(pool) * scratch_size bytes, 64-byte aligned. */
