@@ -14,7 +14,9 @@
  *   the two needed source rows of every component are interpolated along x,
  *   blended along y and converted. An AVX2 path (chosen at init when the CPU
  *   has AVX2 and AF_CPU_PORTABLE is unset or 0) gives bit-identical output
- *   to the portable C path.
+ *   to the portable C path; with AVX-512 VBMI (and AF_CPU_NO_AVX512 unset
+ *   or 0) it reads the source taps with byte permutes of 128-byte windows
+ *   instead of one load per tap.
  * - YUV (NV12, I420) uses the caps' colorimetry when the caps carry a
  *   "colorimetry" field, BT.601 limited range otherwise.
  * - A 1-channel port receives BT.601 luma (0.299 R + 0.587 G + 0.114 B);
@@ -65,6 +67,7 @@ typedef struct {
   guint8 *pairs;                     /* staged source pairs: 3 components x 2 rows x pad_w x 2 */
   guint8 *line;                      /* one converted output row: 3 x pad_w */
   struct _GstAneforgeGather *gather; /* AVX2 read tables, or NULL (private) */
+  struct _GstAneforgeWindows *win;   /* AVX-512 VBMI staging tables, or NULL (private) */
 } GstAneforgePreprocess;
 
 /* Defined when gst_aneforge_preprocess_set_simd exists (benchmarks). */

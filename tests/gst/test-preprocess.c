@@ -243,6 +243,8 @@ test_colorimetry (void)
   gst_buffer_unref (buf);
 }
 
+static guint n_windowed; /* run_path calls that staged through the VBMI windows */
+
 /* Runs @buf through @port with the AVX2 kernels (@simd) or the portable
  * ones; NULL when AVX2 was asked for and the CPU lacks it. */
 static guint8 *
@@ -251,6 +253,7 @@ run_path (const GstVideoInfo *info, GstBuffer *buf, const AfTensorInfo *port, gb
   GstAneforgePreprocess pp = { 0 };
   GError *error = NULL;
   g_assert_true (gst_aneforge_preprocess_init (&pp, info, TRUE, port, &error));
+  n_windowed += simd && pp.win != NULL;
   g_assert_no_error (error);
   if (gst_aneforge_preprocess_set_simd (&pp, simd) != simd) {
     gst_aneforge_preprocess_clear (&pp);
@@ -269,9 +272,28 @@ run_path (const GstVideoInfo *info, GstBuffer *buf, const AfTensorInfo *port, gb
 
 /* The AVX2 kernels give the portable kernels' bytes exactly, in every sink
  * format, for downscales, upscales, tiny frames (the staged fallback), odd
- * sizes, padded strides, BGR, luma and full-range ports. */
+ * sizes, padded strides, BGR, luma and full-range ports: once as the CPU
+ * allows (AVX-512 VBMI windows where they fit) and once with AVX-512 off
+ * (AF_CPU_NO_AVX512=1: the AVX2 gathers everywhere). */
+static void simd_matches_portable (void);
+
 static void
 test_simd_matches_portable (void)
+{
+  n_windowed = 0;
+  g_setenv ("AF_CPU_NO_AVX512", "1", TRUE);
+  simd_matches_portable ();
+  g_assert_cmpuint (n_windowed, ==, 0);
+  g_unsetenv ("AF_CPU_NO_AVX512");
+  simd_matches_portable ();
+#if defined(__x86_64__) || defined(__i386__)
+  if (__builtin_cpu_supports ("avx512vbmi") && __builtin_cpu_supports ("avx512bw"))
+    g_assert_cmpuint (n_windowed, >, 0); /* the windows ran (and matched) */
+#endif
+}
+
+static void
+simd_matches_portable (void)
 {
   const int in_sizes[][2] = { { 385, 289 }, { 1920, 1080 }, { 33, 17 }, { 3, 5 }, { 1, 1 } };
   const int ports[][3] = { { 3, 224, 224 }, { 3, 23, 41 }, { 1, 28, 28 }, { 3, 301, 500 } };
