@@ -1,13 +1,15 @@
 /* layer-bench.c — one layer in a graph of its own, compiled and timed: the
  * CPU backend's kernels in isolation (a benchmark, not a test).
  *
- *   layer-bench [-t THREADS] [-n RUNS] conv CIN COUT H W K STRIDE PAD GROUPS
- *   layer-bench [-t THREADS] [-n RUNS] maxpool C H W K STRIDE PAD
- *   layer-bench [-t THREADS] [-n RUNS] gap C H W
- *   layer-bench [-t THREADS] [-n RUNS] linear K N
+ *   layer-bench [-t THREADS] [-n RUNS] [-c 1] conv CIN COUT H W K STRIDE PAD GROUPS
+ *   layer-bench [-t THREADS] [-n RUNS] [-c 1] maxpool C H W K STRIDE PAD
+ *   layer-bench [-t THREADS] [-n RUNS] [-c 1] gap C H W
+ *   layer-bench [-t THREADS] [-n RUNS] [-c 1] linear K N
  *
  * Prints the median and the minimum over RUNS executes (after 10 warm-up
- * runs) and the GFLOP/s of the median (2 x MACs for conv and linear). */
+ * runs) and the GFLOP/s of the median (2 x MACs for conv and linear).
+ * -c 1: cold caches — 64 MiB are touched between runs (untimed), so the
+ * weights come from memory as in a model whose weights exceed the caches. */
 #include "aneforge.h"
 
 #include <stdio.h>
@@ -81,12 +83,15 @@ int
 main (int argc, char **argv)
 {
   int threads = 1, runs = 200;
+  gboolean cold = FALSE;
   int i = 1;
   for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
     if (!strcmp (argv[i], "-t"))
       threads = atoi (argv[i + 1]);
     else if (!strcmp (argv[i], "-n"))
       runs = MAX (atoi (argv[i + 1]), 1);
+    else if (!strcmp (argv[i], "-c"))
+      cold = atoi (argv[i + 1]) != 0;
   }
   static const struct {
     const char *name;
@@ -98,7 +103,7 @@ main (int argc, char **argv)
       kind = (int) j;
   if (kind < 0) {
     fprintf (stderr,
-             "usage: %s [-t THREADS] [-n RUNS] conv CIN COUT H W K STRIDE PAD GROUPS\n"
+             "usage: %s [-t THREADS] [-n RUNS] [-c 1] conv CIN COUT H W K STRIDE PAD GROUPS\n"
              "       ... maxpool C H W K STRIDE PAD | gap C H W | linear K N\n",
              argv[0]);
     return 2;
@@ -129,7 +134,11 @@ main (int argc, char **argv)
   double *t = g_new (double, runs);
   for (int r = 0; r < 10; r++)
     af_model_execute (m, NULL);
+  gsize evict_n = cold ? (gsize) 64 << 20 : 0;
+  guint8 *evict = cold ? g_malloc0 (evict_n) : NULL;
   for (int r = 0; r < runs; r++) {
+    for (gsize j = 0; j < evict_n; j += 64) /* not memset: it may bypass the caches */
+      evict[j]++;
     gint64 t0 = g_get_monotonic_time ();
     af_model_execute (m, NULL);
     t[r] = (g_get_monotonic_time () - t0) / 1000.0;
@@ -141,6 +150,7 @@ main (int argc, char **argv)
     printf (", %.1f GFLOP/s", flops / (med * 1e6));
   printf ("\n");
   g_free (t);
+  g_free (evict);
   g_free (xv);
   af_model_free (m);
   af_graph_free (g);
