@@ -18,7 +18,10 @@
  * strip of at most 4 pixels (7x7 = 3 x 16 + 1) runs with the channels in
  * the vector lanes instead; with one K block and a simple epilogue,
  * AVX-512 panel pairs finish full strips straight from their registers (no
- * fp32 C round trip). Depthwise convs (groups == c_in == c_out) use
+ * fp32 C round trip), and 1x1 stride-1 convs of at most 48 output channels
+ * (AVX-512BW) skip the strips: their sums read the fp16 input directly, up to
+ * four panels per call (af__gemm_fin24h_avx512: converting a strip cost as
+ * much as its few rows of FMAs). Depthwise convs (groups == c_in == c_out) use
  * dwconv.c (the executor's first choice) or a direct row kernel here;
  * ungrouped convs with several taps, c_out a multiple of 16 and K >= 128
  * the direct path with the channels in the vector lanes (dirconv.c, when
@@ -39,6 +42,7 @@
 #define NR AF_GEMM_NR
 #define AF_CONV_TILE_BYTES (256 * 1024) /* im2col tile budget (fits L2) */
 #define AF_CONV_MAX_NC 512              /* pixels per tile */
+#define AF_CONV_H16_ROWS 64             /* 1x1 convs up to this many rows: af__conv_h16_task */
 
 /* How a GEMM-path run is cut into tasks (af__conv_split): tasks [0,
  * n_whole) are whole (group, pixel tile) pairs, the pairs after them are cut
@@ -77,6 +81,7 @@ typedef struct {
   guint8 *scratch;
   gboolean simd, avx512;
   gboolean fused;     /* one K block, AVX-512, simple epilogue: pairs finish in registers */
+  gboolean h16;       /* fused 1x1 with <= 24 rows: sums straight from the fp16 input */
   AfConvSplit sp;     /* the tasks (GEMM path) */
   const guint16 *res; /* ADD residual laid out like @out, or NULL */
 } AfConvRun;
@@ -755,6 +760,34 @@ af__conv_split (const AfConvKernel *k, int nt, gboolean avx512)
   return best;
 }
 
+#ifdef AF_X86
+/* A task of a few-row 1x1 conv (r->h16): panels [mb0, mb1) of group @g
+ * over pixels [p0, p0 + ncols) in 16-pixel strips read straight from the
+ * fp16 input, each finished from the registers (no im2col, no C block). */
+static void
+af__conv_h16_task (const AfConvRun *r, gint64 g, gint64 p0, gint64 ncols, gint64 mb0, gint64 mb1)
+{
+  const AfConvKernel *k = r->k;
+  gint64 hw = k->hw_out, row = g * k->cout_g + mb0 * MR;
+  int rows = (int) (MIN (k->cout_g, mb1 * MR) - mb0 * MR);
+  const float *a = k->w + af__conv_panel_at (k, g, 0, k->kdim, mb0);
+  const guint16 *b = r->in + g * k->cin_g * hw + p0;
+  /* calls of at most 4 panels (24 rows), as even as panels go: 32 rows are
+     3 + 3 panels, not 4 + 2 */
+  int panels = (rows + MR - 1) / MR, calls = (panels + 3) / 4, per = (panels + calls - 1) / calls;
+  for (int r0 = 0; r0 < rows; r0 += per * MR) {
+    int n = MIN (per * MR, rows - r0);
+    const float *ar = a + (gint64) r0 / MR * k->kdim * MR;
+    for (gint64 s = 0; s < ncols; s += NR) {
+      gint64 at = (row + r0) * hw + p0 + s;
+      af__gemm_fin24h_avx512 (k->kdim, ar, k->kdim * MR, b + s, hw, (int) MIN (NR, ncols - s), n,
+                              k->bias + row + r0, &k->se, r->res ? r->res + at : NULL, r->out + at,
+                              hw);
+    }
+  }
+}
+#endif
+
 /* One task: pixel tile ti of group g, output panels [mb0, mb1). For each K
  * block: build its im2col rows, then run the microkernel of every panel
  * (pair) over every 16-pixel strip, accumulating in the fp32 C block;
@@ -775,6 +808,12 @@ af__conv_gemm_task (void *ctx, gint64 begin, gint64 end, int thread)
     gint64 g = pair / k->n_tiles, ti = pair % k->n_tiles;
     gint64 p0, ncols;
     af__conv_tile (k, ti, &p0, &ncols);
+#ifdef AF_X86
+    if (r->h16) {
+      af__conv_h16_task (r, g, p0, ncols, mb0, mb1);
+      continue;
+    }
+#endif
     const float *wg = k->w + af__conv_panel_at (k, g, 0, 0, 0);
     for (gint64 kb = 0; kb < k->n_kb; kb++) {
       gint64 k0 = kb * k->kc, k1 = MIN (k->kdim, k0 + k->kc);
@@ -941,6 +980,7 @@ af_cpu_conv_run_res (const AfConvKernel *k, const guint16 *in, const guint16 *re
                   .avx512 = af__cpu_use_avx512 (),
                   .res = res };
   r.fused = r.avx512 && k->simple && k->n_kb == 1;
+  r.h16 = r.fused && k->direct && k->cout_g <= AF_CONV_H16_ROWS && af__cpu_use_avx512bw ();
   g_return_if_fail (!af_epilogue_has_residual (&k->ep) || res);
   if (k->hw_out == 0 || k->d.c_out == 0)
     return;

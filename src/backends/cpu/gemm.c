@@ -608,6 +608,117 @@ static const AfUkzfFn af__ukzf_fns[2 * MR + 1] = {
 };
 #endif
 
+/* ------------------------------------------------------------ fp16 columns
+ * Up to four panels (24 rows) x 16 columns read straight from fp16 rows:
+ * for a 1x1 conv with few output channels the im2col strips cost as much as
+ * the sums (one conversion per element for only 16-24 rows of FMAs), so
+ * here each k step converts its 16 halves in the register it multiplies.
+ * Same sums in the same order as af__gemm_fin12_avx512 over converted
+ * strips, so the same bits. @full: all 16 columns (plain loads and stores),
+ * else the columns of @m (masked). */
+#ifdef AF_X86
+#define AF_UKH_FMA(i)                                                                              \
+  if (P * MR > i)                                                                                  \
+    c##i = _mm512_fmadd_ps (_mm512_set1_ps (ap[(i) / MR * lda_panel + (i) % MR]), bv, c##i);
+#define AF_UKH_FIN(i)                                                                              \
+  if (P * MR > i && i < rows)                                                                      \
+    af__finzm (c##i, bias[i], se, se->add ? res + i *ldo : NULL, out + i * ldo, full, m);
+
+__attribute__ ((target ("avx512f,avx512bw,avx512vl"), always_inline)) static inline void
+af__finzm (__m512 acc, float bias, const AfSimpleEp *se, const guint16 *res, guint16 *out,
+           gboolean full, __mmask16 m)
+{
+  if (full) {
+    af__finz (acc, bias, se, res, out);
+    return;
+  }
+  __m512 v = _mm512_add_ps (acc, _mm512_set1_ps (bias));
+  if (se->clamp[0])
+    v = _mm512_min_ps (_mm512_max_ps (v, _mm512_set1_ps (se->lo[0])), _mm512_set1_ps (se->hi[0]));
+  if (se->add) {
+    __m512 r = _mm512_cvtph_ps (_mm256_maskz_loadu_epi16 (m, res));
+    v = _mm512_add_ps (_mm512_cvtph_ps (_mm512_cvtps_ph (v, AF_F16_NEAREST)), r);
+    if (se->clamp[1])
+      v = _mm512_min_ps (_mm512_max_ps (v, _mm512_set1_ps (se->lo[1])), _mm512_set1_ps (se->hi[1]));
+  }
+  __m256i h = _mm512_cvtps_ph (v, AF_F16_NEAREST);
+  __asm__("" : "+v"(h)); /* convert, then a masked store (not a masked vcvtps2ph) */
+  _mm256_mask_storeu_epi16 (out, m, h);
+}
+
+__attribute__ ((target ("avx512f,avx512bw,avx512vl"), always_inline)) static inline void
+af__ukh (int P, gboolean full, gint64 k, const float *a, gint64 lda_panel, const guint16 *b,
+         gint64 ldb, __mmask16 m, int rows, const float *bias, const AfSimpleEp *se,
+         const guint16 *res, guint16 *out, gint64 ldo)
+{
+  __m512 c0 = _mm512_setzero_ps (), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+  __m512 c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0, c13 = c0, c14 = c0, c15 = c0;
+  __m512 c16 = c0, c17 = c0, c18 = c0, c19 = c0, c20 = c0, c21 = c0, c22 = c0, c23 = c0;
+  const float *ap = a;
+  for (gint64 p = 0; p < k; p++, ap += MR, b += ldb) {
+    __m512 bv = _mm512_cvtph_ps (full ? _mm256_loadu_si256 ((const __m256i *) b)
+                                      : _mm256_maskz_loadu_epi16 (m, b));
+    AF_UKH_FMA (0)
+    AF_UKH_FMA (1) AF_UKH_FMA (2) AF_UKH_FMA (3) AF_UKH_FMA (4) AF_UKH_FMA (5) AF_UKH_FMA (6)
+        AF_UKH_FMA (7) AF_UKH_FMA (8) AF_UKH_FMA (9) AF_UKH_FMA (10) AF_UKH_FMA (11) AF_UKH_FMA (12)
+            AF_UKH_FMA (13) AF_UKH_FMA (14) AF_UKH_FMA (15) AF_UKH_FMA (16) AF_UKH_FMA (17)
+                AF_UKH_FMA (18) AF_UKH_FMA (19) AF_UKH_FMA (20) AF_UKH_FMA (21) AF_UKH_FMA (22)
+                    AF_UKH_FMA (23)
+  }
+  AF_UKH_FIN (0)
+  AF_UKH_FIN (1) AF_UKH_FIN (2) AF_UKH_FIN (3) AF_UKH_FIN (4) AF_UKH_FIN (5) AF_UKH_FIN (6)
+      AF_UKH_FIN (7) AF_UKH_FIN (8) AF_UKH_FIN (9) AF_UKH_FIN (10) AF_UKH_FIN (11) AF_UKH_FIN (12)
+          AF_UKH_FIN (13) AF_UKH_FIN (14) AF_UKH_FIN (15) AF_UKH_FIN (16) AF_UKH_FIN (17)
+              AF_UKH_FIN (18) AF_UKH_FIN (19) AF_UKH_FIN (20) AF_UKH_FIN (21) AF_UKH_FIN (22)
+                  AF_UKH_FIN (23)
+}
+#undef AF_UKH_FMA
+#undef AF_UKH_FIN
+
+#define AF_UKH(P, F)                                                                               \
+  __attribute__ ((target ("avx512f,avx512bw,avx512vl"))) static void af__ukh_##P##_##F (           \
+      gint64 k, const float *a, gint64 lda_panel, const guint16 *b, gint64 ldb, __mmask16 m,       \
+      int rows, const float *bias, const AfSimpleEp *se, const guint16 *res, guint16 *out,         \
+      gint64 ldo)                                                                                  \
+  {                                                                                                \
+    af__ukh (P, F, k, a, lda_panel, b, ldb, m, rows, bias, se, res, out, ldo);                     \
+  }
+AF_UKH (1, 0)
+AF_UKH (1, 1)
+AF_UKH (2, 0)
+AF_UKH (2, 1)
+AF_UKH (3, 0)
+AF_UKH (3, 1)
+AF_UKH (4, 0)
+AF_UKH (4, 1)
+#undef AF_UKH
+
+typedef void (*AfUkhFn) (gint64 k, const float *a, gint64 lda_panel, const guint16 *b, gint64 ldb,
+                         __mmask16 m, int rows, const float *bias, const AfSimpleEp *se,
+                         const guint16 *res, guint16 *out, gint64 ldo);
+static const AfUkhFn af__ukh_fns[5][2] = {
+  { NULL, NULL },
+  { af__ukh_1_0, af__ukh_1_1 },
+  { af__ukh_2_0, af__ukh_2_1 },
+  { af__ukh_3_0, af__ukh_3_1 },
+  { af__ukh_4_0, af__ukh_4_1 },
+};
+#endif
+
+void
+af__gemm_fin24h_avx512 (gint64 k, const float *a, gint64 lda_panel, const guint16 *b, gint64 ldb,
+                        int ncols, int rows, const float *bias, const AfSimpleEp *se,
+                        const guint16 *res, guint16 *out, gint64 ldo)
+{
+  g_assert (rows > 0 && rows <= 4 * MR && ncols > 0 && ncols <= NR);
+#ifdef AF_X86
+  af__ukh_fns[(rows + MR - 1) / MR][ncols == NR](
+      k, a, lda_panel, b, ldb, (__mmask16) ((1u << ncols) - 1), rows, bias, se, res, out, ldo);
+#else
+  g_assert_not_reached ();
+#endif
+}
+
 void
 af__gemm_fin12_avx512 (gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb,
                        const float *pf, int mr, const float *bias, const AfSimpleEp *se,

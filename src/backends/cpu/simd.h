@@ -121,6 +121,15 @@ void af__gemm_fin12_avx512 (gint64 k, const float *a, gint64 lda_panel, const fl
                             const float *pf, int mr, const float *bias, const AfSimpleEp *se,
                             const guint16 *res, guint16 *out, gint64 ldo);
 
+/* The fused finish of af__gemm_fin12_avx512 for @rows <= 24 rows (panels
+ * @a + q * @lda_panel) whose 16 columns are fp16 read straight from @b (row
+ * p at b + p * @ldb; a 1x1 conv's input, no im2col strips), only @ncols <=
+ * 16 of them read and written. Needs AVX-512BW (af__cpu_use_avx512bw). Same
+ * sums as over the converted strips, same bits. */
+void af__gemm_fin24h_avx512 (gint64 k, const float *a, gint64 lda_panel, const guint16 *b,
+                             gint64 ldb, int ncols, int rows, const float *bias,
+                             const AfSimpleEp *se, const guint16 *res, guint16 *out, gint64 ldo);
+
 /* af__gemm_acc12_avx512 for 8 columns (a last strip of 5..12 pixels): rows
  * i < @mr (7..12) of two panels x columns j < 8 in ymm registers (AVX2/FMA:
  * at two ymm FMAs per cycle the 16-wide kernel's rate). Same sums. */
