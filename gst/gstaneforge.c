@@ -979,6 +979,8 @@ gst_aneforge_set_caps (GstBaseTransform *trans, GstCaps *incaps, GstCaps *outcap
   gst_aneforge_preprocess_clear (&self->pre);
   if (!gst_aneforge_preprocess_init (&self->pre, &self->vinfo, colorimetry, &self->port, &err))
     goto wrong_model;
+  /* one scratch slot per model thread: offline frames are preprocessed on them */
+  gst_aneforge_preprocess_set_slots (&self->pre, af_model_n_threads (self->model));
   gst_aneforge_restart_stream (self);
   self->negotiated = TRUE;
   GST_DEBUG_OBJECT (self, "in %" GST_PTR_FORMAT " out %" GST_PTR_FORMAT, incaps, outcaps);
@@ -1005,16 +1007,37 @@ wrong_model : {
 
 /* ---------------------------------------------------------------- per frame */
 
-/* Maps @buf into @dst (a port-sized image). Posts on error. */
+typedef struct {
+  const GstAneforgePreprocess *pre;
+  const GstVideoFrame *frame;
+  guint8 *dst;
+} GstAneforgeRows;
+
+static void
+gst_aneforge_rows_task (gpointer data, gint64 begin, gint64 end, int thread)
+{
+  const GstAneforgeRows *r = data;
+  gst_aneforge_preprocess_run_rows (r->pre, r->frame, r->dst, (gint) begin, (gint) end, thread);
+}
+
+/* Maps @buf into @dst (a port-sized image). @threaded: the caller's thread
+ * also runs the model (offline, batch), so the model's threads are idle and
+ * share the rows (in live mode the worker may be inferring on them). Posts
+ * on error. */
 static gboolean
-gst_aneforge_preprocess_buffer (GstAneforge *self, GstBuffer *buf, guint8 *dst)
+gst_aneforge_preprocess_buffer (GstAneforge *self, GstBuffer *buf, guint8 *dst, gboolean threaded)
 {
   GstVideoFrame frame;
   if (!self->negotiated)
     goto not_negotiated;
   if (!gst_video_frame_map (&frame, &self->vinfo, buf, GST_MAP_READ))
     goto map_failed;
-  gst_aneforge_preprocess_run (&self->pre, &frame, dst);
+  if (threaded && self->pre.n_slots > 1) {
+    GstAneforgeRows rows = { &self->pre, &frame, dst };
+    af_model_parallel_for (self->model, self->pre.out_h, 8, gst_aneforge_rows_task, &rows);
+  } else {
+    gst_aneforge_preprocess_run (&self->pre, &frame, dst);
+  }
   gst_video_frame_unmap (&frame);
   return TRUE;
 
@@ -1043,7 +1066,8 @@ static gboolean
 gst_aneforge_infer (GstAneforge *self, GstBuffer *buf, guint64 *latency_ns)
 {
   GstClockTime t0 = gst_util_get_timestamp ();
-  if (!gst_aneforge_preprocess_buffer (self, buf, self->port_view) || !gst_aneforge_execute (self))
+  if (!gst_aneforge_preprocess_buffer (self, buf, self->port_view, TRUE) ||
+      !gst_aneforge_execute (self))
     return FALSE;
   *latency_ns = gst_util_get_timestamp () - t0;
   return TRUE;
@@ -1373,7 +1397,7 @@ gst_aneforge_submit (GstAneforge *self, GstBuffer *buf, guint64 seq)
                          0 };
   GstClockTime t0 = gst_util_get_timestamp ();
   guint8 *stage = gst_aneforge_worker_stage (self->worker, &job);
-  if (!gst_aneforge_preprocess_buffer (self, buf, stage))
+  if (!gst_aneforge_preprocess_buffer (self, buf, stage, FALSE))
     return FALSE; /* the stage stays free: nothing pending */
   job.pre_ns = gst_util_get_timestamp () - t0;
   gst_aneforge_worker_submit (self->worker, stage, &job);
@@ -1575,8 +1599,8 @@ gst_aneforge_submit_input_buffer (GstBaseTransform *trans, gboolean is_discont, 
   e.due = gst_aneforge_next_frame (self, &e.seq);
   if (e.due) {
     GstClockTime t0 = gst_util_get_timestamp ();
-    if (!gst_aneforge_preprocess_buffer (self, e.buf,
-                                         self->port_view + self->held_due * self->port_item)) {
+    if (!gst_aneforge_preprocess_buffer (
+            self, e.buf, self->port_view + self->held_due * self->port_item, TRUE)) {
       gst_buffer_unref (e.buf);
       return GST_FLOW_ERROR;
     }

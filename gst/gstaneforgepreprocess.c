@@ -402,8 +402,7 @@ gst_aneforge_tables_new (GstAneforgePreprocess *pp, const GstVideoInfo *info)
     pp->cx_adj = (cstride == 1 || (pp->nv12 && cstride == 2)) &&
                  gst_aneforge_axis_adjacent (pp->cx, pp->out_w, cstride);
   }
-  pp->pairs = g_malloc0 (3 * 2 * 2 * (gsize) pp->pad_w);
-  pp->line = g_malloc0 (3 * (gsize) pp->pad_w);
+  gst_aneforge_preprocess_set_slots (pp, 1);
 #ifdef GST_ANEFORGE_X86
   pp->gather = gst_aneforge_gather_new (pp, info);
   pp->win = gst_aneforge_windows_new (pp, info);
@@ -448,6 +447,7 @@ gst_aneforge_preprocess_clear (GstAneforgePreprocess *pp)
   g_clear_pointer (&pp->wcx, g_free);
   g_clear_pointer (&pp->pairs, g_free);
   g_clear_pointer (&pp->line, g_free);
+  pp->n_slots = 0;
   g_clear_pointer (&pp->gather, gst_aneforge_gather_free);
   g_clear_pointer (&pp->win, gst_aneforge_windows_free);
   pp->x_adj = pp->cx_adj = pp->nv12 = FALSE;
@@ -896,13 +896,44 @@ gst_aneforge_emit (const GstAneforgePreprocess *pp, guint8 *dst, gint oy)
   }
 }
 
+/* Scratch bytes per slot: the staged pairs, then the converted line. */
+static gsize
+gst_aneforge_pairs_bytes (const GstAneforgePreprocess *pp)
+{
+  return 3 * 2 * 2 * (gsize) pp->pad_w;
+}
+
+void
+gst_aneforge_preprocess_set_slots (GstAneforgePreprocess *pp, gint n_slots)
+{
+  g_return_if_fail (pp && pp->pad_w > 0 && n_slots > 0);
+  g_free (pp->pairs);
+  g_free (pp->line);
+  pp->pairs = g_malloc0 (gst_aneforge_pairs_bytes (pp) * n_slots);
+  pp->line = g_malloc0 (3 * (gsize) pp->pad_w * n_slots);
+  pp->n_slots = n_slots;
+}
+
 void
 gst_aneforge_preprocess_run (const GstAneforgePreprocess *pp, const GstVideoFrame *frame,
                              guint8 *dst)
 {
-  g_return_if_fail (pp && pp->x && pp->line && frame && dst);
+  g_return_if_fail (pp);
+  gst_aneforge_preprocess_run_rows (pp, frame, dst, 0, pp->out_h, 0);
+}
+
+void
+gst_aneforge_preprocess_run_rows (const GstAneforgePreprocess *base, const GstVideoFrame *frame,
+                                  guint8 *dst, gint oy0, gint oy1, gint slot)
+{
+  g_return_if_fail (base && base->x && base->line && frame && dst);
+  g_return_if_fail (slot >= 0 && slot < base->n_slots && 0 <= oy0 && oy1 <= base->out_h);
+  GstAneforgePreprocess slot_pp = *base; /* the same tables, this slot's scratch */
+  const GstAneforgePreprocess *pp = &slot_pp;
+  slot_pp.pairs = base->pairs + gst_aneforge_pairs_bytes (base) * slot;
+  slot_pp.line = base->line + 3 * (gsize) base->pad_w * slot;
   gint n_comp = pp->kind == GST_ANEFORGE_SRC_GRAY ? 1 : 3;
-  for (gint oy = 0; oy < pp->out_h; oy++) {
+  for (gint oy = oy0; oy < oy1; oy++) {
     gint wy = pp->y[oy].w1;
 #ifdef GST_ANEFORGE_X86
     if (pp->simd && pp->win) {

@@ -66,6 +66,7 @@ typedef struct {
   gint16 *wx, *wcx;                  /* x weights as (w0, w1) pairs, pad_w pairs each */
   guint8 *pairs;                     /* staged source pairs: 3 components x 2 rows x pad_w x 2 */
   guint8 *line;                      /* one converted output row: 3 x pad_w */
+  gint n_slots;                      /* copies of pairs and line, one per concurrent row range */
   struct _GstAneforgeGather *gather; /* AVX2 read tables, or NULL (private) */
   struct _GstAneforgeWindows *win;   /* AVX-512 VBMI staging tables, or NULL (private) */
 } GstAneforgePreprocess;
@@ -94,6 +95,16 @@ void gst_aneforge_preprocess_clear (GstAneforgePreprocess *pp);
  * @dst, the port's C x H x W uint8 planes. Allocates nothing. */
 void gst_aneforge_preprocess_run (const GstAneforgePreprocess *pp, const GstVideoFrame *frame,
                                   guint8 *dst);
+
+/* Scratch for @n_slots row ranges at once (gst_aneforge_preprocess_run_rows
+ * slots 0 .. n_slots - 1); init leaves one. Allocates: call from set_caps. */
+void gst_aneforge_preprocess_set_slots (GstAneforgePreprocess *pp, gint n_slots);
+
+/* Output rows [@oy0, @oy1) of gst_aneforge_preprocess_run with scratch slot
+ * @slot: ranges on different slots may run on different threads at once.
+ * Allocates nothing. */
+void gst_aneforge_preprocess_run_rows (const GstAneforgePreprocess *pp, const GstVideoFrame *frame,
+                                       guint8 *dst, gint oy0, gint oy1, gint slot);
 
 G_END_DECLS
 

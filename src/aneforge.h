@@ -427,6 +427,20 @@ void *af_model_input_view (AfModel *m, guint i, AfDType *dtype);
 gboolean af_model_execute (AfModel *m, GError **error);
 const guint16 *af_model_output_view (AfModel *m, guint i);
 
+/* Host work next to the model on its threads (e.g. filling the input for
+ * the next af_model_execute from a video frame). @func gets items [begin,
+ * end) and the index @thread (0 .. af_model_n_threads () - 1) of the
+ * thread running them, so it can keep scratch per thread. */
+typedef void (*AfRangeFunc) (gpointer user_data, gint64 begin, gint64 end, int thread);
+/* Threads af_model_parallel_for runs on (1 on backends without host threads). */
+int af_model_n_threads (AfModel *m);
+/* Runs @func over [0, @n) in chunks of at least @grain items on the model's
+ * threads, the caller's included; returns when all are done. Allocates
+ * nothing. Not while another thread runs af_model_execute on @m: the threads
+ * are the same. */
+void af_model_parallel_for (AfModel *m, gint64 n, gint64 grain, AfRangeFunc func,
+                            gpointer user_data);
+
 /* Convenience: fp32 in (image ports take pixel values 0..255, rounded and
  * clamped), fp32 out (widened from fp16). @inputs / @outputs have one
  * caller-owned buffer per model input / output. */

@@ -73,6 +73,10 @@ typedef struct {
   gpointer (*compile) (AfPlan *plan, int threads, guint8 *arena, GError **error);
   gboolean (*execute) (gpointer program, GError **error);
   void (*release) (gpointer program);
+  /* Optional (NULL: one thread, run inline): the program's host threads. */
+  int (*n_threads) (gpointer program);
+  void (*parallel_for) (gpointer program, gint64 n, gint64 grain, AfRangeFunc func,
+                        gpointer user_data);
 } AfBackend;
 
 extern const AfBackend af_backend_cpu;

@@ -159,6 +159,25 @@ af_model_execute (AfModel *m, GError **error)
   return m->backend->execute (m->program, error);
 }
 
+int
+af_model_n_threads (AfModel *m)
+{
+  g_return_val_if_fail (m, 1);
+  return m->backend->n_threads ? m->backend->n_threads (m->program) : 1;
+}
+
+void
+af_model_parallel_for (AfModel *m, gint64 n, gint64 grain, AfRangeFunc func, gpointer user_data)
+{
+  g_return_if_fail (m && func);
+  if (n <= 0)
+    return;
+  if (m->backend->parallel_for)
+    m->backend->parallel_for (m->program, n, grain, func, user_data);
+  else
+    func (user_data, 0, n, 0);
+}
+
 gboolean
 af_model_run (AfModel *m, const float *const *inputs, float *const *outputs, GError **error)
 {

@@ -379,6 +379,69 @@ test_no_outputs (void)
   af_graph_free (g);
 }
 
+typedef struct {
+  gint *hits;      /* per item */
+  gint max_thread; /* the largest thread index seen */
+  gint calls;
+} RangeLog;
+
+static void
+log_range (gpointer user_data, gint64 begin, gint64 end, int thread)
+{
+  RangeLog *l = user_data;
+  g_atomic_int_inc (&l->calls);
+  for (gint64 i = begin; i < end; i++)
+    g_atomic_int_inc (&l->hits[i]);
+  gint seen;
+  do
+    seen = g_atomic_int_get (&l->max_thread);
+  while (thread > seen && !g_atomic_int_compare_and_exchange (&l->max_thread, seen, thread));
+}
+
+/* af_model_parallel_for runs every item exactly once on the model's
+ * threads (thread indices below af_model_n_threads), inline below the grain,
+ * not at all for n = 0; the model still executes to the same outputs. */
+static void
+test_parallel_for (void)
+{
+  AfGraph *g = tiny_cnn ();
+  guint16 *first = NULL;
+  gsize n_out = 0;
+  for (int threads = 1; threads <= 3; threads++) {
+    AfCompileOptions o = AF_COMPILE_OPTIONS_INIT;
+    o.threads = threads;
+    AfModel *m = af_compile (g, &o, NULL);
+    g_assert_nonnull (m);
+    g_assert_cmpint (af_model_n_threads (m), ==, threads);
+    const gint64 n = 1000;
+    RangeLog l = { g_new0 (gint, n), -1, 0 };
+    for (int rep = 0; rep < 50; rep++)
+      af_model_parallel_for (m, n, 7, log_range, &l);
+    for (gint64 i = 0; i < n; i++)
+      g_assert_cmpint (l.hits[i], ==, 50);
+    g_assert_cmpint (l.max_thread, <, threads);
+    g_assert_cmpint (l.max_thread, >=, 0);
+    l.calls = 0;
+    af_model_parallel_for (m, 0, 7, log_range, &l);
+    g_assert_cmpint (l.calls, ==, 0);
+    af_model_parallel_for (m, 5, 7, log_range, &l); /* below the grain: one call */
+    g_assert_cmpint (l.calls, ==, 1);
+    g_free (l.hits);
+    g_assert_true (af_model_execute (m, NULL));
+    AfTensorInfo info;
+    af_model_output_info (m, 0, &info);
+    n_out = af_shape_numel (info.rank, info.shape);
+    const guint16 *out = af_model_output_view (m, 0);
+    if (!first)
+      first = g_memdup2 (out, n_out * sizeof (guint16));
+    else
+      g_assert_cmpmem (first, n_out * sizeof (guint16), out, n_out * sizeof (guint16));
+    af_model_free (m);
+  }
+  g_free (first);
+  af_graph_free (g);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -393,5 +456,6 @@ main (int argc, char **argv)
   g_test_add_func ("/compile/ane-unavailable", test_ane_unavailable);
   g_test_add_func ("/compile/sticky-error", test_sticky_error);
   g_test_add_func ("/compile/no-outputs", test_no_outputs);
+  g_test_add_func ("/compile/parallel-for", test_parallel_for);
   return g_test_run ();
 }

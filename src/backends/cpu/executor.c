@@ -686,6 +686,19 @@ af_cpu_release (gpointer program)
   g_free (p);
 }
 
+static int
+af_cpu_n_threads (gpointer program)
+{
+  return af_pool_n_threads (((AfCpuProgram *) program)->pool);
+}
+
+static void
+af_cpu_parallel_for (gpointer program, gint64 n, gint64 grain, AfRangeFunc func, gpointer user_data)
+{
+  af_pool_parallel_for (((AfCpuProgram *) program)->pool, n, grain, func, user_data);
+}
+
 const AfBackend af_backend_cpu = {
-  "cpu", af_cpu_available, af_cpu_compile, af_cpu_execute, af_cpu_release,
+  "cpu",          af_cpu_available, af_cpu_compile,      af_cpu_execute,
+  af_cpu_release, af_cpu_n_threads, af_cpu_parallel_for,
 };
