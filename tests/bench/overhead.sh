@@ -8,7 +8,8 @@
 #    median of the per-frame latency-ms the element posts (preprocessing of
 #    the 768x576 decoded frame into the 227x227 port + inference), and the
 #    ratio element / bare (target <= 1.05); then the same from videotestsrc
-#    (no decoder competing for the two cores). At 1 and 2 threads.
+#    (no decoder competing for the two cores). At 1 and 2 threads, bare and
+#    element alternating AF_OVERHEAD_ROUNDS times (default 3).
 # 4. GStreamer's videoscale + videoconvert, 1080p NV12 -> 224x224 RGB, per
 #    frame: the pipeline's wall time minus the same pipeline without them.
 # BUILD_DIR defaults to build. A benchmark, not a test: figures vary with the
@@ -29,26 +30,46 @@ export GST_PLUGIN_PATH="$build/gst"
 median () { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 
 # per thread count: 1 leaves the second core to the decoder (the element's own
-# cost), 2 shares both cores with it (what a 2-core pipeline sees)
+# cost), 2 shares both cores with it (what a 2-core pipeline sees). This VM's
+# speed changes from one minute to the next, so the bare model is timed right
+# before each pipeline, ROUNDS times in alternation, and the ratio is of the
+# medians over the rounds.
+rounds=${AF_OVERHEAD_ROUNDS:-3}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-for threads in 1 2; do
-  bare=$("$af" bench "$model" --threads "$threads" --runs 100 | sed -n 's/.*"median_ms": \([0-9.]*\).*/\1/p')
-  gst-launch-1.0 -m filesrc location="$shared/media/vtest.avi" ! decodebin \
-    ! identity eos-after="$n" ! aneforge model="$model" threads="$threads" mode=offline \
+bare_ms () {
+  "$af" bench "$model" --threads "$1" --runs 100 | sed -n 's/.*"median_ms": \([0-9.]*\).*/\1/p'
+}
+elem_ms () { # threads, source description (the rest of the arguments)
+  local t=$1
+  shift
+  gst-launch-1.0 -m "$@" ! aneforge model="$model" threads="$t" mode=offline \
     ! fakesink sync=false >"$log" 2>&1
-  elem=$(grep -o 'latency-ms=(double)[0-9.e+-]*' "$log" | tail -n +6 | sed 's/.*)//' | median)
-  frames=$(grep -c 'latency-ms=' "$log" || true)
-  echo "threads $threads: bare model median ${bare} ms (aneforge bench, 100 runs)"
-  echo "threads $threads: element median latency ${elem} ms over ${frames} frames (first 5 skipped)"
-  awk -v e="$elem" -v b="$bare" -v t="$threads" 'BEGIN { printf "threads %d: ratio element/bare: %.3f (overhead %+.1f %%)\n", t, e / b, (e / b - 1) * 100 }'
-  # the same frames from a source that costs next to nothing (no decoder
-  # competing for the cores)
-  gst-launch-1.0 -m videotestsrc num-buffers="$n" pattern=black \
-    ! video/x-raw,format=I420,width=768,height=576 \
-    ! aneforge model="$model" threads="$threads" mode=offline ! fakesink sync=false >"$log" 2>&1
-  elem=$(grep -o 'latency-ms=(double)[0-9.e+-]*' "$log" | tail -n +6 | sed 's/.*)//' | median)
-  awk -v e="$elem" -v b="$bare" -v t="$threads" 'BEGIN { printf "threads %d: no decoder (videotestsrc 768x576 I420): element %.3f ms, ratio %.3f (overhead %+.1f %%)\n", t, e, e / b, (e / b - 1) * 100 }'
+  grep -o 'latency-ms=(double)[0-9.e+-]*' "$log" | tail -n +6 | sed 's/.*)//' | median
+}
+for threads in 1 2; do
+  for src in decoder test; do
+    bares=() elems=()
+    for ((r = 0; r < rounds; r++)); do
+      bares+=("$(bare_ms "$threads")")
+      if [ "$src" = decoder ]; then
+        elems+=("$(elem_ms "$threads" filesrc location="$shared/media/vtest.avi" ! decodebin \
+          ! identity eos-after="$n")")
+      else
+        # the same frames from a source that costs next to nothing (no decoder
+        # competing for the cores)
+        elems+=("$(elem_ms "$threads" videotestsrc num-buffers="$n" pattern=black \
+          ! video/x-raw,format=I420,width=768,height=576)")
+      fi
+    done
+    bare=$(printf '%s\n' "${bares[@]}" | median)
+    elem=$(printf '%s\n' "${elems[@]}" | median)
+    label="filesrc vtest.avi ! decodebin"
+    [ "$src" = test ] && label="no decoder (videotestsrc 768x576 I420)"
+    awk -v e="$elem" -v b="$bare" -v t="$threads" -v l="$label" -v bs="${bares[*]}" -v es="${elems[*]}" \
+      'function r3(s,   a, n, i, o) { n = split(s, a, " "); o = ""; for (i = 1; i <= n; i++) o = o sprintf("%s%.3f", i > 1 ? " " : "", a[i]); return o }
+       BEGIN { printf "threads %d, %s: element %.3f ms, bare %.3f ms, ratio %.3f (overhead %+.1f %%); rounds: bare %s, element %s\n", t, l, e, b, e / b, (e / b - 1) * 100, r3(bs), r3(es) }'
+  done
 done
 
 wall () {
