@@ -9,7 +9,7 @@
 #    the 768x576 decoded frame into the 227x227 port + inference), and the
 #    ratio element / bare (target <= 1.05); then the same from videotestsrc
 #    (no decoder competing for the two cores). At 1 and 2 threads, bare and
-#    element alternating AF_OVERHEAD_ROUNDS times (default 3).
+#    element alternating AF_OVERHEAD_ROUNDS times (default 5).
 # 4. GStreamer's videoscale + videoconvert, 1080p NV12 -> 224x224 RGB, per
 #    frame: the pipeline's wall time minus the same pipeline without them.
 # BUILD_DIR defaults to build. A benchmark, not a test: figures vary with the
@@ -32,9 +32,9 @@ median () { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2
 # per thread count: 1 leaves the second core to the decoder (the element's own
 # cost), 2 shares both cores with it (what a 2-core pipeline sees). This VM's
 # speed changes from one minute to the next, so the bare model is timed right
-# before each pipeline, ROUNDS times in alternation, and the ratio is of the
-# medians over the rounds.
-rounds=${AF_OVERHEAD_ROUNDS:-3}
+# before each pipeline, ROUNDS times in alternation, and the overhead is the
+# median of the rounds' element / bare ratios (each pair timed back to back).
+rounds=${AF_OVERHEAD_ROUNDS:-5}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 bare_ms () {
@@ -64,11 +64,16 @@ for threads in 1 2; do
     done
     bare=$(printf '%s\n' "${bares[@]}" | median)
     elem=$(printf '%s\n' "${elems[@]}" | median)
+    ratios=()
+    for ((r = 0; r < rounds; r++)); do
+      ratios+=("$(awk -v e="${elems[r]}" -v b="${bares[r]}" 'BEGIN { printf "%.4f", e / b }')")
+    done
+    ratio=$(printf '%s\n' "${ratios[@]}" | median)
     label="filesrc vtest.avi ! decodebin"
     [ "$src" = test ] && label="no decoder (videotestsrc 768x576 I420)"
-    awk -v e="$elem" -v b="$bare" -v t="$threads" -v l="$label" -v bs="${bares[*]}" -v es="${elems[*]}" \
+    awk -v e="$elem" -v b="$bare" -v q="$ratio" -v t="$threads" -v l="$label" -v bs="${bares[*]}" -v es="${elems[*]}" \
       'function r3(s,   a, n, i, o) { n = split(s, a, " "); o = ""; for (i = 1; i <= n; i++) o = o sprintf("%s%.3f", i > 1 ? " " : "", a[i]); return o }
-       BEGIN { printf "threads %d, %s: element %.3f ms, bare %.3f ms, ratio %.3f (overhead %+.1f %%); rounds: bare %s, element %s\n", t, l, e, b, e / b, (e / b - 1) * 100, r3(bs), r3(es) }'
+       BEGIN { printf "threads %d, %s: element %.3f ms, bare %.3f ms (medians), ratio %.3f (overhead %+.1f %%: the median of the rounds\x27 ratios); rounds: bare %s, element %s\n", t, l, e, b, q, (q - 1) * 100, r3(bs), r3(es) }'
   done
 done
 
