@@ -936,16 +936,7 @@ gst_aneforge_preprocess_run_rows (const GstAneforgePreprocess *base, const GstVi
   for (gint oy = oy0; oy < oy1; oy++) {
     gint wy = pp->y[oy].w1;
 #ifdef GST_ANEFORGE_X86
-    if (pp->simd && pp->win) {
-      gst_aneforge_stage_vbmi (pp, frame, oy);
-      if (pp->kind == GST_ANEFORGE_SRC_YUV)
-        gst_aneforge_kernel_yuv_avx2 (pp, wy, pp->cy[oy].w1);
-      else
-        gst_aneforge_kernel_rgb_avx2 (pp, n_comp, wy);
-      gst_aneforge_emit (pp, dst, oy);
-      continue;
-    }
-    if (pp->simd && pp->gather) {
+    if (pp->simd && !pp->win && pp->gather) {
       if (pp->kind == GST_ANEFORGE_SRC_YUV)
         gst_aneforge_gather_yuv_avx2 (pp, frame, oy);
       else
@@ -954,7 +945,15 @@ gst_aneforge_preprocess_run_rows (const GstAneforgePreprocess *base, const GstVi
       continue;
     }
 #endif
-    gst_aneforge_stage (pp, frame, oy);
+    gboolean staged = FALSE;
+#ifdef GST_ANEFORGE_X86
+    if (pp->simd && pp->win) { /* the VBMI windows, then the AVX2 kernels below */
+      gst_aneforge_stage_vbmi (pp, frame, oy);
+      staged = TRUE;
+    }
+#endif
+    if (!staged)
+      gst_aneforge_stage (pp, frame, oy);
 #ifdef GST_ANEFORGE_X86
     if (pp->simd) {
       if (pp->kind == GST_ANEFORGE_SRC_YUV)
