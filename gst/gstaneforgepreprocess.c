@@ -229,13 +229,21 @@ gst_aneforge_preprocess_set_simd (GstAneforgePreprocess *pp, gboolean simd)
   return pp->simd;
 }
 
-/* AVX2 unless the CPU lacks it or AF_CPU_PORTABLE is set (and not "0"),
- * like the CPU backend. */
+/* An environment switch as the CPU backend reads them: set and not "0".
+ * Read at init, so a test can flip it between pipelines. */
+static gboolean
+gst_aneforge_env_flag (const gchar *name)
+{
+  const gchar *e = g_getenv (name);
+  return e && *e && strcmp (e, "0") != 0;
+}
+
+/* AVX2 unless the CPU lacks it or AF_CPU_PORTABLE is set, like the CPU
+ * backend. */
 static gboolean
 gst_aneforge_want_simd (void)
 {
-  const gchar *e = g_getenv ("AF_CPU_PORTABLE");
-  return !(e && *e && strcmp (e, "0") != 0) && gst_aneforge_cpu_has_avx2 ();
+  return !gst_aneforge_env_flag ("AF_CPU_PORTABLE") && gst_aneforge_cpu_has_avx2 ();
 }
 
 G_GNUC_UNUSED static struct _GstAneforgeGather *
@@ -341,9 +349,8 @@ static gboolean
 gst_aneforge_cpu_has_vbmi (void)
 {
 #ifdef GST_ANEFORGE_X86
-  const gchar *e = g_getenv ("AF_CPU_NO_AVX512");
   __builtin_cpu_init ();
-  return !(e && *e && strcmp (e, "0") != 0) && __builtin_cpu_supports ("avx512f") &&
+  return !gst_aneforge_env_flag ("AF_CPU_NO_AVX512") && __builtin_cpu_supports ("avx512f") &&
          __builtin_cpu_supports ("avx512bw") && __builtin_cpu_supports ("avx512vbmi");
 #else
   return FALSE;
