@@ -584,10 +584,14 @@ test_conv_tails_fused (void)
     { DESC (24, 13, 13, 40, 1, 1) },                      /* 169: 8 + 1 */
     { DESC (16, 3, 4, 30, 3, 3), .pad = { 1, 1, 1, 1 } }, /* 12: 8 + 4 */
     { DESC (280, 2, 3, 26, 1, 1) },                       /* 6 of 8, 2 K blocks */
-    /* AVX-512BW 1x1 with <= 48 rows: sums straight from the fp16 input */
+    /* AVX-512BW 1x1 with <= 64 rows: sums straight from the fp16 input,
+       full strips with exactly as many accumulators as rows */
     { DESC (64, 5, 11, 16, 1, 1) }, /* 55: 3 + 7 pixels, 16 rows in 3 panels */
     { DESC (48, 6, 9, 48, 1, 1) },  /* 54: 8 panels in two calls of 4 */
     { DESC (8, 1, 3, 1, 1, 1) },    /* one row, 3 pixels */
+    { DESC (40, 5, 7, 32, 1, 1) },  /* 35: calls of 18 + 14 rows */
+    { DESC (24, 4, 9, 64, 1, 1) },  /* 36: 24 + 24 + 16 rows */
+    { DESC (16, 2, 17, 41, 1, 1) }, /* 34: 24 + 17 rows, 2-pixel tail */
   };
   static const AfEpilogue eps[] = {
     { 0 },

@@ -618,10 +618,10 @@ static const AfUkzfFn af__ukzf_fns[2 * MR + 1] = {
  * else the columns of @m (masked). */
 #ifdef AF_X86
 #define AF_UKH_FMA(i)                                                                              \
-  if (P * MR > i)                                                                                  \
+  if (R > i)                                                                                       \
     c##i = _mm512_fmadd_ps (_mm512_set1_ps (ap[(i) / MR * lda_panel + (i) % MR]), bv, c##i);
 #define AF_UKH_FIN(i)                                                                              \
-  if (P * MR > i && i < rows)                                                                      \
+  if (R > i && i < rows)                                                                           \
     af__finzm (c##i, bias[i], se, se->add ? res + i *ldo : NULL, out + i * ldo, full, m);
 
 __attribute__ ((target ("avx512f,avx512bw,avx512vl"), always_inline)) static inline void
@@ -647,7 +647,7 @@ af__finzm (__m512 acc, float bias, const AfSimpleEp *se, const guint16 *res, gui
 }
 
 __attribute__ ((target ("avx512f,avx512bw,avx512vl"), always_inline)) static inline void
-af__ukh (int P, gboolean full, gint64 k, const float *a, gint64 lda_panel, const guint16 *b,
+af__ukh (int R, gboolean full, gint64 k, const float *a, gint64 lda_panel, const guint16 *b,
          gint64 ldb, __mmask16 m, int rows, const float *bias, const AfSimpleEp *se,
          const guint16 *res, guint16 *out, gint64 ldo)
 {
@@ -711,33 +711,57 @@ af__ukh (int P, gboolean full, gint64 k, const float *a, gint64 lda_panel, const
 #undef AF_UKH_FMA
 #undef AF_UKH_FIN
 
-#define AF_UKH(P, F)                                                                               \
-  __attribute__ ((target ("avx512f,avx512bw,avx512vl"))) static void af__ukh_##P##_##F (           \
+#define AF_UKH(R, F)                                                                               \
+  __attribute__ ((target ("avx512f,avx512bw,avx512vl"))) static void af__ukh_##R##_##F (           \
       gint64 k, const float *a, gint64 lda_panel, const guint16 *b, gint64 ldb, __mmask16 m,       \
       int rows, const float *bias, const AfSimpleEp *se, const guint16 *res, guint16 *out,         \
       gint64 ldo)                                                                                  \
   {                                                                                                \
-    af__ukh (P, F, k, a, lda_panel, b, ldb, m, rows, bias, se, res, out, ldo);                     \
+    af__ukh (R, F, k, a, lda_panel, b, ldb, m, rows, bias, se, res, out, ldo);                     \
   }
-AF_UKH (1, 0)
+/* full strips: exactly @rows accumulators (16 rows are 16 FMAs a k step, not
+   the 18 of three panels); masked tails: whole panels */
 AF_UKH (1, 1)
-AF_UKH (2, 0)
 AF_UKH (2, 1)
-AF_UKH (3, 0)
 AF_UKH (3, 1)
-AF_UKH (4, 0)
 AF_UKH (4, 1)
+AF_UKH (5, 1)
+AF_UKH (6, 1)
+AF_UKH (7, 1)
+AF_UKH (8, 1)
+AF_UKH (9, 1)
+AF_UKH (10, 1)
+AF_UKH (11, 1)
+AF_UKH (12, 1)
+AF_UKH (13, 1)
+AF_UKH (14, 1)
+AF_UKH (15, 1)
+AF_UKH (16, 1)
+AF_UKH (17, 1)
+AF_UKH (18, 1)
+AF_UKH (19, 1)
+AF_UKH (20, 1)
+AF_UKH (21, 1)
+AF_UKH (22, 1)
+AF_UKH (23, 1)
+AF_UKH (24, 1)
+AF_UKH (6, 0)
+AF_UKH (12, 0)
+AF_UKH (18, 0)
+AF_UKH (24, 0)
 #undef AF_UKH
 
 typedef void (*AfUkhFn) (gint64 k, const float *a, gint64 lda_panel, const guint16 *b, gint64 ldb,
                          __mmask16 m, int rows, const float *bias, const AfSimpleEp *se,
                          const guint16 *res, guint16 *out, gint64 ldo);
-static const AfUkhFn af__ukh_fns[5][2] = {
-  { NULL, NULL },
-  { af__ukh_1_0, af__ukh_1_1 },
-  { af__ukh_2_0, af__ukh_2_1 },
-  { af__ukh_3_0, af__ukh_3_1 },
-  { af__ukh_4_0, af__ukh_4_1 },
+static const AfUkhFn af__ukh_full[4 * MR + 1] = {
+  NULL,         af__ukh_1_1,  af__ukh_2_1,  af__ukh_3_1,  af__ukh_4_1,  af__ukh_5_1,  af__ukh_6_1,
+  af__ukh_7_1,  af__ukh_8_1,  af__ukh_9_1,  af__ukh_10_1, af__ukh_11_1, af__ukh_12_1, af__ukh_13_1,
+  af__ukh_14_1, af__ukh_15_1, af__ukh_16_1, af__ukh_17_1, af__ukh_18_1, af__ukh_19_1, af__ukh_20_1,
+  af__ukh_21_1, af__ukh_22_1, af__ukh_23_1, af__ukh_24_1,
+};
+static const AfUkhFn af__ukh_masked[5] = {
+  NULL, af__ukh_6_0, af__ukh_12_0, af__ukh_18_0, af__ukh_24_0,
 };
 #endif
 
@@ -748,8 +772,8 @@ af__gemm_fin24h_avx512 (gint64 k, const float *a, gint64 lda_panel, const guint1
 {
   g_assert (rows > 0 && rows <= 4 * MR && ncols > 0 && ncols <= NR);
 #ifdef AF_X86
-  af__ukh_fns[(rows + MR - 1) / MR][ncols == NR](
-      k, a, lda_panel, b, ldb, (__mmask16) ((1u << ncols) - 1), rows, bias, se, res, out, ldo);
+  AfUkhFn fn = ncols == NR ? af__ukh_full[rows] : af__ukh_masked[(rows + MR - 1) / MR];
+  fn (k, a, lda_panel, b, ldb, (__mmask16) ((1u << ncols) - 1), rows, bias, se, res, out, ldo);
 #else
   g_assert_not_reached ();
 #endif
