@@ -85,12 +85,12 @@ scratch_new (gsize per_thread)
 typedef void (*RunFn) (void *ctx, AfPool *pool, const char *label);
 
 /* Runs @fn on every path this CPU has (0: AVX-512 conv microkernel, 1:
- * AVX2, 2: portable C), inline and on 2 threads. */
+ * AVX2 or NEON, 2: portable C), inline and on 2 threads. */
 static void
 each_config (RunFn fn, void *ctx)
 {
-  static const char *names[] = { "avx512", "avx2", "portable" };
-  int first = !af_cpu_has_avx2_fma_f16c () ? 2 : af__cpu_use_avx512 () ? 0 : 1;
+  static const char *names[] = { "avx512", "simd", "portable" };
+  int first = af__cpu_first_path ();
   for (int path = first; path < 3; path++)
     for (int t = 0; t < 2; t++) {
       af__cpu_force_portable (path == 2);
@@ -610,7 +610,7 @@ test_conv_tails_fused (void)
       AfConvKernel *k = af_cpu_conv_new (&d, w, b, &eps[e]);
       guint8 *scratch = scratch_new (af_cpu_conv_scratch_size (k) * 2);
       guint16 *first = g_new (guint16, n_out), *out = g_new (guint16, n_out);
-      int p0 = !af_cpu_has_avx2_fma_f16c () ? 2 : af__cpu_use_avx512 () ? 0 : 1;
+      int p0 = af__cpu_first_path ();
       for (int path = p0; path < 3; path++)
         for (int t = 0; t < 2; t++) {
           af__cpu_force_portable (path == 2);
@@ -756,7 +756,7 @@ test_linear_row4_res (void)
       AfLinearKernel *lk = af_cpu_linear_new (k, n, w, b, &eps[e]);
       guint8 *scratch = scratch_new (af_cpu_linear_scratch_size (lk, 1) * 2);
       guint16 *first = g_new (guint16, n), *out = g_new (guint16, n);
-      int p0 = !af_cpu_has_avx2_fma_f16c () ? 2 : af__cpu_use_avx512 () ? 0 : 1;
+      int p0 = af__cpu_first_path ();
       for (int path = p0; path < 3; path++)
         for (int t = 0; t < 2; t++) {
           af__cpu_force_portable (path == 2);

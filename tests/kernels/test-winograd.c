@@ -277,7 +277,7 @@ test_paths_identical (void)
     AfConvKernel *k = af_cpu_conv_new (&d, w, b, &ep);
     guint8 *scratch = g_aligned_alloc (2, af_cpu_conv_scratch_size (k), 64);
     guint16 *first = g_new (guint16, n_out), *out = g_new (guint16, n_out);
-    int p0 = !af_cpu_has_avx2_fma_f16c () ? 2 : af__cpu_use_avx512 () ? 0 : 1;
+    int p0 = af__cpu_first_path ();
     for (int path = p0; path < 3; path++)
       for (int t = 0; t < 2; t++) {
         af__cpu_force_portable (path == 2);

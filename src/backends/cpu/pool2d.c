@@ -141,6 +141,7 @@ af__maxpool_task_avx2 (void *ctx, gint64 begin, gint64 end, int thread)
 }
 #endif
 
+#ifdef AF_X86
 /* Global average pooling (one window, the whole unpadded plane): eight
  * channels at a time in the lanes of one accumulator, the planes read
  * eight cells at a time and transposed, so every channel still sums its
@@ -154,7 +155,6 @@ af__pool_is_global (const AfPoolDesc *d)
          d->w_in > 0;
 }
 
-#ifdef AF_X86
 __attribute__ ((target ("avx2"), always_inline)) static inline void
 af__transpose8 (__m256 *v)
 {

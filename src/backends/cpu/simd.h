@@ -49,6 +49,15 @@ void af__cpu_force_no_avx512 (gboolean off);
  * masked loads and stores). */
 gboolean af__cpu_use_avx512bw (void);
 
+/* Tests: the first of the paths a test compares that this build and CPU
+ * run: 0 the AVX-512 kernels, 1 AVX2 or NEON, 2 portable C only. Path p
+ * runs with af__cpu_force_portable (p == 2), af__cpu_force_no_avx512 (p != 0). */
+static inline int
+af__cpu_first_path (void)
+{
+  return af__cpu_use_avx512 () ? 0 : af__cpu_use_simd () || af__cpu_use_neon () ? 1 : 2;
+}
+
 /* TRUE if every op of @ep is RELU, RELU6, CLIP or ADD (done in vector registers). */
 gboolean af__epilogue_is_simple (const AfEpilogue *ep);
 
