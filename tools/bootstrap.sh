@@ -17,9 +17,17 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 command -v npm >/dev/null || missing+=(npm) # (a machine may have Node.js from elsewhere)
+sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+# AF_BOOTSTRAP_AARCH64=1 (tests/run.sh): the arm64 libraries the AArch64
+# cross build links (Debian multiarch), for the test stage under qemu-aarch64
+if [ "${AF_BOOTSTRAP_AARCH64:-0}" = 1 ]; then
+  dpkg --print-foreign-architectures | grep -qx arm64 || $sudo dpkg --add-architecture arm64
+  for p in libglib2.0-dev:arm64 libjson-glib-dev:arm64 libgdk-pixbuf-2.0-dev:arm64; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "bootstrap: installing ${missing[*]}" >&2
-  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
