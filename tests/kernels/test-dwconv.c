@@ -65,7 +65,7 @@ check (gint64 c, gint64 h, gint64 w, gint64 kh, gint64 kw, gint64 stride, gint64
     AfPool *pool = af_pool_new (threads);
     gsize ss = MAX (af_cpu_conv_scratch_size (ck), af_cpu_dw_scratch_size (dk)) * threads;
     guint8 *scratch = g_aligned_alloc0 (ss, 1, 64);
-    /* 0: every path this CPU has (AVX-512: the 16-lane path), 1: portable,
+    /* 0: every path this CPU has (AVX-512: the rows and 16-lane paths), 1: portable,
        2: AVX2 only (the phase planes and the 8-lane path) */
     for (int portable = 0; portable <= 2; portable++) {
       af__cpu_force_portable (portable == 1);
@@ -129,6 +129,13 @@ test_matches_conv (void)
     check (40, 30, 33, 3, 3, 1, 1, pads[0], e);
     check (21, 47, 45, 3, 3, 2, 1, pads[2], e);
     check (16, 90, 70, 3, 3, 1, 1, pads[1], e);
+    /* the rows path (stride 1, 32 or more outputs a row): whole vectors
+       only, a last vector overlapping the one before, a valid convolution
+       of 7 rows (no 8-row block), zero left padding */
+    check (5, 17, 32, 3, 3, 1, 1, pads[0], e);
+    check (3, 12, 47, 3, 3, 1, 1, pads[0], e);
+    check (4, 9, 34, 3, 3, 1, 1, none, e);
+    check (2, 20, 40, 3, 3, 1, 1, pads[2], e);
   }
 }
 
