@@ -202,7 +202,7 @@ af__dw_l16_plan (AfDwKernel *k)
 }
 
 /* ------------------------------------------------------------ rows
- * Wide 3x3 stride-1 convolutions (MobileNet's 112, 56 and 28 wide planes):
+ * Wide 3x3 stride-1 convolutions (MobileNet's 112 and 56 wide planes):
  * one channel at a time with 16 outputs of a row in the lanes, so neither
  * side is transposed (the l16 path's transposes cost more than its FMAs).
  * The channel's padded input rows are converted once into an fp32 buffer
@@ -1005,11 +1005,13 @@ af__dw_r16_in (const AfDwKernel *k, const guint16 *plane, float *buf)
   for (gint64 r = 0; r < k->rows; r++) {
     gint64 iy = r - d->pad[0];
     float *row = buf + r * pitch;
-    const guint16 *src = plane + iy * d->w_in;
     if (iy < 0 || iy >= d->h_in || x_end <= 0) {
       for (gint64 x = 0; x < pitch; x += 16)
         _mm512_store_ps (row + x, zero);
-    } else if (x_end < 16) {
+      continue;
+    }
+    const guint16 *src = plane + iy * d->w_in;
+    if (x_end < 16) {
       for (gint64 x = 0; x < pitch; x += 16) { /* lanes i with pl <= x + i < pl + x_end */
         gint64 lo = CLAMP (pl - x, 0, 16), hi = CLAMP (pl + x_end - x, 0, 16);
         __mmask16 m = lo < hi ? (__mmask16) (((1u << hi) - 1) & ~((1u << lo) - 1)) : 0;
