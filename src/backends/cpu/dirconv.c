@@ -268,7 +268,12 @@ static const AfDirUkFn af__dir_uks[2][2][AF_DIR_MAX_N + 1] = {
  * (the band's later pixels): each row is one plain 16-half store (masked
  * stores cost Zen 4 several times more) whose lanes past @n hold either
  * garbage that a later group overwrites or, with a residual, the residual's
- * own halves (so an in-place residual a later group reads is unchanged). */
+ * own halves (so an in-place residual a later group reads is unchanged).
+ * Without a residual, bias, clamp and fp16 go first, per pixel row with the
+ * channels' biases in a vector, and the tile is transposed as halves (ymm
+ * shuffles, half the cost of the fp32 ones): the finish 6.9 -> 5.2 % of
+ * the 16->64 55x55 layer in perf, the same bits (the same add, clamp and
+ * rounding of each element). */
 __attribute__ ((target ("avx512f,avx512bw,avx512vl"))) static void
 af__dir_finish_avx512 (const AfDirConv *dk, const float *t, int n, int vw, gint64 o0, gint64 at,
                        gboolean full, const guint16 *res, guint16 *out)
@@ -279,6 +284,32 @@ af__dir_finish_avx512 (const AfDirConv *dk, const float *t, int n, int vw, gint6
   const __mmask16 m = (__mmask16) ((1u << n) - 1);
   const __m512 lo0 = _mm512_set1_ps (se.lo[0]), hi0 = _mm512_set1_ps (se.hi[0]);
   const __m512 lo1 = _mm512_set1_ps (se.lo[1]), hi1 = _mm512_set1_ps (se.hi[1]);
+  if (!se.add) { /* bias, clamp and fp16 per pixel row, then transposed as halves */
+    for (int v = 0; v < vw; v += 16) {
+      const __m512 vb = _mm512_loadu_ps (bias + o0 + v);
+      __m256i h[16];
+#pragma GCC unroll 16
+      for (int j = 0; j < 16; j++) {
+        h[j] = _mm256_setzero_si256 ();
+        if (j < n) {
+          __m512 x = _mm512_add_ps (_mm512_load_ps (t + j * AF_DIR_VW + v), vb);
+          if (se.clamp[0])
+            x = _mm512_min_ps (_mm512_max_ps (x, lo0), hi0);
+          h[j] = _mm512_cvtps_ph (x, AF_F16_NEAREST);
+        }
+      }
+      af__t16x16_epi16 (h); /* h[l]: channel o0 + v + l's pixels */
+#pragma GCC unroll 16
+      for (int l = 0; l < 16; l++) {
+        guint16 *dst = out + (o0 + v + l) * hw + at;
+        if (full)
+          _mm256_storeu_si256 ((__m256i *) dst, h[l]);
+        else
+          _mm256_mask_storeu_epi16 (dst, m, h[l]);
+      }
+    }
+    return;
+  }
   for (int v = 0; v < vw; v += 16) {
     __m512 r[16];
 #pragma GCC unroll 16
