@@ -603,10 +603,11 @@ af__conv_kblock (const AfConvRun *r, gint64 g, gint64 p0, const float *wg, gint6
     for (gint64 s = 0; s < n_wide; s += NR) {
       int nr = (int) MIN (NR, n_wide - s);
       const float *b = tile + s * k->kc;
-      if (two && nr == NR && r->fused) { /* finished here, not in @cb */
+      if (nr == NR && r->fused) { /* finished here, not in @cb (a last single panel too) */
         gint64 row = g * k->cout_g + mb * MR, at = row * k->hw_out + p0 + s;
-        af__gemm_fin12_avx512 (kn, a, lda, b, NR, pf, rows, k->bias + row, &k->se,
-                               r->res ? r->res + at : NULL, r->out + at, k->hw_out);
+        af__gemm_fin12_avx512 (kn, a, lda, b, NR, pf, two ? rows : (int) MIN (MR, rows),
+                               k->bias + row, &k->se, r->res ? r->res + at : NULL, r->out + at,
+                               k->hw_out);
         continue;
       }
       if (two && nr > 8) {
@@ -821,8 +822,8 @@ af__conv_gemm_task (void *ctx, gint64 begin, gint64 end, int thread)
       af__conv_kblock (r, g, p0, wg, k0, k1, mb0, mb1, ncols, sc.tile, kb > 0, cb);
     }
     gint64 row0 = g * k->cout_g + mb0 * MR, row1 = g * k->cout_g + MIN (k->cout_g, mb1 * MR);
-    /* rows of panel pairs: their full strips are done when r->fused */
-    gint64 pair_rows = (mb1 - mb0) / 2 * 2 * MR, done = r->fused ? ncols / NR * NR : 0;
+    /* rows whose full strips are done when r->fused: every panel's */
+    gint64 pair_rows = (mb1 - mb0) * MR, done = r->fused ? ncols / NR * NR : 0;
     gint64 row = row0;
 #ifdef AF_X86
     if (r->fused && done < ncols) { /* the pairs' tail columns (fewer than a strip) */

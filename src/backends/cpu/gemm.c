@@ -591,6 +591,12 @@ af__ukzf (int R, gint64 k, const float *a0, gint64 lda_panel, const float *b, gi
   {                                                                                                \
     af__ukzf (R, k, a, lda_panel, b, ldb, pf, bias, se, res, out, ldo);                            \
   }
+AF_UKZF (1)
+AF_UKZF (2)
+AF_UKZF (3)
+AF_UKZF (4)
+AF_UKZF (5)
+AF_UKZF (6)
 AF_UKZF (7)
 AF_UKZF (8)
 AF_UKZF (9)
@@ -603,8 +609,8 @@ typedef void (*AfUkzfFn) (gint64 k, const float *a, gint64 lda_panel, const floa
                           const float *pf, const float *bias, const AfSimpleEp *se,
                           const guint16 *res, guint16 *out, gint64 ldo);
 static const AfUkzfFn af__ukzf_fns[2 * MR + 1] = {
-  [7] = af__ukzf_7,   [8] = af__ukzf_8,   [9] = af__ukzf_9,
-  [10] = af__ukzf_10, [11] = af__ukzf_11, [12] = af__ukzf_12,
+  NULL,       af__ukzf_1, af__ukzf_2, af__ukzf_3,  af__ukzf_4,  af__ukzf_5,  af__ukzf_6,
+  af__ukzf_7, af__ukzf_8, af__ukzf_9, af__ukzf_10, af__ukzf_11, af__ukzf_12,
 };
 #endif
 
@@ -784,7 +790,7 @@ af__gemm_fin12_avx512 (gint64 k, const float *a, gint64 lda_panel, const float *
                        const float *pf, int mr, const float *bias, const AfSimpleEp *se,
                        const guint16 *res, guint16 *out, gint64 ldo)
 {
-  g_assert (mr > MR && mr <= 2 * MR);
+  g_assert (mr >= 1 && mr <= 2 * MR);
 #ifdef AF_X86
   af__ukzf_fns[mr](k, a, lda_panel, b, ldb, pf, bias, se, res, out, ldo);
 #else

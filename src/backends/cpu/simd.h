@@ -124,8 +124,9 @@ void af__gemm_acc12_avx512 (gint64 k, const float *a, gint64 lda_panel, const fl
 
 /* af__gemm_acc12_avx512 over the whole K (from zeros), finished straight
  * from the registers like af__finish_row with the simple epilogue @se: row
- * i (< @mr, 7..12) gets bias @bias[i] and goes to the 16 halves at out + i *
- * @ldo (its residual at res + i * @ldo when @se adds one). */
+ * i (< @mr, 1..12; up to 6 read only the first panel) gets bias @bias[i]
+ * and goes to the 16 halves at out + i * @ldo (its residual at res + i *
+ * @ldo when @se adds one). */
 void af__gemm_fin12_avx512 (gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb,
                             const float *pf, int mr, const float *bias, const AfSimpleEp *se,
                             const guint16 *res, guint16 *out, gint64 ldo);
