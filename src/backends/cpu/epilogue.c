@@ -207,8 +207,8 @@ af__h2f_n (gboolean simd, const guint16 *src, float *dst, gint64 n)
     return;
   }
 #endif
-  for (gint64 i = 0; i < n; i++)
-    dst[i] = af_fp16_to_f32 (src[i]);
+  if (n > 0) /* the bulk conversion: NEON on AArch64 unless portable is forced */
+    af_fp16_to_f32_n (src, dst, (gsize) n);
 }
 
 /* ------------------------------------------------------------ epilogue */
