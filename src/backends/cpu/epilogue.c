@@ -10,6 +10,8 @@
 #define AF_X86 1
 #include <cpuid.h>
 #include <immintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
 #endif
 
 /* ------------------------------------------------------------ features */
@@ -423,6 +425,54 @@ af__finish_row_avx2 (const float *acc, gint64 n, gboolean add_bias, float bias, 
 }
 #endif
 
+#if defined(__aarch64__)
+/* x86's maxps / minps, a > b ? a : b and a < b ? a : b (NaN and signed
+ * zeros included), which the simple path's bits are defined by. */
+static inline float32x4_t
+af__max4 (float32x4_t a, float32x4_t b)
+{
+  return vbslq_f32 (vcgtq_f32 (a, b), a, b);
+}
+
+static inline float32x4_t
+af__min4 (float32x4_t a, float32x4_t b)
+{
+  return vbslq_f32 (vcltq_f32 (a, b), a, b);
+}
+
+/* af__finish_row_simple on NEON, 4 at a time (the last n % 4 in C): the
+ * same adds, clamps and roundings (FCVTN: to nearest even), so the same
+ * bits as the portable finisher (/kernels/epilogue/finish-row). */
+static void
+af__finish_row_neon (const float *acc, gint64 n, gboolean add_bias, float bias, const float *bias_v,
+                     const AfEpilogue *ep, const guint16 *res, guint16 *dst)
+{
+  AfSimpleEp se;
+  af__simple_ep (ep, &se);
+  const float32x4_t lo0 = vdupq_n_f32 (se.lo[0]), hi0 = vdupq_n_f32 (se.hi[0]);
+  const float32x4_t lo1 = vdupq_n_f32 (se.lo[1]), hi1 = vdupq_n_f32 (se.hi[1]);
+  const float32x4_t vb = vdupq_n_f32 (bias);
+  gint64 j = 0;
+  for (; j + 4 <= n; j += 4) {
+    float32x4_t v = vld1q_f32 (acc + j);
+    if (add_bias)
+      v = vaddq_f32 (v, bias_v ? vld1q_f32 (bias_v + j) : vb);
+    if (se.clamp[0])
+      v = af__min4 (af__max4 (v, lo0), hi0);
+    if (se.add) {
+      float32x4_t r = vcvt_f32_f16 (vreinterpret_f16_u16 (vld1_u16 (res + j)));
+      v = vaddq_f32 (vcvt_f32_f16 (vcvt_f16_f32 (v)), r);
+      if (se.clamp[1])
+        v = af__min4 (af__max4 (v, lo1), hi1);
+    }
+    vst1_u16 (dst + j, vreinterpret_u16_f16 (vcvt_f16_f32 (v)));
+  }
+  if (j < n)
+    af__finish_row_c (acc + j, n - j, add_bias, bias, bias_v ? bias_v + j : NULL, ep,
+                      res ? res + j : NULL, dst + j);
+}
+#endif
+
 void
 af__finish_row (gboolean simd, const float *acc, gint64 n, float bias, const float *bias_v,
                 const AfEpilogue *ep, const guint16 *res, guint16 *dst)
@@ -430,6 +480,12 @@ af__finish_row (gboolean simd, const float *acc, gint64 n, float bias, const flo
 #ifdef AF_X86
   if (simd) {
     af__finish_row_avx2 (acc, n, TRUE, bias, bias_v, ep, res, dst);
+    return;
+  }
+#elif defined(__aarch64__)
+  (void) simd; /* AArch64: NEON unless portable is forced */
+  if (af__cpu_use_neon () && af__epilogue_is_simple (ep)) {
+    af__finish_row_neon (acc, n, TRUE, bias, bias_v, ep, res, dst);
     return;
   }
 #endif
@@ -443,6 +499,12 @@ af__store_row (gboolean simd, const float *v, gint64 n, const AfEpilogue *ep, co
 #ifdef AF_X86
   if (simd) {
     af__finish_row_avx2 (v, n, FALSE, 0.0f, NULL, ep, res, dst);
+    return;
+  }
+#elif defined(__aarch64__)
+  (void) simd;
+  if (af__cpu_use_neon () && af__epilogue_is_simple (ep)) {
+    af__finish_row_neon (v, n, FALSE, 0.0f, NULL, ep, res, dst);
     return;
   }
 #endif
