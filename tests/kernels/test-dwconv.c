@@ -136,6 +136,8 @@ test_matches_conv (void)
     check (3, 12, 47, 3, 3, 1, 1, pads[0], e);
     check (4, 9, 34, 3, 3, 1, 1, none, e);
     check (2, 20, 40, 3, 3, 1, 1, pads[2], e);
+    static const gint64 wide_pad[4] = { 1, 12, 2, 13 }; /* 10 image columns, 33 outputs */
+    check (2, 6, 10, 3, 3, 1, 1, wide_pad, e);
   }
 }
 
