@@ -822,21 +822,18 @@ af__conv_gemm_task (void *ctx, gint64 begin, gint64 end, int thread)
       af__conv_kblock (r, g, p0, wg, k0, k1, mb0, mb1, ncols, sc.tile, kb > 0, cb);
     }
     gint64 row0 = g * k->cout_g + mb0 * MR, row1 = g * k->cout_g + MIN (k->cout_g, mb1 * MR);
-    /* rows whose full strips are done when r->fused: every panel's */
-    gint64 fused_rows = (mb1 - mb0) * MR, done = r->fused ? ncols / NR * NR : 0;
-    gint64 row = row0;
 #ifdef AF_X86
-    if (r->fused && done < ncols) { /* their tail columns (fewer than a strip) */
-      fused_rows = MIN (fused_rows, row1 - row0);
-      af__conv_finish_cols (k, cb, ldb, row0, fused_rows, p0, done, ncols, r->res, r->out);
-      row += fused_rows;
+    if (r->fused) { /* every row's full strips are done; its tail columns (under a strip) */
+      gint64 done = ncols / NR * NR;
+      if (done < ncols)
+        af__conv_finish_cols (k, cb, ldb, row0, row1 - row0, p0, done, ncols, r->res, r->out);
+      continue;
     }
 #endif
-    for (; row < row1; row++) {
-      gint64 j0 = row - row0 < fused_rows ? done : 0, at = row * k->hw_out + p0 + j0;
-      if (j0 < ncols)
-        af__finish_row (r->simd, cb + (row - row0) * ldb + j0, ncols - j0, k->bias[row], NULL,
-                        &k->ep, r->res ? r->res + at : NULL, r->out + at);
+    for (gint64 row = row0; row < row1; row++) {
+      gint64 at = row * k->hw_out + p0;
+      af__finish_row (r->simd, cb + (row - row0) * ldb, ncols, k->bias[row], NULL, &k->ep,
+                      r->res ? r->res + at : NULL, r->out + at);
     }
   }
 }

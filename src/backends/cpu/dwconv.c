@@ -720,7 +720,7 @@ af__dw_lanes_group (const AfDwKernel *k, const float *x8, gint64 g, guint16 *out
 
 /* Lanes j of 16 with 0 <= @c + j < @w. */
 static inline __mmask16
-af__dw_max2_mask (gint64 c, gint64 w)
+af__dw_lane_mask (gint64 c, gint64 w)
 {
   gint64 lo = CLAMP (-c, 0, 16), hi = CLAMP (w - c, 0, 16);
   return hi > lo ? (__mmask16) (((1u << hi) - 1) & ~((1u << lo) - 1)) : 0;
@@ -755,8 +755,8 @@ af__dw_max2_plane (const AfDwKernel *k, const guint16 *plane, guint16 *out)
   const gboolean three = d->kw == 3;
   for (gint64 ox = 0; ox < d->w_out; ox += 16) {
     gint64 c = ox * 2 - d->pad[1], n = MIN (16, d->w_out - ox);
-    __mmask16 m0 = af__dw_max2_mask (c, d->w_in), m1 = af__dw_max2_mask (c + 16, d->w_in);
-    __mmask16 m2 = af__dw_max2_mask (c + 32, d->w_in) & 1;
+    __mmask16 m0 = af__dw_lane_mask (c, d->w_in), m1 = af__dw_lane_mask (c + 16, d->w_in);
+    __mmask16 m2 = af__dw_lane_mask (c + 32, d->w_in) & 1;
     gint64 last_iy = -1;                /* the row folded last and its window maximum: a */
     __m512 last = _mm512_setzero_ps (); /* 3-row window's last row is the next one's first */
     for (gint64 oy = 0; oy < d->h_out; oy++) {
@@ -963,12 +963,12 @@ typedef struct {
 __attribute__ ((target ("avx512f"))) static gboolean
 af__dw_r16_edge (gint64 x, gint64 pl, gint64 x_end, AfDwR16Edge *e)
 {
-  gint64 lo = CLAMP (pl - x, 0, 16), hi = CLAMP (pl + x_end - x, 0, 16); /* valid lanes */
-  if (lo >= hi || (lo == 0 && hi == 16))
+  __mmask16 m = af__dw_lane_mask (x - pl, x_end); /* the lanes holding image columns */
+  if (m == 0 || m == 0xffff)
     return FALSE;
   e->x = x;
   e->s0 = CLAMP (x - pl, 0, x_end - 16);
-  e->m = (__mmask16) (((1u << hi) - 1) & ~((1u << lo) - 1));
+  e->m = m;
   e->idx =
       _mm512_add_epi32 (_mm512_set_epi32 (15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
                         _mm512_set1_epi32 ((int) (x - pl - e->s0)));
@@ -999,7 +999,7 @@ af__dw_r16_in (const AfDwKernel *k, const guint16 *plane, float *buf)
   /* steps [f0, f1) covered, the edge steps, zeros from z on */
   const gint64 f0 = af__round_up (pl, 16), f1 = MAX ((pl + x_end) / 16 * 16, f0);
   const gint64 z = MIN (af__round_up (pl + x_end, 16), pitch);
-  AfDwR16Edge el, er;
+  AfDwR16Edge el = { 0 }, er = { 0 }; /* (set where has_l / has_r) */
   gboolean has_l = x_end >= 16 && af__dw_r16_edge (f0 - 16, pl, x_end, &el);
   gboolean has_r = x_end >= 16 && f1 < z && af__dw_r16_edge (f1, pl, x_end, &er);
   for (gint64 r = 0; r < k->rows; r++) {
@@ -1012,11 +1012,9 @@ af__dw_r16_in (const AfDwKernel *k, const guint16 *plane, float *buf)
     }
     const guint16 *src = plane + iy * d->w_in;
     if (x_end < 16) {
-      for (gint64 x = 0; x < pitch; x += 16) { /* lanes i with pl <= x + i < pl + x_end */
-        gint64 lo = CLAMP (pl - x, 0, 16), hi = CLAMP (pl + x_end - x, 0, 16);
-        __mmask16 m = lo < hi ? (__mmask16) (((1u << hi) - 1) & ~((1u << lo) - 1)) : 0;
-        _mm512_store_ps (row + x, _mm512_cvtph_ps (_mm256_maskz_loadu_epi16 (m, src - pl + x)));
-      }
+      for (gint64 x = 0; x < pitch; x += 16)
+        _mm512_store_ps (row + x, _mm512_cvtph_ps (_mm256_maskz_loadu_epi16 (
+                                      af__dw_lane_mask (x - pl, x_end), src - pl + x)));
     } else {
       for (gint64 x = 0; x < f0 - 16; x += 16)
         _mm512_store_ps (row + x, zero);

@@ -473,40 +473,37 @@ af__finish_row_neon (const float *acc, gint64 n, gboolean add_bias, float bias, 
 }
 #endif
 
+/* The finisher this build and CPU run: AVX2 when @simd, on AArch64 NEON
+ * for the simple epilogues unless portable is forced, else C. */
+static void
+af__finish_row_any (gboolean simd, const float *acc, gint64 n, gboolean add_bias, float bias,
+                    const float *bias_v, const AfEpilogue *ep, const guint16 *res, guint16 *dst)
+{
+#ifdef AF_X86
+  if (simd) {
+    af__finish_row_avx2 (acc, n, add_bias, bias, bias_v, ep, res, dst);
+    return;
+  }
+#elif defined(__aarch64__)
+  (void) simd;
+  if (af__cpu_use_neon () && af__epilogue_is_simple (ep)) {
+    af__finish_row_neon (acc, n, add_bias, bias, bias_v, ep, res, dst);
+    return;
+  }
+#endif
+  af__finish_row_c (acc, n, add_bias, bias, bias_v, ep, res, dst);
+}
+
 void
 af__finish_row (gboolean simd, const float *acc, gint64 n, float bias, const float *bias_v,
                 const AfEpilogue *ep, const guint16 *res, guint16 *dst)
 {
-#ifdef AF_X86
-  if (simd) {
-    af__finish_row_avx2 (acc, n, TRUE, bias, bias_v, ep, res, dst);
-    return;
-  }
-#elif defined(__aarch64__)
-  (void) simd; /* AArch64: NEON unless portable is forced */
-  if (af__cpu_use_neon () && af__epilogue_is_simple (ep)) {
-    af__finish_row_neon (acc, n, TRUE, bias, bias_v, ep, res, dst);
-    return;
-  }
-#endif
-  af__finish_row_c (acc, n, TRUE, bias, bias_v, ep, res, dst);
+  af__finish_row_any (simd, acc, n, TRUE, bias, bias_v, ep, res, dst);
 }
 
 void
 af__store_row (gboolean simd, const float *v, gint64 n, const AfEpilogue *ep, const guint16 *res,
                guint16 *dst)
 {
-#ifdef AF_X86
-  if (simd) {
-    af__finish_row_avx2 (v, n, FALSE, 0.0f, NULL, ep, res, dst);
-    return;
-  }
-#elif defined(__aarch64__)
-  (void) simd;
-  if (af__cpu_use_neon () && af__epilogue_is_simple (ep)) {
-    af__finish_row_neon (v, n, FALSE, 0.0f, NULL, ep, res, dst);
-    return;
-  }
-#endif
-  af__finish_row_c (v, n, FALSE, 0.0f, NULL, ep, res, dst);
+  af__finish_row_any (simd, v, n, FALSE, 0.0f, NULL, ep, res, dst);
 }
