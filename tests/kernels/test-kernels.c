@@ -312,7 +312,7 @@ test_conv_shapes (void)
     { .d = { DESC (6, 6, 6, 6, 3, 3), .pad = { 1, 1, 1, 1 }, .groups = 6 },
       .ep = { 1, { AF_OP_GELU } } },
     { .d = { DESC (600, 2, 3, 3, 1, 1) }, .range = 0.25f },
-    /* deep K on a small image: 11 K blocks chained through the fp32 C
+    /* deep K on a small image: 3 K blocks chained through the fp32 C
      * block, a 1-column last strip (7x7 = 3 x 16 + 1), c_out not / 6 */
     { .d = { DESC (300, 7, 7, 40, 3, 3), .pad = { 1, 1, 1, 1 } },
       .range = 0.25f,
@@ -323,9 +323,10 @@ test_conv_shapes (void)
     { .d = { DESC (3, 33, 35, 16, 3, 3), .stride = { 2, 2 }, .pad = { 1, 1, 1, 1 } } },
     /* resnet's first layer shape (7x7 stride 2, padded im2col copy) */
     { .d = { DESC (3, 37, 41, 13, 7, 7), .stride = { 2, 2 }, .pad = { 3, 3, 3, 3 } } },
-    /* K blocks that split a channel's taps, several pixel tiles, panel pairs
-     * of 8 rows (c_out 20 = 6 + 6 + 6 + 2) for the AVX-512 kernel */
-    { .d = { DESC (70, 20, 23, 20, 3, 3), .pad = { 1, 1, 1, 1 } }, .range = 0.25f },
+    /* K blocks that split a channel's taps (K 1179 = 590 + 589), several
+     * pixel tiles, panel pairs of 8 rows (c_out 20 = 6 + 6 + 6 + 2) for the
+     * AVX-512 kernel */
+    { .d = { DESC (131, 20, 23, 20, 3, 3), .pad = { 1, 1, 1, 1 } }, .range = 0.25f },
     /* 11 output rows: a 6 + 5 panel pair; stride 1 with dilation and
      * asymmetric pads through the padded copy; a pad wider than the kernel */
     { .d = { DESC (9, 17, 29, 11, 3, 5), .pad = { 2, 4, 0, 3 }, .dilation = { 2, 1 } } },
@@ -583,7 +584,7 @@ test_conv_tails_fused (void)
     /* AVX-512 pairs: a last strip of 5..12 as 8 ymm columns (+ narrow) */
     { DESC (24, 13, 13, 40, 1, 1) },                      /* 169: 8 + 1 */
     { DESC (16, 3, 4, 30, 3, 3), .pad = { 1, 1, 1, 1 } }, /* 12: 8 + 4 */
-    { DESC (280, 2, 3, 26, 1, 1) },                       /* 6 of 8, 2 K blocks */
+    { DESC (1100, 2, 3, 26, 1, 1) },                      /* 6 of 8, 2 K blocks */
     /* AVX-512BW 1x1 with <= 64 rows: sums straight from the fp16 input,
        full strips with exactly as many accumulators as rows */
     { DESC (64, 5, 11, 16, 1, 1) }, /* 55: 3 + 7 pixels, 16 rows in 3 panels */

@@ -40,16 +40,16 @@
 
 #define MR AF_GEMM_MR
 #define NR AF_GEMM_NR
-#define AF_CONV_TILE_BYTES (256 * 1024) /* im2col tile budget (fits L2) */
-#define AF_CONV_MAX_NC 512              /* pixels per tile */
-#define AF_CONV_H16_ROWS 64             /* 1x1 convs up to this many rows: af__conv_h16_task */
+#define AF_CONV_MAX_NC 512  /* pixels per tile */
+#define AF_CONV_H16_ROWS 64 /* 1x1 convs up to this many rows: af__conv_h16_task */
 
-/* How a GEMM-path run is cut into tasks (af__conv_split): tasks [0,
- * n_whole) are whole (group, pixel tile) pairs, the pairs after them are cut
- * into m_chunks chunks of mb_per output panels. */
+/* How a GEMM-path run is cut into tasks (af__conv_split): the pixels in
+ * n_tiles tiles (af__conv_tile); tasks [0, n_whole) are whole (group, pixel
+ * tile) pairs, the pairs after them are cut into m_chunks chunks of mb_per
+ * output panels. */
 typedef struct {
   int n_threads; /* planned for this many threads; 0: not planned */
-  gint64 n_whole, m_chunks, mb_per;
+  gint64 n_tiles, n_whole, m_chunks, mb_per;
 } AfConvSplit;
 
 struct _AfConvKernel {
@@ -57,7 +57,7 @@ struct _AfConvKernel {
   AfEpilogue ep;
   gint64 cin_g, cout_g, kdim; /* kdim: K = cin_g * kh * kw */
   gint64 m_blocks;            /* MR-row panels per group */
-  gint64 hw_out, nc, n_tiles; /* pixel tiles */
+  gint64 hw_out, nc, n_tiles; /* pixel tiles: the fewest (widest, nc) the L2 budget allows */
   gint64 kc, n_kb, ldb;       /* K blocks of kc rows; im2col / C row stride */
   gint64 span;                /* depthwise: input row span in floats */
   gboolean depthwise, direct; /* direct: 1x1, stride 1, no pad */
@@ -154,9 +154,12 @@ af__conv_pack_weights (AfConvKernel *k, const float *w)
 /* Blocking: K in n_kb blocks of at most AF_CONV_KC rows; pixel tiles of nc
  * columns such that an im2col block [kc, nc] stays in L2 (AF_CONV_B_BYTES)
  * and so does the fp32 accumulator block of all output rows [M, nc]
- * (AF_CONV_C_BYTES); a tile's weights then stream from memory once. */
-#define AF_CONV_KC 256
-#define AF_CONV_B_BYTES (128 * 1024)
+ * (AF_CONV_C_BYTES); a tile's weights then stream from memory once. K up to
+ * 1024 in one block: MobileNet's 14x14 and 7x7 1x1 convs (K 384-960) then
+ * finish from the registers and read their weights once instead of once
+ * per 48-pixel tile (mobilenet_v2 -1 % on one thread). */
+#define AF_CONV_KC 1024
+#define AF_CONV_B_BYTES (512 * 1024)
 #define AF_CONV_C_BYTES (384 * 1024)
 
 /* Convs with several taps build im2col rows from an fp32 copy of the input
@@ -188,7 +191,13 @@ af__conv_plan_tiles (AfConvKernel *k)
   gint64 kd = k->kdim, hw = k->hw_out, rows = k->m_blocks * MR;
   k->n_kb = af__ceil_div (kd, AF_CONV_KC);
   k->kc = af__ceil_div (kd, k->n_kb);
-  gint64 nc = MIN (AF_CONV_B_BYTES / (k->kc * 4), AF_CONV_C_BYTES / (rows * 4)) / NR * NR;
+  /* when the full strips finish from the registers (one K block on
+     AVX-512), the C block holds only the tail columns: no budget for it */
+  gboolean fused = k->n_kb == 1 && k->simple && af__cpu_use_avx512 ();
+  gint64 nc = AF_CONV_B_BYTES / (k->kc * 4);
+  if (!fused)
+    nc = MIN (nc, AF_CONV_C_BYTES / (rows * 4));
+  nc = nc / NR * NR;
   nc = CLAMP (nc, NR, AF_CONV_MAX_NC);
   nc = MIN (nc, af__round_up (hw, NR));
   /* tiles of whole strips, as even as strips go (af__conv_tile): the nc
@@ -561,14 +570,14 @@ af__conv_prefetch (const float *w, gint64 n)
 #endif
 }
 
-/* Pixel tile @ti: [*p0, *p0 + *ncols). The full 16-pixel strips are
+/* Pixel tile @ti of @n: [*p0, *p0 + *ncols). The full 16-pixel strips are
  * shared out evenly (tile sizes differ by at most one strip), the last tile
  * also takes the partial one: 196 pixels in 2 tiles are 96 + 100, not 112 +
  * 84, so two threads get the same work. */
 static void
-af__conv_tile (const AfConvKernel *k, gint64 ti, gint64 *p0, gint64 *ncols)
+af__conv_tile (const AfConvKernel *k, gint64 n, gint64 ti, gint64 *p0, gint64 *ncols)
 {
-  gint64 strips = k->hw_out / NR, n = k->n_tiles;
+  gint64 strips = k->hw_out / NR;
   *p0 = ti * strips / n * NR;
   *ncols = (ti == n - 1 ? k->hw_out : (ti + 1) * strips / n * NR) - *p0;
 }
@@ -710,11 +719,11 @@ af__conv_makespan (const AfConvKernel *k, const AfConvSplit *sp, int nt)
 {
   double *load = g_newa (double, nt), span = 0;
   memset (load, 0, nt * sizeof (double));
-  gint64 n = sp->n_whole + (k->d.groups * k->n_tiles - sp->n_whole) * sp->m_chunks;
+  gint64 n = sp->n_whole + (k->d.groups * sp->n_tiles - sp->n_whole) * sp->m_chunks;
   for (gint64 t = 0; t < n; t++) {
     gint64 pair, mb0, mb1, p0, ncols;
     af__conv_task_range (k, sp, t, &pair, &mb0, &mb1);
-    af__conv_tile (k, pair % k->n_tiles, &p0, &ncols);
+    af__conv_tile (k, sp->n_tiles, pair % sp->n_tiles, &p0, &ncols);
     int at = 0;
     for (int i = 1; i < nt; i++)
       if (load[i] < load[at])
@@ -725,27 +734,37 @@ af__conv_makespan (const AfConvKernel *k, const AfConvSplit *sp, int nt)
   return span;
 }
 
-/* Plans the tasks for @nt threads: whole (group, pixel tile) pairs keep a
- * tile's im2col in one task, but a few uneven tiles leave a thread idle
- * (13x13 = 80 + 89 pixels on two threads); cutting pairs into chunks of
- * output panels balances them at the price of an im2col per chunk. Tries
- * whole pairs with only the ones left over cut, and every pair cut, into 1
- * to 4 * nt chunks (even panel counts for the AVX-512 pair kernel), and
- * takes a split only when its estimated makespan is 2 % shorter (what the
- * estimate leaves out, e.g. the cut tiles' C blocks, cost about 1 %), the
- * fewer tasks on a tie. */
+/* Plans the tasks for @nt threads. Pixel tiles: the fewest the L2 budget
+ * allows (k->n_tiles: every tile reads all the weights once), but at least
+ * one per thread where the strips go round, so threads do not build the
+ * same im2col tile twice. Whole (group, pixel tile) pairs keep a tile's
+ * im2col in one task, but a few uneven tiles leave a thread idle (13x13 =
+ * 80 + 89 pixels on two threads); cutting pairs into chunks of output
+ * panels balances them at the price of an im2col per chunk. Tries whole
+ * pairs with only the ones left over cut, and every pair cut, into 1 to 4 *
+ * nt chunks (even panel counts for the AVX-512 pair kernel), and takes a
+ * split only when its estimated makespan is 2 % shorter (what the estimate
+ * leaves out, e.g. the cut tiles' C blocks, cost about 1 %), the fewer
+ * tasks on a tie. */
 static AfConvSplit
 af__conv_split (const AfConvKernel *k, int nt, gboolean avx512)
 {
-  gint64 outer = k->d.groups * k->n_tiles;
-  AfConvSplit best = { .n_threads = nt, .n_whole = outer, .m_chunks = 1, .mb_per = k->m_blocks };
+  gint64 tiles = k->n_tiles;
+  if (nt > 1 && k->d.groups < nt)
+    tiles = MAX (tiles, MIN (af__round_up (tiles, nt), MAX (k->hw_out / NR, 1)));
+  gint64 outer = k->d.groups * tiles;
+  AfConvSplit best = {
+    .n_threads = nt, .n_tiles = tiles, .n_whole = outer, .m_chunks = 1, .mb_per = k->m_blocks
+  };
   if (nt <= 1)
     return best;
   double best_span = af__conv_makespan (k, &best, nt);
   gint64 best_n = outer;
   for (int cut_all = 0; cut_all < 2; cut_all++)
     for (gint64 want = 1; want <= MIN (k->m_blocks, 4 * nt); want++) {
-      AfConvSplit sp = { .n_threads = nt, .n_whole = cut_all ? 0 : outer / nt * nt };
+      AfConvSplit sp = { .n_threads = nt,
+                         .n_tiles = tiles,
+                         .n_whole = cut_all ? 0 : outer / nt * nt };
       sp.mb_per = af__ceil_div (k->m_blocks, want);
       if (avx512)
         sp.mb_per = MIN (af__round_up (sp.mb_per, 2), k->m_blocks);
@@ -806,9 +825,9 @@ af__conv_gemm_task (void *ctx, gint64 begin, gint64 end, int thread)
   for (gint64 t = begin; t < end; t++) {
     gint64 pair, mb0, mb1;
     af__conv_task_range (k, &r->sp, t, &pair, &mb0, &mb1);
-    gint64 g = pair / k->n_tiles, ti = pair % k->n_tiles;
+    gint64 g = pair / r->sp.n_tiles, ti = pair % r->sp.n_tiles;
     gint64 p0, ncols;
-    af__conv_tile (k, ti, &p0, &ncols);
+    af__conv_tile (k, r->sp.n_tiles, ti, &p0, &ncols);
 #ifdef AF_X86
     if (r->h16) {
       af__conv_h16_task (r, g, p0, ncols, mb0, mb1);
@@ -996,7 +1015,7 @@ af_cpu_conv_run_res (const AfConvKernel *k, const guint16 *in, const guint16 *re
   }
   int nt = af_pool_n_threads (pool);
   r.sp = k->split.n_threads == nt ? k->split : af__conv_split (k, nt, r.avx512);
-  gint64 outer = k->d.groups * k->n_tiles;
+  gint64 outer = k->d.groups * r.sp.n_tiles;
   af_pool_parallel_for_each (pool, r.sp.n_whole + (outer - r.sp.n_whole) * r.sp.m_chunks,
                              af__conv_gemm_task, &r);
 }
