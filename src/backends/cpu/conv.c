@@ -40,8 +40,9 @@
 
 #define MR AF_GEMM_MR
 #define NR AF_GEMM_NR
-#define AF_CONV_MAX_NC 512  /* pixels per tile */
-#define AF_CONV_H16_ROWS 64 /* 1x1 convs up to this many rows: af__conv_h16_task */
+#define AF_CONV_MAX_NC 512       /* pixels per tile */
+#define AF_CONV_H16_ROWS 64      /* 1x1 convs up to this many rows: af__conv_h16_task */
+#define AF_CONV_NARROW_PANELS 12 /* panels per narrow-tail call (af__conv_kblock) */
 
 /* How a GEMM-path run is cut into tasks (af__conv_split): the pixels in
  * n_tiles tiles (af__conv_tile); tasks [0, n_whole) are whole (group, pixel
@@ -598,6 +599,7 @@ af__conv_kblock (const AfConvRun *r, gint64 g, gint64 p0, const float *wg, gint6
   gint64 n_wide = r->simd && rem > 0 && (rem <= AF_GEMM_NARROW || tail8) ? ncols - rem : ncols;
   gint64 n_narrow = ncols - n_wide - MIN (tail8, rem);
   const float *w_end = k->w + k->d.groups * k->m_blocks * k->kdim * MR;
+  gint64 nb0 = mb0; /* the first panel whose narrow tail is not summed yet */
   for (gint64 mb = mb0; mb < mb1;) {
     const float *a = wg + af__conv_panel_at (k, 0, k0, kn, mb);
     float *c = cb + (mb - mb0) * MR * ldb;
@@ -635,12 +637,16 @@ af__conv_kblock (const AfConvRun *r, gint64 g, gint64 p0, const float *wg, gint6
         af__gemm_acc (r->simd, kn, a, b, NR, MIN (MR, rows), 8, load, c + n_wide, ldb);
     }
     mb += two ? 2 : 1;
+    /* a tail strip (or its last columns), channels in the vector lanes, for
+       every 12 panels done, while their weights are still in L2 */
+    if (n_narrow > 0 && (mb - nb0 >= AF_CONV_NARROW_PANELS || mb == mb1)) {
+      af__gemm_acc_narrow (TRUE, kn, wg + af__conv_panel_at (k, 0, k0, kn, nb0), lda,
+                           tile + n_wide * k->kc + tail8, NR,
+                           (int) (MIN (k->cout_g, mb * MR) - nb0 * MR), (int) n_narrow, load,
+                           cb + (nb0 - mb0) * MR * ldb + n_wide + tail8, ldb);
+      nb0 = mb;
+    }
   }
-  if (n_narrow > 0) /* a tail strip (or its last columns): channels in the vector lanes */
-    af__gemm_acc_narrow (TRUE, kn, wg + af__conv_panel_at (k, 0, k0, kn, mb0), lda,
-                         tile + n_wide * k->kc + tail8, NR,
-                         (int) (MIN (k->cout_g, mb1 * MR) - mb0 * MR), (int) n_narrow, load,
-                         cb + n_wide + tail8, ldb);
 }
 
 #ifdef AF_X86
