@@ -598,6 +598,9 @@ af__conv_kblock (const AfConvRun *r, gint64 g, gint64 p0, const float *wg, gint6
   gint64 tail8 = r->avx512 && rem > AF_GEMM_NARROW && rem <= 8 + AF_GEMM_NARROW ? 8 : 0;
   gint64 n_wide = r->simd && rem > 0 && (rem <= AF_GEMM_NARROW || tail8) ? ncols - rem : ncols;
   gint64 n_narrow = ncols - n_wide - MIN (tail8, rem);
+  /* a single narrow column rides along with each panel's last fused strip */
+  const float *bt =
+      r->fused && n_narrow == 1 && n_wide >= NR ? tile + n_wide * k->kc + tail8 : NULL;
   const float *w_end = k->w + k->d.groups * k->m_blocks * k->kdim * MR;
   gint64 nb0 = mb0; /* the first panel whose narrow tail is not summed yet */
   for (gint64 mb = mb0; mb < mb1;) {
@@ -616,9 +619,14 @@ af__conv_kblock (const AfConvRun *r, gint64 g, gint64 p0, const float *wg, gint6
       const float *b = tile + s * k->kc;
       if (nr == NR && r->fused) { /* finished here, not in @cb (a last single panel too) */
         gint64 row = g * k->cout_g + mb * MR, at = row * k->hw_out + p0 + s;
-        af__gemm_fin12_avx512 (kn, a, lda, b, NR, pf, two ? rows : (int) MIN (MR, rows),
-                               k->bias + row, &k->se, r->res ? r->res + at : NULL, r->out + at,
-                               k->hw_out);
+        int mr = two ? rows : (int) MIN (MR, rows);
+        const guint16 *res = r->res ? r->res + at : NULL;
+        if (bt && s + NR == n_wide)
+          af__gemm_fin12t_avx512 (kn, a, lda, b, NR, pf, mr, k->bias + row, &k->se, res,
+                                  r->out + at, k->hw_out, bt, c + n_wide + tail8, ldb);
+        else
+          af__gemm_fin12_avx512 (kn, a, lda, b, NR, pf, mr, k->bias + row, &k->se, res, r->out + at,
+                                 k->hw_out);
         continue;
       }
       if (two && nr > 8) {
@@ -639,7 +647,7 @@ af__conv_kblock (const AfConvRun *r, gint64 g, gint64 p0, const float *wg, gint6
     mb += two ? 2 : 1;
     /* a tail strip (or its last columns), channels in the vector lanes, for
        every 12 panels done, while their weights are still in L2 */
-    if (n_narrow > 0 && (mb - nb0 >= AF_CONV_NARROW_PANELS || mb == mb1)) {
+    if (n_narrow > 0 && !bt && (mb - nb0 >= AF_CONV_NARROW_PANELS || mb == mb1)) {
       af__gemm_acc_narrow (TRUE, kn, wg + af__conv_panel_at (k, 0, k0, kn, nb0), lda,
                            tile + n_wide * k->kc + tail8, NR,
                            (int) (MIN (k->cout_g, mb * MR) - nb0 * MR), (int) n_narrow, load,

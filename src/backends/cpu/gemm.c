@@ -534,10 +534,16 @@ af__finz (__m512 acc, float bias, const AfSimpleEp *se, const guint16 *res, guin
   if (R > i)                                                                                       \
     af__finz (c##i, bias[i], se, se->add ? res + i *ldo : NULL, out + i * ldo);
 
-__attribute__ ((target ("avx512f"), always_inline)) static inline void
-af__ukzf (int R, gint64 k, const float *a0, gint64 lda_panel, const float *b, gint64 ldb,
+/* With T, one more column rides along: the tile's single tail pixel (7x7
+ * = 3 x 16 + 1), its B at @bt (row p at bt + p * ldb), in two ymm of 8
+ * (a panel's 6 rows and 2 lanes read past them, like af__gemm_acc_narrow,
+ * whose products and order these are) for 1 FMA slot per k instead of a
+ * narrow pass that reads every weight again; its sums go to @ct (row i at
+ * ct + i * @ldct), unfinished. */
+__attribute__ ((target ("avx512f,fma"), always_inline)) static inline void
+af__ukzf (int R, int T, gint64 k, const float *a0, gint64 lda_panel, const float *b, gint64 ldb,
           const float *pf, const float *bias, const AfSimpleEp *se, const guint16 *res,
-          guint16 *out, gint64 ldo)
+          guint16 *out, gint64 ldo, const float *bt, float *ct, gint64 ldct)
 {
   const gboolean load = FALSE;
   const float *c = NULL, *a1 = a0 + lda_panel;
@@ -554,6 +560,7 @@ af__ukzf (int R, gint64 k, const float *a0, gint64 lda_panel, const float *b, gi
   AF_UKZ_DECL (9)
   AF_UKZ_DECL (10)
   AF_UKZ_DECL (11)
+  __m256 t0 = _mm256_setzero_ps (), t1 = _mm256_setzero_ps ();
   for (gint64 p = 0; p < k; p++, a0 += MR, a1 += MR, b += ldb, pf += 16) {
     _mm_prefetch ((const char *) pf, _MM_HINT_T1);
     __m512 bv = _mm512_loadu_ps (b);
@@ -569,6 +576,12 @@ af__ukzf (int R, gint64 k, const float *a0, gint64 lda_panel, const float *b, gi
     AF_UKZ_FMA1 (9)
     AF_UKZ_FMA1 (10)
     AF_UKZ_FMA1 (11)
+    if (T) {
+      __m256 x = _mm256_broadcast_ss (bt + p * ldb);
+      t0 = _mm256_fmadd_ps (_mm256_loadu_ps (a0), x, t0);
+      if (R > MR)
+        t1 = _mm256_fmadd_ps (_mm256_loadu_ps (a1), x, t1);
+    }
   }
   AF_UKZ_FIN (0)
   AF_UKZ_FIN (1)
@@ -582,14 +595,28 @@ af__ukzf (int R, gint64 k, const float *a0, gint64 lda_panel, const float *b, gi
   AF_UKZ_FIN (9)
   AF_UKZ_FIN (10)
   AF_UKZ_FIN (11)
+  if (T) {
+    float t[16] __attribute__ ((aligned (32)));
+    _mm256_store_ps (t, t0);
+    _mm256_store_ps (t + 8, t1);
+    for (int i = 0; i < R; i++)
+      ct[i * ldct] = t[i < MR ? i : i + 2];
+  }
 }
 
 #define AF_UKZF(R)                                                                                 \
-  __attribute__ ((target ("avx512f"))) static void af__ukzf_##R (                                  \
+  __attribute__ ((target ("avx512f,fma"))) static void af__ukzf_##R (                              \
       gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb, const float *pf,     \
       const float *bias, const AfSimpleEp *se, const guint16 *res, guint16 *out, gint64 ldo)       \
   {                                                                                                \
-    af__ukzf (R, k, a, lda_panel, b, ldb, pf, bias, se, res, out, ldo);                            \
+    af__ukzf (R, 0, k, a, lda_panel, b, ldb, pf, bias, se, res, out, ldo, NULL, NULL, 0);          \
+  }                                                                                                \
+  __attribute__ ((target ("avx512f,fma"))) static void af__ukzft_##R (                             \
+      gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb, const float *pf,     \
+      const float *bias, const AfSimpleEp *se, const guint16 *res, guint16 *out, gint64 ldo,       \
+      const float *bt, float *ct, gint64 ldct)                                                     \
+  {                                                                                                \
+    af__ukzf (R, 1, k, a, lda_panel, b, ldb, pf, bias, se, res, out, ldo, bt, ct, ldct);           \
   }
 AF_UKZF (1)
 AF_UKZF (2)
@@ -611,6 +638,14 @@ typedef void (*AfUkzfFn) (gint64 k, const float *a, gint64 lda_panel, const floa
 static const AfUkzfFn af__ukzf_fns[2 * MR + 1] = {
   NULL,       af__ukzf_1, af__ukzf_2, af__ukzf_3,  af__ukzf_4,  af__ukzf_5,  af__ukzf_6,
   af__ukzf_7, af__ukzf_8, af__ukzf_9, af__ukzf_10, af__ukzf_11, af__ukzf_12,
+};
+typedef void (*AfUkzftFn) (gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb,
+                           const float *pf, const float *bias, const AfSimpleEp *se,
+                           const guint16 *res, guint16 *out, gint64 ldo, const float *bt, float *ct,
+                           gint64 ldct);
+static const AfUkzftFn af__ukzft_fns[2 * MR + 1] = {
+  NULL,        af__ukzft_1, af__ukzft_2, af__ukzft_3,  af__ukzft_4,  af__ukzft_5,  af__ukzft_6,
+  af__ukzft_7, af__ukzft_8, af__ukzft_9, af__ukzft_10, af__ukzft_11, af__ukzft_12,
 };
 #endif
 
@@ -793,6 +828,20 @@ af__gemm_fin12_avx512 (gint64 k, const float *a, gint64 lda_panel, const float *
   g_assert (mr >= 1 && mr <= 2 * MR);
 #ifdef AF_X86
   af__ukzf_fns[mr](k, a, lda_panel, b, ldb, pf, bias, se, res, out, ldo);
+#else
+  g_assert_not_reached ();
+#endif
+}
+
+void
+af__gemm_fin12t_avx512 (gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb,
+                        const float *pf, int mr, const float *bias, const AfSimpleEp *se,
+                        const guint16 *res, guint16 *out, gint64 ldo, const float *bt, float *ct,
+                        gint64 ldct)
+{
+  g_assert (mr >= 1 && mr <= 2 * MR);
+#ifdef AF_X86
+  af__ukzft_fns[mr](k, a, lda_panel, b, ldb, pf, bias, se, res, out, ldo, bt, ct, ldct);
 #else
   g_assert_not_reached ();
 #endif
