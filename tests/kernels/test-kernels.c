@@ -585,6 +585,10 @@ test_conv_tails_fused (void)
     { DESC (24, 13, 13, 40, 1, 1) },                      /* 169: 8 + 1 */
     { DESC (16, 3, 4, 30, 3, 3), .pad = { 1, 1, 1, 1 } }, /* 12: 8 + 4 */
     { DESC (1100, 2, 3, 26, 1, 1) },                      /* 6 of 8, 2 K blocks */
+    /* fused pairs: the 1-4 narrow columns ride along with the last strip */
+    { DESC (24, 14, 14, 72, 1, 1) },                       /* 196: 12 x 16 + 4 */
+    { DESC (16, 4, 7, 30, 3, 3), .pad = { 1, 1, 1, 1 } },  /* 28: 16 + 8 + 4 */
+    { DESC (16, 3, 11, 30, 3, 3), .pad = { 1, 1, 1, 1 } }, /* 33: 32 + 1, a single last panel */
     /* AVX-512BW 1x1 with <= 64 rows: sums straight from the fp16 input,
        full strips with exactly as many accumulators as rows */
     { DESC (64, 5, 11, 16, 1, 1) }, /* 55: 3 + 7 pixels, 16 rows in 3 panels */

@@ -598,9 +598,8 @@ af__conv_kblock (const AfConvRun *r, gint64 g, gint64 p0, const float *wg, gint6
   gint64 tail8 = r->avx512 && rem > AF_GEMM_NARROW && rem <= 8 + AF_GEMM_NARROW ? 8 : 0;
   gint64 n_wide = r->simd && rem > 0 && (rem <= AF_GEMM_NARROW || tail8) ? ncols - rem : ncols;
   gint64 n_narrow = ncols - n_wide - MIN (tail8, rem);
-  /* a single narrow column rides along with each panel's last fused strip */
-  const float *bt =
-      r->fused && n_narrow == 1 && n_wide >= NR ? tile + n_wide * k->kc + tail8 : NULL;
+  /* narrow columns ride along with each panel's last fused strip */
+  const float *bt = r->fused && n_narrow > 0 && n_wide >= NR ? tile + n_wide * k->kc + tail8 : NULL;
   const float *w_end = k->w + k->d.groups * k->m_blocks * k->kdim * MR;
   gint64 nb0 = mb0; /* the first panel whose narrow tail is not summed yet */
   for (gint64 mb = mb0; mb < mb1;) {
@@ -623,7 +622,8 @@ af__conv_kblock (const AfConvRun *r, gint64 g, gint64 p0, const float *wg, gint6
         const guint16 *res = r->res ? r->res + at : NULL;
         if (bt && s + NR == n_wide)
           af__gemm_fin12t_avx512 (kn, a, lda, b, NR, pf, mr, k->bias + row, &k->se, res,
-                                  r->out + at, k->hw_out, bt, c + n_wide + tail8, ldb);
+                                  r->out + at, k->hw_out, bt, (int) n_narrow, c + n_wide + tail8,
+                                  ldb);
         else
           af__gemm_fin12_avx512 (kn, a, lda, b, NR, pf, mr, k->bias + row, &k->se, res, r->out + at,
                                  k->hw_out);

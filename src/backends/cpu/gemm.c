@@ -534,12 +534,12 @@ af__finz (__m512 acc, float bias, const AfSimpleEp *se, const guint16 *res, guin
   if (R > i)                                                                                       \
     af__finz (c##i, bias[i], se, se->add ? res + i *ldo : NULL, out + i * ldo);
 
-/* With T, one more column rides along: the tile's single tail pixel (7x7
- * = 3 x 16 + 1), its B at @bt (row p at bt + p * ldb), in two ymm of 8
- * (a panel's 6 rows and 2 lanes read past them, like af__gemm_acc_narrow,
- * whose products and order these are) for 1 FMA slot per k instead of a
- * narrow pass that reads every weight again; its sums go to @ct (row i at
- * ct + i * @ldct), unfinished. */
+/* With T (1..4), T more columns ride along: the tile's tail pixels (7x7 =
+ * 3 x 16 + 1, 14x14 = 12 x 16 + 4), their B at @bt (row p at bt + p *
+ * ldb), each in two ymm of 8 (a panel's 6 rows and 2 lanes read past them,
+ * like af__gemm_acc_narrow, whose products and order these are): T FMA
+ * slots per k instead of a narrow pass that reads every weight again. The
+ * sums go to @ct (row i, column j at ct + i * @ldct + j), unfinished. */
 __attribute__ ((target ("avx512f,fma"), always_inline)) static inline void
 af__ukzf (int R, int T, gint64 k, const float *a0, gint64 lda_panel, const float *b, gint64 ldb,
           const float *pf, const float *bias, const AfSimpleEp *se, const guint16 *res,
@@ -560,7 +560,10 @@ af__ukzf (int R, int T, gint64 k, const float *a0, gint64 lda_panel, const float
   AF_UKZ_DECL (9)
   AF_UKZ_DECL (10)
   AF_UKZ_DECL (11)
-  __m256 t0 = _mm256_setzero_ps (), t1 = _mm256_setzero_ps ();
+  __m256 t0[AF_GEMM_NARROW], t1[AF_GEMM_NARROW];
+#pragma GCC unroll 4
+  for (int j = 0; j < T; j++)
+    t0[j] = t1[j] = _mm256_setzero_ps ();
   for (gint64 p = 0; p < k; p++, a0 += MR, a1 += MR, b += ldb, pf += 16) {
     _mm_prefetch ((const char *) pf, _MM_HINT_T1);
     __m512 bv = _mm512_loadu_ps (b);
@@ -577,10 +580,14 @@ af__ukzf (int R, int T, gint64 k, const float *a0, gint64 lda_panel, const float
     AF_UKZ_FMA1 (10)
     AF_UKZ_FMA1 (11)
     if (T) {
-      __m256 x = _mm256_broadcast_ss (bt + p * ldb);
-      t0 = _mm256_fmadd_ps (_mm256_loadu_ps (a0), x, t0);
-      if (R > MR)
-        t1 = _mm256_fmadd_ps (_mm256_loadu_ps (a1), x, t1);
+      const __m256 w0 = _mm256_loadu_ps (a0), w1 = R > MR ? _mm256_loadu_ps (a1) : w0;
+#pragma GCC unroll 4
+      for (int j = 0; j < T; j++) {
+        __m256 x = _mm256_broadcast_ss (bt + p * ldb + j);
+        t0[j] = _mm256_fmadd_ps (w0, x, t0[j]);
+        if (R > MR)
+          t1[j] = _mm256_fmadd_ps (w1, x, t1[j]);
+      }
     }
   }
   AF_UKZ_FIN (0)
@@ -595,12 +602,12 @@ af__ukzf (int R, int T, gint64 k, const float *a0, gint64 lda_panel, const float
   AF_UKZ_FIN (9)
   AF_UKZ_FIN (10)
   AF_UKZ_FIN (11)
-  if (T) {
+  for (int j = 0; j < T; j++) {
     float t[16] __attribute__ ((aligned (32)));
-    _mm256_store_ps (t, t0);
-    _mm256_store_ps (t + 8, t1);
+    _mm256_store_ps (t, t0[j]);
+    _mm256_store_ps (t + 8, t1[j]);
     for (int i = 0; i < R; i++)
-      ct[i * ldct] = t[i < MR ? i : i + 2];
+      ct[i * ldct + j] = t[i < MR ? i : i + 2];
   }
 }
 
@@ -610,26 +617,30 @@ af__ukzf (int R, int T, gint64 k, const float *a0, gint64 lda_panel, const float
       const float *bias, const AfSimpleEp *se, const guint16 *res, guint16 *out, gint64 ldo)       \
   {                                                                                                \
     af__ukzf (R, 0, k, a, lda_panel, b, ldb, pf, bias, se, res, out, ldo, NULL, NULL, 0);          \
-  }                                                                                                \
-  __attribute__ ((target ("avx512f,fma"))) static void af__ukzft_##R (                             \
+  }
+#define AF_UKZFT(R, T)                                                                             \
+  __attribute__ ((target ("avx512f,fma"))) static void af__ukzft_##R##_##T (                       \
       gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb, const float *pf,     \
       const float *bias, const AfSimpleEp *se, const guint16 *res, guint16 *out, gint64 ldo,       \
       const float *bt, float *ct, gint64 ldct)                                                     \
   {                                                                                                \
-    af__ukzf (R, 1, k, a, lda_panel, b, ldb, pf, bias, se, res, out, ldo, bt, ct, ldct);           \
+    af__ukzf (R, T, k, a, lda_panel, b, ldb, pf, bias, se, res, out, ldo, bt, ct, ldct);           \
   }
-AF_UKZF (1)
-AF_UKZF (2)
-AF_UKZF (3)
-AF_UKZF (4)
-AF_UKZF (5)
-AF_UKZF (6)
-AF_UKZF (7)
-AF_UKZF (8)
-AF_UKZF (9)
-AF_UKZF (10)
-AF_UKZF (11)
-AF_UKZF (12)
+#define AF_UKZFS(R) AF_UKZF (R) AF_UKZFT (R, 1) AF_UKZFT (R, 2) AF_UKZFT (R, 3) AF_UKZFT (R, 4)
+AF_UKZFS (1)
+AF_UKZFS (2)
+AF_UKZFS (3)
+AF_UKZFS (4)
+AF_UKZFS (5)
+AF_UKZFS (6)
+AF_UKZFS (7)
+AF_UKZFS (8)
+AF_UKZFS (9)
+AF_UKZFS (10)
+AF_UKZFS (11)
+AF_UKZFS (12)
+#undef AF_UKZFS
+#undef AF_UKZFT
 #undef AF_UKZF
 
 typedef void (*AfUkzfFn) (gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb,
@@ -643,10 +654,17 @@ typedef void (*AfUkzftFn) (gint64 k, const float *a, gint64 lda_panel, const flo
                            const float *pf, const float *bias, const AfSimpleEp *se,
                            const guint16 *res, guint16 *out, gint64 ldo, const float *bt, float *ct,
                            gint64 ldct);
-static const AfUkzftFn af__ukzft_fns[2 * MR + 1] = {
-  NULL,        af__ukzft_1, af__ukzft_2, af__ukzft_3,  af__ukzft_4,  af__ukzft_5,  af__ukzft_6,
-  af__ukzft_7, af__ukzft_8, af__ukzft_9, af__ukzft_10, af__ukzft_11, af__ukzft_12,
+#define AF_UKZFT_ROW(R)                                                                            \
+  {                                                                                                \
+    NULL, af__ukzft_##R##_1, af__ukzft_##R##_2, af__ukzft_##R##_3, af__ukzft_##R##_4               \
+  }
+/* [rows][tail columns] */
+static const AfUkzftFn af__ukzft_fns[2 * MR + 1][AF_GEMM_NARROW + 1] = {
+  { NULL },          AF_UKZFT_ROW (1),  AF_UKZFT_ROW (2),  AF_UKZFT_ROW (3), AF_UKZFT_ROW (4),
+  AF_UKZFT_ROW (5),  AF_UKZFT_ROW (6),  AF_UKZFT_ROW (7),  AF_UKZFT_ROW (8), AF_UKZFT_ROW (9),
+  AF_UKZFT_ROW (10), AF_UKZFT_ROW (11), AF_UKZFT_ROW (12),
 };
+#undef AF_UKZFT_ROW
 #endif
 
 /* ------------------------------------------------------------ fp16 columns
@@ -836,12 +854,12 @@ af__gemm_fin12_avx512 (gint64 k, const float *a, gint64 lda_panel, const float *
 void
 af__gemm_fin12t_avx512 (gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb,
                         const float *pf, int mr, const float *bias, const AfSimpleEp *se,
-                        const guint16 *res, guint16 *out, gint64 ldo, const float *bt, float *ct,
-                        gint64 ldct)
+                        const guint16 *res, guint16 *out, gint64 ldo, const float *bt, int nt,
+                        float *ct, gint64 ldct)
 {
-  g_assert (mr >= 1 && mr <= 2 * MR);
+  g_assert (mr >= 1 && mr <= 2 * MR && nt >= 1 && nt <= AF_GEMM_NARROW);
 #ifdef AF_X86
-  af__ukzft_fns[mr](k, a, lda_panel, b, ldb, pf, bias, se, res, out, ldo, bt, ct, ldct);
+  af__ukzft_fns[mr][nt](k, a, lda_panel, b, ldb, pf, bias, se, res, out, ldo, bt, ct, ldct);
 #else
   g_assert_not_reached ();
 #endif

@@ -131,13 +131,14 @@ void af__gemm_fin12_avx512 (gint64 k, const float *a, gint64 lda_panel, const fl
                             const float *pf, int mr, const float *bias, const AfSimpleEp *se,
                             const guint16 *res, guint16 *out, gint64 ldo);
 
-/* af__gemm_fin12_avx512 with one more column (B row p at @bt + p * @ldb)
- * summed alongside as af__gemm_acc_narrow would (same bits; the panels need
- * the 2 readable floats past them that narrow needs): row i of it is
- * stored, unfinished, at @ct + i * @ldct. */
+/* af__gemm_fin12_avx512 with @nt (1..AF_GEMM_NARROW) more columns (B row p
+ * at @bt + p * @ldb) summed alongside as af__gemm_acc_narrow would (same
+ * bits; the panels need the 2 readable floats past them that narrow
+ * needs): row i, column j of them is stored, unfinished, at @ct + i *
+ * @ldct + j. */
 void af__gemm_fin12t_avx512 (gint64 k, const float *a, gint64 lda_panel, const float *b, gint64 ldb,
                              const float *pf, int mr, const float *bias, const AfSimpleEp *se,
-                             const guint16 *res, guint16 *out, gint64 ldo, const float *bt,
+                             const guint16 *res, guint16 *out, gint64 ldo, const float *bt, int nt,
                              float *ct, gint64 ldct);
 
 /* The fused finish of af__gemm_fin12_avx512 for @rows <= 24 rows (panels
