@@ -190,10 +190,12 @@ af__gap_task_avx2 (void *ctx, gint64 begin, gint64 end, int thread)
     __m256 acc = _mm256_setzero_ps ();
     gint64 i = 0;
     for (; i + 8 <= hw; i += 8) {
-      __m256 v[8];
+      __m256 v[8]; /* unrolled: at -O2 a loop keeps v[] in memory */
+#pragma GCC unroll 8
       for (int j = 0; j < 8; j++)
         v[j] = _mm256_cvtph_ps (_mm_loadu_si128 ((const __m128i *) (p[j] + i)));
       af__transpose8 (v);
+#pragma GCC unroll 8
       for (int k = 0; k < 8; k++)
         acc = _mm256_add_ps (acc, v[k]);
     }
