@@ -2,6 +2,7 @@
  * epilogues) against naive references written here, on fixed odd shapes and
  * random ones, on the AVX2 and the portable path, inline and on 2 threads. */
 #include "dirconv.h"
+#include "eltwise.h"
 #include "kernels.h"
 #include "simd.h"
 #include "winograd.h"
@@ -1082,6 +1083,29 @@ test_finish_row (void)
       }
 }
 
+/* The image port's 8-pixel SIMD steps give the scalar loop's bits (a
+ * separate multiply and add: an FMA rounds once, and some of these sums
+ * then round to another half) for every pixel value, 2000 random scales and
+ * biases, and a tail of 5. */
+static void
+test_image_port_paths (void)
+{
+  enum { N = 4 * 256 + 5 };
+  guint8 px[N];
+  guint16 simd[N], port[N];
+  for (int i = 0; i < N; i++)
+    px[i] = (guint8) (i * 7 + i / 256);
+  for (int t = 0; t < 2000; t++) {
+    float s = (float) g_rand_double_range (rng, -4, 4);
+    float b = (float) g_rand_double_range (rng, -300, 300);
+    af_cpu_image_port_run (px, 1, N, &s, &b, simd);
+    af__cpu_force_portable (TRUE);
+    af_cpu_image_port_run (px, 1, N, &s, &b, port);
+    af__cpu_force_portable (FALSE);
+    g_assert_cmpmem (simd, sizeof simd, port, sizeof port);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1109,6 +1133,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/pool2d", test_pool2d);
   g_test_add_func ("/kernels/pool2d/max-exact", test_maxpool_exact);
   g_test_add_func ("/kernels/pool2d/gap-exact", test_gap_exact);
+  g_test_add_func ("/kernels/image-port-paths", test_image_port_paths);
   int rc = g_test_run ();
   af_pool_free (pool2);
   g_rand_free (rng);

@@ -695,7 +695,37 @@ af_cpu_max_pool_run (const AfPoolDesc *d, const AfEpilogue *ep, const guint16 *i
   af_pool_parallel_for (pool, d->c, 1, af__mp_task, &r);
 }
 
+#ifdef AF_X86
+/* The whole 8-pixel steps of af__image_row; returns how many pixels. */
+__attribute__ ((target ("avx2"))) static gint64
+af__image_row_avx2 (const guint8 *src, gint64 n, float s, float b, float *v)
+{
+  const __m256 vs = _mm256_set1_ps (s), vb = _mm256_set1_ps (b);
+  gint64 i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256i x = _mm256_cvtepu8_epi32 (_mm_loadl_epi64 ((const __m128i *) (src + i)));
+    _mm256_storeu_ps (v + i, _mm256_add_ps (_mm256_mul_ps (_mm256_cvtepi32_ps (x), vs), vb));
+  }
+  return i;
+}
+#endif
+
 /* ============================================================ image port */
+
+/* v[i] = src[i] * s + b for i < n: a separate multiply and add, as the
+ * reference (no FMA). The plain loop is not vectorised at -O2 (a run-time
+ * trip count): 8 pixels a step here, the rest one at a time. */
+static void
+af__image_row (gboolean simd, const guint8 *src, gint64 n, float s, float b, float *v)
+{
+  gint64 i = 0;
+#ifdef AF_X86
+  if (simd)
+    i = af__image_row_avx2 (src, n, s, b, v);
+#endif
+  for (; i < n; i++)
+    v[i] = src[i] * s + b;
+}
 
 void
 af_cpu_image_port_run (const guint8 *px, gint64 c, gint64 plane, const float *scale,
@@ -709,8 +739,7 @@ af_cpu_image_port_run (const guint8 *px, gint64 c, gint64 plane, const float *sc
     float s = scale[ch], b = bias[ch];
     for (gint64 i0 = 0; i0 < plane; i0 += AF_EW_BLOCK) {
       gint64 n = MIN (AF_EW_BLOCK, plane - i0);
-      for (gint64 i = 0; i < n; i++)
-        v[i] = src[i0 + i] * s + b; /* separate multiply and add, as the reference */
+      af__image_row (simd, src + i0, n, s, b, v);
       af__store_row (simd, v, n, NULL, NULL, dst + i0);
     }
   }
