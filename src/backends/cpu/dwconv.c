@@ -836,7 +836,7 @@ af__dw_l16_in (const AfDwKernel *k, const guint16 *in, gint64 c0, int n, gint64 
       af__t16x16_epi16 (v); /* v[i]: pixel x + i's 16 channels */
       float *dst = row + (pl + x) * 16;
       /* unrolled with a test, not a loop to m: with a run-time bound -O2
-         keeps v[] in memory (the conversion was 16 % slower than at -O3) */
+         keeps v[] in memory (the layer was 16 % slower than at -O3) */
 #pragma GCC unroll 16
       for (int i = 0; i < 16; i++)
         if (i < m)
