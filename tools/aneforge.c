@@ -2,7 +2,8 @@
  *
  *   aneforge inspect MODEL.json [--threads N]     the compiled plan
  *   aneforge run MODEL.json [--image FILE | --raw FILE | --fill V] [--threads N] [--top N]
- *   aneforge bench MODEL.json [--runs N] [--warmup N] [--threads N]
+ *   aneforge bench MODEL.json [--runs N] [--warmup N] [--threads N] [--layers]
+ *                  (--layers: AF_PROFILE's per-step table, % of the FMA peak included)
  *   aneforge import MODEL.onnx -o OUT.json [--rgb | --bgr | --gray] [--scale S[,S,S]]
  *                   [--bias B[,B,B]] [--mean M,M,M --std S,S,S] [--classify] [--softmax]
  *                   [--labels FILE] [--top N]
@@ -33,7 +34,7 @@ typedef struct {
   double fill;
   gboolean have_fill;
   int top, runs, warmup, batch;
-  gboolean winograd;
+  gboolean winograd, layers;
 } Options;
 
 static int
@@ -314,6 +315,8 @@ static int
 cmd_bench (const char *path, const Options *o)
 {
   GError *error = NULL;
+  if (o->layers) /* the CPU backend reads it at compile and prints when the model is freed */
+    g_setenv ("AF_PROFILE", "1", TRUE);
   gint64 t0 = g_get_monotonic_time ();
   AfModel *m = load_and_compile (path, o, &error);
   if (!m)
@@ -446,6 +449,21 @@ cmd_import (const char *path, Options *o)
   return 0;
 }
 
+/* TRUE for the options followed by a value. */
+static gboolean
+takes_value (const char *a)
+{
+  static const char *const with_value[] = {
+    "--threads",         "--image",         "--raw",    "--fill", "-o",     "--labels", "--decode",
+    "--score-threshold", "--iou-threshold", "--scale",  "--bias", "--mean", "--std",    "--top",
+    "--batch",           "--runs",          "--warmup",
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (with_value); i++)
+    if (strcmp (a, with_value[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 static void
 usage (void)
 {
@@ -454,7 +472,7 @@ usage (void)
            "       aneforge run MODEL.json [--image FILE | --raw FILE | --fill V] [--threads N] "
            "[--top N] [--winograd]\n"
            "       aneforge bench MODEL.json [--runs N] [--warmup N] [--threads N] [--batch N] "
-           "[--winograd]\n"
+           "[--winograd] [--layers]\n"
            "       aneforge import MODEL.onnx -o OUT.json [--rgb | --bgr | --gray] "
            "[--scale S[,S,S]] [--bias B[,B,B]]\n"
            "                       [--mean M,M,M --std S,S,S] [--classify] [--softmax] "
@@ -494,10 +512,19 @@ main (int argc, char **argv)
       o.winograd = TRUE;
       continue;
     }
+    if (strcmp (a, "--layers") == 0) {
+      o.layers = TRUE;
+      continue;
+    }
     if (strcmp (a, "--classify") == 0 || strcmp (a, "--softmax") == 0) {
       o.classify = TRUE;
       o.softmax |= strcmp (a, "--softmax") == 0;
       continue;
+    }
+    if (!takes_value (a)) {
+      fprintf (stderr, "aneforge: unknown option %s\n", a);
+      usage ();
+      return 2;
     }
     if (!v) {
       fprintf (stderr, "aneforge: option %s needs a value\n", a);
@@ -548,11 +575,8 @@ main (int argc, char **argv)
       o.runs = MAX (1, atoi (v));
     else if (strcmp (a, "--warmup") == 0)
       o.warmup = MAX (0, atoi (v));
-    else {
-      fprintf (stderr, "aneforge: unknown option %s\n", a);
-      usage ();
-      return 2;
-    }
+    else
+      g_assert_not_reached (); /* takes_value lists exactly the options above */
     i++;
   }
   if (strcmp (argv[1], "inspect") == 0)

@@ -189,27 +189,50 @@ test_residual_not_ready (void)
 }
 
 /* AF_PROFILE=1 prints a per-step table with the slowest steps when the
- * model is freed. */
+ * model is freed: time, share, GFLOP/s and % of the FMA peak, measured (the
+ * vector unit named) or given by AF_PROFILE_PEAK (a malformed one said and
+ * measured instead). */
+static void
+profile_run (const char *peak)
+{
+  g_setenv ("AF_PROFILE", "1", TRUE);
+  if (peak)
+    g_setenv ("AF_PROFILE_PEAK", peak, TRUE);
+  else
+    g_unsetenv ("AF_PROFILE_PEAK");
+  AfGraph *g = residual_net ();
+  AfModel *m = af_compile (g, NULL, NULL);
+  for (int i = 0; i < 3; i++)
+    af_model_execute (m, NULL);
+  af_model_free (m);
+  af_graph_free (g);
+}
+
 static void
 test_profile (void)
 {
   if (g_test_subprocess ()) {
-    g_setenv ("AF_PROFILE", "1", TRUE);
-    AfGraph *g = residual_net ();
-    AfModel *m = af_compile (g, NULL, NULL);
-    for (int i = 0; i < 3; i++)
-      af_model_execute (m, NULL);
-    af_model_free (m);
-    af_graph_free (g);
+    const char *peaks[] = { NULL, "1234.5", "-3" };
+    profile_run (peaks[g_ascii_strtoll (g_getenv ("AF_TEST_PEAK_CASE"), NULL, 10)]);
     return;
   }
   if (g_getenv ("AF_TEST_EMULATED")) {
     g_test_skip ("under qemu-user a child AArch64 process needs binfmt_misc");
     return;
   }
-  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
-  g_test_trap_assert_passed ();
-  g_test_trap_assert_stderr ("*AF_PROFILE residual: 3 run(s)*GFLOP/s*conv+add+relu*");
+  const char *want[] = {
+    "*AF_PROFILE residual: 3 run(s)*FMA peak * GFLOP/s (*)*GFLOP/s*% peak*conv+add+relu*",
+    "*AF_PROFILE residual: 3 run(s)*FMA peak 1234.5 GFLOP/s (AF_PROFILE_PEAK)*% peak*",
+    "*AF_PROFILE_PEAK=\"-3\" is not a positive number*FMA peak * GFLOP/s (*)*",
+  };
+  for (int c = 0; c < 3; c++) {
+    char n[2] = { (char) ('0' + c), 0 };
+    g_setenv ("AF_TEST_PEAK_CASE", n, TRUE);
+    g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed ();
+    g_test_trap_assert_stderr (want[c]);
+  }
+  g_unsetenv ("AF_TEST_PEAK_CASE");
 }
 
 int

@@ -4,6 +4,7 @@
 #include "dirconv.h"
 #include "eltwise.h"
 #include "kernels.h"
+#include "peak.h"
 #include "simd.h"
 #include "winograd.h"
 
@@ -1106,6 +1107,28 @@ test_image_port_paths (void)
   }
 }
 
+/* The FMA peak probe (AF_PROFILE's "% peak") names the vectors the kernels
+ * use on each path and measures a positive, finite rate inline and on 2
+ * threads (how high is the machine's business: no timed assertion). */
+static void
+test_peak (void)
+{
+  for (int path = af__cpu_first_path (); path <= 2; path++) {
+    af__cpu_force_portable (path == 2);
+    af__cpu_force_no_avx512 (path != 0);
+    const char *want = path == 0             ? "zmm"
+                       : path == 2           ? "scalar"
+                       : af__cpu_use_neon () ? "neon"
+                                             : "ymm";
+    g_assert_cmpstr (af__cpu_peak_unit (), ==, want);
+    double one = af__cpu_peak_gflops (NULL, 10), two = af__cpu_peak_gflops (pool2, 10);
+    g_assert_true (isfinite (one) && one > 0.01);
+    g_assert_true (isfinite (two) && two > 0.01);
+  }
+  af__cpu_force_portable (FALSE);
+  af__cpu_force_no_avx512 (FALSE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1134,6 +1157,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/pool2d/max-exact", test_maxpool_exact);
   g_test_add_func ("/kernels/pool2d/gap-exact", test_gap_exact);
   g_test_add_func ("/kernels/image-port-paths", test_image_port_paths);
+  g_test_add_func ("/kernels/peak", test_peak);
   int rc = g_test_run ();
   af_pool_free (pool2);
   g_rand_free (rng);

@@ -9,11 +9,14 @@
  * after rounding the op's own result, before the rest of the epilogue.
  *
  * AF_PROFILE=1 (read at compile) times every step and prints a table (step,
- * op, ms per run, share, GFLOP/s) to stderr when the model is freed; when
- * unset the run loop has no timing code at all. */
+ * op, ms per run, share, GFLOP/s, % of the FMA peak) to stderr when the
+ * model is freed; when unset the run loop has no timing code at all. The
+ * peak is measured then on the program's threads (peak.h), or taken from
+ * AF_PROFILE_PEAK=GFLOPS (one figure for several runs on a noisy machine). */
 #include "plan.h"
 #include "dwconv.h"
 #include "eltwise.h"
+#include "peak.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -603,6 +606,28 @@ af_cmp_step_time (gconstpointer a, gconstpointer b)
   return x->prof_ns < y->prof_ns ? 1 : x->prof_ns > y->prof_ns ? -1 : 0;
 }
 
+/* The FMA peak the table's "% peak" column divides by; @how says where it
+ * came from. A malformed AF_PROFILE_PEAK is said and ignored. */
+static double
+af_profile_peak (AfCpuProgram *p, const char **how)
+{
+  const char *v = g_getenv ("AF_PROFILE_PEAK");
+  if (v && *v) {
+    char *end;
+    double g = g_ascii_strtod (v, &end);
+    if (end != v && !*end && g > 0 && isfinite (g)) {
+      *how = "AF_PROFILE_PEAK";
+      return g;
+    }
+    fprintf (stderr,
+             "AF_PROFILE: AF_PROFILE_PEAK=\"%s\" is not a positive number of GFLOP/s, "
+             "measuring the peak instead\n",
+             v);
+  }
+  *how = af__cpu_peak_unit ();
+  return af__cpu_peak_gflops (p->pool, AF_PEAK_MFLOP);
+}
+
 /* The AF_PROFILE table, slowest step first. */
 static void
 af_print_profile (AfCpuProgram *p)
@@ -617,13 +642,18 @@ af_print_profile (AfCpuProgram *p)
   }
   qsort (by_time, p->n_steps, sizeof *by_time, af_cmp_step_time);
   double runs = (double) p->prof_runs;
-  fprintf (stderr, "AF_PROFILE %s: %" G_GUINT64_FORMAT " run(s), %.3f ms per run, %d thread(s)\n",
-           p->plan->graph->name, p->prof_runs, total / runs / 1e6, af_pool_n_threads (p->pool));
+  const char *how;
+  double peak = af_profile_peak (p, &how);
+  fprintf (stderr,
+           "AF_PROFILE %s: %" G_GUINT64_FORMAT " run(s), %.3f ms per run, %d thread(s), "
+           "FMA peak %.1f GFLOP/s (%s)\n",
+           p->plan->graph->name, p->prof_runs, total / runs / 1e6, af_pool_n_threads (p->pool),
+           peak, how);
   int width = 4; /* the step column: the longest name, at most 64 */
   for (guint i = 0; i < p->n_steps; i++)
     width = MAX (width, (int) MIN (strlen (p->steps[i].node->name), 64));
-  fprintf (stderr, "  %-*s %-30s %9s %6s %8s %s\n", width, "step", "op", "ms/run", "%", "GFLOP/s",
-           "kernel");
+  fprintf (stderr, "  %-*s %-30s %9s %6s %8s %6s %s\n", width, "step", "op", "ms/run", "%",
+           "GFLOP/s", "% peak", "kernel");
   for (guint i = 0; i < p->n_steps; i++) {
     const AfCpuStep *s = by_time[i];
     AfCost c = { 0, 0 };
@@ -636,9 +666,10 @@ af_print_profile (AfCpuProgram *p)
     /* names past the column keep their end, where layers differ */
     const char *name = s->node->name;
     int name_len = (int) strlen (name), cut = name_len > width;
-    fprintf (stderr, "  %s%-*s %-30.30s %9.3f %6.1f %8.2f %s\n", cut ? ".." : "",
+    double gflops = ms > 0 ? c.flops / (ms * 1e6) : 0.0;
+    fprintf (stderr, "  %s%-*s %-30.30s %9.3f %6.1f %8.2f %6.1f %s\n", cut ? ".." : "",
              cut ? width - 2 : width, cut ? name + name_len - (width - 2) : name, op, ms,
-             total ? 100.0 * s->prof_ns / total : 0.0, ms > 0 ? c.flops / (ms * 1e6) : 0.0,
+             total ? 100.0 * s->prof_ns / total : 0.0, gflops, 100.0 * gflops / peak,
              s->run == af_run_reference ? "reference" : "fast");
   }
 }
