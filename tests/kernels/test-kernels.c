@@ -341,6 +341,15 @@ test_conv_shapes (void)
     { .d = { DESC (6, 9, 301, 12, 3, 3), .stride = { 2, 2 }, .pad = { 1, 0, 0, 1 } } },
     { .d = { DESC (5, 4, 50, 7, 3, 4), .stride = { 1, 2 }, .pad = { 0, 2, 1, 1 },
              .dilation = { 1, 3 } } },
+    /* 1x1 convs that are not direct, gathered through pixel offsets: a
+     * ResNet downsample (196 pixels: tiles, a 4-pixel tail), pads (zeros,
+     * also with stride 1), strides 3 x 2 with groups */
+    { .d = { DESC (64, 28, 28, 128, 1, 1), .stride = { 2, 2 } },
+      .range = 0.25f,
+      .ep = { 1, { AF_OP_RELU } } },
+    { .d = { DESC (7, 13, 14, 10, 1, 1), .stride = { 2, 2 }, .pad = { 1, 0, 0, 1 } } },
+    { .d = { DESC (8, 5, 6, 16, 1, 1), .pad = { 1, 2, 1, 0 } }, .ep = { 1, { AF_OP_RELU } } },
+    { .d = { DESC (6, 9, 40, 4, 1, 1), .stride = { 3, 2 }, .groups = 2 } },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     char name[32];

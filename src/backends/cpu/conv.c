@@ -106,6 +106,7 @@ typedef struct {
   float *row;    /* [ldb] one im2col row (portable paths) */
   guint16 *tmp;  /* [nc] strided gathers */
   gint64 *offs;  /* [kc] tap offsets of a K block */
+  gint64 *pix;   /* [nc] strided 1x1 convs: each tile pixel's input offset, -1 outside */
   float *pp;     /* k->padded: [pp_ch][pp_rows][pp_w] the zero-padded copy */
   float *pp_row; /* k->padded: [pp_w] staging for a row split into even / odd halves */
 } AfConvScratch;
@@ -221,6 +222,7 @@ af__conv_layout (const AfConvKernel *k, guint8 *base, AfConvScratch *s)
   AF_TAKE (row, float, k->ldb);
   AF_TAKE (tmp, guint16, k->nc);
   AF_TAKE (offs, gint64, k->kc);
+  AF_TAKE (pix, gint64, k->d.kh * k->d.kw == 1 && !k->direct ? af__round_up (k->nc, NR) : 0);
   AF_TAKE (pp, float, pp_n);
   AF_TAKE (pp_row, float, k->padded ? k->pp_w : 0);
   return off;
@@ -518,6 +520,40 @@ af__conv_tile_strips_avx2 (const AfConvKernel *k, const guint16 *in, gint64 g, g
 }
 #endif
 
+#ifdef AF_X86
+/* The tile of a 1x1 conv that is not direct (a stride or a pad: ResNet's
+ * downsamples): per channel, all the tile's fp16 values gathered through
+ * its pixel offsets (@pix, -1 outside the image: zero) into @tmp, then
+ * converted 16 at a time into the strips. The row-segment gathers of
+ * af__conv_im2col_row took a fifth of a 7x7 downsample conv (7 pixels a
+ * call); gathering a strip's 16 values and loading them at once stalled on
+ * store forwarding. */
+__attribute__ ((target ("avx2,f16c"))) static void
+af__conv_tile_gather_avx2 (const AfConvKernel *k, const guint16 *in, gint64 g, gint64 k0, gint64 k1,
+                           gint64 p0, gint64 ncols, float *tile, gint64 *pix, guint16 *tmp)
+{
+  const AfConvDesc *d = &k->d;
+  gint64 plane_sz = d->h_in * d->w_in, n_pad = af__round_up (ncols, NR);
+  for (gint64 j = 0; j < n_pad; j++) {
+    gint64 oy = (p0 + j) / d->w_out, ox = (p0 + j) % d->w_out;
+    gint64 iy = oy * d->stride[0] - d->pad[0], ix = ox * d->stride[1] - d->pad[1];
+    gboolean in_image = j < ncols && iy >= 0 && iy < d->h_in && ix >= 0 && ix < d->w_in;
+    pix[j] = in_image ? iy * d->w_in + ix : -1;
+  }
+  for (gint64 p = k0; p < k1; p++) {
+    const guint16 *plane = in + (g * k->cin_g + p) * plane_sz;
+    for (gint64 j = 0; j < n_pad; j++)
+      tmp[j] = pix[j] >= 0 ? plane[pix[j]] : 0;
+    float *dst = tile + (p - k0) * NR;
+    for (gint64 j0 = 0; j0 < n_pad; j0 += NR, dst += k->kc * NR) {
+      const __m128i *h = (const __m128i *) (tmp + j0);
+      _mm256_storeu_ps (dst, _mm256_cvtph_ps (_mm_loadu_si128 (h)));
+      _mm256_storeu_ps (dst + 8, _mm256_cvtph_ps (_mm_loadu_si128 (h + 1)));
+    }
+  }
+}
+#endif
+
 /* Builds rows [k0, k1) of the im2col tile of group @g for pixels [p0, p0 +
  * ncols) as 16-column strips: element (p, j) goes to tile[(j / NR) * kc *
  * NR + (p - k0) * NR + j % NR] (so a strip is contiguous and stays in L1),
@@ -536,6 +572,10 @@ af__conv_build_tile (const AfConvKernel *k, gboolean simd, const guint16 *in, gi
 #ifdef AF_X86
   if (simd && (k->direct || (k->padded && d->stride[1] <= 2))) {
     af__conv_tile_strips_avx2 (k, in, g, k0, k1, p0, ncols, tile, pp, sc->offs);
+    return;
+  }
+  if (simd && taps == 1) {
+    af__conv_tile_gather_avx2 (k, in, g, k0, k1, p0, ncols, tile, sc->pix, sc->tmp);
     return;
   }
 #endif
