@@ -510,8 +510,14 @@ test_conv_direct (void)
       .dilation = { 2, 2 } },                                                   /* 16 only, K 144 */
     { DESC (30, 13, 43, 32, 5, 3), .stride = { 2, 1 }, .pad = { 1, 0, 2, 3 } }, /* 4 groups of 11 */
     { DESC (64, 45, 60, 32, 3, 3), .pad = { 1, 1, 1, 1 } },                     /* 4 bands */
-    { DESC (96, 7, 7, 64, 3, 3), .pad = { 1, 1, 1, 1 } },  /* resnet's 7x7: groups of 7 */
+    { DESC (96, 7, 7, 64, 3, 3), .pad = { 1, 1, 1, 1 } },  /* resnet's 7x7: 3 row pairs + 1 */
     { DESC (200, 3, 4, 16, 3, 3), .pad = { 0, 1, 0, 0 } }, /* 1 x 3 outputs */
+    /* rows of <= 7 pixels go two a call: stride 2 (6 x 7, 32 + 16), bands of
+     * 13, 13 and 14 rows (K 4608, 40 x 5: a lone last row in two of them),
+     * 1-pixel rows */
+    { DESC (40, 11, 13, 48, 3, 3), .stride = { 2, 2 }, .pad = { 1, 1, 1, 1 } },
+    { DESC (512, 40, 5, 32, 3, 3), .pad = { 1, 1, 1, 1 } },
+    { DESC (64, 9, 1, 16, 3, 3), .pad = { 1, 1, 1, 1 } },
   };
   static const AfEpilogue eps[] = {
     { 0 },

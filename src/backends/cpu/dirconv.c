@@ -5,7 +5,9 @@
  * copy (all input channels, the rows the band reads, AF_DIR_PP_BYTES at
  * most) stays in L2; a task is (band, chunk of 32-channel blocks). Per
  * block, per output row, per pixel group (a row cut evenly into groups of
- * at most AF_DIR_MAX_N pixels) one microkernel call sums the whole K into
+ * at most AF_DIR_MAX_N pixels; rows of at most half that go two a call:
+ * ResNet's 7x7 layers then read each block's weights 4 times instead of 7,
+ * -2 % per layer in the model) one microkernel call sums the whole K into
  * registers, stores the [pixels][channels] tile, and the finisher
  * transposes it 16 x 16 into channel rows and finishes those (bias,
  * simple epilogue, residual, fp16) straight into the NCHW output. */
@@ -35,6 +37,7 @@ struct _AfDirConv {
   gint64 pitch, rows_in; /* the padded copy: floats per row, rows per channel */
   gint64 n_bands;        /* bands of output rows */
   gint64 n_groups;       /* pixel groups per output row */
+  gboolean pairs;        /* rows of at most AF_DIR_MAX_N / 2 pixels: two rows a call */
   float *w;              /* [block][kdim][32 (or 16)] */
   float *bias;           /* [c_out] */
   gint32 *offs;          /* [kdim] where tap (c, ky, kx) starts in the copy */
@@ -117,6 +120,7 @@ af__dir_plan (AfDirConv *dk)
   band = (d->h_out + dk->n_bands - 1) / dk->n_bands; /* the widest of the even bands */
   dk->rows_in = af__conv_rows_in (d, band);
   dk->n_groups = (d->w_out + AF_DIR_MAX_N - 1) / AF_DIR_MAX_N;
+  dk->pairs = 2 * d->w_out <= AF_DIR_MAX_N;
   dk->offs = g_new (gint32, MAX (dk->kdim, 1));
   gint64 p = 0;
   for (gint64 c = 0; c < d->c_in; c++)
@@ -183,25 +187,27 @@ af__dir_free (AfDirConv *dk)
 /* ------------------------------------------------------------ microkernel
  * N pixels (stride S apart in the copy) x V vectors of 16 channels: per k,
  * V weight vectors and N broadcasts, N * V FMAs into N * V registers. The
- * tile goes to @t, row j = pixel j (32 floats per row). */
+ * first N1 pixels are read from @x, the others (a second output row) from
+ * @x2. The tile goes to @t, row j = pixel j (32 floats per row). */
 #ifdef AF_X86
 
 __attribute__ ((target ("avx512f"), always_inline)) static inline void
-af__dir_uk (const int N, const int V, const int S, gint64 kdim, const float *w, const gint32 *offs,
-            const float *x, float *t, const char *pf, gint64 pf_step)
+af__dir_uk (const int N, const int V, const int S, const int N1, gint64 kdim, const float *w,
+            const gint32 *offs, const float *x, const float *x2, float *t, const char *pf,
+            gint64 pf_step)
 {
   __m512 a0[AF_DIR_MAX_N], a1[AF_DIR_MAX_N];
 #pragma GCC unroll 14
   for (int j = 0; j < N; j++)
     a0[j] = a1[j] = _mm512_setzero_ps ();
   for (gint64 p = 0; p < kdim; p++, w += 16 * V) {
-    const float *xp = x + offs[p];
+    const float *xp = x + offs[p], *xp2 = x2 + offs[p];
     _mm_prefetch (pf, _MM_HINT_T0);
     pf += pf_step;
     __m512 w0 = _mm512_load_ps (w), w1 = V == 2 ? _mm512_load_ps (w + 16) : w0;
 #pragma GCC unroll 14
     for (int j = 0; j < N; j++) {
-      __m512 b = _mm512_set1_ps (xp[j * S]);
+      __m512 b = _mm512_set1_ps (j < N1 ? xp[j * S] : xp2[(j - N1) * S]);
       a0[j] = _mm512_fmadd_ps (w0, b, a0[j]);
       if (V == 2)
         a1[j] = _mm512_fmadd_ps (w1, b, a1[j]);
@@ -216,14 +222,23 @@ af__dir_uk (const int N, const int V, const int S, gint64 kdim, const float *w, 
 }
 
 typedef void (*AfDirUkFn) (gint64 kdim, const float *w, const gint32 *offs, const float *x,
-                           float *t, const char *pf, gint64 pf_step);
+                           const float *x2, float *t, const char *pf, gint64 pf_step);
 
+/* one row of N pixels (@x2 unused), or two rows of N / 2 (N even) */
 #define AF_DIR_UK(N, V, S)                                                                         \
   __attribute__ ((target ("avx512f"))) static void af__dir_uk_##N##_##V##_##S (                    \
-      gint64 kdim, const float *w, const gint32 *offs, const float *x, float *t, const char *pf,   \
-      gint64 pf_step)                                                                              \
+      gint64 kdim, const float *w, const gint32 *offs, const float *x, const float *x2, float *t,  \
+      const char *pf, gint64 pf_step)                                                              \
   {                                                                                                \
-    af__dir_uk (N, V, S, kdim, w, offs, x, t, pf, pf_step);                                        \
+    (void) x2;                                                                                     \
+    af__dir_uk (N, V, S, N, kdim, w, offs, x, x, t, pf, pf_step);                                  \
+  }
+#define AF_DIR_UK2(N, V, S)                                                                        \
+  __attribute__ ((target ("avx512f"))) static void af__dir_uk2_##N##_##V##_##S (                   \
+      gint64 kdim, const float *w, const gint32 *offs, const float *x, const float *x2, float *t,  \
+      const char *pf, gint64 pf_step)                                                              \
+  {                                                                                                \
+    af__dir_uk (N, V, S, N / 2, kdim, w, offs, x, x2, t, pf, pf_step);                             \
   }
 #define AF_DIR_UKS(V, S)                                                                           \
   AF_DIR_UK (1, V, S)                                                                              \
@@ -240,12 +255,26 @@ typedef void (*AfDirUkFn) (gint64 kdim, const float *w, const gint32 *offs, cons
   AF_DIR_UK (12, V, S)                                                                             \
   AF_DIR_UK (13, V, S)                                                                             \
   AF_DIR_UK (14, V, S)
+#define AF_DIR_UK2S(V, S)                                                                          \
+  AF_DIR_UK2 (2, V, S)                                                                             \
+  AF_DIR_UK2 (4, V, S)                                                                             \
+  AF_DIR_UK2 (6, V, S)                                                                             \
+  AF_DIR_UK2 (8, V, S)                                                                             \
+  AF_DIR_UK2 (10, V, S)                                                                            \
+  AF_DIR_UK2 (12, V, S)                                                                            \
+  AF_DIR_UK2 (14, V, S)
 AF_DIR_UKS (1, 1)
 AF_DIR_UKS (2, 1)
 AF_DIR_UKS (1, 2)
 AF_DIR_UKS (2, 2)
+AF_DIR_UK2S (1, 1)
+AF_DIR_UK2S (2, 1)
+AF_DIR_UK2S (1, 2)
+AF_DIR_UK2S (2, 2)
 #undef AF_DIR_UKS
+#undef AF_DIR_UK2S
 #undef AF_DIR_UK
+#undef AF_DIR_UK2
 
 #define AF_DIR_ROW(V, S)                                                                           \
   {                                                                                                \
@@ -255,12 +284,24 @@ AF_DIR_UKS (2, 2)
         af__dir_uk_10_##V##_##S, af__dir_uk_11_##V##_##S, af__dir_uk_12_##V##_##S,                 \
         af__dir_uk_13_##V##_##S, af__dir_uk_14_##V##_##S                                           \
   }
+#define AF_DIR_ROW2(V, S)                                                                          \
+  {                                                                                                \
+    NULL, af__dir_uk2_2_##V##_##S, af__dir_uk2_4_##V##_##S, af__dir_uk2_6_##V##_##S,               \
+        af__dir_uk2_8_##V##_##S, af__dir_uk2_10_##V##_##S, af__dir_uk2_12_##V##_##S,               \
+        af__dir_uk2_14_##V##_##S                                                                   \
+  }
 /* [stride - 1][vectors - 1][pixels] */
 static const AfDirUkFn af__dir_uks[2][2][AF_DIR_MAX_N + 1] = {
   { AF_DIR_ROW (1, 1), AF_DIR_ROW (2, 1) },
   { AF_DIR_ROW (1, 2), AF_DIR_ROW (2, 2) },
 };
+/* [stride - 1][vectors - 1][pixels of each of the two rows] */
+static const AfDirUkFn af__dir_uks2[2][2][AF_DIR_MAX_N / 2 + 1] = {
+  { AF_DIR_ROW2 (1, 1), AF_DIR_ROW2 (2, 1) },
+  { AF_DIR_ROW2 (1, 2), AF_DIR_ROW2 (2, 2) },
+};
 #undef AF_DIR_ROW
+#undef AF_DIR_ROW2
 
 /* Finishes the tile @t of @n pixels x @vw channels (from channel @o0) with
  * the simple epilogue: channel o's pixels go to out[o * hw + @at ..]. When
@@ -399,7 +440,9 @@ af__dir_fill (const AfDirConv *dk, gboolean simd, const guint16 *in, gint64 y0, 
 
 /* Pixel group @g of output row @oy (band [@oy0, @oy1)) for block @b (of a
  * chunk that ends before @b1): one microkernel call over the whole K, then
- * the finish. */
+ * the finish. With dk->pairs the call also takes row @oy + 1 when the band
+ * has it (g is 0): its pixels follow in the output plane, so the tile is
+ * one run of 2 * w_out pixels. */
 static void
 af__dir_group (const AfDirRun *r, const AfDirScratch *sc, gint64 b, gint64 b1, gint64 oy, gint64 g,
                gint64 oy0, gint64 oy1)
@@ -409,8 +452,9 @@ af__dir_group (const AfDirRun *r, const AfDirScratch *sc, gint64 b, gint64 b1, g
   const int s = (int) d->stride[1], vw = af__dir_vw (dk, b);
   const float *wb = dk->w + b * AF_DIR_VW * dk->kdim;
   gint64 x0 = g * d->w_out / dk->n_groups, x1 = (g + 1) * d->w_out / dk->n_groups;
-  int n = (int) (x1 - x0);
+  int n1 = (int) (x1 - x0), two = dk->pairs && oy + 1 < oy1, n = two ? 2 * n1 : n1;
   const float *x = sc->pp + (oy - oy0) * d->stride[0] * dk->pitch + x0 * s;
+  const float *x2 = x + d->stride[0] * dk->pitch;
   gint64 at = oy * d->w_out + x0;
 #ifdef AF_X86
   if (r->avx512) {
@@ -420,11 +464,15 @@ af__dir_group (const AfDirRun *r, const AfDirScratch *sc, gint64 b, gint64 b1, g
     const char *pf = (const char *) wb;
     gint64 pf_step = 0;
     if (b + 1 < b1) {
-      gint64 calls = (oy1 - oy0) * dk->n_groups, i = (oy - oy0) * dk->n_groups + g;
+      gint64 rows = dk->pairs ? (oy1 - oy0 + 1) / 2 : oy1 - oy0;
+      gint64 calls = rows * dk->n_groups;
+      gint64 i = (dk->pairs ? (oy - oy0) / 2 : oy - oy0) * dk->n_groups + g;
       pf_step = (64 * (gint64) af__dir_vw (dk, b + 1) / 16 + calls - 1) / calls;
       pf = (const char *) (wb + AF_DIR_VW * dk->kdim) + i * pf_step * dk->kdim;
     }
-    af__dir_uks[s - 1][vw / 16 - 1][n](dk->kdim, wb, dk->offs, x, sc->t, pf, pf_step);
+    const AfDirUkFn uk =
+        two ? af__dir_uks2[s - 1][vw / 16 - 1][n1] : af__dir_uks[s - 1][vw / 16 - 1][n1];
+    uk (dk->kdim, wb, dk->offs, x, x2, sc->t, pf, pf_step);
     if (dk->simple)
       af__dir_finish_avx512 (dk, sc->t, n, vw, b * AF_DIR_VW, at, at + 16 <= oy1 * d->w_out, r->res,
                              r->out);
@@ -433,7 +481,9 @@ af__dir_group (const AfDirRun *r, const AfDirScratch *sc, gint64 b, gint64 b1, g
     return;
   }
 #endif
-  af__dir_uk_c (n, vw, s, dk->kdim, wb, dk->offs, x, sc->t);
+  af__dir_uk_c (n1, vw, s, dk->kdim, wb, dk->offs, x, sc->t);
+  if (two)
+    af__dir_uk_c (n1, vw, s, dk->kdim, wb, dk->offs, x2, sc->t + n1 * AF_DIR_VW);
   af__dir_finish_rows (dk, r->simd, sc->t, n, vw, b * AF_DIR_VW, at, r->res, r->out, sc->col);
 }
 
@@ -453,7 +503,7 @@ af__dir_task (void *ctx, gint64 begin, gint64 end, int thread)
       continue;
     af__dir_fill (dk, r->simd, r->in, oy0 * d->stride[0] - d->pad[0], sc.pp);
     for (gint64 b = b0; b < b1; b++)
-      for (gint64 oy = oy0; oy < oy1; oy++)
+      for (gint64 oy = oy0; oy < oy1; oy += dk->pairs ? 2 : 1)
         for (gint64 g = 0; g < dk->n_groups; g++)
           af__dir_group (r, &sc, b, b1, oy, g, oy0, oy1);
   }

@@ -4,11 +4,12 @@
  *
  * No im2col: each task converts the input rows of a band of output rows
  * into a zero-padded fp32 copy, and the microkernel keeps up to 14 pixels
- * of one output row x 32 output channels in 28 registers; per (c, ky, kx)
- * it loads the 32 weights and broadcasts each pixel's input straight from
- * the copy. Channel counts that are multiples of 16 waste no lanes (the
- * 6-row GEMM panels left 4 of 64 channels in a third-full panel) and a row
- * of any width splits into pixel groups of at most 14.
+ * of one output row (or of two rows of at most 7) x 32 output channels in
+ * 28 registers; per (c, ky, kx) it loads the 32 weights and broadcasts each
+ * pixel's input straight from the copy. Channel counts that are multiples
+ * of 16 waste no lanes (the 6-row GEMM panels left 4 of 64 channels in a
+ * third-full panel) and a row of any width splits into pixel groups of at
+ * most 14.
  *
  * Numerics: every output sums w * x over (c, ky, kx) in ascending order
  * from zero in fp32, exactly like the GEMM path (products of fp16 values
