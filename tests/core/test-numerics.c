@@ -106,6 +106,52 @@ test_plus_one_conv (void)
   run_plus_one (TRUE);
 }
 
+/* Weights are fp16: fp32 weights are rounded when compiled. w = 1 + 2^-11
+ * + 2^-13 rounds to 1 + 2^-10, so x * w - x * 1 with x = 1 is 2^-10 (fp32
+ * weights would give 2^-11 + 2^-13, exact in fp16 too): a linear, a 1x1
+ * conv (GEMM path) and a 16 -> 16 3x3 conv (K 144: the direct path on
+ * AVX-512) whose centre pixel sums the same two products. */
+static void
+test_weights_are_fp16 (void)
+{
+  const float w1 = 1.0f + 0x1p-11f + 0x1p-13f, want = 0x1p-10f;
+  for (int kind = 0; kind < 3; kind++) {
+    AfGraph *g = af_graph_new ("weights");
+    int c = kind == 2 ? 16 : 2, taps = kind == 2 ? 9 : 1, o_n = kind == 2 ? 16 : 1;
+    gint64 n_w = (gint64) o_n * c * taps, side = kind == 2 ? 3 : 1, n_x = c * side * side;
+    float *w = g_new0 (float, n_w), *x = g_new (float, n_x), *y = g_new (float, o_n *side *side);
+    for (gint64 i = 0; i < n_x; i++)
+      x[i] = 1.0f;
+    for (int o = 0; o < o_n; o++) { /* channel 0's and 1's centre taps */
+      w[(o * c + 0) * taps + taps / 2] = w1;
+      w[(o * c + 1) * taps + taps / 2] = -1.0f;
+    }
+    AfTensor *out;
+    if (kind == 0) {
+      gint64 xs[] = { 1, 2 }, ws[] = { 1, 2 };
+      out = af_linear (g, af_input (g, "x", 2, xs), af_weight (g, "w", 2, ws, w), NULL);
+    } else {
+      gint64 xs[] = { 1, c, side, side }, ws[] = { o_n, c, side, side };
+      AfConvParams p = AF_CONV_PARAMS_INIT;
+      if (kind == 2)
+        p.pad[0] = p.pad[1] = p.pad[2] = p.pad[3] = 1;
+      out = af_conv (g, af_input (g, "x", 4, xs), af_weight (g, "w", 4, ws, w), NULL, &p);
+    }
+    af_graph_add_output (g, "y", out);
+    AfModel *m = compile_or_die (g);
+    const float *ins[] = { x };
+    float *outs[] = { y };
+    g_assert_true (af_model_run (m, ins, outs, NULL));
+    for (int o = 0; o < o_n; o++)
+      g_assert_cmpfloat (y[o * side * side + side * side / 2], ==, want);
+    g_free (w);
+    g_free (x);
+    g_free (y);
+    af_model_free (m);
+    af_graph_free (g);
+  }
+}
+
 /* fp32 inputs are rounded to fp16 at the I/O cast: 1.0001 -> 1, 0.1 -> 0.0999755859375,
  * 70000 -> inf (above fp16's 65504). */
 static void
@@ -187,6 +233,7 @@ main (int argc, char **argv)
   g_test_add_func ("/numerics/plus-one-linear", test_plus_one_linear);
   g_test_add_func ("/numerics/plus-one-conv", test_plus_one_conv);
   g_test_add_func ("/numerics/io-cast", test_io_cast);
+  g_test_add_func ("/numerics/weights-are-fp16", test_weights_are_fp16);
   g_test_add_func ("/numerics/boundary-rounding", test_boundary_rounding);
   g_test_add_func ("/numerics/image-port", test_image_port);
   return g_test_run ();

@@ -78,14 +78,24 @@ af_apply_epilogue_inplace (const AfEpilogue *ep, const guint16 *res, guint16 *x,
         af_epilogue_apply_res (ep, af_fp16_to_f32 (x[i]), res ? af_fp16_to_f32 (res[i]) : 0.0f));
 }
 
+/* Returns (transfer full) the constant @t as fp32 values rounded to fp16
+ * (weights are fp16): only fp32 data needs the rounding (fp16, int8 and
+ * uint8 values are exact), done with the vector conversions a chunk at a
+ * time (the scalar round trip was 60 % of resnet18's compile time). */
 static float *
 af_const_f32 (const AfTensor *t)
 {
   gint64 n = af__shape_numel (&t->shape);
   float *f = g_new (float, n);
   af__tensor_read_f32 (t, f);
-  for (gint64 i = 0; i < n; i++) /* weights are fp16 */
-    f[i] = af_fp16_to_f32 (af_f32_to_fp16 (f[i]));
+  if (t->dtype == AF_DTYPE_F32) {
+    guint16 h[1024];
+    for (gint64 i = 0; i < n; i += G_N_ELEMENTS (h)) {
+      gsize m = (gsize) MIN (n - i, (gint64) G_N_ELEMENTS (h));
+      af_f32_to_fp16_n (f + i, h, m);
+      af_fp16_to_f32_n (h, f + i, m);
+    }
+  }
   return f;
 }
 
