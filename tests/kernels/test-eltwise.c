@@ -228,6 +228,26 @@ test_gather (void)
     check (g, af_transpose (g, af_input (g, "x", 4, s), 4, perms[k]), TRUE);
     af_graph_free (g);
   }
+  /* batches of 2-D transposes in 16 x 16 blocks: BlazeFace's NCHW -> NHWC
+   * heads, NHWC -> NCHW, edge rows and columns (19 channels, 35 pixels),
+   * a 3-D one, a 2-D one of one block */
+  static const struct {
+    int rank;
+    gint64 s[4];
+    int perm[4];
+  } t2[] = {
+    { 4, { 1, 32, 16, 16 }, { 0, 2, 3, 1 } },
+    { 4, { 1, 8, 8, 96 }, { 0, 3, 1, 2 } },
+    { 4, { 2, 19, 5, 7 }, { 0, 2, 3, 1 } },
+    { 3, { 3, 40, 17 }, { 0, 2, 1 } },
+    { 2, { 16, 16 }, { 1, 0 } },
+  };
+  for (guint k = 0; k < G_N_ELEMENTS (t2); k++) {
+    AfGraph *g = af_graph_new ("transpose");
+    check (g, af_transpose (g, af_input (g, "x", t2[k].rank, t2[k].s), t2[k].rank, t2[k].perm),
+           TRUE);
+    af_graph_free (g);
+  }
   int scales[][2] = { { 2, 2 }, { 1, 3 }, { 3, 1 } };
   for (guint k = 0; k < G_N_ELEMENTS (scales); k++) {
     AfGraph *g = af_graph_new ("upsample");

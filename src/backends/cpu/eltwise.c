@@ -360,6 +360,34 @@ af_cpu_batch_norm_run (const AfBatchNormDesc *d, const guint16 *x, const guint16
 
 /* ============================================================ gather */
 
+/* Sets d->t_* when the gather, its dims of size 1 dropped and dims that
+ * run contiguously in the input merged, is out[b][r][c] = in[(b * c_n + c)
+ * * r_n + r] (at most one batch dim) and has no epilogue. */
+static void
+af__transpose_plan_2d (AfGatherDesc *d)
+{
+  gint64 md[AF_MAX_RANK], ms[AF_MAX_RANK];
+  int n = 0;
+  for (int i = 0; i < d->rank; i++) {
+    if (d->d[i] == 1)
+      continue;
+    if (n > 0 && ms[n - 1] == d->s[i] * d->d[i]) { /* runs on from the previous dim */
+      md[n - 1] *= d->d[i];
+      ms[n - 1] = d->s[i];
+      continue;
+    }
+    md[n] = d->d[i];
+    ms[n++] = d->s[i];
+  }
+  d->t_batch = 0;
+  if (d->ep.n > 0 || n < 2 || n > 3 || ms[n - 2] != 1 || ms[n - 1] != md[n - 2] ||
+      (n == 3 && ms[0] != md[1] * md[2]))
+    return;
+  d->t_batch = n == 3 ? md[0] : 1;
+  d->t_rows = md[n - 2];
+  d->t_cols = md[n - 1];
+}
+
 void
 af_cpu_transpose_init (AfGatherDesc *d, const AfShape *in, const int *perm, const AfEpilogue *ep)
 {
@@ -379,6 +407,7 @@ af_cpu_transpose_init (AfGatherDesc *d, const AfShape *in, const int *perm, cons
   }
   d->up_h = d->up_w = 1;
   d->numel = af__shape_numel (in);
+  af__transpose_plan_2d (d);
 }
 
 void
@@ -440,6 +469,38 @@ af__gather_task (void *ctx, gint64 begin, gint64 end, int thread)
   }
 }
 
+#ifdef AF_X86
+/* Tasks are (batch, 16 output rows): whole 16 x 16 blocks transposed as
+ * halves in registers, the edge columns and rows element by element. */
+__attribute__ ((target ("avx2"))) static void
+af__transpose_task_avx2 (void *ctx, gint64 begin, gint64 end, int thread)
+{
+  const AfGatherRun *r = ctx;
+  const AfGatherDesc *d = r->d;
+  gint64 rn = d->t_rows, cn = d->t_cols, rb = af__ceil_div (rn, 16);
+  (void) thread;
+  for (gint64 task = begin; task < end; task++) {
+    gint64 b = task / rb, r0 = task % rb * 16, r1 = MIN (r0 + 16, rn), c0 = 0;
+    const guint16 *src = r->in + b * rn * cn;
+    guint16 *dst = r->out + b * rn * cn;
+    if (r1 - r0 == 16)
+      for (; c0 + 16 <= cn; c0 += 16) {
+        __m256i x[16];
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++) /* x[i]: column c0 + i's 16 rows */
+          x[i] = _mm256_loadu_si256 ((const __m256i *) (src + (c0 + i) * rn + r0));
+        af__t16x16_epi16 (x);
+#pragma GCC unroll 16
+        for (int j = 0; j < 16; j++)
+          _mm256_storeu_si256 ((__m256i *) (dst + (r0 + j) * cn + c0), x[j]);
+      }
+    for (gint64 rr = r0; rr < r1; rr++) /* what no whole block covered */
+      for (gint64 c = c0; c < cn; c++)
+        dst[rr * cn + c] = src[c * rn + rr];
+  }
+}
+#endif
+
 void
 af_cpu_gather_run (const AfGatherDesc *d, const guint16 *in, const guint16 *res, guint16 *out,
                    AfPool *pool)
@@ -447,6 +508,14 @@ af_cpu_gather_run (const AfGatherDesc *d, const guint16 *in, const guint16 *res,
   AfGatherRun r = { d, in, res, out, af__cpu_use_simd () };
   if (d->numel == 0)
     return;
+#ifdef AF_X86
+  if (r.simd && d->t_batch > 0) {
+    gint64 tasks = d->t_batch * af__ceil_div (d->t_rows, 16);
+    af_pool_parallel_for (pool, tasks, MAX (1, AF_EW_GRAIN * AF_EW_BLOCK / (16 * d->t_cols)),
+                          af__transpose_task_avx2, &r);
+    return;
+  }
+#endif
   gint64 len = d->d[d->rank - 1];
   gint64 rows = d->numel / len;
   af_pool_parallel_for (pool, rows, MAX (1, AF_EW_GRAIN * AF_EW_BLOCK / len), af__gather_task, &r);

@@ -64,13 +64,16 @@ void af_cpu_batch_norm_clear (AfBatchNormDesc *d);
 
 /* ------------------------------------------------------------ data movement
  * transpose (perm) and nearest upsample as one strided gather of fp16 values:
- * out[i] = in[offset (i)], exact. */
+ * out[i] = in[offset (i)], exact. A transpose that is a batch of 2-D ones
+ * (out[b][r][c] = in[b][c][r]: NCHW -> NHWC and back) without an epilogue
+ * moves 16 x 16 blocks through registers instead. */
 typedef struct {
   int rank;
   gint64 d[AF_MAX_RANK], s[AF_MAX_RANK]; /* output dims; input stride along each */
   gint64 up_h, up_w;                     /* upsample factors (1, 1 for transpose) */
   gint64 numel;
   AfEpilogue ep;
+  gint64 t_batch, t_rows, t_cols; /* the 2-D form, t_batch 0 when there is none */
 } AfGatherDesc;
 
 void af_cpu_transpose_init (AfGatherDesc *d, const AfShape *in, const int *perm,
