@@ -62,6 +62,7 @@ struct _AfConvKernel {
   gint64 kc, n_kb, ldb;       /* K blocks of kc rows; im2col / C row stride */
   gint64 span;                /* depthwise: input row span in floats */
   gboolean depthwise, direct; /* direct: 1x1, stride 1, no pad */
+  gboolean gather;            /* other 1x1 convs: im2col gathered through pixel offsets */
   gboolean padded;            /* im2col from an fp32 zero-padded copy of the input */
   gboolean simple;            /* af__epilogue_is_simple: full strips may finish in registers */
   AfSimpleEp se;
@@ -222,7 +223,7 @@ af__conv_layout (const AfConvKernel *k, guint8 *base, AfConvScratch *s)
   AF_TAKE (row, float, k->ldb);
   AF_TAKE (tmp, guint16, k->nc);
   AF_TAKE (offs, gint64, k->kc);
-  AF_TAKE (pix, gint64, k->d.kh * k->d.kw == 1 && !k->direct ? af__round_up (k->nc, NR) : 0);
+  AF_TAKE (pix, gint64, k->gather ? af__round_up (k->nc, NR) : 0);
   AF_TAKE (pp, float, pp_n);
   AF_TAKE (pp_row, float, k->padded ? k->pp_w : 0);
   return off;
@@ -254,6 +255,7 @@ af_cpu_conv_new (const AfConvDesc *d, const float *w, const float *bias, const A
   k->direct = d->kh == 1 && d->kw == 1 && d->stride[0] == 1 && d->stride[1] == 1 &&
               d->pad[0] == 0 && d->pad[1] == 0 && d->pad[2] == 0 && d->pad[3] == 0 &&
               d->h_out == d->h_in && d->w_out == d->w_in;
+  k->gather = d->kh * d->kw == 1 && !k->direct;
   k->bias = g_new0 (float, MAX (d->c_out, 1));
   if (bias)
     memcpy (k->bias, bias, d->c_out * sizeof (float));
@@ -574,7 +576,7 @@ af__conv_build_tile (const AfConvKernel *k, gboolean simd, const guint16 *in, gi
     af__conv_tile_strips_avx2 (k, in, g, k0, k1, p0, ncols, tile, pp, sc->offs);
     return;
   }
-  if (simd && taps == 1) {
+  if (simd && k->gather) {
     af__conv_tile_gather_avx2 (k, in, g, k0, k1, p0, ncols, tile, sc->pix, sc->tmp);
     return;
   }

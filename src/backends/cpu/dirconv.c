@@ -37,7 +37,7 @@ struct _AfDirConv {
   gint64 pitch, rows_in; /* the padded copy: floats per row, rows per channel */
   gint64 n_bands;        /* bands of output rows */
   gint64 n_groups;       /* pixel groups per output row */
-  gboolean pairs;        /* rows of at most AF_DIR_MAX_N / 2 pixels: two rows a call */
+  gint64 row_step;       /* output rows a call: 2 for rows of <= AF_DIR_MAX_N / 2 pixels */
   float *w;              /* [block][kdim][32 (or 16)] */
   float *bias;           /* [c_out] */
   gint32 *offs;          /* [kdim] where tap (c, ky, kx) starts in the copy */
@@ -120,7 +120,7 @@ af__dir_plan (AfDirConv *dk)
   band = (d->h_out + dk->n_bands - 1) / dk->n_bands; /* the widest of the even bands */
   dk->rows_in = af__conv_rows_in (d, band);
   dk->n_groups = (d->w_out + AF_DIR_MAX_N - 1) / AF_DIR_MAX_N;
-  dk->pairs = 2 * d->w_out <= AF_DIR_MAX_N;
+  dk->row_step = 2 * d->w_out <= AF_DIR_MAX_N ? 2 : 1;
   dk->offs = g_new (gint32, MAX (dk->kdim, 1));
   gint64 p = 0;
   for (gint64 c = 0; c < d->c_in; c++)
@@ -440,7 +440,7 @@ af__dir_fill (const AfDirConv *dk, gboolean simd, const guint16 *in, gint64 y0, 
 
 /* Pixel group @g of output row @oy (band [@oy0, @oy1)) for block @b (of a
  * chunk that ends before @b1): one microkernel call over the whole K, then
- * the finish. With dk->pairs the call also takes row @oy + 1 when the band
+ * the finish. With a row step of 2 the call also takes row @oy + 1 when the band
  * has it (g is 0): its pixels follow in the output plane, so the tile is
  * one run of 2 * w_out pixels. */
 static void
@@ -452,7 +452,9 @@ af__dir_group (const AfDirRun *r, const AfDirScratch *sc, gint64 b, gint64 b1, g
   const int s = (int) d->stride[1], vw = af__dir_vw (dk, b);
   const float *wb = dk->w + b * AF_DIR_VW * dk->kdim;
   gint64 x0 = g * d->w_out / dk->n_groups, x1 = (g + 1) * d->w_out / dk->n_groups;
-  int n1 = (int) (x1 - x0), two = dk->pairs && oy + 1 < oy1, n = two ? 2 * n1 : n1;
+  int n1 = (int) (x1 - x0);
+  gboolean two = dk->row_step == 2 && oy + 1 < oy1;
+  int n = two ? 2 * n1 : n1;
   const float *x = sc->pp + (oy - oy0) * d->stride[0] * dk->pitch + x0 * s;
   const float *x2 = x + d->stride[0] * dk->pitch;
   gint64 at = oy * d->w_out + x0;
@@ -464,10 +466,9 @@ af__dir_group (const AfDirRun *r, const AfDirScratch *sc, gint64 b, gint64 b1, g
     const char *pf = (const char *) wb;
     gint64 pf_step = 0;
     if (b + 1 < b1) {
-      gint64 rows = dk->pairs ? (oy1 - oy0 + 1) / 2 : oy1 - oy0;
-      gint64 calls = rows * dk->n_groups;
-      gint64 i = (dk->pairs ? (oy - oy0) / 2 : oy - oy0) * dk->n_groups + g;
-      pf_step = (64 * (gint64) af__dir_vw (dk, b + 1) / 16 + calls - 1) / calls;
+      gint64 calls = af__ceil_div (oy1 - oy0, dk->row_step) * dk->n_groups;
+      gint64 i = (oy - oy0) / dk->row_step * dk->n_groups + g;
+      pf_step = af__ceil_div (64 * (gint64) af__dir_vw (dk, b + 1) / 16, calls);
       pf = (const char *) (wb + AF_DIR_VW * dk->kdim) + i * pf_step * dk->kdim;
     }
     const AfDirUkFn uk =
@@ -503,7 +504,7 @@ af__dir_task (void *ctx, gint64 begin, gint64 end, int thread)
       continue;
     af__dir_fill (dk, r->simd, r->in, oy0 * d->stride[0] - d->pad[0], sc.pp);
     for (gint64 b = b0; b < b1; b++)
-      for (gint64 oy = oy0; oy < oy1; oy += dk->pairs ? 2 : 1)
+      for (gint64 oy = oy0; oy < oy1; oy += dk->row_step)
         for (gint64 g = 0; g < dk->n_groups; g++)
           af__dir_group (r, &sc, b, b1, oy, g, oy0, oy1);
   }
