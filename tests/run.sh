@@ -8,10 +8,17 @@ cd "$(dirname "$0")/.."
 
 aarch64=1
 [ "${AF_SKIP_AARCH64:-0}" = 1 ] && aarch64=0
-AF_BOOTSTRAP_AARCH64=$aarch64 tools/bootstrap.sh build || { echo "0 passed, 1 failed"; exit 1; }
+AF_BOOTSTRAP_AARCH64=$aarch64 tools/bootstrap.sh --oracles build || { echo "0 passed, 1 failed"; exit 1; }
+export AF_VENV=$PWD/build/venv
 
 passed=0
 failed=0
+# skips by tag (tests/skips.py): isa and pypi are expected where the machine
+# lacks the ISA or PyPI was unreachable; any other skip fails the run
+declare -A skipped=([isa]=0 [pypi]=0 [emulated]=0 [unexpected]=0)
+isa_skips=""
+skip_tags=(isa)
+[ -f build/pypi-unreachable ] && skip_tags+=(pypi)
 
 # run_suite BUILD_DIR MESON_ARGS... : configure, build, test; adds to the counts
 run_suite() {
@@ -32,7 +39,21 @@ run_suite() {
   if [ -z "$ok" ]; then failed=$((failed + 1)); return; fi
   passed=$((passed + ok))
   failed=$((failed + ${fail:-0} + ${to:-0} + ${ue:-0}))
+  count_skips "$dir"
 }
+
+# count_skips BUILD_DIR: the skips of its last meson test, by tag; prints the
+# unexpected ones and counts each as a failure
+count_skips() {
+  local tag n report
+  report=$(python3 tests/skips.py "$1" "${skip_tags[@]}" "${extra_skip_tags[@]}")
+  echo "$report" | grep '^  skip (unexpected)' || true
+  isa_skips+=$(echo "$report" | sed -n 's/^  skip (isa) [^:]*: isa: \(.*\)/\1; /p' | sort -u)
+  while read -r tag n; do
+    skipped[$tag]=$((${skipped[$tag]} + n))
+  done < <(echo "$report" | grep -E '^[a-z]+ [0-9]+$')
+}
+extra_skip_tags=()
 
 echo "== release build (build/)"
 test_args=()
@@ -40,7 +61,7 @@ run_suite build -Dbuildtype=debugoptimized
 echo "== AddressSanitizer + UBSan build (build-asan/)"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-test_args=(--no-suite gst --no-suite smoke --no-suite alloc)
+test_args=(--no-suite gst --no-suite smoke --no-suite alloc --no-suite oracle)
 run_suite build-asan -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
 echo "== AddressSanitizer + UBSan over the element (build-asan/)"
 # the plugin scanner and gst-launch are not instrumented: scan in-process,
@@ -72,7 +93,8 @@ echo "== AArch64: the library and its suites cross-compiled, under qemu-aarch64 
 if [ "$aarch64" = 1 ]; then
   qemu-aarch64 /usr/lib/aarch64-linux-gnu/gdk-pixbuf-2.0/gdk-pixbuf-query-loaders \
     >build-aarch64.pixbuf-loaders.cache 2>/dev/null
-  test_args=(--no-suite cross --no-suite lint --timeout-multiplier 4)
+  test_args=(--no-suite cross --no-suite lint --no-suite oracle --timeout-multiplier 4)
+  extra_skip_tags=(emulated)
   GDK_PIXBUF_MODULE_FILE=$PWD/build-aarch64.pixbuf-loaders.cache AF_TEST_EMULATED=1 \
     run_suite build-aarch64 --cross-file tests/cross/aarch64-linux-gnu.ini -Dgst=disabled \
     -Dbuildtype=debugoptimized
@@ -80,6 +102,11 @@ else
   echo "skipped (AF_SKIP_AARCH64=1)"
 fi
 
+failed=$((failed + ${skipped[unexpected]}))
+total_skips=$((${skipped[isa]} + ${skipped[pypi]} + ${skipped[emulated]} + ${skipped[unexpected]}))
 [ "$aarch64" = 1 ] || echo "(the AArch64 stage was skipped: AF_SKIP_AARCH64=1)"
-echo "$passed passed, $failed failed"
+echo "skipped: ${skipped[isa]} for an ISA this CPU lacks${isa_skips:+ (${isa_skips%; })}," \
+  "${skipped[pypi]} because PyPI was unreachable, ${skipped[emulated]} under qemu-user," \
+  "${skipped[unexpected]} unexpected (counted as failed)"
+echo "$passed passed, $failed failed, $total_skips skipped"
 [ "$failed" -eq 0 ]
