@@ -7,7 +7,7 @@
 # IN is anything decodebin reads; OUT the annotated .avi; the per-frame
 # results also go, as JSON lines, to OUT with its extension replaced by
 # .jsonl. MODEL defaults to a face detector imported on first use into
-# build/models (BlazeFace from npm, else UltraFace from ../shared; see
+# build/models (BlazeFace from the mediapipe wheel, else UltraFace from ../shared; see
 # common.sh). NUM_BUFFERS (default 0 = all) limits the frames. Prints a
 # summary: frames, fps (decode and encode included), detections.
 #   pipelines/annotate.sh /usr/share/doc/opencv-doc/examples/data/Megamind.avi /tmp/mm.avi

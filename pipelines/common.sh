@@ -33,16 +33,15 @@ af_setup () {
 
 # af_face_model: sets af_model to a face detector graph in
 # $af_build/models, importing it on first use (under a lock, so concurrent
-# scripts share one import): MediaPipe BlazeFace short-range (npm
-# @mediapipe/face_detection, installed by tools/bootstrap.sh; decode
+# scripts share one import): MediaPipe BlazeFace short-range (from PyPI's
+# mediapipe wheel, cached in ~/.cache/aneforge by tools/bootstrap.sh; decode
 # "blazeface") when present, else UltraFace RFB-320 from $af_shared/models
 # (decode "ssd"). Sets af_face_kind to "blazeface" or "ultraface". Needs
 # af_setup first.
 af_face_model () {
   af_models="$af_build/models"
   mkdir -p "$af_models"
-  af_npm=${AF_NPM_PREFIX:-$HOME/.cache/aneforge/npm}
-  af_tflite="$af_npm/node_modules/@mediapipe/face_detection/face_detection_short_range.tflite"
+  af_tflite="${AF_CACHE:-$HOME/.cache/aneforge}/mediapipe-0.10.21/face_detection_short_range.tflite"
   if [ -f "$af_tflite" ]; then
     af_face_kind=blazeface
     # input [1,128,128,3] RGB in [-1, 1]: x * 2/255 - 1

@@ -3,12 +3,13 @@
 # face detection on a real video.
 #
 # 1. tools/bootstrap.sh installs what is missing (Debian packages, among
-#    them opencv-doc for the video; npm @mediapipe/face_detection for the
-#    model) and builds into build/ ($AF_BUILD_ROOT to use another).
+#    them opencv-doc for the video), builds into build/ ($AF_BUILD_ROOT to
+#    use another) and takes MediaPipe's models out of PyPI's mediapipe wheel
+#    into ~/.cache/aneforge (once: a second run needs no network).
 # 2. Imports MediaPipe's BlazeFace short-range detector (TFLite, 128x128
 #    RGB in [-1, 1]) with the "blazeface" decode into build/models/. Without
-#    it (npm failed) it falls back to UltraFace RFB-320 from ../shared/models
-#    (decode "ssd") and says so.
+#    it (PyPI unreachable) it falls back to UltraFace RFB-320 from
+#    ../shared/models (decode "ssd") and says so.
 # 3. Runs Megamind.avi (opencv-doc; $AF_DEMO_VIDEO to use another; 720x528,
 #    270 frames) through
 #      filesrc ! decodebin ! aneforge results=megamind.jsonl ! videoconvert
@@ -28,9 +29,9 @@ n=${1:-0}
 
 af_face_model
 if [ "$af_face_kind" = blazeface ]; then
-  echo "demo: model BlazeFace short-range (npm @mediapipe/face_detection) -> $af_model"
+  echo "demo: model BlazeFace short-range (PyPI mediapipe 0.10.21) -> $af_model"
 else
-  echo "demo: BlazeFace is not installed (npm @mediapipe/face_detection failed);" \
+  echo "demo: BlazeFace is not installed (PyPI was unreachable: $af_build/pypi-unreachable);" \
     "falling back to UltraFace RFB-320 from ../shared/models -> $af_model"
 fi
 "$af_build/tools/aneforge" inspect "$af_model" | sed -n '2,4p'
