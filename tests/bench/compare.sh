@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/bench/compare.sh [ROUNDS] [RUNS] — aneforge's CPU backend against ONNX
-# Runtime 1.30 (MLAS) on the same machine, in ONE run, alternating A/B.
+# Runtime 1.30 (MLAS; PyPI's onnxruntime in build/venv, run by
+# ../shared/bench/ort_bench.py) on the same machine, in ONE run, alternating A/B.
 #
 # Measures the fp32 FMA peak (../shared/bench/peak_fma.c) at 1 and 2 threads,
 # then for every model and thread count, ROUNDS times (default 3) in
@@ -17,15 +18,14 @@ runs=${2:-50}
 cache=${AF_CACHE:-$HOME/.cache/aneforge}
 mkdir -p "$cache/models"
 
-"$root/tools/bootstrap.sh" build
+"$root/tools/bootstrap.sh" --oracles build
 af="$root/build/tools/aneforge"
-
-# ONNX Runtime from npm, as ../shared/bench/README.md says (no GPU download)
-if [ ! -d "$cache/ort/node_modules/onnxruntime-node" ]; then
-  echo "installing onnxruntime-node@1.30.0 into $cache/ort" >&2
-  ONNXRUNTIME_NODE_INSTALL=skip npm install --silent --prefix "$cache/ort" onnxruntime-node@1.30.0 >/dev/null
+python="$root/build/venv/bin/python"
+if [ ! -x "$python" ]; then
+  echo "compare.sh: no ONNX Runtime: $(cat "$root/build/pypi-unreachable" 2>/dev/null)" >&2
+  exit 1
 fi
-export NODE_PATH="$cache/ort/node_modules"
+echo "$("$python" -c 'import onnxruntime as o; print("ONNX Runtime", o.__version__, "(PyPI)")')"
 
 cc -O2 -mavx2 -mfma -pthread "$shared/bench/peak_fma.c" -o "$cache/peak_fma"
 peak1=$("$cache/peak_fma" 1 | sed -n 's/.* median=\([0-9.]*\) .*/\1/p')
@@ -67,11 +67,11 @@ for spec in "${models[@]}"; do
       rss=$(echo "$ours" | sed -n 's/.*"peak_rss_kb": \([0-9]*\).*/\1/p')
       ort='{}'
       if [ "$batch" -eq 1 ]; then
-        ort=$(node "$root/tests/bench/ort_bench_any.js" "$onnx" "$threads" "$runs" 5 2>/dev/null || echo '{}')
+        ort=$("$python" "$shared/bench/ort_bench.py" "$onnx" "$threads" "$runs" 5 2>/dev/null || echo '{}')
       fi
       om=$(echo "$ours" | sed -n 's/.*"median_ms": \([0-9.]*\).*/\1/p')
       cm=$(echo "$ours" | sed -n 's/.*"compile_ms": \([0-9.]*\).*/\1/p')
-      rm_=$(echo "$ort" | sed -n 's/.*"median_ms":\([0-9.]*\).*/\1/p')
+      rm_=$(echo "$ort" | sed -n 's/.*"median_ms": *\([0-9.]*\).*/\1/p')
       echo "$label $threads $om ${rm_:-nan} $cm $rss $gflop" >>"$results"
     done
   done
