@@ -1,7 +1,12 @@
 /* aneforge — the command line.
  *
  *   aneforge inspect MODEL.json [--threads N]     the compiled plan
- *   aneforge run MODEL.json [--image FILE | --raw FILE | --fill V] [--threads N] [--top N]
+ *   aneforge run MODEL.json [--image FILE | --raw FILE... | --fill V] [--threads N] [--top N]
+ *                [--save-outputs OUT.safetensors]
+ *       (MODEL may be .json, .onnx or .tflite; --raw FILE, repeated, fills
+ *       input 0, 1, ... with the file's bytes: fp16 little-endian, or uint8
+ *       for an image port; --save-outputs writes every output as an F16
+ *       tensor named after it, shape included, instead of printing values)
  *   aneforge bench MODEL.json [--runs N] [--warmup N] [--threads N] [--layers]
  *                  (--layers: AF_PROFILE's per-step table, % of the FMA peak included)
  *   aneforge import MODEL.onnx -o OUT.json [--rgb | --bgr | --gray] [--scale S[,S,S]]
@@ -20,6 +25,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#define AF_CLI_MAX_RAW 16 /* --raw files: inputs 0 .. 15 */
+
 typedef struct {
   /* import */
   const char *out;
@@ -30,7 +37,8 @@ typedef struct {
   float score_threshold, iou_threshold; /* < 0: the decode's default */
   /* run, bench */
   int threads;
-  const char *image, *raw;
+  const char *image, *raw[AF_CLI_MAX_RAW], *save;
+  int n_raw;
   double fill;
   gboolean have_fill;
   int top, runs, warmup, batch;
@@ -123,6 +131,11 @@ fill_from_image (const AfTensorInfo *info, guint8 *px, const char *file, GError 
 static gboolean
 fill_inputs (AfModel *m, const Options *o, GError **error)
 {
+  if (o->n_raw > (int) af_model_n_inputs (m)) {
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID, "%d --raw files for %u input(s)", o->n_raw,
+                 af_model_n_inputs (m));
+    return FALSE;
+  }
   for (guint i = 0; i < af_model_n_inputs (m); i++) {
     AfTensorInfo info;
     af_model_input_info (m, i, &info);
@@ -133,15 +146,15 @@ fill_inputs (AfModel *m, const Options *o, GError **error)
     if (o->image && info.is_image && i == 0) {
       if (!fill_from_image (&info, view, o->image, error))
         return FALSE;
-    } else if (o->raw && i == 0) {
+    } else if ((int) i < o->n_raw) {
       g_autofree char *data = NULL;
       gsize len;
-      if (!g_file_get_contents (o->raw, &data, &len, error))
+      if (!g_file_get_contents (o->raw[i], &data, &len, error))
         return FALSE;
       if (len != bytes) {
         g_set_error (error, AF_ERROR, AF_ERROR_SHAPE,
                      "%s: %" G_GSIZE_FORMAT " bytes, input \"%s\" takes %" G_GSIZE_FORMAT " (%s)",
-                     o->raw, len, info.name, bytes, dt == AF_DTYPE_U8 ? "uint8" : "fp16");
+                     o->raw[i], len, info.name, bytes, dt == AF_DTYPE_U8 ? "uint8" : "fp16");
         return FALSE;
       }
       memcpy (view, data, bytes);
@@ -280,7 +293,7 @@ print_output (AfModel *m, const char *path, guint i, const Options *o, GError **
   }
   if (error && *error)
     return FALSE;
-  if (read_by_decode (m, info.name))
+  if (read_by_decode (m, info.name) || o->save)
     return TRUE;
   g_autofree float *v = g_new (float, n);
   af_fp16_to_f32_n (af_model_output_view (m, i), v, n);
@@ -288,6 +301,67 @@ print_output (AfModel *m, const char *path, guint i, const Options *o, GError **
     printf ("%s%g", j ? (j % 8 ? " " : "\n") : "  ", v[j]);
   printf ("\n");
   return TRUE;
+}
+
+/* @s as a JSON string literal appended to @out. */
+static void
+append_json_string (GString *out, const char *s)
+{
+  g_string_append_c (out, '"');
+  for (const guchar *p = (const guchar *) s; *p; p++) {
+    if (*p == '"' || *p == '\\')
+      g_string_append_printf (out, "\\%c", *p);
+    else if (*p < 0x20)
+      g_string_append_printf (out, "\\u%04x", *p);
+    else
+      g_string_append_c (out, (char) *p);
+  }
+  g_string_append_c (out, '"');
+}
+
+/* --save-outputs: every output of @m as an F16 tensor named after it, in
+ * the safetensors layout (8-byte header length, JSON header padded with
+ * spaces to 8 bytes, the tensors back to back in output order). */
+static gboolean
+save_outputs (AfModel *m, const char *file, GError **error)
+{
+  GString *head = g_string_new ("{");
+  guint n = af_model_n_outputs (m);
+  gsize at = 0;
+  for (guint i = 0; i < n; i++) {
+    AfTensorInfo info;
+    af_model_output_info (m, i, &info);
+    gsize bytes = 2 * (gsize) af_shape_numel (info.rank, info.shape);
+    g_string_append (head, i ? "," : "");
+    append_json_string (head, info.name);
+    g_string_append (head, ":{\"dtype\":\"F16\",\"shape\":[");
+    for (int d = 0; d < info.rank; d++)
+      g_string_append_printf (head, "%s%" G_GINT64_FORMAT, d ? "," : "", info.shape[d]);
+    g_string_append_printf (head, "],\"data_offsets\":[%" G_GSIZE_FORMAT ",%" G_GSIZE_FORMAT "]}",
+                            at, at + bytes);
+    at += bytes;
+  }
+  g_string_append_c (head, '}');
+  while (head->len % 8)
+    g_string_append_c (head, ' ');
+  GByteArray *file_bytes = g_byte_array_sized_new (8 + head->len + at);
+  guint64 len = GUINT64_TO_LE ((guint64) head->len);
+  g_byte_array_append (file_bytes, (const guint8 *) &len, 8);
+  g_byte_array_append (file_bytes, (const guint8 *) head->str, head->len);
+  for (guint i = 0; i < n; i++) {
+    AfTensorInfo info;
+    af_model_output_info (m, i, &info);
+    gint64 numel = af_shape_numel (info.rank, info.shape);
+    const guint16 *v = af_model_output_view (m, i);
+    for (gint64 k = 0; k < numel; k++) {
+      guint16 le = GUINT16_TO_LE (v[k]);
+      g_byte_array_append (file_bytes, (const guint8 *) &le, 2);
+    }
+  }
+  gboolean ok = g_file_set_contents (file, (const char *) file_bytes->data, file_bytes->len, error);
+  g_byte_array_unref (file_bytes);
+  g_string_free (head, TRUE);
+  return ok;
 }
 
 static int
@@ -300,6 +374,8 @@ cmd_run (const char *path, const Options *o)
   gboolean ok = fill_inputs (m, o, &error) && af_model_execute (m, &error);
   for (guint i = 0; ok && i < af_model_n_outputs (m); i++)
     ok = print_output (m, path, i, o, &error);
+  if (ok && o->save)
+    ok = save_outputs (m, o->save, &error);
   af_model_free (m);
   return ok ? 0 : fail (error);
 }
@@ -454,9 +530,24 @@ static gboolean
 takes_value (const char *a)
 {
   static const char *const with_value[] = {
-    "--threads",         "--image",         "--raw",    "--fill", "-o",     "--labels", "--decode",
-    "--score-threshold", "--iou-threshold", "--scale",  "--bias", "--mean", "--std",    "--top",
-    "--batch",           "--runs",          "--warmup",
+    "--threads",
+    "--image",
+    "--raw",
+    "--fill",
+    "-o",
+    "--labels",
+    "--decode",
+    "--score-threshold",
+    "--iou-threshold",
+    "--scale",
+    "--bias",
+    "--mean",
+    "--std",
+    "--top",
+    "--batch",
+    "--runs",
+    "--warmup",
+    "--save-outputs",
   };
   for (gsize i = 0; i < G_N_ELEMENTS (with_value); i++)
     if (strcmp (a, with_value[i]) == 0)
@@ -469,8 +560,9 @@ usage (void)
 {
   fprintf (stderr,
            "usage: aneforge inspect MODEL.json [--threads N] [--winograd]\n"
-           "       aneforge run MODEL.json [--image FILE | --raw FILE | --fill V] [--threads N] "
+           "       aneforge run MODEL.json [--image FILE | --raw FILE... | --fill V] [--threads N] "
            "[--top N] [--winograd]\n"
+           "                    [--save-outputs OUT.safetensors]\n"
            "       aneforge bench MODEL.json [--runs N] [--warmup N] [--threads N] [--batch N] "
            "[--winograd] [--layers]\n"
            "       aneforge import MODEL.onnx -o OUT.json [--rgb | --bgr | --gray] "
@@ -534,8 +626,14 @@ main (int argc, char **argv)
       o.threads = atoi (v);
     else if (strcmp (a, "--image") == 0)
       o.image = v;
-    else if (strcmp (a, "--raw") == 0)
-      o.raw = v;
+    else if (strcmp (a, "--raw") == 0) {
+      if (o.n_raw == AF_CLI_MAX_RAW) {
+        fprintf (stderr, "aneforge: at most %d --raw files\n", AF_CLI_MAX_RAW);
+        return 2;
+      }
+      o.raw[o.n_raw++] = v;
+    } else if (strcmp (a, "--save-outputs") == 0)
+      o.save = v;
     else if (strcmp (a, "--fill") == 0) {
       o.fill = g_ascii_strtod (v, NULL);
       o.have_fill = TRUE;
