@@ -740,7 +740,7 @@ test_winograd_property (void)
                                             "SqueezeNet_fp16.onnx", NULL);
   g_autofree char *image = g_build_filename (g_getenv ("AF_SHARED"), "media", "fish.png", NULL);
   if (!g_file_test (onnx, G_FILE_TEST_EXISTS) || !g_file_test (image, G_FILE_TEST_EXISTS)) {
-    g_test_skip ("the shared SqueezeNet model or fish.png is missing");
+    g_test_fail_printf ("%s or %s is missing", onnx, image);
     return;
   }
   GError *error = NULL;
@@ -790,7 +790,7 @@ test_detection_faces (void)
   g_autofree char *model = ultraface_model ();
   g_autofree char *image = g_build_filename (g_getenv ("AF_SHARED"), "media", "face.jpg", NULL);
   if (!model || !g_file_test (image, G_FILE_TEST_EXISTS)) {
-    g_test_skip ("the shared UltraFace model or face.jpg is missing");
+    g_test_fail_printf ("the shared UltraFace model or %s is missing", image);
     return;
   }
   g_autofree char *results = g_build_filename (gt_tmpdir (), "faces.jsonl", NULL);

@@ -114,7 +114,7 @@ photo_load (const char *name, Frame *f)
   g_autofree char *bytes = NULL;
   gsize size;
   if (!g_file_get_contents (path, &bytes, &size, NULL)) {
-    g_test_skip ("no shared media");
+    g_test_fail_printf ("%s is missing", path);
     return FALSE;
   }
   GstHarness *h =
@@ -546,7 +546,7 @@ yunet_model (void)
   g_autofree char *onnx =
       g_build_filename (g_getenv ("AF_SHARED"), "models", "yunet", "yunet_n_320_320.onnx", NULL);
   if (!g_file_test (onnx, G_FILE_TEST_EXISTS)) {
-    g_test_skip ("no shared YuNet model");
+    g_test_fail_printf ("%s is missing", onnx);
     return NULL;
   }
   g_autofree char *tool = g_build_filename (g_getenv ("AF_BUILD_ROOT"), "tools", "aneforge", NULL);

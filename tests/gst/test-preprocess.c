@@ -322,7 +322,7 @@ simd_matches_portable (void)
           g_autofree guint8 *fast = run_path (&info, buf, &port, TRUE);
           if (!fast) {
             gst_buffer_unref (buf);
-            g_test_skip ("no AVX2 on this CPU");
+            g_test_skip ("isa: no AVX2 on this CPU");
             return;
           }
           g_autofree guint8 *slow = run_path (&info, buf, &port, FALSE);

@@ -10,9 +10,9 @@ if [ "$(uname -m)" = aarch64 ]; then
 else
   cc=aarch64-linux-gnu-gcc run=qemu-aarch64
   command -v $cc >/dev/null 2>&1 ||
-    { echo "run-neon.sh: skipped, no $cc (apt-get install gcc-aarch64-linux-gnu)"; exit 77; }
+    { echo "run-neon.sh: no $cc (tools/bootstrap.sh installs gcc-aarch64-linux-gnu)"; exit 1; }
   command -v $run >/dev/null 2>&1 ||
-    { echo "run-neon.sh: skipped, no $run (apt-get install qemu-user)"; exit 77; }
+    { echo "run-neon.sh: no $run (tools/bootstrap.sh installs qemu-user)"; exit 1; }
 fi
 
 dir=$(mktemp -d) || exit 1

@@ -527,7 +527,7 @@ test_conv_direct (void)
     { 1, { AF_OP_SIGMOID } },
   };
   if (!af__cpu_use_avx512bw ()) {
-    g_test_skip ("no AVX-512BW here: the direct path is never chosen");
+    g_test_skip ("isa: no AVX-512BW here: the direct path is never chosen");
     return;
   }
   AfPool *pool3 = af_pool_new (3);
@@ -988,7 +988,7 @@ test_maxpool_exact (void)
   };
   static const guint16 special[] = { 0x7e00, 0xfc00, 0x7c00, 0x8000, 0x0000, 0xfe00 };
   if (!af_cpu_has_avx2_fma_f16c ()) {
-    g_test_skip ("no AVX2/F16C");
+    g_test_skip ("isa: no AVX2/F16C");
     return;
   }
   for (guint i = 0; i < G_N_ELEMENTS (descs); i++) {
@@ -1016,7 +1016,7 @@ test_gap_exact (void)
     { 1000, 13, 13 }, { 13, 7, 7 }, { 9, 1, 1 }, { 16, 4, 2 }, { 5, 3, 5 }
   };
   if (!af_cpu_has_avx2_fma_f16c ()) {
-    g_test_skip ("no AVX2/F16C");
+    g_test_skip ("isa: no AVX2/F16C");
     return;
   }
   for (guint i = 0; i < G_N_ELEMENTS (shapes); i++) {
@@ -1062,7 +1062,7 @@ test_finish_row (void)
   float acc[N], bias_v[N];
   guint16 res[N], got[N], want[N];
   if (af__cpu_first_path () == 2) {
-    g_test_skip ("no AVX2/F16C or NEON");
+    g_test_skip ("isa: no AVX2/F16C or NEON");
     return;
   }
   for (int i = 0; i < N; i++) {
