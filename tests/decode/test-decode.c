@@ -3,6 +3,7 @@
  * anchors and keypoints, NMS, the map back to frame pixels, and the JSON
  * spec parser's errors. */
 #include "decode.h"
+#include "oracle.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -170,13 +171,9 @@ test_labels_formats (void)
 static void
 test_labels_squeezenet (void)
 {
-  const char *shared = g_getenv ("AF_SHARED");
-  g_autofree char *path =
-      g_build_filename (shared ? shared : "../shared", "models", "squeezenet", "Labels.txt", NULL);
-  if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
-    g_test_skip ("no Labels.txt");
+  g_autofree char *path = af_test_shared_file ("models/squeezenet/Labels.txt");
+  if (path == NULL)
     return;
-  }
   GError *error = NULL;
   g_auto (GStrv) labels = af__decode_load_labels (path, &error);
   g_assert_no_error (error);
