@@ -1,47 +1,25 @@
 /* test-tflite-model.c — the TFLite importer end to end on MediaPipe's
- * BlazeFace short-range detector (npm package @mediapipe/face_detection,
- * Apache-2.0; installed at test time, never committed): import, compile and
- * run on the shared photos and check the best face score. Skips when the
- * model is not installed.
- *
- * The model is looked for at $AF_TFLITE_MODEL, then
- * ${AF_NPM_PREFIX:-$HOME/.cache/aneforge/npm}/node_modules/@mediapipe/
- * face_detection/face_detection_short_range.tflite, where
- *   npm install --no-save --prefix "$HOME/.cache/aneforge/npm" \
- *       @mediapipe/face_detection@0.4.1657300184
- * puts it. */
+ * BlazeFace short-range detector (face_detection_short_range.tflite from
+ * PyPI's mediapipe wheel, Apache-2.0; cached by tools/pyenv.sh, never
+ * committed): import, compile and run on the shared photos and check the best
+ * face score. A missing model fails the test unless PyPI was unreachable
+ * (then it skips, tagged "pypi:"). oracle_blazeface.py compares the same
+ * model with LiteRT. */
 #include "import/tflite.h"
+#include "oracle.h"
 #include "test-media.h"
 
 #include <math.h>
 #include <string.h>
 
-static char *
-model_path (void)
-{
-  const char *env = g_getenv ("AF_TFLITE_MODEL");
-  if (env)
-    return g_strdup (env);
-  const char *prefix = g_getenv ("AF_NPM_PREFIX");
-  g_autofree char *dflt = g_build_filename (g_get_home_dir (), ".cache", "aneforge", "npm", NULL);
-  return g_build_filename (prefix ? prefix : dflt, "node_modules", "@mediapipe", "face_detection",
-                           "face_detection_short_range.tflite", NULL);
-}
-
 /* Imports and compiles BlazeFace as an RGB image port in [-1, 1], or returns
- * NULL after marking the test skipped. */
+ * NULL after af_test_mediapipe_model failed (or skipped) the test. */
 static AfModel *
 load_blazeface (void)
 {
-  g_autofree char *path = model_path ();
-  if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
-    g_autofree char *msg =
-        g_strdup_printf ("%s not found; install it with: npm install --no-save --prefix "
-                         "\"$HOME/.cache/aneforge/npm\" @mediapipe/face_detection@0.4.1657300184",
-                         path);
-    g_test_skip (msg);
+  g_autofree char *path = af_test_mediapipe_model ("face_detection_short_range.tflite");
+  if (!path)
     return NULL;
-  }
   AfImportOptions opts = AF_IMPORT_OPTIONS_INIT;
   opts.image = TRUE;
   opts.order = AF_PIXEL_RGB;
@@ -83,7 +61,7 @@ best_score (AfModel *m, const char *image)
   g_assert_cmpint (reg.shape[2], ==, 16);
 
   g_autofree char *rel = g_build_filename ("media", image, NULL);
-  g_autofree char *path = af_test_shared_path (rel);
+  g_autofree char *path = af_test_shared_file (rel);
   g_assert_nonnull (path);
   float *pixels = af_test_load_planar (path, 128, 128, AF_PIXEL_RGB);
   GError *error = NULL;
