@@ -581,6 +581,158 @@ test_quantized_weights (void)
   }
 }
 
+/* ---------------------------------------------------------------- per-channel */
+
+/* Weights quantized per output channel: TFLite type, and per channel a scale
+ * and a zero point. The scales are m * 2^e with m <= 5 and |q - zp| <= 255,
+ * so every weight has at most 11 significant bits (fp16-exact); inputs and
+ * biases are k / 16. Products and their sums are then exact in fp32, and the
+ * only rounding left is the output's to fp16. */
+typedef struct {
+  int type; /* TB_U8 or TB_I8 */
+  const float *scale;
+  const gint64 *zp;
+} PerChannel;
+
+/* @n values k / 16, k in [-16, 16]: fp16-exact. */
+static void
+fill_sixteenths (float *x, gsize n, guint32 seed)
+{
+  GRand *r = g_rand_new_with_seed (seed);
+  for (gsize i = 0; i < n; i++)
+    x[i] = g_rand_int_range (r, -16, 17) / 16.0f;
+  g_rand_free (r);
+}
+
+/* @n random quantized bytes of @type (uint8 0..255, int8 -127..127). */
+static void
+fill_quantized (guint8 *q, gsize n, int type, guint32 seed)
+{
+  GRand *r = g_rand_new_with_seed (seed);
+  for (gsize i = 0; i < n; i++)
+    q[i] = type == TB_U8 ? g_rand_int_range (r, 0, 256) : (guint8) g_rand_int_range (r, -127, 128);
+  g_rand_free (r);
+}
+
+/* The real weights, laid out [outer][channel][inner]:
+ * w = (q - zp[channel]) * scale[channel]. */
+static void
+dequantize_ref (const guint8 *q, const PerChannel *pc, int outer, int channels, int inner, float *w)
+{
+  for (int a = 0; a < outer; a++)
+    for (int c = 0; c < channels; c++)
+      for (int b = 0; b < inner; b++) {
+        gsize i = ((gsize) a * channels + c) * inner + b;
+        double v = pc->type == TB_U8 ? q[i] : (gint8) q[i];
+        w[i] = (float) ((v - pc->zp[c]) * pc->scale[c]);
+      }
+}
+
+/* Every output within half an fp16 ulp of the exact value: the output's
+ * rounding to fp16 is the only error (see PerChannel). */
+static void
+assert_fp16_rounded (const float *got, const float *want, gsize n)
+{
+  double worst = 0;
+  for (gsize i = 0; i < n; i++) {
+    double err = fabs ((double) got[i] - want[i]), tol = ldexp (fabs (want[i]), -11);
+    if (err > tol)
+      g_error ("element %" G_GSIZE_FORMAT ": got %.8g, want %.8g (|error| %.3g > %.3g)", i, got[i],
+               want[i], err, tol);
+    worst = MAX (worst, want[i] != 0 ? err / fabs (want[i]) : err);
+  }
+  g_test_message ("max relative error %.3g (fp16 rounding: <= 2^-11 = %.3g)", worst,
+                  ldexp (1, -11));
+}
+
+/* A 3x3 SAME conv (or depthwise, multiplier @M) with per-channel quantized
+ * weights, on a @H x @W x @C input, against ref_conv on dequantize_ref's
+ * weights. TFLite's layouts: conv [O, 3, 3, C] quantized along dim 0,
+ * depthwise [1, 3, 3, C * M] along dim 3. */
+static void
+check_conv_per_channel (gboolean depthwise, int H, int W, int C, int M, int O, int stride,
+                        const PerChannel *pc, guint32 seed)
+{
+  int K = 3, wn = depthwise ? K * K * O : O * K * K * C;
+  g_autofree guint8 *q = g_new (guint8, wn);
+  g_autofree float *w = g_new (float, wn), *bias = g_new (float, O), *xv = g_new (float, H *W *C);
+  fill_quantized (q, wn, pc->type, seed);
+  fill_sixteenths (bias, O, seed + 1);
+  fill_sixteenths (xv, H * W * C, seed + 2);
+  if (depthwise)
+    dequantize_ref (q, pc, K * K, O, 1, w);
+  else
+    dequantize_ref (q, pc, 1, O, K * K * C, w);
+  g_autofree float *want = g_new (float, H *W *O), *out = g_new (float, H *W *O);
+  int oh, ow;
+  ref_conv (xv, H, W, C, w, O, K, K, bias, stride, SAME, depthwise, 0, want, &oh, &ow);
+
+  Tb *b = tb_new ();
+  int xs[] = { 1, H, W, C }, ys[] = { 1, oh, ow, O }, bs[] = { O };
+  int ws_c[] = { O, K, K, C }, ws_d[] = { 1, K, K, O };
+  int x = tb_act (b, "x", 4, xs), y = tb_act (b, "y", 4, ys);
+  int wt = tb_tensor (b, "wq", 4, depthwise ? ws_d : ws_c, pc->type, q, wn);
+  tb_quant (b, wt, O, pc->scale, pc->zp, depthwise ? 3 : 0);
+  int in[] = { x, wt, tb_const_f32 (b, "b", 1, bs, bias) };
+  tb_op (b, depthwise ? DW : CONV, 3, in, y, depthwise ? 2 : 1,
+         conv_options (b, SAME, stride, stride, 0, depthwise, M));
+  tb_input (b, x);
+  tb_output (b, y);
+  g_autoptr (GBytes) model = tb_finish (b);
+  const float *ins[] = { xv };
+  run (model, 1, ins, out, oh * ow * O);
+  assert_fp16_rounded (out, want, oh * ow * O);
+}
+
+/* Weights quantized per output channel, with distinct scales and (uint8)
+ * distinct non-zero zero points, dequantize channel by channel: CONV_2D
+ * uint8 along dim 0, DEPTHWISE_CONV_2D int8 (zero points 0, as TFLite's
+ * int8 spec requires) along dim 3, FULLY_CONNECTED uint8 along dim 0, each
+ * within half an fp16 ulp of the exact result. */
+static void
+test_quantized_per_channel (void)
+{
+  const float conv_scale[] = { 0.5f, 0.125f, 5.0f / 128, 0.75f };
+  const gint64 conv_zp[] = { 3, 128, 77, 250 };
+  PerChannel conv = { TB_U8, conv_scale, conv_zp };
+  check_conv_per_channel (FALSE, 5, 4, 3, 1, 4, 1, &conv, 11);
+  check_conv_per_channel (FALSE, 7, 6, 3, 1, 4, 2, &conv, 12);
+
+  const float dw_scale[] = { 0.25f, 1.0f / 16, 0.375f, 3.0f / 32 };
+  const gint64 dw_zp[] = { 0, 0, 0, 0 };
+  PerChannel dw = { TB_I8, dw_scale, dw_zp };
+  check_conv_per_channel (TRUE, 4, 5, 2, 2, 4, 1, &dw, 13);
+
+  const float fc_scale[] = { 0.25f, 3.0f / 64, 1.5f };
+  const gint64 fc_zp[] = { 200, 17, 128 };
+  PerChannel fc = { TB_U8, fc_scale, fc_zp };
+  guint8 q[18];
+  float w[18], bias[3], xv[6], want[3], out[3];
+  fill_quantized (q, 18, TB_U8, 14);
+  fill_sixteenths (bias, 3, 15);
+  fill_sixteenths (xv, 6, 16);
+  dequantize_ref (q, &fc, 1, 3, 6, w);
+  for (int n = 0; n < 3; n++) {
+    double acc = bias[n];
+    for (int k = 0; k < 6; k++)
+      acc += (double) w[n * 6 + k] * xv[k];
+    want[n] = (float) acc;
+  }
+  Tb *b = tb_new ();
+  int xs[] = { 1, 6 }, ws[] = { 3, 6 }, bs[] = { 3 }, ys[] = { 1, 3 };
+  int x = tb_act (b, "x", 2, xs), y = tb_act (b, "y", 2, ys);
+  int wt = tb_tensor (b, "wq", 2, ws, TB_U8, q, sizeof q);
+  tb_quant (b, wt, 3, fc_scale, fc_zp, 0);
+  int in[] = { x, wt, tb_const_f32 (b, "b", 1, bs, bias) };
+  tb_op (b, FC, 3, in, y, 8, tb_options (b));
+  tb_input (b, x);
+  tb_output (b, y);
+  g_autoptr (GBytes) model = tb_finish (b);
+  const float *ins[] = { xv };
+  run (model, 1, ins, out, 3);
+  assert_fp16_rounded (out, want, 3);
+}
+
 /* The import with opts->image makes the first input an NCHW image port with
  * the given scale and bias. */
 static void
@@ -875,6 +1027,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tflite/softmax", test_softmax);
   g_test_add_func ("/tflite/resize-nearest", test_resize_nearest);
   g_test_add_func ("/tflite/quantized-weights", test_quantized_weights);
+  g_test_add_func ("/tflite/quantized-weights/per-channel", test_quantized_per_channel);
   g_test_add_func ("/tflite/image-input", test_image_input);
   g_test_add_func ("/tflite/errors/unsupported-op", test_unsupported_op);
   g_test_add_func ("/tflite/errors/unsupported-options", test_unsupported_options);
