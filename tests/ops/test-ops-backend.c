@@ -15,6 +15,7 @@ typedef struct {
   GRand *r;
   gboolean exact; /* bitwise equal after fp16 rounding */
   int trial;
+  gboolean grid; /* inputs on the accumulator-exact grid (grid_input) */
 } Ctx;
 
 static int
@@ -281,6 +282,69 @@ build_bridge (Ctx *c, AfGraph *g, AfOp op)
   return af_topk (g, x, irand (c, 1, s[axis]), axis, irand (c, 0, 1));
 }
 
+/* ---------------------------------------------------------------- bias after fp32 accumulation */
+
+/* Inputs 16 + j / 8 and weights (8 + k) / 32 (j < 16, k < 8): every product
+ * is a multiple of 2^-8 and every partial sum of up to 1000 of them is below
+ * 2^15, so the fp32 accumulator is exact in any order and the fast kernels
+ * must equal the reference bit for bit. Each bias, about -17 times its
+ * channel's weight sum, cancels the accumulator's ~3000 down to tens: an
+ * accumulator rounded to fp16 (spacing 2 above 2048) before the bias moves
+ * the fp16 result by up to 1, where its spacing is 1/64. */
+static float
+grid_input (Ctx *c)
+{
+  return 16.0f + (float) irand (c, 0, 15) / 8;
+}
+
+static AfTensor *
+grid_weight_and_bias (Ctx *c, AfGraph *g, gint64 o, gint64 k, int rank, const gint64 *shape,
+                      AfTensor **bias)
+{
+  g_autofree float *w = g_new (float, o *k);
+  g_autofree float *b = g_new (float, o);
+  for (gint64 i = 0; i < o; i++) {
+    double sum = 0;
+    for (gint64 j = 0; j < k; j++)
+      sum += w[i * k + j] = (float) (8 + irand (c, 0, 7)) / 32;
+    b[i] = af_fp16_to_f32 (af_f32_to_fp16 ((float) round (-16.94 * sum)));
+  }
+  *bias = af_weight (g, "b", 1, &o, b);
+  return af_weight (g, "w", rank, shape, w);
+}
+
+static AfTensor *
+build_conv_grid (Ctx *c, AfGraph *g, AfOp op)
+{
+  AfConvParams p = AF_CONV_PARAMS_INIT;
+  int kh = irand (c, 1, 3), kw = irand (c, 1, 3);
+  gint64 xs[4] = { irand (c, 1, 2), irand (c, 24, 90), irand (c, 5, 13), irand (c, 5, 15) };
+  gint64 ws[4] = { irand (c, 1, 40), xs[1], kh, kw };
+  for (int i = 0; i < 2; i++) {
+    p.stride[i] = irand (c, 1, 2);
+    p.pad[i] = irand (c, 0, 1);
+    p.pad[2 + i] = irand (c, 0, 1);
+  }
+  c->exact = c->grid = TRUE;
+  AfTensor *b, *w = grid_weight_and_bias (c, g, ws[0], xs[1] * kh * kw, 4, ws, &b);
+  AfTensor *y = af_conv (g, af_input (g, "x", 4, xs), w, b, &p);
+  return irand (c, 0, 1) ? af_relu (g, y) : y; /* with and without a fused epilogue */
+}
+
+static AfTensor *
+build_linear_grid (Ctx *c, AfGraph *g, AfOp op)
+{
+  gint64 xs[3];
+  int rank = irand (c, 1, 3);
+  for (int i = 0; i < rank; i++)
+    xs[i] = irand (c, 1, 9);
+  xs[rank - 1] = irand (c, 64, 900);
+  gint64 ws[2] = { irand (c, 1, 41), xs[rank - 1] };
+  c->exact = c->grid = TRUE;
+  AfTensor *b, *w = grid_weight_and_bias (c, g, ws[0], ws[1], 2, ws, &b);
+  return af_linear (g, af_input (g, "x", rank, xs), w, b);
+}
+
 typedef AfTensor *(*BuildFn) (Ctx *c, AfGraph *g, AfOp op);
 
 static const struct {
@@ -383,12 +447,32 @@ compare (const char *what, const float *got, const float *want, gint64 n, gboole
   }
 }
 
+/* ---------------------------------------------------------------- ops without a fast kernel */
+
+/* The CPU backend runs these ops with their reference kernel, so their case
+ * here compares the reference with itself through the executor (shapes,
+ * strides, the fp32 copies), not their values. Their values are checked
+ * against ONNX Runtime by tests/oracles/ort_ops.py (meson test
+ * oracle-ort-op-NAME, suite oracle). */
+static const AfOp no_fast_kernel[] = {
+  AF_OP_MATMUL, AF_OP_SOFTMAX, AF_OP_AMAX, AF_OP_AMIN, AF_OP_ARGMAX, AF_OP_TOPK,
+};
+
+static gboolean
+has_no_fast_kernel (AfOp op)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (no_fast_kernel); i++)
+    if (no_fast_kernel[i] == op)
+      return TRUE;
+  return FALSE;
+}
+
 /* ---------------------------------------------------------------- driver */
 
 static void
 run_trial (AfOp op, BuildFn build, int trial)
 {
-  Ctx c = { g_rand_new_with_seed (test_seed + 7919 * op + trial), FALSE, trial };
+  Ctx c = { g_rand_new_with_seed (test_seed + 7919 * op + trial), FALSE, trial, FALSE };
   AfGraph *g = af_graph_new ("one-op");
   AfTensor *y = build (&c, g, op);
   if (!y)
@@ -409,7 +493,9 @@ run_trial (AfOp op, BuildFn build, int trial)
     gint64 n = af_shape_numel (info.rank, info.shape);
     inputs[i] = g_new (float, n);
     for (gint64 k = 0; k < n; k++)
-      inputs[i][k] = info.is_image ? (float) irand (&c, 0, 255) : frand (&c, -4, 4);
+      inputs[i][k] = info.is_image ? (float) irand (&c, 0, 255)
+                     : c.grid      ? grid_input (&c)
+                                   : frand (&c, -4, 4);
   }
   gint64 numel = af__shape_numel (&y->shape);
   float *got = g_new (float, numel), *want = g_new (float, numel);
@@ -431,10 +517,26 @@ run_trial (AfOp op, BuildFn build, int trial)
   g_rand_free (c.r);
 }
 
+/* Conv and linear with a bias, on the accumulator-exact grid: the fast
+ * kernels (GEMM, direct, tails, fused relu) add the bias to the fp32
+ * accumulator and round once, bit for bit as the reference does. */
+static void
+run_bias_exact (gconstpointer data)
+{
+  AfOp op = GPOINTER_TO_INT (data);
+  for (int t = 0; t < N_TRIALS; t++)
+    run_trial (op, op == AF_OP_CONV ? build_conv_grid : build_linear_grid, 1000 + t);
+}
+
 static void
 run_case (gconstpointer data)
 {
   gsize i = GPOINTER_TO_SIZE (data);
+  if (has_no_fast_kernel (cases[i].op))
+    g_test_message ("%s has no fast CPU kernel: this case checks the executor around the "
+                    "reference kernel, not its values; those: oracle-ort-op-%s (tests/oracles/"
+                    "ort_ops.py, ONNX Runtime)",
+                    af_op_info[cases[i].op].name, af_op_info[cases[i].op].name);
   for (int t = 0; t < N_TRIALS; t++)
     run_trial (cases[i].op, cases[i].build, t);
 }
@@ -452,6 +554,54 @@ test_coverage (void)
   }
 }
 
+/* Each op of no_fast_kernel runs its reference kernel on the CPU backend
+ * (AF_PROFILE's table says "reference", in a child process; a new fast
+ * kernel fails here until the op leaves the list and is compared for real),
+ * and tests/oracles/ort_ops.py has its case. */
+static void
+test_no_fast_kernel (void)
+{
+  if (g_test_subprocess ()) { /* one op, so the table is its own */
+    AfOp op = no_fast_kernel[atoi (g_getenv ("AF_TEST_NO_FAST"))];
+    g_setenv ("AF_PROFILE", "1", TRUE);
+    Ctx c = { g_rand_new_with_seed (test_seed + op), FALSE, 0, FALSE };
+    AfGraph *g = af_graph_new (af_op_info[op].name);
+    AfTensor *y = NULL;
+    for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+      if (cases[i].op == op)
+        y = cases[i].build (&c, g, op);
+    af_graph_add_output (g, "y", y);
+    AfModel *m = af_compile (g, NULL, NULL);
+    g_assert_nonnull (m);
+    g_assert_true (af_model_execute (m, NULL));
+    af_model_free (m); /* prints the table */
+    af_graph_free (g);
+    g_rand_free (c.r);
+    return;
+  }
+  const char *root = g_getenv ("AF_SOURCE_ROOT");
+  g_autofree char *py =
+      g_build_filename (root ? root : ".", "tests", "oracles", "ort_ops.py", NULL);
+  g_autofree char *oracle = NULL;
+  g_assert_true (g_file_get_contents (py, &oracle, NULL, NULL));
+  for (gsize i = 0; i < G_N_ELEMENTS (no_fast_kernel); i++) {
+    const char *name = af_op_info[no_fast_kernel[i]].name;
+    char index[8];
+    g_snprintf (index, sizeof index, "%" G_GSIZE_FORMAT, i);
+    g_setenv ("AF_TEST_NO_FAST", index, TRUE);
+    g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed ();
+    g_autofree char *pattern =
+        g_strdup_printf ("*AF_PROFILE %s:*\n  %s_0 %s * reference\n", name, name, name);
+    g_test_trap_assert_stderr (pattern);
+    g_autofree char *entry = g_strdup_printf ("\"%s\": case_", name);
+    if (!strstr (oracle, entry))
+      g_error ("%s: no case for %s", py, name);
+    g_test_message ("%s: reference kernel; values checked by oracle-ort-op-%s", name, name);
+  }
+  g_unsetenv ("AF_TEST_NO_FAST");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -460,6 +610,11 @@ main (int argc, char **argv)
   test_seed = env ? (guint32) strtoul (env, NULL, 0) : g_random_int ();
   g_print ("# AF_TEST_SEED=%u\n", test_seed);
   g_test_add_func ("/ops-backend/coverage", test_coverage);
+  g_test_add_func ("/ops-backend/no-fast-kernel", test_no_fast_kernel);
+  g_test_add_data_func ("/ops-backend/conv-bias-exact", GINT_TO_POINTER (AF_OP_CONV),
+                        run_bias_exact);
+  g_test_add_data_func ("/ops-backend/linear-bias-exact", GINT_TO_POINTER (AF_OP_LINEAR),
+                        run_bias_exact);
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
     char *path = g_strdup_printf ("/ops-backend/%s", af_op_info[cases[i].op].name);
     g_test_add_data_func (path, GSIZE_TO_POINTER (i), run_case);
