@@ -5,6 +5,7 @@
 #include "runtime.h"
 #include "fixtures.h"
 
+#include <math.h>
 #include <string.h>
 
 static int uid;
@@ -129,6 +130,80 @@ test_residual_bit_exact (void)
   af_graph_free (g);
 }
 
+static float
+round16 (double v)
+{
+  return af_fp16_to_f32 (af_f32_to_fp16 ((float) v));
+}
+
+/* relu (conv (x, w) + b + r) for a 3x3 (pad 1) and a 1x1 stride-2 conv on
+ * inputs 16 + j / 8 and weights (8 + k) / 32 (exact fp32 sums in any
+ * order) with biases near -17 times each channel's weight sum: fused (conv
+ * + add + relu in one step) and unfused, on 1 and 2 threads, equal the
+ * contract computed here bit for bit: round16 (round16 (sum + b) + r),
+ * then relu. An accumulator rounded to fp16 before the bias fails it. */
+static void
+test_bias_residual_exact (void)
+{
+  enum { C = 40, O = 12, H = 9, W = 11 };
+  for (int k = 1; k <= 3; k += 2) {
+    int stride = k == 1 ? 2 : 1, ho = (H - 1) / stride + 1, wo = (W - 1) / stride + 1;
+    gint64 xs[] = { 1, C, H, W }, ws[] = { O, C, k, k }, bs[] = { O }, rs[] = { 1, O, ho, wo };
+    g_autofree float *x = g_new (float, C *H *W), *w = g_new (float, O *C *k *k);
+    g_autofree float *b = g_new (float, O), *r = g_new (float, O *ho *wo);
+    for (int i = 0; i < C * H * W; i++)
+      x[i] = 16.0f + (float) ((i * 7 + 3) % 16) / 8;
+    for (int o = 0; o < O; o++) {
+      double sum = 0;
+      for (int i = 0; i < C * k * k; i++)
+        sum += w[o * C * k * k + i] = (float) (8 + (o * 5 + i * 3) % 8) / 32;
+      b[o] = round16 (round (-16.94 * sum));
+    }
+    for (int i = 0; i < O * ho * wo; i++)
+      r[i] = round16 ((double) ((i * 37) % 101 - 50) / 16);
+    AfGraph *g = af_graph_new ("bias-residual");
+    AfConvParams p = AF_CONV_PARAMS_INIT;
+    p.stride[0] = p.stride[1] = stride;
+    p.pad[0] = p.pad[1] = p.pad[2] = p.pad[3] = k / 2;
+    AfTensor *y = af_conv (g, af_input (g, "x", 4, xs), af_weight (g, "w", 4, ws, w),
+                           af_weight (g, "b", 1, bs, b), &p);
+    af_graph_add_output (g, "y", af_relu (g, af_add (g, y, af_input (g, "r", 4, rs))));
+    for (int fuse = 0; fuse <= 1; fuse++)
+      for (int threads = 1; threads <= 2; threads++) {
+        if (!fuse)
+          g_setenv ("AF_NO_FUSE", "1", TRUE);
+        AfCompileOptions co = AF_COMPILE_OPTIONS_INIT;
+        co.threads = threads;
+        AfModel *m = af_compile (g, &co, NULL);
+        g_unsetenv ("AF_NO_FUSE");
+        g_assert_nonnull (m);
+        g_assert_cmpuint (m->plan->steps->len, ==, fuse ? 1 : 3);
+        g_autofree float *out = g_new (float, O *ho *wo);
+        g_assert_true (
+            af_model_run (m, (const float *const[]){ x, r }, (float *const[]){ out }, NULL));
+        for (int o = 0; o < O; o++)
+          for (int i = 0; i < ho; i++)
+            for (int j = 0; j < wo; j++) {
+              double sum = 0;
+              for (int c = 0; c < C; c++)
+                for (int u = 0; u < k; u++)
+                  for (int v = 0; v < k; v++) {
+                    int yy = i * stride + u - k / 2, xx = j * stride + v - k / 2;
+                    if (yy >= 0 && yy < H && xx >= 0 && xx < W)
+                      sum += (double) x[(c * H + yy) * W + xx] * w[((o * C + c) * k + u) * k + v];
+                  }
+              int at = (o * ho + i) * wo + j;
+              float want = MAX (round16 (round16 (sum + b[o]) + r[at]), 0.0f);
+              if (out[at] != want)
+                g_error ("%dx%d conv, fuse %d, threads %d, element %d: %g, want %g", k, k, fuse,
+                         threads, at, out[at], want);
+            }
+        af_model_free (m);
+      }
+    af_graph_free (g);
+  }
+}
+
 /* An add whose operand has another user or is a graph output, or whose
  * residual is computed after the producer, or that broadcasts, stays a
  * step of its own. */
@@ -217,7 +292,7 @@ test_profile (void)
     return;
   }
   if (g_getenv ("AF_TEST_EMULATED")) {
-    g_test_skip ("under qemu-user a child AArch64 process needs binfmt_misc");
+    g_test_skip ("emulated: under qemu-user a child AArch64 process needs binfmt_misc");
     return;
   }
   const char *want[] = {
@@ -240,6 +315,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/fusion/residual-bit-exact", test_residual_bit_exact);
+  g_test_add_func ("/fusion/bias-residual-exact", test_bias_residual_exact);
   g_test_add_func ("/fusion/residual-refused", test_residual_refused);
   g_test_add_func ("/fusion/residual-not-ready", test_residual_not_ready);
   g_test_add_func ("/fusion/profile", test_profile);

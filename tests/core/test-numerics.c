@@ -152,6 +152,62 @@ test_weights_are_fp16 (void)
   }
 }
 
+/* The bias is added to the fp32 accumulator, then rounded once: with x = 1,
+ * channel o's weights sum to 2049 + 2 (o % 8) (256 taps of 8, one odd tap)
+ * and its bias is -2048, so y = 1 + 2 (o % 8) exactly. An accumulator
+ * rounded to fp16 first (2049 -> 2048, 2051 -> 2052: spacing 2) gives 0, 4,
+ * 4, 8, ... Linear (one row and a 5-row GEMM tile), 1x1 conv (GEMM) and 3x3
+ * conv, with and without a fused relu, 20 channels and 35 or 63 pixels
+ * (vector tails). */
+static void
+test_bias_after_fp32_accumulation (void)
+{
+  enum { O = 20, K = 288 };
+  for (int kind = 0; kind < 8; kind++) {
+    int shape_kind = kind / 2; /* linear M=1, linear M=5, 1x1 conv, 3x3 conv */
+    gboolean relu = kind % 2;
+    AfGraph *g = af_graph_new ("bias");
+    g_autofree float *w = g_new0 (float, O *K), *b = g_new (float, O);
+    for (int o = 0; o < O; o++) {
+      for (int k = 0; k < 256; k++)
+        w[o * K + k] = 8.0f;
+      w[o * K + 256] = 1.0f + 2.0f * (o % 8);
+      b[o] = -2048.0f;
+    }
+    gint64 bs[] = { O }, n_pix = shape_kind == 2 ? 63 : shape_kind == 3 ? 35 : 1;
+    gint64 rows = shape_kind == 1 ? 5 : 1;
+    AfTensor *y, *bias = af_weight (g, "b", 1, bs, b);
+    if (shape_kind < 2) {
+      gint64 xs[] = { rows, K }, ws[] = { O, K };
+      y = af_linear (g, af_input (g, "x", 2, xs), af_weight (g, "w", 2, ws, w), bias);
+    } else {
+      gboolean k3 = shape_kind == 3;
+      gint64 xs[] = { 1, k3 ? K / 9 : K, 9, 7 },
+             ws[] = { O, k3 ? K / 9 : K, k3 ? 3 : 1, k3 ? 3 : 1 };
+      y = af_conv (g, af_input (g, "x", 4, xs), af_weight (g, "w", 4, ws, w), bias, NULL);
+    }
+    af_graph_add_output (g, "y", relu ? af_relu (g, y) : y);
+    AfModel *m = compile_or_die (g);
+    gint64 n_x = shape_kind < 2 ? rows * K : K * 63;
+    g_autofree float *x = g_new (float, n_x), *out = g_new (float, O *n_pix *rows);
+    for (gint64 i = 0; i < n_x; i++)
+      x[i] = 1.0f;
+    const float *ins[] = { x };
+    float *outs[] = { out };
+    g_assert_true (af_model_run (m, ins, outs, NULL));
+    for (gint64 r = 0; r < rows; r++)
+      for (int o = 0; o < O; o++)
+        for (gint64 p = 0; p < n_pix; p++) {
+          float got = out[shape_kind < 2 ? r * O + o : o * n_pix + p];
+          if (got != 1.0f + 2.0f * (o % 8))
+            g_error ("kind %d, channel %d, pixel %" G_GINT64_FORMAT ": %g, want %g", kind, o, p,
+                     got, 1.0f + 2.0f * (o % 8));
+        }
+    af_model_free (m);
+    af_graph_free (g);
+  }
+}
+
 /* fp32 inputs are rounded to fp16 at the I/O cast: 1.0001 -> 1, 0.1 -> 0.0999755859375,
  * 70000 -> inf (above fp16's 65504). */
 static void
@@ -232,6 +288,7 @@ main (int argc, char **argv)
   g_test_add_func ("/numerics/dot-of-ones", test_dot_of_ones);
   g_test_add_func ("/numerics/plus-one-linear", test_plus_one_linear);
   g_test_add_func ("/numerics/plus-one-conv", test_plus_one_conv);
+  g_test_add_func ("/numerics/bias-after-fp32-accumulation", test_bias_after_fp32_accumulation);
   g_test_add_func ("/numerics/io-cast", test_io_cast);
   g_test_add_func ("/numerics/weights-are-fp16", test_weights_are_fp16);
   g_test_add_func ("/numerics/boundary-rounding", test_boundary_rounding);
