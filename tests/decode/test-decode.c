@@ -364,6 +364,73 @@ test_ssd_decoded (void)
   g_free (boxes);
 }
 
+/* A portrait SSD (96x160 input, 12x20 and 6x10 feature maps): boxes decode
+ * against the prior of their own row and column, prior sizes divide by the
+ * input's width and height respectively, and x scales by 96, y by 160. */
+static void
+test_ssd_non_square (void)
+{
+  AfDecodeSpec spec;
+  af_decode_spec_init (&spec, AF_DECODE_TYPE_SSD);
+  spec.input_w = 96;
+  spec.input_h = 160;
+  spec.n_levels = 2;
+  spec.feature_w[0] = 12, spec.feature_h[0] = 20, spec.n_min_boxes[0] = 1;
+  spec.feature_w[1] = 6, spec.feature_h[1] = 10, spec.n_min_boxes[1] = 2;
+  spec.min_boxes[0][0] = 16;
+  spec.min_boxes[1][0] = 32;
+  spec.min_boxes[1][1] = 64;
+  guint n = 12 * 20 + 6 * 10 * 2;
+  AfTensorInfo infos[2];
+  info_set (&infos[0], "boxes", 3, (gint64[]){ 1, n, 4 });
+  info_set (&infos[1], "scores", 3, (gint64[]){ 1, n, 2 });
+  GError *error = NULL;
+  AfDecoder *dec = af_decoder_new (&spec, NULL, 2, infos, &error);
+  g_assert_no_error (error);
+  /* level 0 row 15 column 2 (min box 16); level 1 row 7 column 4, min box 64 */
+  struct {
+    guint index;
+    double cx, cy, pw, ph;
+    float face, reg[4];
+  } want[] = {
+    { 15 * 12 + 2, 2.5 / 12, 15.5 / 20, 16.0 / 96, 16.0 / 160, 0.9f, { 0.5f, -1, 1, 0.5f } },
+    { 240 + (7 * 6 + 4) * 2 + 1,
+      4.5 / 6,
+      7.5 / 10,
+      64.0 / 96,
+      64.0 / 160,
+      0.8f,
+      { -0.25f, 0.75f, -2, -1 } },
+  };
+  guint idx[] = { want[0].index, want[1].index, G_MAXUINT };
+  float face[] = { want[0].face, want[1].face };
+  float reg[2][4];
+  memcpy (reg[0], want[0].reg, sizeof reg[0]);
+  memcpy (reg[1], want[1].reg, sizeof reg[1]);
+  guint16 *scores, *boxes;
+  ssd_tensors (n, idx, face, (const float (*)[4]) reg, &scores, &boxes);
+  const guint16 *views[] = { boxes, scores };
+  AfDecodeResult *res = af_decode_result_new (dec);
+  af_decoder_run (dec, views, res);
+  g_assert_cmpuint (res->n, ==, 2);
+  for (int k = 0; k < 2; k++) {
+    const float *r = want[k].reg; /* all fp16-exact */
+    double cx = r[0] * 0.1 * want[k].pw + want[k].cx, cy = r[1] * 0.1 * want[k].ph + want[k].cy;
+    double w = exp (r[2] * 0.2) * want[k].pw, h = exp (r[3] * 0.2) * want[k].ph;
+    AfDetection *d = &res->detections[k];
+    g_assert_cmpfloat (d->score, ==, r16 (want[k].face));
+    g_assert_cmpfloat_with_epsilon (d->x1, (cx - w / 2) * 96, 1e-3);
+    g_assert_cmpfloat_with_epsilon (d->x2, (cx + w / 2) * 96, 1e-3);
+    g_assert_cmpfloat_with_epsilon (d->y1, (cy - h / 2) * 160, 1e-3);
+    g_assert_cmpfloat_with_epsilon (d->y2, (cy + h / 2) * 160, 1e-3);
+  }
+  af_decode_result_free (res);
+  af_decoder_free (dec);
+  af_decode_spec_clear (&spec);
+  g_free (scores);
+  g_free (boxes);
+}
+
 /* Configuration rejects a missing tensor and mismatched shapes, naming role and tensor. */
 static void
 test_bind_errors (void)
@@ -490,6 +557,87 @@ test_yunet_cell (void)
                    "[1,1599,1], expected [1,1600,1] for a 320x320 input");
   g_clear_error (&error);
   af_decode_spec_clear (&spec);
+}
+
+/* A non-square YuNet (@w x @h, strides 8, 16, 32): one cell per stride, at
+ * (row, col) chosen to exist in both orientations, decodes to a box and
+ * landmarks around ((col + b0) * s, (row + b1) * s). A grid walked with the
+ * wrong width puts them elsewhere. */
+static void
+yunet_non_square (int w, int h)
+{
+  AfDecodeSpec spec;
+  af_decode_spec_init (&spec, AF_DECODE_TYPE_YUNET);
+  spec.input_w = w;
+  spec.input_h = h;
+  AfTensorInfo infos[12];
+  guint16 *bufs[12];
+  int widths[] = { 1, 1, 4, 10 };
+  for (int l = 0; l < 3; l++)
+    for (int r = 0; r < 4; r++) {
+      gint64 cells = (gint64) (w >> (3 + l)) * (h >> (3 + l));
+      info_set (&infos[4 * l + r],
+                r == 0   ? spec.cls[l]
+                : r == 1 ? spec.obj[l]
+                : r == 2 ? spec.bbox[l]
+                         : spec.kps[l],
+                3, (gint64[]){ 1, cells, widths[r] });
+      bufs[4 * l + r] = g_new0 (guint16, cells * widths[r]);
+    }
+  GError *error = NULL;
+  AfDecoder *dec = af_decoder_new (&spec, NULL, 12, infos, &error);
+  g_assert_no_error (error);
+  static const struct {
+    int row, col;
+    float cls, bbox[4];
+  } cell[] = {
+    { 10, 9, 0.9f, { 0.25f, 0.5f, 0.5f, 0 } },
+    { 1, 5, 0.8f, { 0.75f, 0.25f, 0, 0.25f } },
+    { 2, 1, 0.7f, { 0.5f, 0.5f, 0, 0 } },
+  };
+  const float kp[10] = { 0, 0, 1, 0, 0.5f, 0.5f, -0.25f, 1, 1, 1 };
+  for (int l = 0; l < 3; l++) {
+    gsize i = (gsize) cell[l].row * (w >> (3 + l)) + cell[l].col;
+    bufs[4 * l][i] = af_f32_to_fp16 (cell[l].cls);
+    bufs[4 * l + 1][i] = af_f32_to_fp16 (1);
+    af_f32_to_fp16_n (cell[l].bbox, bufs[4 * l + 2] + 4 * i, 4);
+    af_f32_to_fp16_n (kp, bufs[4 * l + 3] + 10 * i, 10);
+  }
+  AfDecodeResult *res = af_decode_result_new (dec);
+  af_decoder_run (dec, (const guint16 *const *) bufs, res);
+  g_assert_cmpuint (res->n, ==, 3);
+  for (int l = 0; l < 3; l++) { /* sorted by score: level order */
+    const AfDetection *d = &res->detections[l];
+    const float *b = cell[l].bbox;
+    double s = 8 << l, cx = (cell[l].col + b[0]) * s, cy = (cell[l].row + b[1]) * s;
+    double bw = exp (r16 (b[2])) * s, bh = exp (r16 (b[3])) * s;
+    g_test_message ("%dx%d stride %g: (%.2f, %.2f, %.2f, %.2f)", w, h, s, d->x1, d->y1, d->x2,
+                    d->y2);
+    g_assert_cmpfloat_with_epsilon (d->score, sqrtf (r16 (cell[l].cls)), 1e-6);
+    g_assert_cmpfloat_with_epsilon (d->x1, MAX (cx - bw / 2, 0), 1e-3);
+    g_assert_cmpfloat_with_epsilon (d->y1, MAX (cy - bh / 2, 0), 1e-3);
+    g_assert_cmpfloat_with_epsilon (d->x2, MIN (cx + bw / 2, w), 1e-3);
+    g_assert_cmpfloat_with_epsilon (d->y2, MIN (cy + bh / 2, h), 1e-3);
+    for (int k = 0; k < 5; k++) {
+      g_assert_cmpfloat_with_epsilon (d->landmarks[2 * k], (cell[l].col + kp[2 * k]) * s, 1e-3);
+      g_assert_cmpfloat_with_epsilon (d->landmarks[2 * k + 1], (cell[l].row + kp[2 * k + 1]) * s,
+                                      1e-3);
+    }
+  }
+  af_decode_result_free (res);
+  af_decoder_free (dec);
+  for (int k = 0; k < 12; k++)
+    g_free (bufs[k]);
+  af_decode_spec_clear (&spec);
+}
+
+/* YuNet on a landscape 160x96 and a portrait 96x160 input: each cell's
+ * column runs along the width. */
+static void
+test_yunet_non_square (void)
+{
+  yunet_non_square (160, 96);
+  yunet_non_square (96, 160);
 }
 
 /* ---------------------------------------------------------------- NMS */
@@ -742,6 +890,64 @@ test_blazeface_decode (void)
   g_free (reg);
   g_free (cls);
   af_decode_spec_clear (&spec);
+}
+
+/* A non-square BlazeFace (@w x @h, both multiples of 16, MediaPipe's
+ * strides): 2 anchors per 8-px cell then 6 per 16-px cell, so anchor
+ * 2 * (w/8) * (h/8) + 6 * (y * w/16 + x) sits at ((x + .5) * 16,
+ * (y + .5) * 16) input pixels; a box and keypoints offset from it in pixels
+ * decode there, x against the width and y against the height. */
+static void
+blazeface_non_square (int w, int h)
+{
+  AfDecodeSpec spec;
+  af_decode_spec_init (&spec, AF_DECODE_TYPE_BLAZEFACE);
+  spec.input_w = w;
+  spec.input_h = h;
+  gint64 n = 2 * (w / 8) * (h / 8) + 6 * (w / 16) * (h / 16);
+  AfTensorInfo infos[2];
+  info_set (&infos[0], "regressors", 3, (gint64[]){ 1, n, 16 });
+  info_set (&infos[1], "classificators", 3, (gint64[]){ 1, n, 1 });
+  GError *error = NULL;
+  AfDecoder *dec = af_decoder_new (&spec, NULL, 2, infos, &error);
+  g_assert_no_error (error);
+  g_autofree float *reg = g_new0 (float, n * 16), *cls = g_new (float, n);
+  for (gint64 i = 0; i < n; i++)
+    cls[i] = -4;
+  int x = 4, y = 5; /* a 16-px cell inside both 128x96 and 96x128 */
+  gint64 a = 2 * (w / 8) * (h / 8) + 6 * (y * (w / 16) + x) + 3;
+  const float r[16] = { 6, -5, 20, 12, 2, -3, -4, 1, 0, 2, 0, 5, -8, 0, 8, 0 };
+  memcpy (reg + a * 16, r, sizeof r);
+  cls[a] = 1;
+  g_autofree guint16 *h_reg = fp16_of (reg, n * 16), *h_cls = fp16_of (cls, n);
+  const guint16 *views[] = { h_reg, h_cls };
+  AfDecodeResult *res = af_decode_result_new (dec);
+  af_decoder_run (dec, views, res);
+  g_assert_cmpuint (res->n, ==, 1);
+  const AfDetection *d = &res->detections[0];
+  double ax = (x + 0.5) * 16, ay = (y + 0.5) * 16, cx = ax + r[0], cy = ay + r[1];
+  g_test_message ("%dx%d: (%.2f, %.2f, %.2f, %.2f)", w, h, d->x1, d->y1, d->x2, d->y2);
+  g_assert_cmpfloat_with_epsilon (d->score, 1 / (1 + exp (-1.0)), 1e-6);
+  g_assert_cmpfloat_with_epsilon (d->x1, cx - r[2] / 2, 1e-3);
+  g_assert_cmpfloat_with_epsilon (d->x2, cx + r[2] / 2, 1e-3);
+  g_assert_cmpfloat_with_epsilon (d->y1, cy - r[3] / 2, 1e-3);
+  g_assert_cmpfloat_with_epsilon (d->y2, cy + r[3] / 2, 1e-3);
+  for (int k = 0; k < 6; k++) {
+    g_assert_cmpfloat_with_epsilon (d->landmarks[2 * k], ax + r[4 + 2 * k], 1e-3);
+    g_assert_cmpfloat_with_epsilon (d->landmarks[2 * k + 1], ay + r[5 + 2 * k], 1e-3);
+  }
+  af_decode_result_free (res);
+  af_decoder_free (dec);
+  af_decode_spec_clear (&spec);
+}
+
+/* BlazeFace anchors and boxes on a landscape 128x96 and a portrait 96x128
+ * input. */
+static void
+test_blazeface_non_square (void)
+{
+  blazeface_non_square (128, 96);
+  blazeface_non_square (96, 128);
 }
 
 /* Mismatched BlazeFace tensors are rejected naming the tensor and the shapes. */
@@ -997,8 +1203,10 @@ main (int argc, char **argv)
   g_test_add_func ("/decode/ssd/priors", test_ssd_priors);
   g_test_add_func ("/decode/ssd/decode", test_ssd_decode);
   g_test_add_func ("/decode/ssd/decoded", test_ssd_decoded);
+  g_test_add_func ("/decode/ssd/non-square", test_ssd_non_square);
   g_test_add_func ("/decode/bind-errors", test_bind_errors);
   g_test_add_func ("/decode/yunet/cell", test_yunet_cell);
+  g_test_add_func ("/decode/yunet/non-square", test_yunet_non_square);
   g_test_add_func ("/decode/nms/basic", test_nms_basic);
   g_test_add_func ("/decode/nms/ties", test_nms_ties);
   g_test_add_func ("/decode/map/stretch", test_map_stretch);
@@ -1007,6 +1215,7 @@ main (int argc, char **argv)
   g_test_add_func ("/decode/json/errors", test_json_errors);
   g_test_add_func ("/decode/blazeface/anchors", test_blazeface_anchors);
   g_test_add_func ("/decode/blazeface/decode", test_blazeface_decode);
+  g_test_add_func ("/decode/blazeface/non-square", test_blazeface_non_square);
   g_test_add_func ("/decode/blazeface/bind-errors", test_blazeface_bind_errors);
   g_test_add_func ("/decode/blazeface/json", test_blazeface_json);
   return g_test_run ();
