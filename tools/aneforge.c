@@ -14,8 +14,11 @@
  *                   [--labels FILE] [--top N]
  *                   [--decode ssd|ssd-decoded|yunet|blazeface [--score-threshold T]
  * [--iou-threshold T]] aneforge list-ops
+ *   aneforge export --ane DIR MODEL [--dialect ios18|ios16]   MIL programs + plan.json
+ *   aneforge inspect --backend ane MODEL                       the ANE segments and cuts
  */
 #include "aneforge.h"
+#include "backends/ane/export.h"
 
 #ifdef AF_HAVE_GDK_PIXBUF
 #include <gdk-pixbuf/gdk-pixbuf.h>
@@ -555,6 +558,49 @@ takes_value (const char *a)
   return FALSE;
 }
 
+/* export --ane DIR MODEL [--dialect D] and inspect --backend ane MODEL:
+ * the ANE partition and its MIL programs (src/backends/ane/export.h). */
+static int
+cmd_ane (int argc, char **argv)
+{
+  const char *dir = NULL, *model = NULL, *dialect = "ios18", *backend = NULL;
+  gboolean export = strcmp (argv[1], "export") == 0;
+  for (int i = 2; i < argc; i++) {
+    const char **slot = strcmp (argv[i], "--ane") == 0       ? &dir
+                        : strcmp (argv[i], "--dialect") == 0 ? &dialect
+                        : strcmp (argv[i], "--backend") == 0 ? &backend
+                                                             : NULL;
+    if (slot && i + 1 < argc)
+      *slot = argv[++i];
+    else if (!slot && !model && argv[i][0] != '-')
+      model = argv[i];
+    else {
+      fprintf (stderr, "aneforge: unexpected argument %s\n", argv[i]);
+      return 2;
+    }
+  }
+  AfAneDialect d;
+  if (!model || (export ? !dir : g_strcmp0 (backend, "ane") != 0) ||
+      !af_ane_dialect_parse (dialect, &d)) {
+    fprintf (stderr, "usage: aneforge export --ane DIR MODEL [--dialect ios18|ios16]\n"
+                     "       aneforge inspect --backend ane MODEL\n");
+    return 2;
+  }
+  GError *error = NULL;
+  AfGraph *g = af_graph_open (model, NULL, &error);
+  if (!g)
+    return fail (error);
+  char *report = export ? NULL : af_ane_inspect (g, &error);
+  gboolean ok = export ? af_ane_export (g, dir, d, &error) : report != NULL;
+  af_graph_free (g);
+  if (!ok)
+    return fail (error);
+  if (report)
+    fputs (report, stdout);
+  g_free (report);
+  return 0;
+}
+
 static void
 usage (void)
 {
@@ -571,6 +617,8 @@ usage (void)
            "[--labels FILE] [--top N]\n"
            "                       [--decode ssd|ssd-decoded|yunet|blazeface [--score-threshold T] "
            "[--iou-threshold T]]\n"
+           "       aneforge export --ane DIR MODEL [--dialect ios18|ios16]\n"
+           "       aneforge inspect --backend ane MODEL\n"
            "       aneforge list-ops\n");
 }
 
@@ -586,6 +634,10 @@ main (int argc, char **argv)
                 .iou_threshold = -1 };
   if (argc >= 2 && strcmp (argv[1], "list-ops") == 0)
     return cmd_list_ops ();
+  for (int i = 2; argc >= 2 && i < argc; i++) /* the ANE's commands parse their own options */
+    if (strcmp (argv[1], "export") == 0 ||
+        (strcmp (argv[1], "inspect") == 0 && strcmp (argv[i], "--backend") == 0))
+      return cmd_ane (argc, argv);
   if (argc < 3) {
     usage ();
     return 2;
