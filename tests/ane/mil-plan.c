@@ -29,6 +29,8 @@ struct MilPlan {
   JsonParser *json;
   GPtrArray *inputs, *outputs; /* PlanPort* (graph I/O) */
   GPtrArray *segments;         /* PlanSegment* */
+  MilHostFn host;
+  gpointer host_data;
 };
 
 static void
@@ -94,10 +96,17 @@ str_member (JsonObject *o, const char *key)
              : NULL;
 }
 
-/* One {"name", "mil"?, "dtype"?, "shape", "padded_shape"?} entry. */
+/* One {"name", "mil"?, "dtype"?, "shape", "padded_shape"?} entry, or (a
+ * host segment's port) a plain name with no shape. */
 static PlanPort *
 read_port (JsonNode *n, const char *where, GError **error)
 {
+  if (n && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING) {
+    PlanPort *p = g_new0 (PlanPort, 1);
+    p->name = g_strdup (json_node_get_string (n));
+    p->mil = g_strdup (p->name);
+    return p;
+  }
   JsonObject *o = n && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
   const char *name = o ? str_member (o, "name") : NULL, *dt = o ? str_member (o, "dtype") : NULL;
   MilDtype d = MIL_FP16;
@@ -162,6 +171,14 @@ read_segment (MilPlan *plan, JsonNode *n, guint k, GError **error)
   s->outputs = g_ptr_array_new_with_free_func ((GDestroyNotify) port_free);
   gboolean ok = kind && read_ports (o, "inputs", where, s->inputs, error) &&
                 read_ports (o, "outputs", where, s->outputs, error);
+  for (guint i = 0; ok && !strcmp (kind, "program") && i < s->inputs->len + s->outputs->len; i++) {
+    PlanPort *p = i < s->inputs->len ? s->inputs->pdata[i] : s->outputs->pdata[i - s->inputs->len];
+    if (!p->shape) {
+      g_set_error (error, MIL_ERROR, 0, "plan.json: %s: program port \"%s\" needs a shape", where,
+                   p->name);
+      ok = FALSE;
+    }
+  }
   if (ok && !strcmp (kind, "program")) {
     const char *dir = str_member (o, "dir");
     if (!dir || strstr (dir, "..") || g_path_is_absolute (dir)) {
@@ -178,7 +195,6 @@ read_segment (MilPlan *plan, JsonNode *n, guint k, GError **error)
     s->host = TRUE;
     s->op = g_strdup (str_member (o, "op"));
     s->node = g_strdup (str_member (o, "node"));
-    s->attrs = o;
     if (!s->op) {
       g_set_error (error, MIL_ERROR, 0, "plan.json: %s: a host segment needs \"op\"", where);
       ok = FALSE;
@@ -295,7 +311,8 @@ lookup (GHashTable *env, const PlanPort *p, const char *where, GError **error)
   const MilTensor *t = g_hash_table_lookup (env, p->name);
   if (!t)
     g_set_error (error, MIL_ERROR, 0, "%s: no tensor \"%s\" yet", where, p->name);
-  else if (t->dtype != p->shape->dtype || !same_shape (t, p->shape->rank, p->shape->shape)) {
+  else if (p->shape &&
+           (t->dtype != p->shape->dtype || !same_shape (t, p->shape->rank, p->shape->shape))) {
     char *a = mil_shape_str (t->rank, t->shape),
          *b = mil_shape_str (p->shape->rank, p->shape->shape);
     g_set_error (error, MIL_ERROR, 0, "%s: \"%s\" is %s %s, the plan says %s %s", where, p->name,
@@ -315,7 +332,16 @@ run_program (PlanSegment *s, GHashTable *env, GError **error)
   gboolean ok = TRUE;
   for (guint i = 0; ok && i < s->inputs->len; i++) {
     PlanPort *p = s->inputs->pdata[i];
-    const MilTensor *t = lookup (env, p, "program input", error);
+    const MilTensor *t = g_hash_table_lookup (env, p->name);
+    MilTensor *conv = NULL;
+    if (t && t->dtype == MIL_UINT8 && p->shape->dtype == MIL_FP16) {
+      /* an image the program takes as fp16 (ios16 export): the host widens
+       * the bytes, exactly */
+      conv = mil_tensor_copy (t);
+      conv->dtype = MIL_FP16;
+      g_hash_table_insert (env, g_strdup (p->name), conv);
+    }
+    t = lookup (env, p, "program input", error);
     ok = t != NULL;
     if (ok)
       g_hash_table_insert (in, p->mil, repad (t, p, TRUE));
@@ -339,112 +365,37 @@ run_program (PlanSegment *s, GHashTable *env, GError **error)
   return out != NULL;
 }
 
-/* An integer attribute of a host segment: @key in its "attrs" object. */
-static gboolean
-host_int (PlanSegment *s, const char *key, gint64 dflt, gboolean required, gint64 *out,
-          GError **error)
+void
+mil_plan_set_host (MilPlan *plan, MilHostFn fn, gpointer data)
 {
-  JsonObject *a = json_object_has_member (s->attrs, "attrs")
-                      ? json_object_get_object_member (s->attrs, "attrs")
-                      : NULL;
-  JsonNode *n = a ? json_object_get_member (a, key) : NULL;
-  if (!n) {
-    if (required)
-      g_set_error (error, MIL_ERROR, 0, "plan.json: host %s \"%s\": attrs.%s is missing", s->op,
-                   s->node ? s->node : "?", key);
-    *out = dflt;
-    return !required;
-  }
-  if (!JSON_NODE_HOLDS_VALUE (n) || (json_node_get_value_type (n) != G_TYPE_INT64 &&
-                                     json_node_get_value_type (n) != G_TYPE_BOOLEAN)) {
-    g_set_error (error, MIL_ERROR, 0, "plan.json: host %s: attrs.%s must be an integer", s->op,
-                 key);
-    return FALSE;
-  }
-  *out = json_node_get_value_type (n) == G_TYPE_BOOLEAN ? json_node_get_boolean (n)
-                                                        : json_node_get_int (n);
-  return TRUE;
+  plan->host = fn;
+  plan->host_data = data;
 }
 
-/* argmax / topk over @axis of @x: for each slice the @k largest values
- * (ties: the lower index first) and their indices. */
-static void
-host_topk (const MilTensor *x, int axis, gint64 k, MilTensor *vals, MilTensor *idx)
-{
-  gint64 outer = 1, inner = 1, len = x->shape[axis];
-  for (int i = 0; i < axis; i++)
-    outer *= x->shape[i];
-  for (int i = axis + 1; i < x->rank; i++)
-    inner *= x->shape[i];
-  gboolean *taken = g_new (gboolean, MAX (len, 1));
-  for (gint64 o = 0; o < outer; o++)
-    for (gint64 i = 0; i < inner; i++) {
-      const double *xp = x->v + o * len * inner + i;
-      memset (taken, 0, sizeof (gboolean) * (gsize) len);
-      for (gint64 j = 0; j < k; j++) {
-        gint64 best = -1;
-        for (gint64 q = 0; q < len; q++)
-          if (!taken[q] && (best < 0 || xp[q * inner] > xp[best * inner]))
-            best = q;
-        taken[best] = TRUE;
-        gsize at = (gsize) ((o * k + j) * inner + i);
-        if (vals)
-          vals->v[at] = xp[best * inner];
-        idx->v[at] = (double) best;
-      }
-    }
-  g_free (taken);
-}
-
-/* A host segment: argmax (attrs axis, keep_dims) or topk (attrs k, axis);
- * its outputs take the plan's shapes, which must agree with the op's. */
+/* A host segment: plan.json names the op and the graph node but carries no
+ * attributes, so the node is run by the host callback (the model's own
+ * node); its one output is stored under the segment's output name. */
 static gboolean
-run_host (PlanSegment *s, GHashTable *env, GError **error)
+run_host (MilPlan *plan, PlanSegment *s, GHashTable *env, GError **error)
 {
-  gboolean topk = !strcmp (s->op, "topk");
-  if (!topk && strcmp (s->op, "argmax")) {
-    g_set_error (error, MIL_ERROR, 0, "plan.json: host op \"%s\" is not supported", s->op);
-    return FALSE;
-  }
-  gint64 axis, k = 1;
-  const MilTensor *x =
-      s->inputs->len == 1 ? lookup (env, s->inputs->pdata[0], "host input", error) : NULL;
-  if (!x || !host_int (s, "axis", -1, FALSE, &axis, error) ||
-      (topk && !host_int (s, "k", 1, TRUE, &k, error)))
-    return error && *error
-               ? FALSE
-               : (g_set_error (error, MIL_ERROR, 0, "host %s: one input", s->op), FALSE);
-  if (axis < -x->rank || axis >= x->rank || k < 1 ||
-      k > x->shape[axis < 0 ? axis + x->rank : axis]) {
+  if (!plan->host) {
     g_set_error (error, MIL_ERROR, 0,
-                 "host %s: axis %" G_GINT64_FORMAT " / k %" G_GINT64_FORMAT " do not fit the input",
-                 s->op, axis, k);
+                 "host %s \"%s\": plan.json gives no attributes; running it needs the model", s->op,
+                 s->node ? s->node : "?");
     return FALSE;
   }
-  int a = (int) (axis < 0 ? axis + x->rank : axis);
-  gint64 shape[MIL_MAX_RANK];
-  memcpy (shape, x->shape, sizeof shape);
-  shape[a] = k;
-  MilTensor *vals = mil_tensor_new (x->dtype, x->rank, shape);
-  MilTensor *idx = mil_tensor_new (MIL_INT32, x->rank, shape);
-  host_topk (x, a, k, vals, idx);
-  MilTensor *res[2] = { topk ? vals : idx, topk ? idx : NULL };
-  gboolean ok = s->outputs->len == (topk ? 2u : 1u);
-  for (guint i = 0; ok && i < s->outputs->len; i++) {
-    PlanPort *p = s->outputs->pdata[i];
-    ok = (gsize) res[i]->n == p->shape->n;
-    if (ok) { /* the plan's shape (argmax may drop the axis) */
-      MilTensor *t = mil_tensor_new (res[i]->dtype == MIL_INT32 ? p->shape->dtype : res[i]->dtype,
-                                     p->shape->rank, p->shape->shape);
-      memcpy (t->v, res[i]->v, t->n * sizeof (double));
-      g_hash_table_insert (env, g_strdup (p->name), t);
-    }
+  if (!s->node || s->outputs->len != 1) {
+    g_set_error (error, MIL_ERROR, 0, "host %s: needs a node and one output", s->op);
+    return FALSE;
   }
-  if (!ok)
-    g_set_error (error, MIL_ERROR, 0, "host %s: the plan's outputs do not fit the result", s->op);
-  mil_tensor_free (vals);
-  mil_tensor_free (idx);
-  return ok;
+  for (guint i = 0; i < s->inputs->len; i++)
+    if (!lookup (env, s->inputs->pdata[i], "host input", error))
+      return FALSE;
+  MilTensor *t = plan->host (plan->host_data, s->op, s->node, env, error);
+  if (!t)
+    return FALSE;
+  g_hash_table_insert (env, g_strdup (((PlanPort *) s->outputs->pdata[0])->name), t);
+  return TRUE;
 }
 
 GHashTable *
@@ -462,7 +413,7 @@ mil_plan_run (MilPlan *plan, GHashTable *inputs, GError **error)
   }
   for (guint k = 0; k < plan->segments->len; k++) {
     PlanSegment *s = plan->segments->pdata[k];
-    if (!(s->host ? run_host (s, env, error) : run_program (s, env, error))) {
+    if (!(s->host ? run_host (plan, s, env, error) : run_program (s, env, error))) {
       g_prefix_error (error, "%s: segments[%u]: ", plan->dir, k);
       goto done;
     }

@@ -1,13 +1,15 @@
 /* mil-run.c — runs an ANE export directory through the independent MIL
  * interpreter:
  *
- *   mil-run DIR [--input NAME=FILE]... --output-dir OUT
+ *   mil-run DIR [--model MODEL] [--input NAME=FILE]... --output-dir OUT
  *
+ * MODEL (the exported model) runs the plan's host segments: plan.json names
+ * their nodes but gives no attributes (mil-host.c).
  * FILE holds the input's raw values in its graph (unpadded) shape: bytes
  * for a uint8 input, little-endian fp16 for an fp16 one. Each output is
  * written to OUT/NAME.f16 as little-endian fp16 ('/' in NAME becomes '_'),
  * the same values `aneforge run --save-outputs` stores. */
-#include "mil.h"
+#include "mil-host.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -59,18 +61,20 @@ write_output (const char *dir, const char *name, const MilTensor *t, GError **er
 static int
 usage (void)
 {
-  fprintf (stderr, "usage: mil-run DIR [--input NAME=FILE]... --output-dir OUT\n");
+  fprintf (stderr, "usage: mil-run DIR [--model MODEL] [--input NAME=FILE]... --output-dir OUT\n");
   return 2;
 }
 
 int
 main (int argc, char **argv)
 {
-  const char *dir = NULL, *out_dir = NULL;
+  const char *dir = NULL, *out_dir = NULL, *model = NULL;
   GPtrArray *specs = g_ptr_array_new ();
   for (int i = 1; i < argc; i++) {
     if (!strcmp (argv[i], "--input") && i + 1 < argc)
       g_ptr_array_add (specs, argv[++i]);
+    else if (!strcmp (argv[i], "--model") && i + 1 < argc)
+      model = argv[++i];
     else if (!strcmp (argv[i], "--output-dir") && i + 1 < argc)
       out_dir = argv[++i];
     else if (argv[i][0] != '-' && !dir)
@@ -82,6 +86,9 @@ main (int argc, char **argv)
     return usage ();
   GError *error = NULL;
   MilPlan *plan = mil_plan_load (dir, &error);
+  MilHost *host = plan && model ? mil_host_new (model, &error) : NULL;
+  if (host)
+    mil_plan_set_host (plan, mil_host_run, host);
   GHashTable *in =
       g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) mil_tensor_free);
   GHashTable *out = NULL;
@@ -124,5 +131,6 @@ main (int argc, char **argv)
   g_hash_table_unref (in);
   g_ptr_array_unref (specs);
   mil_plan_free (plan);
+  mil_host_free (host);
   return rc;
 }

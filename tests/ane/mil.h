@@ -104,6 +104,13 @@ guint mil_plan_n_inputs (const MilPlan *plan);
 const MilTensor *mil_plan_input (const MilPlan *plan, guint i, const char **name);
 const MilTensor *mil_plan_output (const MilPlan *plan, guint i, const char **name);
 guint mil_plan_n_outputs (const MilPlan *plan);
+/* Runs a host segment (op @op, graph node @node) on the values in @env
+ * (graph name -> MilTensor*, borrowed); returns its one output (owned by the
+ * caller) or NULL with @error set. */
+typedef MilTensor *(*MilHostFn) (gpointer data, const char *op, const char *node, GHashTable *env,
+                                 GError **error);
+/* Host segments run through @fn; without one they fail. */
+void mil_plan_set_host (MilPlan *plan, MilHostFn fn, gpointer data);
 /* Runs every segment in order. @inputs: name -> MilTensor* in the graph's
  * unpadded shapes (borrowed); returns name -> MilTensor* for the plan's
  * outputs, unpadded. */

@@ -930,6 +930,120 @@ test_fuzz_samples (void)
   g_free (dir);
 }
 
+/* ---- the plan runner ---- */
+
+static const char plan_json[] =
+    "{\"format\": \"aneforge-ane-plan\", \"version\": 1, \"dialect\": \"ios18\",\n"
+    " \"inputs\": [{\"name\": \"in\", \"dtype\": \"fp16\", \"shape\": [1, 2, 5]}],\n"
+    " \"outputs\": [{\"name\": \"out\", \"shape\": [1, 2, 5]}],\n"
+    " \"segments\": [{\"kind\": \"program\", \"dir\": \"region-0\",\n"
+    "   \"inputs\": [{\"name\": \"in\", \"mil\": \"x\", \"dtype\": \"fp16\", \"shape\": [1, 2, 5],"
+    " \"padded_shape\": [1, 2, 32]}],\n"
+    "   \"outputs\": [{\"name\": \"out\", \"mil\": \"y\", \"dtype\": \"fp16\", \"shape\": [1, 2, "
+    "5],"
+    " \"padded_shape\": [1, 2, 32]}]}%s]}\n";
+
+/* The program sees its input zero-padded to 32 on the last axis: relu
+ * keeps the padding at 0, and "y" adds the sum of the row (padding
+ * included) to every element, so a non-zero pad would show; the plan's
+ * output is the unpadded [1, 2, 5]. */
+static const char plan_mil[] =
+    HEAD13 "    func main<ios18>(tensor<fp16, [1, 2, 32]> x) {\n"
+           "        tensor<fp16, [1, 2, 32]> r = relu(x = x)[name = string(\"r\")];\n"
+           "        tensor<fp16, [1, 2, 1]> s = reduce_sum(x = x, axes = tensor<int32, [1]>([2]), "
+           "keep_dims = bool(true))[name = string(\"s\")];\n"
+           "        tensor<fp16, [1, 2, 32]> y = add(x = r, y = s)[name = string(\"y\")];\n"
+           "    } -> (y);\n}\n";
+
+static char *
+write_plan (const char *extra_segment)
+{
+  char *dir = g_dir_make_tmp ("mil-plan-XXXXXX", NULL);
+  char *plan = g_strdup_printf (plan_json, extra_segment);
+  char *pp = g_build_filename (dir, "plan.json", NULL),
+       *rd = g_build_filename (dir, "region-0", NULL);
+  char *mp = g_build_filename (rd, "model.mil", NULL);
+  g_mkdir (rd, 0755);
+  g_assert_true (g_file_set_contents (pp, plan, -1, NULL));
+  g_assert_true (g_file_set_contents (mp, plan_mil, -1, NULL));
+  g_free (plan);
+  g_free (pp);
+  g_free (rd);
+  g_free (mp);
+  return dir;
+}
+
+static void
+remove_plan (char *dir)
+{
+  char *paths[3] = { g_build_filename (dir, "region-0", "model.mil", NULL),
+                     g_build_filename (dir, "region-0", NULL),
+                     g_build_filename (dir, "plan.json", NULL) };
+  g_unlink (paths[0]);
+  g_rmdir (paths[1]);
+  g_unlink (paths[2]);
+  g_rmdir (dir);
+  for (int i = 0; i < 3; i++)
+    g_free (paths[i]);
+  g_free (dir);
+}
+
+/* Padding on the way in, slicing on the way out, threading by graph name. */
+static void
+test_plan_padding (void)
+{
+  char *dir = write_plan ("");
+  GError *error = NULL;
+  MilPlan *plan = mil_plan_load (dir, &error);
+  g_assert_no_error (error);
+  gint64 xs[3] = { 1, 2, 5 };
+  const double x[10] = { 1, -2, 3, -4, 5, 0.5, 0.25, -1, 2, 4 };
+  GHashTable *in =
+      g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) mil_tensor_free);
+  g_hash_table_insert (in, "in", tensor (MIL_FP16, 3, xs, x));
+  GHashTable *out = mil_plan_run (plan, in, &error);
+  g_assert_no_error (error);
+  const MilTensor *y = g_hash_table_lookup (out, "out");
+  g_assert_cmpint (y->rank, ==, 3);
+  g_assert_cmpint (y->shape[2], ==, 5);
+  const double sum[2] = { 3, 5.75 };
+  for (int r = 0; r < 2; r++)
+    for (int k = 0; k < 5; k++)
+      g_assert_cmpfloat (y->v[r * 5 + k], ==, MAX (x[r * 5 + k], 0) + sum[r]);
+  g_hash_table_unref (out);
+  g_hash_table_unref (in);
+  mil_plan_free (plan);
+  remove_plan (dir);
+}
+
+/* A host segment needs the model (plan.json names the node, no attributes);
+ * a plan input of the wrong shape is refused by name. */
+static void
+test_plan_errors (void)
+{
+  char *dir = write_plan (", {\"kind\": \"host\", \"op\": \"argmax\", \"node\": \"am\", "
+                          "\"reason\": \"bridge\", \"inputs\": [\"out\"], \"outputs\": [\"idx\"]}");
+  GError *error = NULL;
+  MilPlan *plan = mil_plan_load (dir, &error);
+  g_assert_no_error (error);
+  gint64 xs[3] = { 1, 2, 5 }, bad[3] = { 1, 5, 2 };
+  GHashTable *in =
+      g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) mil_tensor_free);
+  g_hash_table_insert (in, "in", mil_tensor_new (MIL_FP16, 3, xs));
+  g_assert_null (mil_plan_run (plan, in, &error));
+  g_assert_nonnull (strstr (error->message, "segments[1]: host argmax \"am\": plan.json gives no "
+                                            "attributes; running it needs the model"));
+  g_clear_error (&error);
+  g_hash_table_insert (in, "in", mil_tensor_new (MIL_FP16, 3, bad));
+  g_assert_null (mil_plan_run (plan, in, &error));
+  g_assert_cmpstr (error->message, ==,
+                   "plan input: \"in\" is fp16 [1, 5, 2], the plan says fp16 [1, 2, 5]");
+  g_clear_error (&error);
+  g_hash_table_unref (in);
+  mil_plan_free (plan);
+  remove_plan (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -944,6 +1058,8 @@ main (int argc, char **argv)
   g_test_add_func ("/mil/errors/run", test_run_errors);
   g_test_add_func ("/mil/errors/blobfile", test_blobfile_errors);
   g_test_add_func ("/mil/fuzz/samples", test_fuzz_samples);
+  g_test_add_func ("/mil/plan/padding", test_plan_padding);
+  g_test_add_func ("/mil/plan/errors", test_plan_errors);
   for (int v13 = 0; v13 < 2; v13++) {
     const char *dn = v13 ? "ios18" : "ios16";
     struct {
