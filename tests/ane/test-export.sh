@@ -1,5 +1,5 @@
 #!/bin/sh
-# test-export.sh ANEFORGE LINT — `aneforge export --ane` and `aneforge
+# test-export.sh ANEFORGE LINT TEST_MIL_EXPORT — `aneforge export --ane` and `aneforge
 # inspect --backend ane` on every model the tests build (the tiny
 # classifier; SqueezeNet, mnist, UltraFace and YuNet imported with `aneforge
 # import`; BlazeFace from MediaPipe's wheel), in both dialects:
@@ -9,10 +9,13 @@
 #   - every model.mil passes the MIL lint (test-mil-lint.py: Apple's op and
 #     argument names for the opset, dialect spelling, definitions before use,
 #     no fp32), and the lint fails a program with a misspelt argument;
-#   - inspect names the programs per frame, and mnist's and UltraFace's cuts.
+#   - inspect names the programs per frame, and mnist's and UltraFace's cuts;
+#   - the graph of test-mil-export holding every FUSED op of ops.def
+#     (test-mil-export --write-every-op) passes the lint in both dialects.
 # A missing model is a failure. TAP output.
 aneforge=$1
 lint=$2
+every=$3
 shared=${AF_SHARED:?AF_SHARED names ../shared}
 src=${AF_SOURCE_ROOT:?AF_SOURCE_ROOT names the source tree}
 defs=$shared/ane/reference/coremltools/converters/mil/mil/ops/defs
@@ -96,6 +99,16 @@ grep -q 'host max_pool .*pooling stride > 2' "$tmp/mnist.inspect" 2>/dev/null &&
 [ "$(grep -c 'host conv .*dilated conv is not supported' "$tmp/ultraface.inspect" 2>/dev/null)" = 3 ] &&
   ok "ultraface: its three dilated convs are cut" ||
   not_ok "ultraface: three dilated-conv cuts expected"
+
+# every FUSED op of ops.def, lowered, through the lint
+if "$every" --write-every-op "$tmp/every" >"$tmp/log" 2>&1 &&
+  "$python" "$lint" "$defs" "$tmp/every/ios18/region-0/model.mil" \
+    "$tmp/every/ios16/region-0/model.mil" >"$tmp/lint" 2>&1; then
+  ok "every op: lint: $(sed 's|.*/\(ios1[68]\)/region-0/model.mil ([a-z0-9]*)|\1|' "$tmp/lint" | tr '\n' ';')"
+else
+  not_ok "every op: export or lint"
+  sed 's/^/# /' "$tmp/log" "$tmp/lint"
+fi
 
 # the lint is not vacuous: Apple's conv has `weight`, not `weights`; the
 # real coremlc sample passes

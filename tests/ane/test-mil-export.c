@@ -5,7 +5,8 @@
  * partition at bridge ops and at nodes the capability table refuses.
  *
  * Run: test-mil-export (AF_SOURCE_ROOT names the source tree, for
- * models/tiny-classifier.json). */
+ * models/tiny-classifier.json); test-mil-export --write-every-op DIR writes
+ * the every-op graph's exports to DIR/ios18 and DIR/ios16 for the lint. */
 #include "backends/ane/caps.h"
 #include "backends/ane/export.h"
 
@@ -435,6 +436,133 @@ test_blobfile_tiny_classifier (void)
   af_graph_free (g);
 }
 
+/* ------------------------------------------------------------ every op */
+
+/* One graph holding every FUSED op of ops.def, in shapes that take each
+ * branch of the lowering: a computed conv bias, a computed linear weight,
+ * wide and narrow sums, a ceil-mode max pool, an average pool with
+ * asymmetric excluded padding, a global average pool, both clip forms. */
+static AfGraph *
+every_op_graph (void)
+{
+  AfGraph *g = af_graph_new ("every-op");
+  const gint64 is[4] = { 1, 3, 8, 8 }, ws[4] = { 4, 3, 3, 3 }, c4[1] = { 4 };
+  const gint64 w2s[4] = { 2, 4, 1, 1 }, b2[1] = { 2 }, ch[4] = { 1, 4, 1, 1 };
+  const gint64 r3[3] = { 1, 64, 8 }, r4[3] = { 1, 128, 4 }, lw[2] = { 5, 8 }, mw[2] = { 8, 3 };
+  const float scale = 1.0f / 64, bias = -1.0f;
+  float w[108], v4[4] = { 0.5f, 1.0f, 1.5f, 2.0f }, two[4] = { 2, 2, 2, 2 }, w2[8], m[24];
+  for (int i = 0; i < 108; i++)
+    w[i] = (float) ((i * 7) % 11 - 5) / 16;
+  for (int i = 0; i < 24; i++)
+    m[i] = w2[i % 8] = (float) (i % 5 - 2) / 4;
+  AfTensor *x = af_image_input (g, "image", is, AF_PIXEL_RGB, 1, &scale, 1, &bias);
+  AfConvParams cp = AF_CONV_PARAMS_INIT;
+  cp.pad[0] = cp.pad[1] = cp.pad[2] = cp.pad[3] = 1;
+  AfTensor *c = af_conv (g, x, af_weight (g, "w", 4, ws, w), af_weight (g, "b", 1, c4, v4), &cp);
+  AfTensor *bn =
+      af_batch_norm (g, c, af_weight (g, "gamma", 1, c4, v4), af_weight (g, "beta", 1, c4, two),
+                     af_weight (g, "mu", 1, c4, v4), af_weight (g, "var", 1, c4, two), 1e-3f);
+  AfTensor *cl = af_clip (g, af_clip (g, af_relu6 (g, bn), -1.0f, 1.0f), -INFINITY, 0.5f);
+  AfTensor *ex = af_exp (g, af_relu (g, cl));
+  AfPoolParams mp = { { 3, 3 }, { 2, 2 }, { 0, 0, 0, 0 }, TRUE, FALSE };
+  AfPoolParams ap = { { 2, 2 }, { 1, 1 }, { 0, 0, 1, 1 }, FALSE, FALSE };
+  AfTensor *up = af_upsample (g, af_avg_pool (g, af_max_pool (g, ex, &mp), &ap), 2, 2);
+  AfTensor *s = af_sub (g, af_add (g, up, c), af_tanh (g, cl));
+  s = af_div (g, af_mul (g, s, af_sigmoid (g, cl)), af_weight (g, "two", 4, ch, two));
+  s = af_minimum (g, af_maximum (g, s, af_silu (g, cl)), af_gelu (g, cl));
+  AfTensor *cat[2] = { s, c };
+  const int perm[4] = { 0, 2, 3, 1 }, a1[1] = { 1 }, a2[1] = { 2 }, am[1] = { -1 };
+  AfTensor *t = af_reshape (g, af_transpose (g, af_concat (g, 2, cat, 1), 4, perm), 3, r3);
+  AfTensor *mean = af_mean (g, t, 1, a1, FALSE);
+  af_graph_add_output (g, "linear", af_linear (g, mean, af_weight (g, "lw", 2, lw, m), NULL));
+  af_graph_add_output (g, "linear_computed",
+                       af_linear (g, mean, af_input (g, "lin_w", 2, lw), NULL));
+  af_graph_add_output (g, "matmul", af_matmul (g, t, af_weight (g, "mw", 2, mw, m)));
+  af_graph_add_output (g, "wide_sum", af_sum (g, t, 1, a2, TRUE));
+  af_graph_add_output (g, "narrow_sum", af_sum (g, af_reshape (g, t, 3, r4), 1, a2, FALSE));
+  af_graph_add_output (g, "softmax", af_softmax (g, af_amax (g, t, 1, a1, FALSE), -1));
+  af_graph_add_output (g, "amin", af_amin (g, t, 1, am, FALSE));
+  af_graph_add_output (g, "conv_computed_bias",
+                       af_conv (g, c, af_weight (g, "w2", 4, w2s, w2), af_input (g, "b2", 1, b2),
+                                &(AfConvParams) AF_CONV_PARAMS_INIT));
+  af_graph_add_output (g, "gap", af_global_avg_pool (g, c));
+  g_assert_no_error (af_graph_error (g));
+  return g;
+}
+
+/* Every FUSED op of ops.def is in every_op_graph, exports in both dialects
+ * as one program, and reaches the MIL ops it should lower to. With @dir,
+ * the exports are kept in DIR/ios18 and DIR/ios16 (for the lint). */
+static void
+check_every_op (const char *dir)
+{
+  AfGraph *g = every_op_graph ();
+  gboolean seen[AF_OP_COUNT] = { FALSE };
+  for (guint i = 0; i < g->nodes->len; i++)
+    seen[((AfNode *) g_ptr_array_index (g->nodes, i))->op] = TRUE;
+  for (int op = 0; op < AF_OP_COUNT; op++)
+    if (af_op_info[op].route == AF_ROUTE_FUSED && !seen[op])
+      g_error ("ops.def op %s has no case in every_op_graph", af_op_info[op].name);
+  static const char *const mil_ops[] = {
+    "cast",
+    "slice_by_index",
+    "conv",
+    "batch_norm",
+    "clip",
+    "minimum",
+    "relu",
+    "exp",
+    "max_pool",
+    "avg_pool",
+    "upsample_nearest_neighbor",
+    "add",
+    "sub",
+    "tanh",
+    "mul",
+    "sigmoid",
+    "real_div",
+    "maximum",
+    "silu",
+    "gelu",
+    "concat",
+    "transpose",
+    "reshape",
+    "matmul",
+    "linear",
+    "reduce_sum",
+    "reduce_max",
+    "reduce_min",
+    "softmax",
+    "pad",
+  };
+  GError *error = NULL;
+  for (int d = 0; d < 2; d++) {
+    AfAneDialect dialect = d ? AF_ANE_DIALECT_IOS16 : AF_ANE_DIALECT_IOS18;
+    g_autofree char *out = dir ? g_build_filename (dir, af_ane_dialect_name (dialect), NULL)
+                               : g_dir_make_tmp ("mil-every-XXXXXX", &error);
+    g_assert_no_error (error);
+    g_assert_true (af_ane_export (g, out, dialect, &error));
+    g_assert_no_error (error);
+    gsize len;
+    g_autofree char *text = read_file (out, "region-0", "model.mil", NULL, &len);
+    for (gsize i = 0; i < G_N_ELEMENTS (mil_ops); i++) {
+      g_autofree char *call = g_strdup_printf (" = %s(", mil_ops[i]);
+      if (d == 1 && strcmp (mil_ops[i], "cast") == 0)
+        continue; /* ios16: the image port is fp16 */
+      if (!strstr (text, call))
+        g_error ("%s: no %s statement", af_ane_dialect_name (dialect), mil_ops[i]);
+    }
+    g_assert_null (strstr (text, " = reduce_mean(")); /* every mean here is wide */
+  }
+  af_graph_free (g);
+}
+
+static void
+test_every_op (void)
+{
+  check_every_op (NULL);
+}
+
 /* ------------------------------------------------------------ determinism */
 
 static void
@@ -711,6 +839,10 @@ test_wide_reduction (void)
 int
 main (int argc, char **argv)
 {
+  if (argc == 3 && strcmp (argv[1], "--write-every-op") == 0) { /* for test-export.sh's lint */
+    check_every_op (argv[2]);
+    return 0;
+  }
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/ane/mil/golden-ios18", test_golden_ios18);
   g_test_add_func ("/ane/mil/golden-ios16", test_golden_ios16);
@@ -721,6 +853,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ane/mil/determinism", test_determinism);
   g_test_add_func ("/ane/mil/padding", test_padding);
   g_test_add_func ("/ane/mil/wide-reduction", test_wide_reduction);
+  g_test_add_func ("/ane/mil/every-op", test_every_op);
   g_test_add_func ("/ane/partition/argmax", test_partition_argmax);
   g_test_add_func ("/ane/partition/topk", test_partition_topk);
   g_test_add_func ("/ane/partition/refused", test_partition_refused);
