@@ -418,12 +418,14 @@ test_conv (gconstpointer data)
 
 /* conv with pad_type "same", stride 2 on a 5x5 input: total pad 2 per
  * axis (coremltools aggregated_pad), one before and one after; 3x3 out. A
- * ones kernel makes each output the sum of its clipped 3x3 window. */
+ * ones kernel makes each output the sum of its clipped 3x3 window. Then a
+ * 2x2 kernel at stride 1 (total pad 1): "same" puts the odd pixel after
+ * (window rows i..i+1), "same_lower" before (i-1..i). */
 static void
 test_conv_same (gconstpointer data)
 {
   Dialect *d = dialect_new (GPOINTER_TO_INT (data));
-  gint64 xs[4] = { 1, 1, 5, 5 }, ws[4] = { 1, 1, 3, 3 };
+  gint64 xs[4] = { 1, 1, 5, 5 }, ws[4] = { 1, 1, 3, 3 }, w2s[4] = { 1, 1, 2, 2 };
   double x[25], w[9];
   for (int i = 0; i < 25; i++)
     x[i] = i;
@@ -431,11 +433,23 @@ test_conv_same (gconstpointer data)
     w[i] = 1;
   char *body = g_strdup_printf (
       "        tensor<fp16, [1, 1, 3, 3]> y = conv(x = x, weight = %s, strides = %s, pad_type = "
-      "%s)[name = %s];\n",
-      vec (d, "fp16", 4, ws, w), ints (d, 2, (gint64[]){ 2, 2 }), str (d, "same"), str (d, "y"));
-  char *text = program (d, "tensor<fp16, [1, 1, 5, 5]> x", body, "y");
+      "%s)[name = %s];\n"
+      "        tensor<fp16, [1, 1, 5, 5]> a = conv(x = x, weight = %s, pad_type = %s)[name = %s];\n"
+      "        tensor<fp16, [1, 1, 5, 5]> b = conv(x = x, weight = %s, pad_type = %s)[name = "
+      "%s];\n",
+      vec (d, "fp16", 4, ws, w), ints (d, 2, (gint64[]){ 2, 2 }), str (d, "same"), str (d, "y"),
+      vec (d, "fp16", 4, w2s, w), str (d, "same"), str (d, "a"), vec (d, "fp16", 4, w2s, w),
+      str (d, "same_lower"), str (d, "b"));
+  char *text = program (d, "tensor<fp16, [1, 1, 5, 5]> x", body, "y, a, b");
   MilProgram *p = parse_ok (text, NULL);
-  MilTensor *y = run1_ok (p, "x", tensor (MIL_FP16, 4, xs, x), "y");
+  GHashTable *in =
+      g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) mil_tensor_free);
+  g_hash_table_insert (in, "x", tensor (MIL_FP16, 4, xs, x));
+  GError *error = NULL;
+  GHashTable *out = mil_run (p, "main", in, &error);
+  g_assert_no_error (error);
+  const MilTensor *y = g_hash_table_lookup (out, "y"), *a = g_hash_table_lookup (out, "a"),
+                  *b = g_hash_table_lookup (out, "b");
   /* windows centred on rows/cols 0, 2, 4 */
   const double expect[9] = { 0 + 1 + 5 + 6,
                              1 + 2 + 3 + 6 + 7 + 8,
@@ -448,7 +462,16 @@ test_conv_same (gconstpointer data)
                              18 + 19 + 23 + 24 };
   for (int i = 0; i < 9; i++)
     g_assert_cmpfloat (y->v[i], ==, expect[i]);
-  mil_tensor_free (y);
+  /* corners worked by hand: "same" (0,0) = 0+1+5+6, (4,4) = 24 alone;
+   * "same_lower" (0,0) = 0 alone, (4,4) = 18+19+23+24 */
+  g_assert_cmpfloat (a->v[0], ==, 12);
+  g_assert_cmpfloat (a->v[24], ==, 24);
+  g_assert_cmpfloat (a->v[6], ==, 6 + 7 + 11 + 12);
+  g_assert_cmpfloat (b->v[0], ==, 0);
+  g_assert_cmpfloat (b->v[24], ==, 84);
+  g_assert_cmpfloat (b->v[6], ==, 0 + 1 + 5 + 6);
+  g_hash_table_unref (out);
+  g_hash_table_unref (in);
   mil_program_free (p);
   g_free (text);
   g_free (body);
