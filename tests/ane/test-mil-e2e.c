@@ -4,8 +4,10 @@
  * with the CPU backend's (`aneforge run --raw ... --save-outputs`) on the
  * same deterministic random input.
  *
- *   test-mil-e2e ANEFORGE [MODEL=ULPS | --mutations MODEL]...
+ *   test-mil-e2e ANEFORGE [MODEL=ULPS | --mutations MODEL | --every-op WRITER]...
  *
+ * --every-op runs the every-op export of WRITER (test-mil-export) in both
+ * dialects and checks that they agree bit for bit.
  * --mutations plants bugs in MODEL's export (the tiny classifier's: a
  * BLOBFILE offset, a weight layout, the image scale, a bias, a pad) and
  * passes only if each one makes the interpreter fail or disagree.
@@ -390,6 +392,65 @@ check_mutations (const char *model)
   return failed;
 }
 
+/* The export of test-mil-export's every-op graph (every FUSED op of
+ * ops.def, written by `test-mil-export --write-every-op DIR`) runs through
+ * the interpreter in both dialects on the same inputs, and the two
+ * dialects give the same bits. (Its graph is not a model file, so there is
+ * no CPU run to compare with.) */
+static int
+check_every_op (const char *writer)
+{
+  char *tmp = g_dir_make_tmp ("mil-every-XXXXXX", NULL);
+  const char *argv[] = { writer, "--write-every-op", tmp, NULL };
+  GError *error = NULL;
+  GHashTable *res[2] = { NULL, NULL };
+  MilPlan *plans[2] = { NULL, NULL };
+  gboolean ok = spawn (argv, &error);
+  GHashTable *in =
+      g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) mil_tensor_free);
+  for (int d = 0; ok && d < 2; d++) {
+    char *dir = g_build_filename (tmp, d ? "ios16" : "ios18", NULL);
+    plans[d] = mil_plan_load (dir, &error);
+    g_free (dir);
+    ok = plans[d] != NULL;
+    GRand *r = g_rand_new_with_seed (7);
+    for (guint i = 0; ok && d == 0 && i < mil_plan_n_inputs (plans[0]); i++) {
+      const char *name;
+      const MilTensor *like = mil_plan_input (plans[0], i, &name);
+      char *path = g_build_filename (tmp, "in.raw", NULL);
+      g_hash_table_insert (in, g_strdup (name), make_input (like, r, path));
+      g_unlink (path);
+      g_free (path);
+    }
+    g_rand_free (r);
+    ok = ok && (res[d] = mil_plan_run (plans[d], in, &error)) != NULL;
+  }
+  guint n_out = ok ? mil_plan_n_outputs (plans[0]) : 0, same = 0;
+  for (guint i = 0; ok && i < n_out; i++) {
+    const char *name;
+    mil_plan_output (plans[0], i, &name);
+    const MilTensor *a = g_hash_table_lookup (res[0], name),
+                    *b = g_hash_table_lookup (res[1], name);
+    if (a && b && a->n == b->n && memcmp (a->v, b->v, a->n * sizeof (double)) == 0)
+      same++;
+  }
+  gboolean pass = ok && n_out > 0 && same == n_out;
+  printf ("%s %d - every-op export: %u outputs, %u the same in ios18 and ios16%s%s\n",
+          pass ? "ok" : "not ok", ++n_test, n_out, same, error ? ": " : "",
+          error ? error->message : "");
+  g_clear_error (&error);
+  for (int d = 0; d < 2; d++) {
+    if (res[d])
+      g_hash_table_unref (res[d]);
+    mil_plan_free (plans[d]);
+  }
+  g_hash_table_unref (in);
+  char *rm[] = { "rm", "-rf", tmp, NULL };
+  g_spawn_sync (NULL, rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
+  g_free (tmp);
+  return pass ? 0 : 1;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -401,6 +462,10 @@ main (int argc, char **argv)
   const char *shared = g_getenv ("AF_SHARED"), *src = g_getenv ("AF_SOURCE_ROOT");
   int failed = 0;
   for (int i = 2; i < argc; i++) {
+    if (!strcmp (argv[i], "--every-op") && i + 1 < argc) {
+      failed += check_every_op (argv[++i]);
+      continue;
+    }
     if (!strcmp (argv[i], "--mutations") && i + 1 < argc) {
       char *m = g_build_filename (src ? src : ".", argv[++i], NULL);
       failed += check_mutations (m);
