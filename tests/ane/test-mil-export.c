@@ -486,6 +486,10 @@ every_op_graph (void)
                        af_conv (g, c, af_weight (g, "w2", 4, w2s, w2), af_input (g, "b2", 1, b2),
                                 &(AfConvParams) AF_CONV_PARAMS_INIT));
   af_graph_add_output (g, "gap", af_global_avg_pool (g, c));
+  const gint64 c8[1] = { 8 }; /* batch_norm of rank 2: MIL's takes rank 3..5 */
+  const float pos8[8] = { 0.5f, 1, 1.5f, 2, 2.5f, 3, 3.5f, 4 };
+  AfTensor *p8 = af_weight (g, "p8", 1, c8, pos8);
+  af_graph_add_output (g, "bn_rank2", af_batch_norm (g, mean, p8, p8, p8, p8, 1e-5f));
   g_assert_no_error (af_graph_error (g));
   return g;
 }
@@ -553,6 +557,8 @@ check_every_op (const char *dir)
         g_error ("%s: no %s statement", af_ane_dialect_name (dialect), mil_ops[i]);
     }
     g_assert_null (strstr (text, " = reduce_mean(")); /* every mean here is wide */
+    g_autofree char *plan = read_file (out, "plan.json", NULL, NULL, &len);
+    g_assert_null (strstr (strstr (plan, "\"kind\"") + 1, "\"kind\"")); /* one program */
   }
   af_graph_free (g);
 }

@@ -496,20 +496,39 @@ af_lower_reduce (AfLower *L, const AfNode *n)
     af_lower_wide_sum (L, n, x, s, mask, n->op == AF_OP_MEAN);
 }
 
+/* batch_norm; MIL's takes x of rank 3 to 5, so [N, C] goes through
+ * [N, C, 1] and back. */
 static void
 af_lower_batch_norm (AfLower *L, const AfNode *n)
 {
-  const char *x = af_value (L, n->in[0]), *gamma = af_value (L, n->in[1]);
-  const char *beta = af_value (L, n->in[2]), *mean = af_value (L, n->in[3]);
-  const char *var = af_value (L, n->in[4]);
-  const char *eps = af_const_half (L, n->out->name, "epsilon", n->attrs.eps);
-  AfMilOp *o = af_emit_node (L, n, "batch_norm");
+  const char *base = n->out->name, *x = af_value (L, n->in[0]);
+  const AfShape *s = &n->in[0]->shape;
+  const char *gamma = af_value (L, n->in[1]), *beta = af_value (L, n->in[2]);
+  const char *mean = af_value (L, n->in[3]), *var = af_value (L, n->in[4]);
+  const char *eps = af_const_half (L, base, "epsilon", n->attrs.eps);
+  gint64 d3[3] = { s->d[0], s->d[1], 1 };
+  if (s->rank == 2) {
+    const char *shape = af_const_i32s (L, base, "rank3_shape", 3, d3);
+    AfMilOp *r = af_emit_tmp (L, "reshape", base, "rank3", 3, d3);
+    af_arg (r, "x", x);
+    af_arg (r, "shape", shape);
+    x = r->var;
+  }
+  AfMilOp *o = s->rank == 2 ? af_emit_tmp (L, "batch_norm", base, "norm3", 3, d3)
+                            : af_emit_node (L, n, "batch_norm");
   af_arg (o, "x", x);
   af_arg (o, "mean", mean);
   af_arg (o, "variance", var);
   af_arg (o, "gamma", gamma);
   af_arg (o, "beta", beta);
   af_arg (o, "epsilon", eps);
+  if (s->rank == 2) {
+    const char *shape = af_const_i32s (L, base, "shape", 2, s->d);
+    AfMilOp *back = af_emit_node (L, n, "reshape");
+    af_arg (back, "x", o->var);
+    af_arg (back, "shape", shape);
+    o = back;
+  }
   af_bind (L, n, o->var);
 }
 
