@@ -120,6 +120,14 @@ else
   grep -q "conv has no input 'weights'" "$tmp/lint" &&
     ok "lint rejects conv(weights = ...)" || not_ok "lint fails for another reason"
 fi
+sed 's/= cast(dtype = image_dtype, x = image)/= relu(x = image)/' \
+  "$tmp/tiny-ios18-a/region-0/model.mil" >"$bad_mil"
+if ! "$python" "$lint" "$defs" "$bad_mil" >"$tmp/lint" 2>&1 &&
+  grep -q "relu reads the uint8 value image" "$tmp/lint"; then
+  ok "lint rejects an op other than cast on the uint8 image port"
+else
+  not_ok "lint accepts relu on the uint8 image port"
+fi
 sed 's/    func main<ios18>/    func main<ios16>/' "$tmp/tiny-ios18-a/region-0/model.mil" >"$bad_mil"
 "$python" "$lint" "$defs" "$bad_mil" >/dev/null 2>&1 &&
   not_ok "lint accepts program(1.3) with ios16" || ok "lint rejects program(1.3) with ios16"

@@ -17,7 +17,9 @@ Per file:
     it) and every argument name is one of its InputSpec inputs; every
     required input is given; const takes no argument and has a val;
   - every variable is defined before use, outputs included, and defined once;
-  - no fp32 anywhere (the program is fp16 inside).
+  - no fp32 anywhere, and uint8 values (an image port) only read by cast,
+    whose uint8 input needs the iOS17 opset (iOS15's cast takes fp16, fp32,
+    int32, bool): the program is fp16 inside.
 Prints one line per file; exits 1 on any finding. Standard library only.
 """
 import ast
@@ -219,6 +221,7 @@ def lint(path, defs, cache):
     if params and not re.fullmatch(param + r"(?:, " + param + r")*", params):
         errs.append("func parameters %r" % params)
     defined.update(re.findall(param, params))
+    dtype_of = {v: t for t, v in re.findall(r"tensor<(\w+), \[[0-9, ]*\]> ([A-Za-z_]\w*)", params)}
     body_indent = " " * (8 if new else 12)
     close = ("    " if new else "        ") + "} -> ("
     hist = {}
@@ -277,7 +280,13 @@ def lint(path, defs, cache):
             for v in vals:
                 if v not in defined:
                     errs.append("%s: %s used before its definition" % (where, v))
+                if dtype_of.get(v) == "uint8" and op != "cast":
+                    errs.append("%s: %s reads the uint8 value %s (fp16 inside)" % (where, op, v))
+                if dtype_of.get(v) == "uint8" and OPSETS.index(target) < OPSETS.index("iOS17"):
+                    errs.append("%s: cast of uint8 needs iOS17, this is %s" % (where, target))
         defined.add(var)
+        tm = re.match(r"tensor<(\w+), ", sm.group("type"))
+        dtype_of[var] = tm.group(1) if tm else sm.group("type")
     if end is None:
         errs.append("no closing `} -> (...);` line at the dialect's indentation")
     else:
