@@ -398,6 +398,21 @@ test_blobfile_golden (void)
   af_graph_free (g);
 }
 
+/* Removes @path and everything under it (the tests' temporary exports). */
+static void
+rm_tree (const char *path)
+{
+  GDir *d = g_dir_open (path, 0, NULL);
+  if (d) {
+    for (const char *e; (e = g_dir_read_name (d));) {
+      g_autofree char *sub = g_build_filename (path, e, NULL);
+      rm_tree (sub);
+    }
+    g_dir_close (d);
+  }
+  g_remove (path);
+}
+
 static char *
 model_path (const char *rel)
 {
@@ -433,6 +448,7 @@ test_blobfile_tiny_classifier (void)
   g_autofree char *text = read_file (dir, "region-0", "model.mil", NULL, &tlen);
   g_autofree guint8 *blob = (guint8 *) read_file (dir, "region-0", "weights", "weight.bin", &blen);
   g_assert_cmpuint (check_blobfile (g, text, blob, blen), >=, 5);
+  rm_tree (dir);
   af_graph_free (g);
 }
 
@@ -559,6 +575,8 @@ check_every_op (const char *dir)
     g_assert_null (strstr (text, " = reduce_mean(")); /* every mean here is wide */
     g_autofree char *plan = read_file (out, "plan.json", NULL, NULL, &len);
     g_assert_null (strstr (strstr (plan, "\"kind\"") + 1, "\"kind\"")); /* one program */
+    if (!dir)
+      rm_tree (out);
   }
   af_graph_free (g);
 }
@@ -600,8 +618,10 @@ test_determinism (void)
   assert_same_file (dirs[0], dirs[1], "plan.json");
   assert_same_file (dirs[0], dirs[1], "region-0/model.mil");
   assert_same_file (dirs[0], dirs[1], "region-0/weights/weight.bin");
-  for (int k = 0; k < 2; k++)
+  for (int k = 0; k < 2; k++) {
+    rm_tree (dirs[k]);
     g_free (dirs[k]);
+  }
   /* and the golden graph, built twice */
   AfGraph *g1 = golden_graph (), *g2 = golden_graph ();
   g_autofree char *t1 = program_text (g1, AF_ANE_DIALECT_IOS18, NULL);
