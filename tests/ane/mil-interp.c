@@ -122,6 +122,8 @@ mil_float_to_half (float f)
 double
 mil_round (MilDtype d, double x)
 {
+  if (isnan (x) && d != MIL_FP16 && d != MIL_FP32 && d != MIL_FP64)
+    return 0; /* integers have no NaN (and casting one to an int is undefined) */
   switch (d) {
   case MIL_FP16:
     return mil_half_to_float (mil_float_to_half ((float) x));

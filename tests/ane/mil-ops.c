@@ -60,6 +60,21 @@ need_float (MilCtx *c, const char *arg, const MilTensor *t, GError **error)
   return TRUE;
 }
 
+/* Ops whose output size comes from an argument (pad, upsample) refuse an
+ * output above this many elements: a hostile program cannot exhaust memory. */
+#define MIL_MAX_OUT ((gint64) 1 << 28)
+
+static gboolean
+too_big (MilCtx *c, int rank, const gint64 *shape, GError **error)
+{
+  gint64 n = 1;
+  for (int i = 0; i < rank; i++) {
+    if (shape[i] > MIL_MAX_OUT || (n *= MAX (shape[i], 1)) > MIL_MAX_OUT)
+      return !mil_fail (c, error, "output above %" G_GINT64_FORMAT " elements", MIL_MAX_OUT);
+  }
+  return FALSE;
+}
+
 static gboolean
 need_rank (MilCtx *c, const char *arg, const MilTensor *t, int rank, GError **error)
 {
@@ -950,11 +965,15 @@ op_upsample_nearest_neighbor (MilCtx *c, MilTensor **out, GError **error)
       !mil_arg_float (c, "scale_factor_height", &one, &s[0], error) ||
       !mil_arg_float (c, "scale_factor_width", &one, &s[1], error))
     return FALSE;
-  if (s[0] <= 0 || s[1] <= 0)
+  if (!(s[0] > 0) || !(s[1] > 0)) /* NaN too */
     return mil_fail (c, error, "scale factors must be positive");
+  if (s[0] > MIL_MAX_OUT || s[1] > MIL_MAX_OUT)
+    return mil_fail (c, error, "scale factors above %" G_GINT64_FORMAT, MIL_MAX_OUT);
   gint64 H = x->shape[2], W = x->shape[3];
   gint64 shape[4] = { x->shape[0], x->shape[1], (gint64) floor (H * s[0]),
                       (gint64) floor (W * s[1]) };
+  if (too_big (c, 4, shape, error))
+    return FALSE;
   MilTensor *t = mil_tensor_new (x->dtype, 4, shape);
   double *o = t->v;
   for (gint64 nc = 0; nc < shape[0] * shape[1]; nc++)
@@ -993,9 +1012,13 @@ op_pad (MilCtx *c, MilTensor **out, GError **error)
     int a = x->rank - n / 2 + k;
     if (pad[2 * k] < 0 || pad[2 * k + 1] < 0)
       return mil_fail (c, error, "negative pad");
+    if (pad[2 * k] > MIL_MAX_OUT || pad[2 * k + 1] > MIL_MAX_OUT)
+      return mil_fail (c, error, "pad above %" G_GINT64_FORMAT, MIL_MAX_OUT);
     before[a] = pad[2 * k];
     shape[a] += pad[2 * k] + pad[2 * k + 1];
   }
+  if (too_big (c, x->rank, shape, error))
+    return FALSE;
   strides_of (x->rank, x->shape, xst);
   MilTensor *t = mil_tensor_new (x->dtype, x->rank, shape);
   for (gsize o = 0; o < t->n; o++, next_index (x->rank, shape, idx)) {

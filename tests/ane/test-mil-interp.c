@@ -866,6 +866,48 @@ test_blobfile_errors (void)
   g_free (dir);
 }
 
+/* A fuzz seed that reaches most ops' argument checks: mutations of its
+ * literals give negative, zero, huge or mismatched pads, strides, axes,
+ * shapes and scale factors. */
+static const char fuzz_ops_mil[] = HEAD13
+    "    func main<ios18>(tensor<fp16, [1, 2, 4, 4]> x) {\n"
+    "        tensor<fp16, [2, 1, 3, 3]> w = const()[val = tensor<fp16, [2, 1, 3, 3]>([1, 0, -1, 2, "
+    "0, "
+    "-2, 1, 0, -1, 0x1p-1, 0x1p-2, 0x1p-3, 1, 1, 1, -1, -1, -1])];\n"
+    "        tensor<fp16, [1, 2, 2, 4]> c = conv(x = x, weight = w, bias = tensor<fp16, [2]>([1, "
+    "-1]), "
+    "strides = tensor<int32, [2]>([2, 1]), pad_type = string(\"custom\"), pad = tensor<int32, "
+    "[4]>([1, 0, 1, 1]), dilations = tensor<int32, [2]>([1, 1]), groups = int32(2))[name = "
+    "string(\"c\")];\n"
+    "        tensor<fp16, [1, 2, 1, 2]> m = max_pool(x = c, kernel_sizes = tensor<int32, [2]>([2, "
+    "3]), "
+    "strides = tensor<int32, [2]>([2, 2]), pad_type = string(\"valid\"), ceil_mode = "
+    "bool(true))[name = string(\"m\")];\n"
+    "        tensor<fp16, [1, 2, 2, 4]> u = upsample_nearest_neighbor(x = m, scale_factor_height = "
+    "fp32(2), scale_factor_width = fp32(2))[name = string(\"u\")];\n"
+    "        tensor<fp16, [1, 4, 2, 4]> k = concat(values = (u, c), axis = int32(1), interleave = "
+    "bool(false))[name = string(\"k\")];\n"
+    "        tensor<fp16, [1, 4, 3, 6]> p = pad(x = k, pad = tensor<int32, [4]>([0, 1, 1, 1]), "
+    "mode = "
+    "string(\"constant\"), constant_val = fp16(0x0p+0))[name = string(\"p\")];\n"
+    "        tensor<fp16, [1, 2, 3, 3]> s = slice_by_index(x = p, begin = tensor<int32, [4]>([0, "
+    "1, 0, "
+    "0]), end = tensor<int32, [4]>([1, 4, 3, 6]), stride = tensor<int32, [4]>([1, 2, 1, 2]))[name "
+    "= "
+    "string(\"s\")];\n"
+    "        tensor<fp16, [3, 6]> r = reshape(x = s, shape = tensor<int32, [2]>([3, -1]))[name = "
+    "string(\"r\")];\n"
+    "        tensor<fp16, [6, 3]> t = transpose(x = r, perm = tensor<int32, [2]>([1, 0]))[name = "
+    "string(\"t\")];\n"
+    "        tensor<fp16, [3, 3]> mm = matmul(x = r, y = t, transpose_x = bool(false), transpose_y "
+    "= "
+    "bool(false))[name = string(\"mm\")];\n"
+    "        tensor<fp16, [3]> rs = reduce_sum(x = mm, axes = tensor<int32, [1]>([-1]), keep_dims "
+    "= "
+    "bool(false))[name = string(\"rs\")];\n"
+    "        tensor<fp16, [3, 3]> y = softmax(x = mm, axis = int32(0))[name = string(\"y\")];\n"
+    "    } -> (y, rs);\n}\n";
+
 /* Hostile input: random mutations of every sample (bytes replaced by
  * random or grammar characters, spans deleted or duplicated, truncation)
  * give either a program or an error naming fuzz.mil:LINE:COL, never a
@@ -873,8 +915,21 @@ test_blobfile_errors (void)
 static void
 test_fuzz_samples (void)
 {
-  const char *names[] = { "add_model.mil", "blob_ios16.mil", "blob_ios18.mil", "hexfloat_ios16.mil",
-                          "direct_ios18.mil" };
+  /* each sample with the inputs its main takes (names, dtype, shape) */
+  const struct {
+    const char *file;
+    const char *in[2];
+    MilDtype dt;
+    int rank;
+    gint64 shape[4];
+  } samples[] = {
+    { "add_model.mil", { "x", "y" }, MIL_FP16, 2, { 1, 10 } },
+    { "blob_ios16.mil", { "x" }, MIL_FP32, 1, { 500 } },
+    { "blob_ios18.mil", { "x" }, MIL_FP32, 1, { 500 } },
+    { "hexfloat_ios16.mil", { "x" }, MIL_FP16, 2, { 1, 4 } },
+    { "direct_ios18.mil", { "t1" }, MIL_FP16, 2, { 1, 512 } },
+    { NULL, { "x" }, MIL_FP16, 4, { 1, 2, 4, 4 } }, /* fuzz_ops_mil */
+  };
   static const char grammar[] = "()[]{}<>,=;\"-0x1p.e9 \nabtensorfp16BLOBFILE";
   char *dir = g_dir_make_tmp ("mil-XXXXXX", NULL);
   float f[500] = { 0 };
@@ -884,13 +939,14 @@ test_fuzz_samples (void)
   write_weights (dir, "weights/weight.bin", fb, 2, off);
   write_weights (dir, "weights.bin", &hb, 1, off);
   int parsed = 0, failed = 0;
-  for (gsize k = 0; k < G_N_ELEMENTS (names); k++) {
-    gsize len;
-    char *orig = read_sample (names[k], &len);
-    for (int it = 0; it < 600; it++) {
+  int ran = 0;
+  for (gsize k = 0; k < G_N_ELEMENTS (samples); k++) {
+    gsize len = sizeof fuzz_ops_mil - 1;
+    char *orig = samples[k].file ? read_sample (samples[k].file, &len) : g_strdup (fuzz_ops_mil);
+    for (int it = -1; it < 600; it++) { /* -1: the seed itself must parse and run */
       GByteArray *b = g_byte_array_new ();
       g_byte_array_append (b, (guint8 *) orig, (guint) len);
-      int n_mut = g_test_rand_int_range (1, 4);
+      int n_mut = it < 0 ? 0 : g_test_rand_int_range (1, 4);
       for (int m = 0; m < n_mut && b->len > 1; m++) {
         guint at = (guint) g_test_rand_int_range (0, (gint32) b->len);
         guint span = (guint) g_test_rand_int_range (1, 40);
@@ -923,13 +979,26 @@ test_fuzz_samples (void)
         parsed++;
         GHashTable *in =
             g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) mil_tensor_free);
-        GHashTable *out = mil_run (p, "main", in, &error); /* no inputs: fails or runs */
-        if (out)
+        for (int i = 0; i < 2 && samples[k].in[i]; i++) {
+          MilTensor *x = mil_tensor_new (samples[k].dt, samples[k].rank, samples[k].shape);
+          for (gsize e = 0; e < x->n; e++)
+            x->v[e] = (double) ((int) (e % 7) - 3) * 0.5;
+          g_hash_table_insert (in, (gpointer) samples[k].in[i], x);
+        }
+        GHashTable *out = mil_run (p, "main", in, &error); /* runs or fails cleanly */
+        if (it < 0 && !out)
+          g_error ("seed %s: %s", samples[k].file ? samples[k].file : "ops", error->message);
+        if (out) {
+          ran++;
           g_hash_table_unref (out);
+        } else
+          g_assert_true (error && g_str_has_prefix (error->message, "fuzz.mil:"));
         g_clear_error (&error);
         g_hash_table_unref (in);
         mil_program_free (p);
       } else {
+        if (it < 0)
+          g_error ("seed %s: %s", samples[k].file ? samples[k].file : "ops", error->message);
         failed++;
         g_assert_nonnull (error);
         g_assert_true (g_str_has_prefix (error->message, "fuzz.mil:"));
@@ -939,7 +1008,7 @@ test_fuzz_samples (void)
     }
     g_free (orig);
   }
-  g_test_message ("%d mutants parsed, %d rejected", parsed, failed);
+  g_test_message ("%d mutants parsed (%d of them ran), %d rejected", parsed, ran, failed);
   g_assert_cmpint (failed, >, parsed); /* the mutations do reach the parser's checks */
   char *paths[3] = { g_build_filename (dir, "weights", "weight.bin", NULL),
                      g_build_filename (dir, "weights.bin", NULL),
