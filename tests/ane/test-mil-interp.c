@@ -127,6 +127,45 @@ run1_ok (MilProgram *p, const char *name, MilTensor *x, const char *out)
   return t;
 }
 
+/* The interpreter's fp16 conversions against the compiler's _Float16: all
+ * 65536 halves round trip, and fp32 values at and around every rounding
+ * boundary (midpoints between neighbouring halves: ties to even), in the
+ * subnormal range and past the largest finite half round the same way. */
+static void
+test_fp16_rounding (void)
+{
+  for (guint32 h = 0; h < 65536; h++) {
+    _Float16 f;
+    memcpy (&f, &h, 2);
+    float v = (float) f;
+    if (isnan (v)) {
+      g_assert_true (isnan (mil_half_to_float ((guint16) h)));
+      continue;
+    }
+    g_assert_cmpfloat (mil_half_to_float ((guint16) h), ==, v);
+    g_assert_cmpuint (mil_float_to_half (v), ==, h);
+    /* the midpoint to the next half up (in magnitude), and its neighbours */
+    guint32 up = h + 1;
+    if ((up & 0x7fff) > 0x7c00)
+      continue;
+    _Float16 g;
+    memcpy (&g, &up, 2);
+    float mid = (float) (((double) f + (double) (float) g) / 2);
+    float cases[3] = { mid, nextafterf (mid, 0), nextafterf (mid, INFINITY * mid) };
+    for (int k = 0; k < 3; k++) {
+      _Float16 r = (_Float16) cases[k];
+      guint16 rb;
+      memcpy (&rb, &r, 2);
+      if (mil_float_to_half (cases[k]) != rb)
+        g_error ("%a -> 0x%04x, _Float16 gives 0x%04x", cases[k], mil_float_to_half (cases[k]), rb);
+    }
+  }
+  /* the overflow boundary: 65520 is the midpoint to 2^16 and ties to infinity */
+  g_assert_cmpuint (mil_float_to_half (nextafterf (65520.0f, 0)), ==, 0x7bff);
+  g_assert_cmpuint (mil_float_to_half (65520.0f), ==, 0x7c00);
+  g_assert_cmpuint (mil_float_to_half (-65520.0f), ==, 0xfc00);
+}
+
 /* ---- the samples ---- */
 
 /* Apple's real coremlc output parses (program 1.0, ios16, buildInfo) and
@@ -1142,6 +1181,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   const char *src = g_getenv ("AF_SOURCE_ROOT");
   samples_dir = g_build_filename (src ? src : ".", "tests", "ane", "samples", NULL);
+  g_test_add_func ("/mil/fp16-rounding", test_fp16_rounding);
   g_test_add_func ("/mil/sample/add-model", test_sample_add_model);
   g_test_add_func ("/mil/sample/blobfile", test_sample_blobfile);
   g_test_add_func ("/mil/sample/hexfloat", test_sample_hexfloat);
