@@ -4,8 +4,11 @@
  * with the CPU backend's (`aneforge run --raw ... --save-outputs`) on the
  * same deterministic random input.
  *
- *   test-mil-e2e ANEFORGE [MODEL=ULPS | --mutations MODEL | --every-op WRITER]...
+ *   test-mil-e2e ANEFORGE [--cli MIL_RUN] [MODEL=ULPS | --mutations MODEL |
+ *                          --every-op WRITER]...
  *
+ * --cli: each plan also runs through the mil-run CLI, whose files must hold
+ * the API's bits.
  * --every-op runs the every-op export of WRITER (test-mil-export) in both
  * dialects and checks that they agree bit for bit.
  * --mutations plants bugs in MODEL's export (the tiny classifier's: a
@@ -25,6 +28,7 @@
 #include <string.h>
 
 static const char *aneforge;
+static const char *mil_run_cli; /* --cli MIL_RUN: also run the plan through the CLI */
 static int n_test;
 
 /* fp16 bits as a monotonic integer (so that ulp distance is a difference). */
@@ -149,6 +153,33 @@ typedef gboolean (*Mutation) (const char *dir, GError **error);
 static Mutation mutation; /* NULL: none */
 static gboolean quiet;    /* no TAP lines (mutation runs) */
 
+/* mil-run's files in @cli_out hold the fp16 bits of the API's outputs. */
+static gboolean
+cli_matches (MilPlan *plan, GHashTable *out, const char *cli_out, GError **error)
+{
+  for (guint i = 0; i < mil_plan_n_outputs (plan); i++) {
+    const char *name;
+    mil_plan_output (plan, i, &name);
+    const MilTensor *t = g_hash_table_lookup (out, name);
+    char *safe = g_strdelimit (g_strdup (name), "/", '_'), *base = g_strconcat (safe, ".f16", NULL);
+    char *path = g_build_filename (cli_out, base, NULL), *data = NULL;
+    gsize len = 0;
+    gboolean ok = g_file_get_contents (path, &data, &len, error) && t && len == 2 * t->n;
+    for (gsize k = 0; ok && k < t->n; k++)
+      ok = mil_float_to_half ((float) t->v[k]) ==
+           (guint16) ((guint8) data[2 * k] | (guint8) data[2 * k + 1] << 8);
+    if (!ok && error && !*error)
+      g_set_error (error, MIL_ERROR, 0, "mil-run's %s differs from the API's output", path);
+    g_free (data);
+    g_free (path);
+    g_free (base);
+    g_free (safe);
+    if (!ok)
+      return FALSE;
+  }
+  return TRUE;
+}
+
 /* One model in one dialect: export, run both, compare. Prints TAP lines. */
 static gboolean
 check_model (const char *model, const char *dialect, gint32 bound, double abs_bound, GError **error)
@@ -165,6 +196,8 @@ check_model (const char *model, const char *dialect, gint32 bound, double abs_bo
   GHashTable *in =
       g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) mil_tensor_free);
   GPtrArray *run_argv = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *cli_argv = g_ptr_array_new_with_free_func (g_free);
+  char *cli_out = g_build_filename (tmp, "cli", NULL);
   ok = host != NULL;
   if (ok) {
     mil_plan_set_host (plan, mil_host_run, host);
@@ -179,6 +212,8 @@ check_model (const char *model, const char *dialect, gint32 bound, double abs_bo
       g_hash_table_insert (in, (gpointer) name, make_input (like, r, path));
       g_ptr_array_add (run_argv, g_strdup ("--raw"));
       g_ptr_array_add (run_argv, path);
+      g_ptr_array_add (cli_argv, g_strdup ("--input"));
+      g_ptr_array_add (cli_argv, g_strdup_printf ("%s=%s", name, path));
       g_free (base);
     }
     g_rand_free (r);
@@ -188,6 +223,15 @@ check_model (const char *model, const char *dialect, gint32 bound, double abs_bo
     ok = spawn ((const char *const *) run_argv->pdata, error);
   }
   GHashTable *out = ok ? mil_plan_run (plan, in, error) : NULL;
+  if (out && mil_run_cli) { /* the CLI writes the same bits as the API */
+    const char *head[] = { mil_run_cli, dir, "--model", model, "--output-dir", cli_out };
+    for (int k = 5; k >= 0; k--)
+      g_ptr_array_insert (cli_argv, 0, g_strdup (head[k]));
+    g_ptr_array_add (cli_argv, NULL);
+    if (!spawn ((const char *const *) cli_argv->pdata, error) ||
+        !cli_matches (plan, out, cli_out, error))
+      g_clear_pointer (&out, g_hash_table_unref);
+  }
   GBytes *bytes = NULL;
   GArray *cpu = out ? read_safetensors (st, &bytes, error) : NULL;
   ok = cpu != NULL;
@@ -230,6 +274,8 @@ check_model (const char *model, const char *dialect, gint32 bound, double abs_bo
     g_hash_table_unref (out);
   g_hash_table_unref (in);
   g_ptr_array_unref (run_argv);
+  g_ptr_array_unref (cli_argv);
+  g_free (cli_out);
   mil_host_free (host);
   mil_plan_free (plan);
   char *rm[] = { "rm", "-rf", tmp, NULL };
@@ -462,6 +508,10 @@ main (int argc, char **argv)
   const char *shared = g_getenv ("AF_SHARED"), *src = g_getenv ("AF_SOURCE_ROOT");
   int failed = 0;
   for (int i = 2; i < argc; i++) {
+    if (!strcmp (argv[i], "--cli") && i + 1 < argc) {
+      mil_run_cli = argv[++i];
+      continue;
+    }
     if (!strcmp (argv[i], "--every-op") && i + 1 < argc) {
       failed += check_every_op (argv[++i]);
       continue;
