@@ -1,7 +1,7 @@
 /* mil-host.h — host segments of an ANE export plan run on the model's own
- * graph node through the library's reference kernel, the CPU work the
- * runtime does between ANE programs (plan.json names the node but carries
- * no attributes). */
+ * graph node, alone in a graph compiled for the CPU backend: the CPU work
+ * the runtime does between ANE programs (plan.json names the node but
+ * carries no attributes). */
 #ifndef AF_TEST_MIL_HOST_H
 #define AF_TEST_MIL_HOST_H
 
