@@ -33,7 +33,9 @@
  *     roundings where the CPU mean has one; the logits move by an ulp and
  *     the softmax multiplies that. With the two ops replaced by a
  *     reduce_mean in the exported model.mil the outputs are the same bits.
- *   - ops-mix, 1 ulp: gelu's erf (C's erff here) in the subnormal range.
+ * (Inside ops-mix, gelu's output differs by one subnormal ulp, C's erff
+ * against the library's erf; the add after it absorbs that, so ops-mix's
+ * outputs are the same bits.)
  * Not covered by a model here: a per-channel image port whose scale or
  * bias is not fp16-exact differs too. cast -> mul -> add rounds the product
  * u * s (near 2 for ImageNet-style constants) to fp16 before the bias
