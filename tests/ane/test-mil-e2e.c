@@ -34,7 +34,7 @@
  *     the softmax multiplies that. With the two ops replaced by a
  *     reduce_mean in the exported model.mil the outputs are the same bits.
  * (Inside ops-mix, gelu's output differs by one subnormal ulp, C's erff
- * against the library's erf; the add after it absorbs that, so ops-mix's
+ * against the CPU backend's gelu; the add after it absorbs that, so ops-mix's
  * outputs are the same bits.)
  * Not covered by a model here: a per-channel image port whose scale or
  * bias is not fp16-exact differs too. cast -> mul -> add rounds the product
