@@ -15,9 +15,13 @@
  *                   [--decode ssd|ssd-decoded|yunet|blazeface [--score-threshold T]
  * [--iou-threshold T]] aneforge list-ops
  *   aneforge export --ane DIR MODEL [--dialect ios18|ios16]   MIL programs + plan.json
+ *   aneforge export --coreml OUT.mlpackage MODEL [--dialect ios18|ios16]
+ *       the Core ML package (a segmented graph: OUT a directory of
+ *       region-K.mlpackage + plan.json)
  *   aneforge inspect --backend ane MODEL                       the ANE segments and cuts
  */
 #include "aneforge.h"
+#include "backends/ane/coreml.h"
 #include "backends/ane/export.h"
 
 #ifdef AF_HAVE_GDK_PIXBUF
@@ -558,15 +562,18 @@ takes_value (const char *a)
   return FALSE;
 }
 
-/* export --ane DIR MODEL [--dialect D] and inspect --backend ane MODEL:
- * the ANE partition and its MIL programs (src/backends/ane/export.h). */
+/* export --ane DIR MODEL [--dialect D], export --coreml OUT MODEL
+ * [--dialect D] and inspect --backend ane MODEL: the ANE partition, its MIL
+ * programs (src/backends/ane/export.h) and its Core ML packages
+ * (src/backends/ane/coreml.h). */
 static int
 cmd_ane (int argc, char **argv)
 {
-  const char *dir = NULL, *model = NULL, *dialect = "ios18", *backend = NULL;
+  const char *dir = NULL, *coreml = NULL, *model = NULL, *dialect = "ios18", *backend = NULL;
   gboolean export = strcmp (argv[1], "export") == 0;
   for (int i = 2; i < argc; i++) {
     const char **slot = strcmp (argv[i], "--ane") == 0       ? &dir
+                        : strcmp (argv[i], "--coreml") == 0  ? &coreml
                         : strcmp (argv[i], "--dialect") == 0 ? &dialect
                         : strcmp (argv[i], "--backend") == 0 ? &backend
                                                              : NULL;
@@ -580,9 +587,10 @@ cmd_ane (int argc, char **argv)
     }
   }
   AfAneDialect d;
-  if (!model || (export ? !dir : g_strcmp0 (backend, "ane") != 0) ||
+  if (!model || (export ? !dir == !coreml : g_strcmp0 (backend, "ane") != 0) ||
       !af_ane_dialect_parse (dialect, &d)) {
     fprintf (stderr, "usage: aneforge export --ane DIR MODEL [--dialect ios18|ios16]\n"
+                     "       aneforge export --coreml OUT.mlpackage MODEL [--dialect ios18|ios16]\n"
                      "       aneforge inspect --backend ane MODEL\n");
     return 2;
   }
@@ -591,7 +599,9 @@ cmd_ane (int argc, char **argv)
   if (!g)
     return fail (error);
   char *report = export ? NULL : af_ane_inspect (g, &error);
-  gboolean ok = export ? af_ane_export (g, dir, d, &error) : report != NULL;
+  gboolean ok = !export  ? report != NULL
+                : coreml ? af_ane_export_coreml (g, coreml, d, &error)
+                         : af_ane_export (g, dir, d, &error);
   af_graph_free (g);
   if (!ok)
     return fail (error);
@@ -618,6 +628,7 @@ usage (void)
            "                       [--decode ssd|ssd-decoded|yunet|blazeface [--score-threshold T] "
            "[--iou-threshold T]]\n"
            "       aneforge export --ane DIR MODEL [--dialect ios18|ios16]\n"
+           "       aneforge export --coreml OUT.mlpackage MODEL [--dialect ios18|ios16]\n"
            "       aneforge inspect --backend ane MODEL\n"
            "       aneforge list-ops\n");
 }

@@ -18,6 +18,7 @@ packages=(build-essential meson ninja-build pkg-config clang clang-format libcla
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav valgrind
   libonnx-testdata libcairo2-dev libpango1.0-dev python3-venv
+  protobuf-compiler # tests/ane/test-coreml.sh: protoc --decode against Apple's Model.proto
   gcc-aarch64-linux-gnu qemu-user # tests/kernels/run-neon.sh: the NEON kernel under qemu
   opencv-doc) # opencv-doc: Megamind.avi (faces) for pipelines/demo.sh
 missing=()
