@@ -115,6 +115,10 @@ def check_package(pkg, dialect, tmp):
         assert inferred[name] == (dtype, shape), (op.type, name, inferred[name], (dtype, shape))
         if op.type == "const" and op.attributes["val"].WhichOneof("value") == "blobFileValue":
             blob_offsets.add(op.attributes["val"].blobFileValue.offset)
+    ins = [(n, types.builtin_to_string(v.dtype), tuple(v.shape)) for n, v in fn.inputs.items()]
+    want = [(i.name, "fp16", tuple(i.type.multiArrayType.shape)) for i in spec.description.input]
+    assert ins == want, (ins, want)
+    assert all(i.type.multiArrayType.dataType == 65552 for i in spec.description.input)
     outs = [(v.name, types.builtin_to_string(v.dtype), tuple(v.shape)) for v in fn.outputs]
     want = [(o.name, "fp16", tuple(o.type.multiArrayType.shape)) for o in spec.description.output]
     assert outs == want, (outs, want)
