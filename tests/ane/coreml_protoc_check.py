@@ -109,6 +109,7 @@ def string_attr(value):
 
 MIL_LINE = re.compile(r"^\s+(?P<type>.+?) (?P<var>\w+) = (?P<op>\w+)\((?P<args>.*?)\)\[name = "
                       r"(?:string|tensor<string, \[\]>)\(\"\w+\"\)(?:, val = (?P<val>.*))?\];$")
+MIL_ARG = re.compile(r"(\w+) = (\([^)]*\)|\w+)")
 MIL_LITERAL = re.compile(r"^(?:tensor<[^>]*>|\w+)\((.*)\)$")
 MIL_TYPE = re.compile(r"^(?:tensor<(\w+), \[([\d, ]*)\]>|(\w+))$")
 MIL_BLOB = re.compile(r"BLOBFILE\(path = (?:string|tensor<string, \[\]>)\(\"([^\"]+)\"\), "
@@ -130,7 +131,7 @@ def mil_statements(path):
         blob = MIL_BLOB.search(line)
         if blob:
             assert blob[1] == "@model_path/weights/weight.bin", line
-        args = dict(a.split(" = ", 1) for a in m["args"].split(", ") if " = " in a)
+        args = {k: v.strip("()").split(", ") for k, v in MIL_ARG.findall(m["args"])}
         value = None
         if blob:
             value = int(blob[2])
@@ -146,15 +147,16 @@ def expected_ops(statements, plan_inputs):
     """model.mil's statements as the Core ML package holds them: a uint8
     port's cast is an identity and its dtype constant is gone."""
     uint8_ports = {i["mil"] for i in plan_inputs if i["dtype"] == "uint8"}
-    drop = {args["dtype"] for var, op, _, _, args, _ in statements
-            if op == "cast" and args.get("x") in uint8_ports}
+    drop = {args["dtype"][0] for var, op, _, _, args, _ in statements
+            if op == "cast" and args.get("x", [None])[0] in uint8_ports}
     out = []
     for var, op, dtype, dims, args, blob in statements:
         if var in drop:
             continue
-        if op == "cast" and args.get("x") in uint8_ports:
+        if op == "cast" and args.get("x", [None])[0] in uint8_ports:
             op = "identity"
-        out.append((var, op, dtype, dims, blob))
+            args = {"x": args["x"]}
+        out.append((var, op, dtype, dims, args, blob))
     return out
 
 
@@ -241,7 +243,7 @@ def check_package(proto_dir, pkg, region_dir, seg, dialect):
     assert len(ops) == len(want), ("op count", len(ops), len(want))
     types = {}
     n_blob = 0
-    for op, (var, kind, dtype, dims, blob) in zip(ops, want):
+    for op, (var, kind, dtype, dims, args, blob) in zip(ops, want):
         outputs = op.all("outputs")
         assert len(outputs) == 1 and outputs[0].one("name") == var, (var, outputs)
         assert op.one("type") == kind, (var, op.one("type"), kind)
@@ -249,10 +251,12 @@ def check_package(proto_dir, pkg, region_dir, seg, dialect):
         types[var] = dims
         attrs = {a.one("key"): a.one("value") for a in op.all("attributes")}
         assert string_attr(attrs["name"]) == var, var
-        for inp in op.all("inputs"):
-            for b in inp.one("value").all("arguments"):
-                assert b.one("name") in types or b.one("name") in dict(fin), \
-                    (var, "reads", b.one("name"), "before it is defined")
+        inputs = {i.one("key"): [b.one("name") for b in i.one("value").all("arguments")]
+                  for i in op.all("inputs")}
+        assert inputs == args, (var, "arguments", inputs, args)
+        for names in inputs.values():
+            for name in names:
+                assert name in types or name in dict(fin), (var, "reads", name, "before it is set")
         if kind != "const":
             continue
         bf = attrs["val"].one("blobFileValue")
