@@ -48,7 +48,7 @@ count_skips() {
   local tag n report
   report=$(python3 tests/skips.py "$1" "${skip_tags[@]}" "${extra_skip_tags[@]}")
   echo "$report" | grep '^  skip (unexpected)' || true
-  isa_skips+=$(echo "$report" | sed -n 's/^  skip (isa) [^:]*: isa: \(.*\)/\1; /p' | sort -u)
+  isa_skips+=$(echo "$report" | sed -n 's/^  skip (isa) .*: isa: \(.*\)/\1/p')$'\n'
   while read -r tag n; do
     skipped[$tag]=$((${skipped[$tag]} + n))
   done < <(echo "$report" | grep -E '^[a-z]+ [0-9]+$')
@@ -105,7 +105,8 @@ fi
 failed=$((failed + ${skipped[unexpected]}))
 total_skips=$((${skipped[isa]} + ${skipped[pypi]} + ${skipped[emulated]} + ${skipped[unexpected]}))
 [ "$aarch64" = 1 ] || echo "(the AArch64 stage was skipped: AF_SKIP_AARCH64=1)"
-echo "skipped: ${skipped[isa]} for an ISA this CPU lacks${isa_skips:+ (${isa_skips%; })}," \
+isa_why=$(printf '%s' "$isa_skips" | grep . | sort -u | paste -sd ';' | sed 's/;/; /g')
+echo "skipped: ${skipped[isa]} for an ISA this CPU lacks${isa_why:+ (${isa_why})}," \
   "${skipped[pypi]} because PyPI was unreachable, ${skipped[emulated]} under qemu-user," \
   "${skipped[unexpected]} unexpected (counted as failed)"
 echo "$passed passed, $failed failed, $total_skips skipped"
