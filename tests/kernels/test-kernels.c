@@ -987,7 +987,7 @@ test_maxpool_exact (void)
     { .c = 2, .h_in = 5, .w_in = 3, .kh = 3, .kw = 3, .stride = { 2, 2 }, .pad = { 1, 1, 1, 1 } },
   };
   static const guint16 special[] = { 0x7e00, 0xfc00, 0x7c00, 0x8000, 0x0000, 0xfe00 };
-  if (!af_cpu_has_avx2_fma_f16c ()) {
+  if (!af__cpu_has_avx2_fma_f16c ()) {
     g_test_skip ("no AVX2/F16C");
     return;
   }
@@ -1015,7 +1015,7 @@ test_gap_exact (void)
   static const gint64 shapes[][3] = {
     { 1000, 13, 13 }, { 13, 7, 7 }, { 9, 1, 1 }, { 16, 4, 2 }, { 5, 3, 5 }
   };
-  if (!af_cpu_has_avx2_fma_f16c ()) {
+  if (!af__cpu_has_avx2_fma_f16c ()) {
     g_test_skip ("no AVX2/F16C");
     return;
   }
@@ -1151,7 +1151,7 @@ main (int argc, char **argv)
   const char *s = g_getenv ("AF_TEST_SEED");
   seed = s ? (guint32) g_ascii_strtoull (s, NULL, 10) : (guint32) g_random_int ();
   g_printerr ("# seed %u (AF_TEST_SEED to replay); avx2+fma+f16c %s, avx512f %s\n", seed,
-              af_cpu_has_avx2_fma_f16c () ? "yes" : "no", af__cpu_use_avx512 () ? "yes" : "no");
+              af__cpu_has_avx2_fma_f16c () ? "yes" : "no", af__cpu_use_avx512 () ? "yes" : "no");
   rng = g_rand_new_with_seed (seed);
   pool2 = af_pool_new (2);
   /* the direct conv matches the naive sums exactly; the Winograd path has

@@ -41,9 +41,6 @@ gboolean af_epilogue_has_residual (const AfEpilogue *ep);
 /* TRUE if an unary op can join an epilogue. */
 gboolean af_epilogue_accepts (AfOp op);
 
-/* CPU features, detected once. */
-gboolean af_cpu_has_avx2_fma_f16c (void);
-
 /* ------------------------------------------------------------ convolution */
 
 typedef struct {

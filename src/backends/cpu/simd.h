@@ -9,6 +9,7 @@
 #define AF_CPU_SIMD_H
 
 #include "kernels.h"
+#include "cpu-features.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -26,28 +27,6 @@ af__deinterleave16 (__m256 a, __m256 b, __m256 *even, __m256 *odd)
 #endif
 
 G_BEGIN_DECLS
-
-/* TRUE when the AVX2/FMA/F16C paths run: the CPU has them and neither
- * AF_CPU_PORTABLE=1 (read once) nor af__cpu_force_portable() said no. */
-gboolean af__cpu_use_simd (void);
-/* Tests: forces the portable C paths (TRUE) or restores the detected choice
- * (FALSE). Not meant to be flipped while kernels run on other threads. */
-void af__cpu_force_portable (gboolean portable);
-
-/* TRUE when the AArch64 NEON body of af__gemm_acc runs: on every aarch64
- * build (NEON is architectural there) unless AF_CPU_PORTABLE=1 or
- * af__cpu_force_portable() said no; FALSE on other targets. */
-gboolean af__cpu_use_neon (void);
-
-/* TRUE when the AVX-512F conv microkernel may run: af__cpu_use_simd (), the
- * CPU and OS have AVX-512F, and neither AF_CPU_NO_AVX512=1 (read once) nor
- * af__cpu_force_no_avx512() said no. Results are the same either way. */
-gboolean af__cpu_use_avx512 (void);
-/* Tests: forces the AVX2 paths (TRUE) or restores the detected choice. */
-void af__cpu_force_no_avx512 (gboolean off);
-/* af__cpu_use_avx512 () and the CPU has AVX-512BW and VL too (16-bit
- * masked loads and stores). */
-gboolean af__cpu_use_avx512bw (void);
 
 /* Tests: the first of the paths a test compares that this build and CPU
  * run: 0 the AVX-512 kernels, 1 AVX2 or NEON, 2 portable C only. Path p
@@ -289,10 +268,6 @@ af__conv_cols_in (const AfConvDesc *d, gint64 n)
 {
   return (n - 1) * d->stride[1] + (d->kw - 1) * d->dilation[1] + 1;
 }
-
-/* TRUE if the environment variable @name is set to something other than ""
- * or "0"; read once, the answer kept in *@cache (a static gint, -1 at first). */
-gboolean af__env_flag (const char *name, gint *cache);
 
 G_END_DECLS
 
