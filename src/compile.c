@@ -214,14 +214,16 @@ af_plan_check_batch (AfPlan *plan, int batch, GError **error)
 }
 
 AfPlan *
-af__plan_build (AfGraph *g, int batch, GError **error)
+af__plan_build (AfGraph *g, int batch, const AfBackendCaps *caps, GError **error)
 {
   if (g->error) {
     if (error)
       *error = g_error_copy (g->error);
     return NULL;
   }
+  g_assert (caps->max_epilogue >= 0 && caps->max_epilogue <= AF_MAX_EPILOGUE);
   AfPlan *plan = af_plan_new (g);
+  plan->caps = caps;
   if (batch > 1)
     af_plan_set_batch (plan, batch);
   for (guint i = 0; i < G_N_ELEMENTS (af_passes); i++) {
@@ -258,7 +260,7 @@ af_ane_available (const char **why)
   return FALSE;
 }
 
-static const AfBackend af_backend_ane = { "ane", af_ane_available, NULL, NULL, NULL };
+static const AfBackend af_backend_ane = { "ane", &af_cpu_caps, af_ane_available, NULL, NULL, NULL };
 
 static const AfBackend *
 af_backend_pick (AfBackendKind kind, GError **error)
@@ -291,7 +293,7 @@ af_compile (AfGraph *g, const AfCompileOptions *opts, GError **error)
   const AfBackend *backend = af_backend_pick (o.backend, error);
   if (!backend)
     return NULL;
-  AfPlan *plan = af__plan_build (g, o.batch, error);
+  AfPlan *plan = af__plan_build (g, o.batch, backend->caps, error);
   if (!plan)
     return NULL;
   plan->winograd = o.winograd;

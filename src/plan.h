@@ -5,14 +5,49 @@
  * plan-memory. The result is an AfPlan: an ordered list of steps (one per
  * surviving op, with the elementwise ops fused into it as an epilogue),
  * grouped into segments (fused regions and bridge stages), and an arena
- * layout for every intermediate value. */
+ * layout for every intermediate value.
+ *
+ * The plan knows no backend. What the passes may fuse is the target
+ * backend's AfBackendCaps, a table the backend provides; the plan records
+ * the result in backend-neutral terms (AfEpilogue), and each backend
+ * translates it into its own kernels or programs. */
 #ifndef AF_PLAN_H
 #define AF_PLAN_H
 
 #include "graph.h"
-#include "kernels.h"
 
 G_BEGIN_DECLS
+
+/* ---------------------------------------------------------------- epilogues
+ * Elementwise ops fused into a step (by the fuse pass), applied in order to
+ * the value the step's op produced. Each is computed in fp32 on the
+ * fp16-rounded value and rounded to fp16 again, so a fused chain computes
+ * exactly what the separate ops would. */
+#define AF_MAX_EPILOGUE 4
+typedef struct {
+  int n;
+  AfOp op[AF_MAX_EPILOGUE]; /* one-input ops the backend lets join (AF_FUSE_JOIN), or ADD:
+                             * x + the step's residual (at most one ADD) */
+  float lo[AF_MAX_EPILOGUE], hi[AF_MAX_EPILOGUE]; /* CLIP's bounds, 0 for the others */
+} AfEpilogue;
+
+/* ---------------------------------------------------------------- capabilities
+ * What a backend can fuse and hold in a fused region; the passes read it,
+ * and nothing else of the backend. */
+
+/* Per op (AfBackendCaps.fuse): */
+typedef enum {
+  AF_FUSE_JOIN = 1 << 0,     /* a one-input op that may join its producer's epilogue */
+  AF_FUSE_RESIDUAL = 1 << 1, /* a step of this op may end with a residual ADD */
+} AfFuseFlags;
+
+typedef struct {
+  /* ops one step's epilogue may hold, 0 .. AF_MAX_EPILOGUE (0: no fusion) */
+  int max_epilogue;
+  /* AF_OP_COUNT entries of AfFuseFlags bits (NULL: no fusion). Any FUSED
+   * op's step takes the ops that may join. */
+  const guint8 *fuse;
+} AfBackendCaps;
 
 typedef struct {
   AfNode *node;       /* borrowed from plan->graph */
@@ -45,8 +80,9 @@ typedef struct {
   gsize arena_size;    /* bytes */
   guint n_graph_ops;   /* compute ops of the graph before folding (inputs excluded) */
   guint n_folded;
-  GString *log;      /* what each pass did, for af_model_describe */
-  gboolean winograd; /* AfCompileOptions.winograd: for the backend's conv kernels */
+  GString *log;              /* what each pass did, for af_model_describe */
+  gboolean winograd;         /* AfCompileOptions.winograd: for the backend's conv kernels */
+  const AfBackendCaps *caps; /* borrowed (static): the target backend's, for the passes */
 } AfPlan;
 
 typedef gboolean (*AfPassFn) (AfPlan *plan, GError **error);
@@ -68,6 +104,7 @@ void af__plan_count_users (AfPlan *plan);
  * whole plan (regions it supports, bridge stages on the host). */
 typedef struct {
   const char *name;
+  const AfBackendCaps *caps; /* what the passes may fuse for it */
   /* TRUE when this build and machine can run the backend; else @why says why */
   gboolean (*available) (const char **why);
   gpointer (*compile) (AfPlan *plan, int threads, guint8 *arena, GError **error);
@@ -80,6 +117,7 @@ typedef struct {
 } AfBackend;
 
 extern const AfBackend af_backend_cpu;
+extern const AfBackendCaps af_cpu_caps;
 
 G_END_DECLS
 

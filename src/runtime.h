@@ -20,8 +20,10 @@ struct _AfModel {
 /* Takes @plan. Returns (transfer full) or NULL with @error set. */
 AfModel *af__model_new (AfPlan *plan, const AfBackend *backend, int threads, GError **error);
 
-/* @batch > 1 sets every input's leading dim 1 to @batch. */
-AfPlan *af__plan_build (AfGraph *g, int batch, GError **error);
+/* Runs the passes over a copy of @g for a backend with @caps (borrowed,
+ * static). @batch > 1 sets every input's leading dim 1 to @batch. Returns
+ * (transfer full, af__plan_free) the plan or NULL with @error set. */
+AfPlan *af__plan_build (AfGraph *g, int batch, const AfBackendCaps *caps, GError **error);
 void af__plan_free (AfPlan *plan);
 
 G_END_DECLS

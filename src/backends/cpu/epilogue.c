@@ -93,7 +93,7 @@ af__round16 (float x)
 }
 
 float
-af_epilogue_apply_res (const AfEpilogue *ep, float x, float r)
+af_cpu_epilogue_apply_res (const AfCpuEpilogue *ep, float x, float r)
 {
   if (!ep)
     return x;
@@ -104,13 +104,13 @@ af_epilogue_apply_res (const AfEpilogue *ep, float x, float r)
 }
 
 float
-af_epilogue_apply (const AfEpilogue *ep, float x)
+af_cpu_epilogue_apply (const AfCpuEpilogue *ep, float x)
 {
-  return af_epilogue_apply_res (ep, x, 0.0f);
+  return af_cpu_epilogue_apply_res (ep, x, 0.0f);
 }
 
 gboolean
-af_epilogue_has_residual (const AfEpilogue *ep)
+af_cpu_epilogue_has_residual (const AfCpuEpilogue *ep)
 {
   for (int i = 0; ep && i < ep->n; i++)
     if (ep->op[i] == AF_OP_ADD)
@@ -119,25 +119,7 @@ af_epilogue_has_residual (const AfEpilogue *ep)
 }
 
 gboolean
-af_epilogue_accepts (AfOp op)
-{
-  switch (op) {
-  case AF_OP_RELU:
-  case AF_OP_RELU6:
-  case AF_OP_CLIP:
-  case AF_OP_SIGMOID:
-  case AF_OP_TANH:
-  case AF_OP_SILU:
-  case AF_OP_GELU:
-  case AF_OP_EXP:
-    return TRUE;
-  default:
-    return FALSE;
-  }
-}
-
-gboolean
-af__epilogue_is_simple (const AfEpilogue *ep)
+af__epilogue_is_simple (const AfCpuEpilogue *ep)
 {
   if (!ep)
     return TRUE;
@@ -152,20 +134,20 @@ af__epilogue_is_simple (const AfEpilogue *ep)
 
 static void
 af__finish_row_c (const float *acc, gint64 n, gboolean add_bias, float bias, const float *bias_v,
-                  const AfEpilogue *ep, const guint16 *res, guint16 *dst)
+                  const AfCpuEpilogue *ep, const guint16 *res, guint16 *dst)
 {
   gboolean has_ep = ep && ep->n > 0;
   for (gint64 j = 0; j < n; j++) {
     float v = add_bias ? acc[j] + (bias_v ? bias_v[j] : bias) : acc[j];
     v = af__round16 (v);
     if (has_ep)
-      v = af_epilogue_apply_res (ep, v, res ? af_fp16_to_f32 (res[j]) : 0.0f);
+      v = af_cpu_epilogue_apply_res (ep, v, res ? af_fp16_to_f32 (res[j]) : 0.0f);
     dst[j] = af_f32_to_fp16 (v);
   }
 }
 
 void
-af__simple_ep (const AfEpilogue *ep, AfSimpleEp *se)
+af__simple_ep (const AfCpuEpilogue *ep, AfSimpleEp *se)
 {
   int stage = 0;
   se->lo[0] = se->lo[1] = -INFINITY;
@@ -194,7 +176,8 @@ af__simple_ep (const AfEpilogue *ep, AfSimpleEp *se)
 #ifdef AF_X86
 __attribute__ ((target ("avx2,f16c"))) static void
 af__finish_row_simple (const float *acc, gint64 n, gboolean add_bias, float bias,
-                       const float *bias_v, const AfEpilogue *ep, const guint16 *res, guint16 *dst)
+                       const float *bias_v, const AfCpuEpilogue *ep, const guint16 *res,
+                       guint16 *dst)
 {
   AfSimpleEp se;
   af__simple_ep (ep, &se);
@@ -262,7 +245,7 @@ af__finish_row_simple (const float *acc, gint64 n, gboolean add_bias, float bias
 
 __attribute__ ((target ("avx2,f16c"))) static void
 af__finish_row_avx2 (const float *acc, gint64 n, gboolean add_bias, float bias, const float *bias_v,
-                     const AfEpilogue *ep, const guint16 *res, guint16 *dst)
+                     const AfCpuEpilogue *ep, const guint16 *res, guint16 *dst)
 {
   if (af__epilogue_is_simple (ep)) {
     af__finish_row_simple (acc, n, add_bias, bias, bias_v, ep, res, dst);
@@ -290,7 +273,7 @@ af__finish_row_avx2 (const float *acc, gint64 n, gboolean add_bias, float bias, 
     _mm_storeu_si128 ((__m128i *) th, h);
     for (gint64 t = 0; t < cnt; t++)
       th[t] = af_f32_to_fp16 (
-          af_epilogue_apply_res (ep, _cvtsh_ss (th[t]), res ? _cvtsh_ss (res[j + t]) : 0.0f));
+          af_cpu_epilogue_apply_res (ep, _cvtsh_ss (th[t]), res ? _cvtsh_ss (res[j + t]) : 0.0f));
     memcpy (dst + j, th, cnt * sizeof (guint16));
   }
 }
@@ -316,7 +299,7 @@ af__min4 (float32x4_t a, float32x4_t b)
  * bits as the portable finisher (/kernels/epilogue/finish-row). */
 static void
 af__finish_row_neon (const float *acc, gint64 n, gboolean add_bias, float bias, const float *bias_v,
-                     const AfEpilogue *ep, const guint16 *res, guint16 *dst)
+                     const AfCpuEpilogue *ep, const guint16 *res, guint16 *dst)
 {
   AfSimpleEp se;
   af__simple_ep (ep, &se);
@@ -348,7 +331,7 @@ af__finish_row_neon (const float *acc, gint64 n, gboolean add_bias, float bias, 
  * for the simple epilogues unless portable is forced, else C. */
 static void
 af__finish_row_any (gboolean simd, const float *acc, gint64 n, gboolean add_bias, float bias,
-                    const float *bias_v, const AfEpilogue *ep, const guint16 *res, guint16 *dst)
+                    const float *bias_v, const AfCpuEpilogue *ep, const guint16 *res, guint16 *dst)
 {
 #ifdef AF_X86
   if (simd) {
@@ -367,13 +350,13 @@ af__finish_row_any (gboolean simd, const float *acc, gint64 n, gboolean add_bias
 
 void
 af__finish_row (gboolean simd, const float *acc, gint64 n, float bias, const float *bias_v,
-                const AfEpilogue *ep, const guint16 *res, guint16 *dst)
+                const AfCpuEpilogue *ep, const guint16 *res, guint16 *dst)
 {
   af__finish_row_any (simd, acc, n, TRUE, bias, bias_v, ep, res, dst);
 }
 
 void
-af__store_row (gboolean simd, const float *v, gint64 n, const AfEpilogue *ep, const guint16 *res,
+af__store_row (gboolean simd, const float *v, gint64 n, const AfCpuEpilogue *ep, const guint16 *res,
                guint16 *dst)
 {
   af__finish_row_any (simd, v, n, FALSE, 0.0f, NULL, ep, res, dst);

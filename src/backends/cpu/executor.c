@@ -30,6 +30,7 @@ typedef void (*AfCpuRunFn) (AfCpuProgram *p, AfCpuStep *s);
 struct _AfCpuStep {
   const AfStep *step;
   const AfNode *node;
+  AfCpuEpilogue ep; /* the step's epilogue, as the kernels take it */
   AfCpuRunFn run;
   guint16 *out;
   gint64 out_numel;
@@ -65,17 +66,55 @@ struct _AfCpuProgram {
   guint64 prof_runs;
 };
 
+/* ---------------------------------------------------------------- capabilities */
+
+/* What the fuse pass may fuse for these kernels: every activation the
+ * epilogue applies (af_cpu_epilogue_apply) joins its producer, and conv,
+ * linear, batch_norm, the binary ops and the activations finish with a
+ * residual ADD (their *_run_res / res arguments). */
+#define AF_CPU_ACTIVATION (AF_FUSE_JOIN | AF_FUSE_RESIDUAL)
+static const guint8 af_cpu_fuse[AF_OP_COUNT] = {
+  [AF_OP_CONV] = AF_FUSE_RESIDUAL,       [AF_OP_LINEAR] = AF_FUSE_RESIDUAL,
+  [AF_OP_BATCH_NORM] = AF_FUSE_RESIDUAL, [AF_OP_ADD] = AF_FUSE_RESIDUAL,
+  [AF_OP_SUB] = AF_FUSE_RESIDUAL,        [AF_OP_MUL] = AF_FUSE_RESIDUAL,
+  [AF_OP_DIV] = AF_FUSE_RESIDUAL,        [AF_OP_MAXIMUM] = AF_FUSE_RESIDUAL,
+  [AF_OP_MINIMUM] = AF_FUSE_RESIDUAL,    [AF_OP_RELU] = AF_CPU_ACTIVATION,
+  [AF_OP_RELU6] = AF_CPU_ACTIVATION,     [AF_OP_CLIP] = AF_CPU_ACTIVATION,
+  [AF_OP_SIGMOID] = AF_CPU_ACTIVATION,   [AF_OP_TANH] = AF_CPU_ACTIVATION,
+  [AF_OP_SILU] = AF_CPU_ACTIVATION,      [AF_OP_GELU] = AF_CPU_ACTIVATION,
+  [AF_OP_EXP] = AF_CPU_ACTIVATION,
+};
+
+const AfBackendCaps af_cpu_caps = { AF_CPU_MAX_EPILOGUE, af_cpu_fuse };
+
+/* A plan step's epilogue in the kernels' form: the same ops in the same
+ * order. The caps the plan was built with keep it within what the kernels
+ * take; anything else is a bug. */
+static void
+af_cpu_epilogue_from_plan (const AfEpilogue *ep, AfCpuEpilogue *out)
+{
+  g_assert (ep->n >= 0 && ep->n <= AF_CPU_MAX_EPILOGUE);
+  memset (out, 0, sizeof *out);
+  out->n = ep->n;
+  for (int i = 0; i < ep->n; i++) {
+    g_assert (ep->op[i] == AF_OP_ADD || (af_cpu_fuse[ep->op[i]] & AF_FUSE_JOIN));
+    out->op[i] = ep->op[i];
+    out->lo[i] = ep->lo[i];
+    out->hi[i] = ep->hi[i];
+  }
+}
+
 /* ---------------------------------------------------------------- helpers */
 
 /* @res: the ADD residual or NULL. */
 static void
-af_apply_epilogue_inplace (const AfEpilogue *ep, const guint16 *res, guint16 *x, gint64 n)
+af_apply_epilogue_inplace (const AfCpuEpilogue *ep, const guint16 *res, guint16 *x, gint64 n)
 {
   if (ep->n == 0)
     return;
   for (gint64 i = 0; i < n; i++)
-    x[i] = af_f32_to_fp16 (
-        af_epilogue_apply_res (ep, af_fp16_to_f32 (x[i]), res ? af_fp16_to_f32 (res[i]) : 0.0f));
+    x[i] = af_f32_to_fp16 (af_cpu_epilogue_apply_res (ep, af_fp16_to_f32 (x[i]),
+                                                      res ? af_fp16_to_f32 (res[i]) : 0.0f));
 }
 
 /* Returns (transfer full) the constant @t as fp32 values rounded to fp16
@@ -111,14 +150,14 @@ af_run_reference (AfCpuProgram *p, AfCpuStep *s)
       af_fp16_to_f32_n (s->in16[j], s->in32[j], af__shape_numel (&n->in[j]->shape));
   float *out = p->scratch;
   af_op_info[n->op].ref (n, (const float *const *) s->in32, out);
-  const AfEpilogue *ep = &s->step->ep;
+  const AfCpuEpilogue *ep = &s->ep;
   if (ep->n == 0) {
     af_f32_to_fp16_n (out, s->out, s->out_numel);
     return;
   }
   for (gint64 i = 0; i < s->out_numel; i++)
-    s->out[i] = af_f32_to_fp16 (af_epilogue_apply_res (ep, af_fp16_to_f32 (af_f32_to_fp16 (out[i])),
-                                                       s->res ? af_fp16_to_f32 (s->res[i]) : 0.0f));
+    s->out[i] = af_f32_to_fp16 (af_cpu_epilogue_apply_res (
+        ep, af_fp16_to_f32 (af_f32_to_fp16 (out[i])), s->res ? af_fp16_to_f32 (s->res[i]) : 0.0f));
 }
 
 /* The image port: uint8 pixels -> x * scale[c] + bias[c] -> fp16. */
@@ -130,7 +169,7 @@ af_run_image_input (AfCpuProgram *p, AfCpuStep *s)
   for (gint64 b = 0; b < n->out->shape.d[0]; b++)
     af_cpu_image_port_run (s->pixels + b * c * plane, c, plane, n->image.scale, n->image.bias,
                            s->out + b * c * plane);
-  af_apply_epilogue_inplace (&s->step->ep, s->res, s->out, s->out_numel);
+  af_apply_epilogue_inplace (&s->ep, s->res, s->out, s->out_numel);
   (void) p;
 }
 
@@ -139,7 +178,7 @@ af_run_reshape (AfCpuProgram *p, AfCpuStep *s)
 {
   if (s->in16[0] != s->out)
     memcpy (s->out, s->in16[0], s->out_numel * sizeof (guint16));
-  af_apply_epilogue_inplace (&s->step->ep, s->res, s->out, s->out_numel);
+  af_apply_epilogue_inplace (&s->ep, s->res, s->out, s->out_numel);
   (void) p;
 }
 
@@ -163,7 +202,7 @@ af_run_concat (AfCpuProgram *p, AfCpuStep *s)
     }
     col += row;
   }
-  af_apply_epilogue_inplace (&s->step->ep, s->res, s->out, s->out_numel);
+  af_apply_epilogue_inplace (&s->ep, s->res, s->out, s->out_numel);
   (void) p;
 }
 
@@ -224,8 +263,8 @@ static void
 af_run_max_pool (AfCpuProgram *p, AfCpuStep *s)
 {
   for (gint64 b = 0; b < s->batch; b++)
-    af_cpu_max_pool_run (&s->pool, &s->step->ep, s->in16[0] + b * s->in_image,
-                         s->out + b * s->out_image, p->kscratch, p->pool);
+    af_cpu_max_pool_run (&s->pool, &s->ep, s->in16[0] + b * s->in_image, s->out + b * s->out_image,
+                         p->kscratch, p->pool);
 }
 
 static void
@@ -233,7 +272,7 @@ af_run_pool (AfCpuProgram *p, AfCpuStep *s)
 {
   for (gint64 b = 0; b < s->batch; b++)
     af_cpu_pool2d_run (&s->pool, s->in16[0] + b * s->in_image, s->out + b * s->out_image, p->pool);
-  af_apply_epilogue_inplace (&s->step->ep, s->res, s->out, s->out_numel);
+  af_apply_epilogue_inplace (&s->ep, s->res, s->out, s->out_numel);
 }
 
 static void
@@ -273,13 +312,13 @@ af_bind_conv (AfCpuProgram *p, AfCpuStep *s)
   s->batch = x->d[0];
   s->in_image = d.c_in * d.h_in * d.w_in;
   s->out_image = d.c_out * d.h_out * d.w_out;
-  s->dw = af_cpu_dw_new (&d, wf, bf, &s->step->ep);
+  s->dw = af_cpu_dw_new (&d, wf, bf, &s->ep);
   if (s->dw) {
     p->kscratch_per_thread = MAX (p->kscratch_per_thread, af_cpu_dw_scratch_size (s->dw));
     s->run = af_run_dw;
     return TRUE;
   }
-  s->conv = af_cpu_conv_new (&d, wf, bf, &s->step->ep);
+  s->conv = af_cpu_conv_new (&d, wf, bf, &s->ep);
   if (!s->conv)
     return FALSE;
   af_cpu_conv_plan_threads (s->conv, af_pool_n_threads (p->pool));
@@ -298,7 +337,7 @@ af_bind_linear (AfCpuProgram *p, AfCpuStep *s)
   gint64 nn = n->in[1]->shape.d[0], k = n->in[1]->shape.d[1];
   g_autofree float *wf = af_const_f32 (n->in[1]);
   g_autofree float *bf = n->n_in > 2 ? af_const_f32 (n->in[2]) : NULL;
-  s->linear = af_cpu_linear_new (k, nn, wf, bf, &s->step->ep);
+  s->linear = af_cpu_linear_new (k, nn, wf, bf, &s->ep);
   if (!s->linear)
     return FALSE;
   s->batch = af__shape_numel (&n->in[0]->shape) / k;
@@ -344,7 +383,7 @@ af_bind_pool (AfCpuProgram *p, AfCpuStep *s)
   s->run = af_run_pool;
   if (is_max && !n->attrs.global) {
     /* whole planes at a time (dwconv.c's phase planes), else row by row */
-    s->dw = af_cpu_dw_new_max_pool (&d, &s->step->ep);
+    s->dw = af_cpu_dw_new_max_pool (&d, &s->ep);
     if (s->dw) {
       p->kscratch_per_thread = MAX (p->kscratch_per_thread, af_cpu_dw_scratch_size (s->dw));
       s->run = af_run_dw;
@@ -369,7 +408,7 @@ af_bind_binary (AfCpuProgram *p, AfCpuStep *s)
       s->in16[j] = s->in16_owned[j];
     }
   af_cpu_binary_init (&s->binary, n->op, &n->in[0]->shape, &n->in[1]->shape, &n->out->shape,
-                      &s->step->ep);
+                      &s->ep);
   s->run = af_run_binary;
   (void) p;
   return TRUE;
@@ -385,7 +424,7 @@ af_bind_batch_norm (AfCpuStep *s)
     if (!s->in32_owned[j])
       return FALSE;
   af_cpu_batch_norm_init (&s->bn, &n->in[0]->shape, s->in32[1], s->in32[2], s->in32[3], s->in32[4],
-                          n->attrs.eps, &s->step->ep);
+                          n->attrs.eps, &s->ep);
   s->run = af_run_batch_norm;
   return TRUE;
 }
@@ -415,7 +454,7 @@ af_bind_reduce (AfCpuStep *s)
   }
   if (!s->in16[0] || inner == 0 || outer == 0)
     return FALSE;
-  s->reduce = (AfReduceDesc){ n->op == AF_OP_MEAN, outer, inner, s->step->ep };
+  s->reduce = (AfReduceDesc){ n->op == AF_OP_MEAN, outer, inner, s->ep };
   s->run = af_run_reduce;
   return TRUE;
 }
@@ -471,7 +510,7 @@ af_bind_fast (AfCpuProgram *p, AfCpuStep *s)
   case AF_OP_EXP:
     if (!s->in16[0])
       return FALSE;
-    af_cpu_unary_init (&s->unary, n->op, n->attrs.min, n->attrs.max, s->out_numel, &s->step->ep);
+    af_cpu_unary_init (&s->unary, n->op, n->attrs.min, n->attrs.max, s->out_numel, &s->ep);
     s->run = af_run_unary;
     return TRUE;
   case AF_OP_BATCH_NORM:
@@ -482,7 +521,7 @@ af_bind_fast (AfCpuProgram *p, AfCpuStep *s)
     int perm[AF_MAX_RANK], r = n->in[0]->shape.rank;
     for (int i = 0; i < r; i++)
       perm[i] = n->attrs.n_perm ? (int) n->attrs.perm[i] : r - 1 - i;
-    af_cpu_transpose_init (&s->gather, &n->in[0]->shape, perm, &s->step->ep);
+    af_cpu_transpose_init (&s->gather, &n->in[0]->shape, perm, &s->ep);
     s->run = af_run_gather;
     return TRUE;
   }
@@ -490,7 +529,7 @@ af_bind_fast (AfCpuProgram *p, AfCpuStep *s)
     if (!s->in16[0])
       return FALSE;
     af_cpu_upsample_init (&s->gather, &n->in[0]->shape, n->attrs.scale[0], n->attrs.scale[1],
-                          &s->step->ep);
+                          &s->ep);
     s->run = af_run_gather;
     return TRUE;
   case AF_OP_MEAN:
@@ -510,6 +549,7 @@ af_bind_step (AfCpuProgram *p, AfCpuStep *s, const AfStep *st, guint8 *arena)
   const AfNode *n = st->node;
   s->step = st;
   s->node = n;
+  af_cpu_epilogue_from_plan (&st->ep, &s->ep);
   s->out = (guint16 *) (arena + plan->offset[st->out->index]);
   s->out_numel = af__shape_numel (&n->out->shape);
   s->in16 = g_new0 (const guint16 *, MAX (n->n_in, 1));
@@ -740,6 +780,6 @@ af_cpu_parallel_for (gpointer program, gint64 n, gint64 grain, AfRangeFunc func,
 }
 
 const AfBackend af_backend_cpu = {
-  "cpu",          af_cpu_available, af_cpu_compile,      af_cpu_execute,
-  af_cpu_release, af_cpu_n_threads, af_cpu_parallel_for,
+  "cpu",          &af_cpu_caps,   af_cpu_available, af_cpu_compile,
+  af_cpu_execute, af_cpu_release, af_cpu_n_threads, af_cpu_parallel_for,
 };

@@ -38,7 +38,7 @@ af__cpu_first_path (void)
 }
 
 /* TRUE if every op of @ep is RELU, RELU6, CLIP or ADD (done in vector registers). */
-gboolean af__epilogue_is_simple (const AfEpilogue *ep);
+gboolean af__epilogue_is_simple (const AfCpuEpilogue *ep);
 
 /* A simple epilogue (af__epilogue_is_simple) as the vector finishers run
  * it: clamps commute with the monotonic fp16 rounding and a chain of clamps
@@ -51,16 +51,16 @@ typedef struct {
 } AfSimpleEp;
 
 /* Fills @se from the simple epilogue @ep (NULL: none). */
-void af__simple_ep (const AfEpilogue *ep, AfSimpleEp *se);
+void af__simple_ep (const AfCpuEpilogue *ep, AfSimpleEp *se);
 
 /* Finishes @n accumulators: dst[j] = fp16 (ep (fp16 (acc[j] + bias))), where
  * bias is @bias_v[j] if @bias_v is non-NULL, else @bias. @res: the ADD's
  * residual row aligned with @dst (NULL when @ep has no ADD). */
 void af__finish_row (gboolean simd, const float *acc, gint64 n, float bias, const float *bias_v,
-                     const AfEpilogue *ep, const guint16 *res, guint16 *dst);
+                     const AfCpuEpilogue *ep, const guint16 *res, guint16 *dst);
 /* dst[j] = fp16 (ep (fp16 (v[j]))): the finisher without a bias (elementwise
  * kernels: -0 stays -0). */
-void af__store_row (gboolean simd, const float *v, gint64 n, const AfEpilogue *ep,
+void af__store_row (gboolean simd, const float *v, gint64 n, const AfCpuEpilogue *ep,
                     const guint16 *res, guint16 *dst);
 
 /* dst[i] = fp16 -> fp32 (src[i]), i < @n: F16C for every element (tails
@@ -82,7 +82,7 @@ void af__split2 (gboolean simd, const float *row, gint64 n, float *even, float *
 #define AF_GEMM_NR 16
 
 void af__gemm_tile (gboolean simd, gint64 k, const float *a, const float *b, gint64 ldb, int mr,
-                    int nr, const float *bias_row, const float *bias_col, const AfEpilogue *ep,
+                    int nr, const float *bias_row, const float *bias_col, const AfCpuEpilogue *ep,
                     const guint16 *res, guint16 *c, gint64 ldc);
 
 /* The accumulating form: c[i * ldc + j] = (@load ? c[i * ldc + j] : 0) +
