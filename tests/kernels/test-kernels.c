@@ -5,7 +5,7 @@
 #include "eltwise.h"
 #include "kernels.h"
 #include "peak.h"
-#include "plan.h"
+#include "cpu.h"
 #include "simd.h"
 #include "winograd.h"
 

@@ -1,8 +1,11 @@
-/* executor.c — the CPU backend: binds every plan step to a kernel once, at
- * compile time, and runs them in order per frame. fp16 values live in the
- * model's arena; weights are packed into the fast kernels; ops without a
- * fast kernel run their reference kernel on fp32 copies held in one scratch
- * buffer sized at compile time. Nothing is allocated in execute.
+/* executor.c — the CPU backend (af_backend_cpu): gives every plan step a
+ * kernel once, at compile time, points the steps at the model's arena at
+ * bind time, and runs them in order per frame. fp16 values live in the
+ * arena; weights are packed into the fast kernels; ops without a fast
+ * kernel run their reference kernel on fp32 copies held in one scratch
+ * buffer sized at compile time. Nothing is allocated in execute. A program
+ * runs a range of the plan's segments: the whole plan for backend=cpu, one
+ * segment each for an accelerator's host stages (and ane-sim's regions).
  *
  * A step whose epilogue holds ADD (a residual add fused by the fuse pass)
  * reads the residual from the step's residual value and adds it
@@ -13,7 +16,8 @@
  * model is freed; when unset the run loop has no timing code at all. The
  * peak is measured then on the program's threads (peak.h), or taken from
  * AF_PROFILE_PEAK=GFLOPS (one figure for several runs on a noisy machine). */
-#include "plan.h"
+#include "backend.h"
+#include "cpu.h"
 #include "dwconv.h"
 #include "eltwise.h"
 #include "peak.h"
@@ -55,12 +59,13 @@ struct _AfCpuStep {
 };
 
 struct _AfCpuProgram {
-  AfPlan *plan; /* borrowed: owned by the model */
+  const AfPlan *plan; /* borrowed: owned by the model */
   AfPool *pool;
-  AfCpuStep *steps;
-  guint n_steps;
-  float *scratch;   /* fp32 inputs and output of reference-kernel steps */
-  guint8 *kscratch; /* fast-kernel scratch, per thread */
+  AfCpuStep *steps; /* plan steps first_step .. first_step + n_steps - 1 */
+  guint first_step, n_steps;
+  gboolean winograd; /* AfBackendOptions.winograd: for the conv kernels */
+  float *scratch;    /* fp32 inputs and output of reference-kernel steps */
+  guint8 *kscratch;  /* fast-kernel scratch, per thread */
   gsize kscratch_per_thread;
   gboolean profile; /* AF_PROFILE */
   guint64 prof_runs;
@@ -282,10 +287,17 @@ af_run_nothing (AfCpuProgram *p, AfCpuStep *s)
   (void) s;
 }
 
-/* ---------------------------------------------------------------- binding */
+/* ---------------------------------------------------------------- kernels */
+
+/* TRUE if input @j of @s is a value in the arena, not a constant. */
+static gboolean
+af_input_live (const AfCpuStep *s, guint j)
+{
+  return s->node->in[j]->kind != AF_VALUE_CONST;
+}
 
 static gboolean
-af_bind_conv (AfCpuProgram *p, AfCpuStep *s)
+af_pick_conv (AfCpuProgram *p, AfCpuStep *s)
 {
   const AfNode *n = s->node;
   if (n->in[0]->kind == AF_VALUE_CONST || n->in[1]->kind != AF_VALUE_CONST ||
@@ -302,7 +314,7 @@ af_bind_conv (AfCpuProgram *p, AfCpuStep *s)
     .kh = w->d[2],
     .kw = w->d[3],
     .groups = n->attrs.groups,
-    .winograd = p->plan->winograd,
+    .winograd = p->winograd,
   };
   memcpy (d.stride, n->attrs.stride, sizeof d.stride);
   memcpy (d.pad, n->attrs.pad, sizeof d.pad);
@@ -328,7 +340,7 @@ af_bind_conv (AfCpuProgram *p, AfCpuStep *s)
 }
 
 static gboolean
-af_bind_linear (AfCpuProgram *p, AfCpuStep *s)
+af_pick_linear (AfCpuProgram *p, AfCpuStep *s)
 {
   const AfNode *n = s->node;
   if (n->in[0]->kind == AF_VALUE_CONST || n->in[1]->kind != AF_VALUE_CONST ||
@@ -348,7 +360,7 @@ af_bind_linear (AfCpuProgram *p, AfCpuStep *s)
 }
 
 static gboolean
-af_bind_pool (AfCpuProgram *p, AfCpuStep *s)
+af_pick_pool (AfCpuProgram *p, AfCpuStep *s)
 {
   const AfNode *n = s->node;
   const AfShape *x = &n->in[0]->shape, *y = &n->out->shape;
@@ -397,11 +409,11 @@ af_bind_pool (AfCpuProgram *p, AfCpuStep *s)
 
 /* Binary ops: a constant operand gets an fp16 copy (its values are fp16). */
 static gboolean
-af_bind_binary (AfCpuProgram *p, AfCpuStep *s)
+af_pick_binary (AfCpuProgram *p, AfCpuStep *s)
 {
   const AfNode *n = s->node;
   for (guint j = 0; j < 2; j++)
-    if (!s->in16[j]) {
+    if (!af_input_live (s, j)) {
       gint64 cnt = af__shape_numel (&n->in[j]->shape);
       s->in16_owned[j] = g_new (guint16, MAX (cnt, 1));
       af_f32_to_fp16_n (s->in32[j], s->in16_owned[j], cnt);
@@ -415,10 +427,10 @@ af_bind_binary (AfCpuProgram *p, AfCpuStep *s)
 }
 
 static gboolean
-af_bind_batch_norm (AfCpuStep *s)
+af_pick_batch_norm (AfCpuStep *s)
 {
   const AfNode *n = s->node;
-  if (!s->in16[0])
+  if (!af_input_live (s, 0))
     return FALSE;
   for (guint j = 1; j < 5; j++)
     if (!s->in32_owned[j])
@@ -431,7 +443,7 @@ af_bind_batch_norm (AfCpuStep *s)
 
 /* mean / sum over trailing axes (every reduced axis after every kept one). */
 static gboolean
-af_bind_reduce (AfCpuStep *s)
+af_pick_reduce (AfCpuStep *s)
 {
   const AfNode *n = s->node;
   const AfShape *x = &n->in[0]->shape;
@@ -452,7 +464,7 @@ af_bind_reduce (AfCpuStep *s)
       outer *= x->d[i];
     }
   }
-  if (!s->in16[0] || inner == 0 || outer == 0)
+  if (!af_input_live (s, 0) || inner == 0 || outer == 0)
     return FALSE;
   s->reduce = (AfReduceDesc){ n->op == AF_OP_MEAN, outer, inner, s->ep };
   s->run = af_run_reduce;
@@ -460,7 +472,7 @@ af_bind_reduce (AfCpuStep *s)
 }
 
 static gboolean
-af_bind_fast (AfCpuProgram *p, AfCpuStep *s)
+af_pick_kernel (AfCpuProgram *p, AfCpuStep *s)
 {
   const AfNode *n = s->node;
   gboolean all_live = TRUE;
@@ -487,19 +499,19 @@ af_bind_fast (AfCpuProgram *p, AfCpuStep *s)
     return TRUE;
   }
   case AF_OP_CONV:
-    return af_bind_conv (p, s);
+    return af_pick_conv (p, s);
   case AF_OP_LINEAR:
-    return af_bind_linear (p, s);
+    return af_pick_linear (p, s);
   case AF_OP_MAX_POOL:
   case AF_OP_AVG_POOL:
-    return af_bind_pool (p, s);
+    return af_pick_pool (p, s);
   case AF_OP_ADD:
   case AF_OP_SUB:
   case AF_OP_MUL:
   case AF_OP_DIV:
   case AF_OP_MAXIMUM:
   case AF_OP_MINIMUM:
-    return af_bind_binary (p, s);
+    return af_pick_binary (p, s);
   case AF_OP_RELU:
   case AF_OP_RELU6:
   case AF_OP_CLIP:
@@ -508,15 +520,15 @@ af_bind_fast (AfCpuProgram *p, AfCpuStep *s)
   case AF_OP_SILU:
   case AF_OP_GELU:
   case AF_OP_EXP:
-    if (!s->in16[0])
+    if (!af_input_live (s, 0))
       return FALSE;
     af_cpu_unary_init (&s->unary, n->op, n->attrs.min, n->attrs.max, s->out_numel, &s->ep);
     s->run = af_run_unary;
     return TRUE;
   case AF_OP_BATCH_NORM:
-    return af_bind_batch_norm (s);
+    return af_pick_batch_norm (s);
   case AF_OP_TRANSPOSE: {
-    if (!s->in16[0])
+    if (!af_input_live (s, 0))
       return FALSE;
     int perm[AF_MAX_RANK], r = n->in[0]->shape.rank;
     for (int i = 0; i < r; i++)
@@ -526,7 +538,7 @@ af_bind_fast (AfCpuProgram *p, AfCpuStep *s)
     return TRUE;
   }
   case AF_OP_UPSAMPLE:
-    if (!s->in16[0])
+    if (!af_input_live (s, 0))
       return FALSE;
     af_cpu_upsample_init (&s->gather, &n->in[0]->shape, n->attrs.scale[0], n->attrs.scale[1],
                           &s->ep);
@@ -534,30 +546,27 @@ af_bind_fast (AfCpuProgram *p, AfCpuStep *s)
     return TRUE;
   case AF_OP_MEAN:
   case AF_OP_SUM:
-    return af_bind_reduce (s);
+    return af_pick_reduce (s);
   default:
     return FALSE;
   }
 }
 
-/* Points the step at the arena and gives constants an fp32 copy; returns
- * the fp32 scratch the step needs if it runs its reference kernel. */
+/* Chooses @st's kernel (packing its weights) and gives constants an fp32
+ * copy; returns the fp32 scratch the step needs if it runs its reference
+ * kernel. Arena pointers come at bind (af_step_bind). */
 static gsize
-af_bind_step (AfCpuProgram *p, AfCpuStep *s, const AfStep *st, guint8 *arena)
+af_step_compile (AfCpuProgram *p, AfCpuStep *s, const AfStep *st)
 {
-  AfPlan *plan = p->plan;
   const AfNode *n = st->node;
   s->step = st;
   s->node = n;
   af_cpu_epilogue_from_plan (&st->ep, &s->ep);
-  s->out = (guint16 *) (arena + plan->offset[st->out->index]);
   s->out_numel = af__shape_numel (&n->out->shape);
   s->in16 = g_new0 (const guint16 *, MAX (n->n_in, 1));
   s->in32 = g_new0 (float *, MAX (n->n_in, 1));
   s->in32_owned = g_new0 (gboolean, MAX (n->n_in, 1));
   s->in16_owned = g_new0 (guint16 *, MAX (n->n_in, 1));
-  if (n->op == AF_OP_IMAGE_INPUT)
-    s->pixels = arena + plan->port[n->out->index];
   gsize scratch = s->out_numel;
   for (guint j = 0; j < n->n_in; j++) {
     AfTensor *t = n->in[j];
@@ -565,20 +574,33 @@ af_bind_step (AfCpuProgram *p, AfCpuStep *s, const AfStep *st, guint8 *arena)
       s->in32[j] = af_const_f32 (t);
       s->in32_owned[j] = TRUE;
     } else {
-      s->in16[j] = (const guint16 *) (arena + plan->offset[t->index]);
       scratch += af__shape_numel (&t->shape);
     }
   }
-  if (st->residual)
-    s->res = (const guint16 *) (arena + plan->offset[st->residual->index]);
   if (s->out_numel == 0) { /* nothing to compute */
     s->run = af_run_nothing;
     return 0;
   }
-  if (af_bind_fast (p, s))
+  if (af_pick_kernel (p, s))
     return 0;
   s->run = af_run_reference;
   return scratch;
+}
+
+/* Points @s at the values it reads and writes in @arena (constants keep
+ * their copies). */
+static void
+af_step_bind (const AfPlan *plan, AfCpuStep *s, guint8 *arena)
+{
+  const AfNode *n = s->node;
+  s->out = (guint16 *) (arena + plan->offset[s->step->out->index]);
+  for (guint j = 0; j < n->n_in; j++)
+    if (af_input_live (s, j))
+      s->in16[j] = (const guint16 *) (arena + plan->offset[n->in[j]->index]);
+  if (s->step->residual)
+    s->res = (const guint16 *) (arena + plan->offset[s->step->residual->index]);
+  if (n->op == AF_OP_IMAGE_INPUT)
+    s->pixels = arena + plan->port[n->out->index];
 }
 
 /* Reference steps share one scratch: [output | input 0 | input 1 | ...]. */
@@ -605,19 +627,34 @@ af_cpu_available (const char **why)
   return TRUE;
 }
 
-static void af_cpu_release (gpointer program);
+/* The plan steps of segments [opts->first_segment, + n_segments). */
+static void
+af_cpu_step_range (const AfPlan *plan, const AfBackendOptions *opts, guint *first, guint *n)
+{
+  g_assert (opts->first_segment + opts->n_segments <= plan->segments->len);
+  *first = *n = 0;
+  if (opts->n_segments == 0)
+    return;
+  const AfSegment *a = &g_array_index (plan->segments, AfSegment, opts->first_segment);
+  const AfSegment *b =
+      &g_array_index (plan->segments, AfSegment, opts->first_segment + opts->n_segments - 1);
+  *first = a->first_step;
+  *n = b->first_step + b->n_steps - a->first_step;
+}
 
-static gpointer
-af_cpu_compile (AfPlan *plan, int threads, guint8 *arena, GError **error)
+static AfProgram *
+af_cpu_compile (const AfPlan *plan, const AfBackendOptions *opts, GError **error)
 {
   AfCpuProgram *p = g_new0 (AfCpuProgram, 1);
   p->plan = plan;
-  p->pool = af_pool_new (threads);
-  p->n_steps = plan->steps->len;
+  p->winograd = opts->winograd;
+  p->pool = af_pool_new (opts->threads);
+  af_cpu_step_range (plan, opts, &p->first_step, &p->n_steps);
   p->steps = g_new0 (AfCpuStep, MAX (p->n_steps, 1));
   gsize scratch = 0;
   for (guint i = 0; i < p->n_steps; i++) {
-    gsize need = af_bind_step (p, &p->steps[i], &g_array_index (plan->steps, AfStep, i), arena);
+    const AfStep *st = &g_array_index (plan->steps, AfStep, p->first_step + i);
+    gsize need = af_step_compile (p, &p->steps[i], st); /* not inside MAX: evaluated twice */
     scratch = MAX (scratch, need);
   }
   p->scratch = g_new0 (float, MAX (scratch, 1));
@@ -627,7 +664,17 @@ af_cpu_compile (AfPlan *plan, int threads, guint8 *arena, GError **error)
   const char *prof = g_getenv ("AF_PROFILE");
   p->profile = prof && *prof && strcmp (prof, "0") != 0;
   (void) error;
-  return p;
+  return (AfProgram *) p;
+}
+
+static gboolean
+af_cpu_bind (AfProgram *program, guint8 *arena, GError **error)
+{
+  AfCpuProgram *p = (AfCpuProgram *) program;
+  for (guint i = 0; i < p->n_steps; i++)
+    af_step_bind (p->plan, &p->steps[i], arena);
+  (void) error;
+  return TRUE;
 }
 
 static gint64
@@ -725,9 +772,9 @@ af_print_profile (AfCpuProgram *p)
 }
 
 static gboolean
-af_cpu_execute (gpointer program, GError **error)
+af_cpu_execute (AfProgram *program, GError **error)
 {
-  AfCpuProgram *p = program;
+  AfCpuProgram *p = (AfCpuProgram *) program;
   if (G_UNLIKELY (p->profile)) {
     af_execute_profiled (p);
     return TRUE;
@@ -739,9 +786,11 @@ af_cpu_execute (gpointer program, GError **error)
 }
 
 static void
-af_cpu_release (gpointer program)
+af_cpu_release (AfProgram *program)
 {
-  AfCpuProgram *p = program;
+  AfCpuProgram *p = (AfCpuProgram *) program;
+  if (!p)
+    return;
   if (p->profile)
     af_print_profile (p);
   for (guint i = 0; i < p->n_steps; i++) {
@@ -768,18 +817,26 @@ af_cpu_release (gpointer program)
 }
 
 static int
-af_cpu_n_threads (gpointer program)
+af_cpu_n_threads (AfProgram *program)
 {
   return af_pool_n_threads (((AfCpuProgram *) program)->pool);
 }
 
 static void
-af_cpu_parallel_for (gpointer program, gint64 n, gint64 grain, AfRangeFunc func, gpointer user_data)
+af_cpu_parallel_for (AfProgram *program, gint64 n, gint64 grain, AfRangeFunc func,
+                     gpointer user_data)
 {
   af_pool_parallel_for (((AfCpuProgram *) program)->pool, n, grain, func, user_data);
 }
 
 const AfBackend af_backend_cpu = {
-  "cpu",          &af_cpu_caps,   af_cpu_available, af_cpu_compile,
-  af_cpu_execute, af_cpu_release, af_cpu_n_threads, af_cpu_parallel_for,
+  .name = "cpu",
+  .caps = &af_cpu_caps,
+  .available = af_cpu_available,
+  .compile = af_cpu_compile,
+  .bind = af_cpu_bind,
+  .execute = af_cpu_execute,
+  .release = af_cpu_release,
+  .n_threads = af_cpu_n_threads,
+  .parallel_for = af_cpu_parallel_for,
 };
