@@ -63,13 +63,11 @@ load_and_compile (const char *path, const Options *o, GError **error)
 static int
 cmd_list_ops (void)
 {
-  static const char *ops[] = {
-#define AF_OP(id, name, route, min_in, max_in, attrs, family) name " (" #route ", " #family ")",
-#include "ops.def"
-#undef AF_OP
-  };
-  for (guint i = 0; i < G_N_ELEMENTS (ops); i++)
-    printf ("%s\n", ops[i]);
+  for (guint i = 0; i < af_op_count (); i++) {
+    AfOpDescription d;
+    af_op_describe (i, &d);
+    printf ("%s (%s, %s)\n", d.name, d.bridge ? "BRIDGE" : "FUSED", d.family);
+  }
   return 0;
 }
 

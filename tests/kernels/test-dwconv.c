@@ -3,8 +3,8 @@
  * dilations, asymmetric pads, epilogues (a simple clamp, a
  * fused residual, a non-vector op), on the AVX2 and portable paths and 1
  * and 2 threads. */
-#include "dwconv.h"
-#include "simd.h"
+#include "backends/cpu/dwconv.h"
+#include "backends/cpu/simd.h"
 
 #include <string.h>
 

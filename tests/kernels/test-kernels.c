@@ -1,13 +1,13 @@
 /* test-kernels.c — the CPU backend's fast kernels (conv, linear, pool2d,
  * epilogues) against naive references written here, on fixed odd shapes and
  * random ones, on the AVX2 and the portable path, inline and on 2 threads. */
-#include "dirconv.h"
-#include "eltwise.h"
-#include "kernels.h"
-#include "peak.h"
-#include "cpu.h"
-#include "simd.h"
-#include "winograd.h"
+#include "backends/cpu/dirconv.h"
+#include "backends/cpu/eltwise.h"
+#include "backends/cpu/kernels.h"
+#include "backends/cpu/peak.h"
+#include "backends/cpu/cpu.h"
+#include "backends/cpu/simd.h"
+#include "backends/cpu/winograd.h"
 
 #include <math.h>
 #include <string.h>

@@ -2,9 +2,9 @@
  * rule, its error against the naive fp32 conv over many random cases with
  * realistic magnitudes, epilogues and residuals, and bit-identical results
  * on the AVX-512, AVX2 and portable paths, inline and on 2 threads. */
-#include "kernels.h"
-#include "simd.h"
-#include "winograd.h"
+#include "backends/cpu/kernels.h"
+#include "backends/cpu/simd.h"
+#include "backends/cpu/winograd.h"
 
 #include <math.h>
 #include <string.h>

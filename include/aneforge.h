@@ -488,6 +488,21 @@ AfGraph *af_graph_open (const char *path, const AfImportOptions *opts, GError **
 /* Number of elements of a shape. */
 gint64 af_shape_numel (int rank, const gint64 *shape);
 
+/* ---------------------------------------------------------------- the op table
+ * The ops a graph may use, in the library's table order, for listings such
+ * as `aneforge list-ops`. */
+
+typedef struct {
+  const char *name;   /* the JSON spelling, e.g. "conv" (static) */
+  gboolean bridge;    /* a bridge op: cuts the graph into a segmented plan */
+  const char *family; /* the op family (ops of one shape / reference / cost file), static */
+} AfOpDescription;
+
+/* Number of ops in the table. */
+guint af_op_count (void);
+/* Fills @desc with op @i (< af_op_count ()); the strings are static. */
+void af_op_describe (guint i, AfOpDescription *desc);
+
 G_END_DECLS
 
 #endif /* ANEFORGE_H */
