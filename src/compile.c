@@ -1,5 +1,7 @@
-/* compile.c — the compiler driver: copy the graph, run the named passes,
- * hand the plan to a backend. Reads top to bottom as its pass list. */
+/* compile.c — the compiler driver: copy the graph, run the named passes
+ * with the target backend's capabilities, hand the plan to that backend's
+ * compile, and give the program to a model (runtime.c). Reads top to bottom
+ * as its pass list. */
 #include "runtime.h"
 
 #include <stdio.h>
@@ -15,118 +17,6 @@ static const AfPass af_passes[] = {
   { "fuse-elementwise", af__pass_fuse }, { "partition", af__pass_partition },
   { "plan-memory", af__pass_memory },
 };
-
-/* ---------------------------------------------------------------- plan */
-
-void
-af__plan_count_users (AfPlan *plan)
-{
-  AfGraph *g = plan->graph;
-  memset (plan->n_users, 0, g->values->len * sizeof (guint));
-  for (guint i = 0; i < g->nodes->len; i++) {
-    AfNode *n = g_ptr_array_index (g->nodes, i);
-    if (plan->dead[n->index])
-      continue;
-    for (guint j = 0; j < n->n_in; j++)
-      plan->n_users[n->in[j]->index]++;
-  }
-}
-
-guint
-af__plan_n_users (AfPlan *plan, const AfTensor *t)
-{
-  return plan->n_users[t->index];
-}
-
-gboolean
-af__plan_is_output (AfPlan *plan, const AfTensor *t)
-{
-  return plan->is_output[t->index];
-}
-
-/* A deep copy of the structure; constants share their bytes. */
-static AfGraph *
-af_graph_copy (AfGraph *src)
-{
-  AfGraph *g = af_graph_new (src->name);
-  g->path = g_strdup (src->path);
-  g->dir = g_strdup (src->dir);
-  g_autofree AfTensor **map = g_new0 (AfTensor *, src->values->len);
-
-  for (guint i = 0; i < src->values->len; i++) {
-    AfTensor *t = g_ptr_array_index (src->values, i);
-    if (t->kind == AF_VALUE_CONST)
-      map[i] = af__graph_add_const (g, t->name, &t->shape, t->dtype, t->data, t->bytes);
-  }
-  for (guint i = 0; i < src->nodes->len; i++) {
-    AfNode *n = g_ptr_array_index (src->nodes, i);
-    AfNode *c = af__graph_add_node (g, n->name, n->op, n->n_in, n->in, &n->attrs);
-    c->image = n->image;
-    c->out->shape = n->out->shape;
-    map[n->out->index] = c->out;
-  }
-  /* inputs may name nodes that come later in the file: remap afterwards */
-  for (guint i = 0; i < g->nodes->len; i++) {
-    AfNode *c = g_ptr_array_index (g->nodes, i);
-    for (guint j = 0; j < c->n_in; j++)
-      c->in[j] = map[c->in[j]->index];
-  }
-  for (guint i = 0; i < src->outputs->len; i++) {
-    AfOutput *o = &g_array_index (src->outputs, AfOutput, i);
-    AfOutput c = *o;
-    c.name = g_strdup (o->name);
-    if (o->decode) {
-      c.decode = g_new0 (AfDecodeSpec, 1);
-      af_decode_spec_copy (c.decode, o->decode);
-    }
-    c.value = map[o->value->index];
-    g_array_append_val (g->outputs, c);
-  }
-  return g;
-}
-
-void
-af__plan_free (AfPlan *plan)
-{
-  if (!plan)
-    return;
-  g_ptr_array_unref (plan->order);
-  g_array_unref (plan->steps);
-  g_array_unref (plan->segments);
-  g_free (plan->dead);
-  g_free (plan->offset);
-  g_free (plan->port);
-  g_free (plan->n_users);
-  g_free (plan->is_output);
-  g_string_free (plan->log, TRUE);
-  af_graph_free (plan->graph);
-  g_free (plan);
-}
-
-static AfPlan *
-af_plan_new (AfGraph *src)
-{
-  AfPlan *plan = g_new0 (AfPlan, 1);
-  plan->graph = af_graph_copy (src);
-  guint nv = plan->graph->values->len, nn = plan->graph->nodes->len;
-  plan->order = g_ptr_array_new ();
-  plan->steps = g_array_new (FALSE, TRUE, sizeof (AfStep));
-  plan->segments = g_array_new (FALSE, TRUE, sizeof (AfSegment));
-  plan->dead = g_new0 (gboolean, nn);
-  plan->offset = g_new0 (gsize, nv);
-  plan->port = g_new0 (gsize, nv);
-  plan->n_users = g_new0 (guint, nv);
-  plan->is_output = g_new0 (gboolean, nv);
-  plan->log = g_string_new (NULL);
-  for (guint i = 0; i < plan->graph->outputs->len; i++)
-    plan->is_output[g_array_index (plan->graph->outputs, AfOutput, i).value->index] = TRUE;
-  for (guint i = 0; i < nn; i++) {
-    AfNode *n = g_ptr_array_index (plan->graph->nodes, i);
-    if (n->op != AF_OP_INPUT && n->op != AF_OP_IMAGE_INPUT)
-      plan->n_graph_ops++;
-  }
-  return plan;
-}
 
 /* The invariants every pass must keep: the live graph verifies (topological
  * order, every shape agrees with its op's shape function), and every step
@@ -214,14 +104,14 @@ af_plan_check_batch (AfPlan *plan, int batch, GError **error)
 }
 
 AfPlan *
-af__plan_build (AfGraph *g, int batch, GError **error)
+af__plan_build (AfGraph *g, int batch, const AfBackendCaps *caps, GError **error)
 {
   if (g->error) {
     if (error)
       *error = g_error_copy (g->error);
     return NULL;
   }
-  AfPlan *plan = af_plan_new (g);
+  AfPlan *plan = af__plan_new (g, caps);
   if (batch > 1)
     af_plan_set_batch (plan, batch);
   for (guint i = 0; i < G_N_ELEMENTS (af_passes); i++) {
@@ -250,27 +140,54 @@ af__plan_build (AfGraph *g, int batch, GError **error)
 
 /* ---------------------------------------------------------------- backends */
 
-static gboolean
-af_ane_available (const char **why)
-{
-  *why = "the ANE backend needs macOS on Apple silicon; this build runs on another platform "
-         "(use backend=cpu or auto)";
-  return FALSE;
-}
-
-static const AfBackend af_backend_ane = { "ane", af_ane_available, NULL, NULL, NULL };
-
+/* The backend @kind means here, or NULL with @error set. */
 static const AfBackend *
 af_backend_pick (AfBackendKind kind, GError **error)
 {
-  const AfBackend *b = kind == AF_BACKEND_ANE ? &af_backend_ane : &af_backend_cpu;
-  const char *why = NULL;
-  if (!b->available (&why)) {
-    g_set_error (error, AF_ERROR, AF_ERROR_UNSUPPORTED, "backend \"%s\" is not available: %s",
-                 b->name, why);
+  switch (kind) {
+  case AF_BACKEND_CPU:
+    return af_backend_lookup ("cpu", error);
+  case AF_BACKEND_ANE:
+    return af_backend_lookup ("ane", error);
+  default:
+    return af_backend_auto ();
+  }
+}
+
+static gboolean
+af_options_check (const AfCompileOptions *o, GError **error)
+{
+  if (o->batch < 0 || o->batch > 1024) {
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID, "batch must be 0..1024, got %d", o->batch);
+    return FALSE;
+  }
+  if (o->threads < 0 || o->threads > 256) {
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID, "threads must be 0..256, got %d", o->threads);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* compile -> plan (with the backend's caps) -> the backend's program -> a
+ * model that binds it. */
+AfModel *
+af__compile_on (AfGraph *g, const AfCompileOptions *o, const AfBackend *backend, GError **error)
+{
+  AfPlan *plan = af__plan_build (g, o->batch, backend->caps, error);
+  if (!plan)
+    return NULL;
+  AfBackendOptions bo = {
+    .first_segment = 0,
+    .n_segments = plan->segments->len,
+    .threads = o->threads,
+    .winograd = o->winograd,
+  };
+  AfProgram *program = backend->compile (plan, &bo, error);
+  if (!program) {
+    af__plan_free (plan);
     return NULL;
   }
-  return b;
+  return af__model_new (plan, backend, program, error);
 }
 
 AfModel *
@@ -280,20 +197,10 @@ af_compile (AfGraph *g, const AfCompileOptions *opts, GError **error)
   AfCompileOptions o = AF_COMPILE_OPTIONS_INIT;
   if (opts)
     o = *opts;
-  if (o.batch < 0 || o.batch > 1024) {
-    g_set_error (error, AF_ERROR, AF_ERROR_INVALID, "batch must be 0..1024, got %d", o.batch);
+  if (!af_options_check (&o, error))
     return NULL;
-  }
-  if (o.threads < 0 || o.threads > 256) {
-    g_set_error (error, AF_ERROR, AF_ERROR_INVALID, "threads must be 0..256, got %d", o.threads);
-    return NULL;
-  }
   const AfBackend *backend = af_backend_pick (o.backend, error);
   if (!backend)
     return NULL;
-  AfPlan *plan = af__plan_build (g, o.batch, error);
-  if (!plan)
-    return NULL;
-  plan->winograd = o.winograd;
-  return af__model_new (plan, backend, o.threads, error);
+  return af__compile_on (g, &o, backend, error);
 }

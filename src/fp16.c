@@ -1,9 +1,8 @@
 /* fp16.c — IEEE half <-> single conversion, round to nearest even. The
  * scalar functions are the reference; the bulk ones use F16C (x86-64) or
- * NEON (AArch64) when the CPU backend's switches (backends/cpu/simd.h)
- * allow it. */
+ * NEON (AArch64) when the host's switches (cpu-features.h) allow it. */
 #include "aneforge.h"
-#include "simd.h"
+#include "cpu-features.h"
 
 #include <string.h>
 

@@ -35,6 +35,21 @@ const AfAttrInfo af_attr_info[AF_ATTR_COUNT] = {
 
 G_STATIC_ASSERT (AF_ATTR_COUNT <= 32); /* AfAttrs.set is a 32-bit mask */
 
+guint
+af_op_count (void)
+{
+  return AF_OP_COUNT;
+}
+
+void
+af_op_describe (guint i, AfOpDescription *desc)
+{
+  g_return_if_fail (i < AF_OP_COUNT && desc);
+  desc->name = af_op_info[i].name;
+  desc->bridge = af_op_info[i].route == AF_ROUTE_BRIDGE;
+  desc->family = af_op_info[i].family;
+}
+
 int
 af__op_lookup (const char *name)
 {

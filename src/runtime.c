@@ -50,15 +50,15 @@ af_model_describe_io (AfModel *m)
 }
 
 AfModel *
-af__model_new (AfPlan *plan, const AfBackend *backend, int threads, GError **error)
+af__model_new (AfPlan *plan, const AfBackend *backend, AfProgram *program, GError **error)
 {
   AfModel *m = g_new0 (AfModel, 1);
   m->plan = plan;
   m->backend = backend;
+  m->program = program;
   m->arena = af_big_alloc0 (plan->arena_size);
   af_model_describe_io (m);
-  m->program = backend->compile (plan, threads, m->arena, error);
-  if (!m->program) {
+  if (!backend->bind (program, m->arena, error)) {
     af_model_free (m);
     return NULL;
   }
@@ -70,8 +70,7 @@ af_model_free (AfModel *m)
 {
   if (!m)
     return;
-  if (m->program)
-    m->backend->release (m->program);
+  m->backend->release (m->program);
   af_big_free (m->arena);
   g_clear_pointer (&m->inputs, g_array_unref);
   g_clear_pointer (&m->outputs, g_array_unref);

@@ -2,14 +2,14 @@
 #ifndef AF_RUNTIME_H
 #define AF_RUNTIME_H
 
-#include "plan.h"
+#include "backend.h"
 
 G_BEGIN_DECLS
 
 struct _AfModel {
   AfPlan *plan; /* owned */
   const AfBackend *backend;
-  gpointer program;         /* owned by the backend */
+  AfProgram *program;       /* owned: released by the backend */
   guint8 *arena;            /* owned, AF_ARENA_ALIGN-aligned */
   GArray *inputs;           /* AfTensorInfo */
   GArray *outputs;          /* AfTensorInfo */
@@ -17,12 +17,16 @@ struct _AfModel {
   GPtrArray *output_values; /* AfTensor*, borrowed */
 };
 
-/* Takes @plan. Returns (transfer full) or NULL with @error set. */
-AfModel *af__model_new (AfPlan *plan, const AfBackend *backend, int threads, GError **error);
+/* Takes @plan and @program (compiled by @backend for @plan): allocates
+ * the arena and binds the program to it. Returns (transfer full) the model,
+ * or NULL with @error set (@plan and @program freed). runtime.c */
+AfModel *af__model_new (AfPlan *plan, const AfBackend *backend, AfProgram *program, GError **error);
 
-/* @batch > 1 sets every input's leading dim 1 to @batch. */
-AfPlan *af__plan_build (AfGraph *g, int batch, GError **error);
-void af__plan_free (AfPlan *plan);
+/* af_compile on @backend (static, e.g. af_backend_lookup's) with options
+ * @o as af_compile checks them. Returns (transfer full) or NULL with
+ * @error set. compile.c */
+AfModel *af__compile_on (AfGraph *g, const AfCompileOptions *o, const AfBackend *backend,
+                         GError **error);
 
 G_END_DECLS
 

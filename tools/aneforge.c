@@ -21,8 +21,6 @@
  *   aneforge inspect --backend ane MODEL                       the ANE segments and cuts
  */
 #include "aneforge.h"
-#include "backends/ane/coreml.h"
-#include "backends/ane/export.h"
 
 #ifdef AF_HAVE_GDK_PIXBUF
 #include <gdk-pixbuf/gdk-pixbuf.h>
@@ -78,13 +76,11 @@ load_and_compile (const char *path, const Options *o, GError **error)
 static int
 cmd_list_ops (void)
 {
-  static const char *ops[] = {
-#define AF_OP(id, name, route, min_in, max_in, attrs, family) name " (" #route ", " #family ")",
-#include "ops.def"
-#undef AF_OP
-  };
-  for (guint i = 0; i < G_N_ELEMENTS (ops); i++)
-    printf ("%s\n", ops[i]);
+  for (guint i = 0; i < af_op_count (); i++) {
+    AfOpDescription d;
+    af_op_describe (i, &d);
+    printf ("%s (%s, %s)\n", d.name, d.bridge ? "BRIDGE" : "FUSED", d.family);
+  }
   return 0;
 }
 
@@ -564,8 +560,7 @@ takes_value (const char *a)
 
 /* export --ane DIR MODEL [--dialect D], export --coreml OUT MODEL
  * [--dialect D] and inspect --backend ane MODEL: the ANE partition, its MIL
- * programs (src/backends/ane/export.h) and its Core ML packages
- * (src/backends/ane/coreml.h). */
+ * programs and its Core ML packages (aneforge.h's ANE export). */
 static int
 cmd_ane (int argc, char **argv)
 {
@@ -586,9 +581,8 @@ cmd_ane (int argc, char **argv)
       return 2;
     }
   }
-  AfAneDialect d;
   if (!model || (export ? !dir == !coreml : g_strcmp0 (backend, "ane") != 0) ||
-      !af_ane_dialect_parse (dialect, &d)) {
+      (strcmp (dialect, "ios18") != 0 && strcmp (dialect, "ios16") != 0)) {
     fprintf (stderr, "usage: aneforge export --ane DIR MODEL [--dialect ios18|ios16]\n"
                      "       aneforge export --coreml OUT.mlpackage MODEL [--dialect ios18|ios16]\n"
                      "       aneforge inspect --backend ane MODEL\n");
@@ -598,10 +592,10 @@ cmd_ane (int argc, char **argv)
   AfGraph *g = af_graph_open (model, NULL, &error);
   if (!g)
     return fail (error);
-  char *report = export ? NULL : af_ane_inspect (g, &error);
+  char *report = export ? NULL : af_graph_describe_ane (g, &error);
   gboolean ok = !export  ? report != NULL
-                : coreml ? af_ane_export_coreml (g, coreml, d, &error)
-                         : af_ane_export (g, dir, d, &error);
+                : coreml ? af_graph_export_coreml (g, coreml, dialect, &error)
+                         : af_graph_export_ane (g, dir, dialect, &error);
   af_graph_free (g);
   if (!ok)
     return fail (error);

@@ -10,16 +10,27 @@
  * records r as its residual; the memory planner treats it as one more input
  * of the step (kept alive until then, never sharing the output's space).
  *
+ * What may join an epilogue, which steps take a residual and how long an
+ * epilogue may grow are the target backend's capabilities (plan->caps):
+ * this pass asks them and nothing else of the backend.
+ *
  * AF_NO_FUSE=1 (read at every compile) turns all fusion off: one step per
  * op, for comparing fused and unfused programs bit for bit. */
 #include "plan.h"
 
 #include <string.h>
 
+/* TRUE if the target backend says @flag (AfFuseFlags) of @op. */
+static gboolean
+af_fuse_cap (const AfPlan *plan, AfOp op, guint8 flag)
+{
+  return plan->caps->fuse && (plan->caps->fuse[op] & flag) != 0;
+}
+
 static gboolean
 af_can_fuse_into (AfPlan *plan, const AfStep *p, const AfNode *n)
 {
-  if (!af_epilogue_accepts (n->op) || p->ep.n >= AF_MAX_EPILOGUE)
+  if (!af_fuse_cap (plan, n->op, AF_FUSE_JOIN) || p->ep.n >= plan->caps->max_epilogue)
     return FALSE;
   if (af_op_info[p->node->op].route == AF_ROUTE_BRIDGE)
     return FALSE;
@@ -31,26 +42,6 @@ af_fusion_disabled (void)
 {
   const char *s = g_getenv ("AF_NO_FUSE");
   return s && *s && strcmp (s, "0") != 0;
-}
-
-/* Ops whose CPU step can apply an ADD epilogue. */
-static gboolean
-af_takes_residual (const AfNode *n)
-{
-  switch (n->op) {
-  case AF_OP_CONV:
-  case AF_OP_LINEAR:
-  case AF_OP_BATCH_NORM:
-  case AF_OP_ADD:
-  case AF_OP_SUB:
-  case AF_OP_MUL:
-  case AF_OP_DIV:
-  case AF_OP_MAXIMUM:
-  case AF_OP_MINIMUM:
-    return TRUE;
-  default:
-    return af_epilogue_accepts (n->op);
-  }
 }
 
 /* Tries to fuse the add @n into the step producing one of its inputs;
@@ -66,10 +57,10 @@ af_fuse_residual (AfPlan *plan, AfNode *n, const int *step_of)
     if (ps < 0 || r->kind == AF_VALUE_CONST || y == r)
       continue;
     AfStep *p = &g_array_index (plan->steps, AfStep, ps);
-    if (p->out != y || !af_takes_residual (p->node) || p->ep.n >= AF_MAX_EPILOGUE ||
-        af_epilogue_has_residual (&p->ep) || af_op_info[p->node->op].route == AF_ROUTE_BRIDGE ||
-        af__plan_n_users (plan, y) != 1 || af__plan_is_output (plan, y) ||
-        !af__shape_equal (&y->shape, &n->out->shape) ||
+    if (p->out != y || !af_fuse_cap (plan, p->node->op, AF_FUSE_RESIDUAL) ||
+        p->ep.n >= plan->caps->max_epilogue || p->residual ||
+        af_op_info[p->node->op].route == AF_ROUTE_BRIDGE || af__plan_n_users (plan, y) != 1 ||
+        af__plan_is_output (plan, y) || !af__shape_equal (&y->shape, &n->out->shape) ||
         !af__shape_equal (&r->shape, &n->out->shape))
       continue;
     /* r must be ready when the step runs: written by an earlier step, or a

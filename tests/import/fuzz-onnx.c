@@ -5,15 +5,6 @@
 
 int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
 
-/* The fuzz build links only graph, fp16, ops and import (the CPU backend
- * needs gcc target attributes); fp16.c asks the backend about SIMD. */
-gboolean af__cpu_use_simd (void);
-gboolean
-af__cpu_use_simd (void)
-{
-  return FALSE;
-}
-
 int
 LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
 {

@@ -3,8 +3,8 @@
  * dilations, asymmetric pads, epilogues (a simple clamp, a
  * fused residual, a non-vector op), on the AVX2 and portable paths and 1
  * and 2 threads. */
-#include "dwconv.h"
-#include "simd.h"
+#include "backends/cpu/dwconv.h"
+#include "backends/cpu/simd.h"
 
 #include <string.h>
 
@@ -36,7 +36,7 @@ check (gint64 c, gint64 h, gint64 w, gint64 kh, gint64 kw, gint64 stride, gint64
   d.w_out = (w + pad[1] + pad[3] - dil * (kw - 1) - 1) / d.stride[1] + 1;
   g_assert_cmpint (d.h_out, >, 0);
   g_assert_cmpint (d.w_out, >, 0);
-  AfEpilogue ep = { 0 };
+  AfCpuEpilogue ep = { 0 };
   if (residual) {
     ep.op[ep.n++] = AF_OP_ADD;
     ep.op[ep.n++] = AF_OP_RELU6;

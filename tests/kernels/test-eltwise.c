@@ -4,7 +4,7 @@
  * portable paths, 1 and 2 threads, with NaN / inf / -0 / subnormal inputs
  * (any NaN matches any NaN). */
 #include "runtime.h"
-#include "simd.h"
+#include "backends/cpu/simd.h"
 
 #include <math.h>
 #include <string.h>

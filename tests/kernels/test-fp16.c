@@ -1,7 +1,7 @@
 /* test-fp16.c — the bulk fp16 conversions (F16C when available) against the
  * scalar reference functions, bit for bit. */
 #include "aneforge.h"
-#include "simd.h"
+#include "cpu-features.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,12 +1,13 @@
 /* test-kernels.c — the CPU backend's fast kernels (conv, linear, pool2d,
  * epilogues) against naive references written here, on fixed odd shapes and
  * random ones, on the AVX2 and the portable path, inline and on 2 threads. */
-#include "dirconv.h"
-#include "eltwise.h"
-#include "kernels.h"
-#include "peak.h"
-#include "simd.h"
-#include "winograd.h"
+#include "backends/cpu/dirconv.h"
+#include "backends/cpu/eltwise.h"
+#include "backends/cpu/kernels.h"
+#include "backends/cpu/peak.h"
+#include "backends/cpu/cpu.h"
+#include "backends/cpu/simd.h"
+#include "backends/cpu/winograd.h"
 
 #include <math.h>
 #include <string.h>
@@ -140,13 +141,13 @@ test_epilogue_ops (void)
   static const AfOp ops[] = { AF_OP_RELU, AF_OP_RELU6, AF_OP_CLIP, AF_OP_SIGMOID,
                               AF_OP_TANH, AF_OP_SILU,  AF_OP_GELU, AF_OP_EXP };
   for (guint o = 0; o < G_N_ELEMENTS (ops); o++) {
-    AfEpilogue ep = { 1, { ops[o] }, { -0.3f }, { 2.5f } };
+    AfCpuEpilogue ep = { 1, { ops[o] }, { -0.3f }, { 2.5f } };
     int tol = o < 3 ? 0 : 1;
     for (guint32 h = 0; h < 65536; h++) {
       if ((h & 0x7fff) >= 0x7c00)
         continue;
       float x = af_fp16_to_f32 ((guint16) h);
-      guint16 got = af_f32_to_fp16 (af_epilogue_apply (&ep, x));
+      guint16 got = af_f32_to_fp16 (af_cpu_epilogue_apply (&ep, x));
       guint16 want = af_f32_to_fp16 (ep_ref (ops[o], x, -0.3f, 2.5f));
       if (ulps (got, want) > tol)
         g_error ("op %d x=%g: got %g want %g", ops[o], x, af_fp16_to_f32 (got),
@@ -160,26 +161,27 @@ test_epilogue_ops (void)
 static void
 test_epilogue_chain (void)
 {
-  AfEpilogue ep = { 2, { AF_OP_EXP, AF_OP_EXP } };
+  AfCpuEpilogue ep = { 2, { AF_OP_EXP, AF_OP_EXP } };
   float x = 0.7f;
   float want = r16 (expf (r16 (expf (x))));
-  g_assert_cmpfloat (af_epilogue_apply (&ep, x), ==, want);
-  AfEpilogue ep2 = { 2, { AF_OP_CLIP, AF_OP_RELU6 }, { -1.0f, 0 }, { 100.0f, 0 } };
-  g_assert_cmpfloat (af_epilogue_apply (&ep2, 50.0f), ==, 6.0f);
-  g_assert_cmpfloat (af_epilogue_apply (&ep2, -50.0f), ==, 0.0f);
-  AfEpilogue ep3 = { 1, { AF_OP_CLIP }, { 0.1f }, { 1 } }; /* 0.1 is not fp16: rounded */
-  g_assert_cmpfloat (af_epilogue_apply (&ep3, 0.0f), ==, r16 (0.1f));
-  g_assert_true (af_epilogue_accepts (AF_OP_GELU));
-  g_assert_true (af_epilogue_accepts (AF_OP_CLIP));
-  g_assert_false (af_epilogue_accepts (AF_OP_ADD));
-  g_assert_false (af_epilogue_accepts (AF_OP_SOFTMAX));
+  g_assert_cmpfloat (af_cpu_epilogue_apply (&ep, x), ==, want);
+  AfCpuEpilogue ep2 = { 2, { AF_OP_CLIP, AF_OP_RELU6 }, { -1.0f, 0 }, { 100.0f, 0 } };
+  g_assert_cmpfloat (af_cpu_epilogue_apply (&ep2, 50.0f), ==, 6.0f);
+  g_assert_cmpfloat (af_cpu_epilogue_apply (&ep2, -50.0f), ==, 0.0f);
+  AfCpuEpilogue ep3 = { 1, { AF_OP_CLIP }, { 0.1f }, { 1 } }; /* 0.1 is not fp16: rounded */
+  g_assert_cmpfloat (af_cpu_epilogue_apply (&ep3, 0.0f), ==, r16 (0.1f));
+  /* what the CPU backend tells the fuse pass may join an epilogue */
+  g_assert_true (af_cpu_caps.fuse[AF_OP_GELU] & AF_FUSE_JOIN);
+  g_assert_true (af_cpu_caps.fuse[AF_OP_CLIP] & AF_FUSE_JOIN);
+  g_assert_false (af_cpu_caps.fuse[AF_OP_ADD] & AF_FUSE_JOIN);
+  g_assert_false (af_cpu_caps.fuse[AF_OP_SOFTMAX] & AF_FUSE_JOIN);
 }
 
 /* ------------------------------------------------------------ conv */
 
 typedef struct {
   AfConvDesc d;
-  AfEpilogue ep;
+  AfCpuEpilogue ep;
   gboolean no_bias;
   float range; /* inputs and weights in [-range, range] */
 } ConvCase;
@@ -200,7 +202,7 @@ conv_fill_out (AfConvDesc *d)
 /* Naive conv: one fp32 accumulator per output summing (c, ky, kx). */
 static void
 conv_ref (const AfConvDesc *d, const guint16 *in, const float *w, const float *b,
-          const AfEpilogue *ep, float *out)
+          const AfCpuEpilogue *ep, float *out)
 {
   gint64 cig = d->c_in / d->groups, cog = d->c_out / d->groups;
   for (gint64 co = 0; co < d->c_out; co++) {
@@ -219,7 +221,7 @@ conv_ref (const AfConvDesc *d, const guint16 *in, const float *w, const float *b
               acc += x * w[((co * cig + c) * d->kh + ky) * d->kw + kx];
             }
         float v = r16 (acc + (b ? b[co] : 0.0f));
-        out[(co * d->h_out + oy) * d->w_out + ox] = af_epilogue_apply (ep, v);
+        out[(co * d->h_out + oy) * d->w_out + ox] = af_cpu_epilogue_apply (ep, v);
       }
   }
 }
@@ -385,7 +387,7 @@ test_conv_random (void)
       continue;
     }
     if (g_rand_boolean (rng))
-      cc.ep = (AfEpilogue){ 1, { AF_OP_RELU } };
+      cc.ep = (AfCpuEpilogue){ 1, { AF_OP_RELU } };
     char name[200];
     g_snprintf (
         name, sizeof name,
@@ -422,7 +424,7 @@ test_conv_paths_identical (void)
     gsize n_in = d.c_in * d.h_in * d.w_in, n_out = d.c_out * d.h_out * d.w_out;
     guint16 *in = rnd_h (n_in, 1.0f);
     float *w = rnd_f (d.c_out * d.c_in * d.kh * d.kw, 0.5f), *b = rnd_f (d.c_out, 1.0f);
-    AfEpilogue ep = { 1, { AF_OP_RELU } };
+    AfCpuEpilogue ep = { 1, { AF_OP_RELU } };
     AfConvKernel *k = af_cpu_conv_new (&d, w, b, &ep);
     guint8 *scratch = scratch_new (af_cpu_conv_scratch_size (k) * 2);
     guint16 *first = g_new (guint16, n_out), *out = g_new (guint16, n_out);
@@ -461,7 +463,7 @@ typedef struct {
 } EpConv;
 
 static void
-ep_conv_init (EpConv *c, const AfConvDesc *desc, const AfEpilogue *ep)
+ep_conv_init (EpConv *c, const AfConvDesc *desc, const AfCpuEpilogue *ep)
 {
   AfConvDesc *d = &c->d;
   *d = *desc;
@@ -477,10 +479,10 @@ ep_conv_init (EpConv *c, const AfConvDesc *desc, const AfEpilogue *ep)
   c->w = rnd_f (d->c_out * d->c_in * d->kh * d->kw, 0.25f);
   c->b = rnd_f (d->c_out, 1.0f);
   c->want = g_new (float, c->n_out);
-  AfEpilogue none = { 0 };
+  AfCpuEpilogue none = { 0 };
   conv_ref (d, c->in, c->w, c->b, &none, c->want);
   for (gsize j = 0; j < c->n_out; j++)
-    c->want[j] = af_epilogue_apply_res (ep, c->want[j], af_fp16_to_f32 (c->res[j]));
+    c->want[j] = af_cpu_epilogue_apply_res (ep, c->want[j], af_fp16_to_f32 (c->res[j]));
 }
 
 static void
@@ -519,7 +521,7 @@ test_conv_direct (void)
     { DESC (512, 40, 5, 32, 3, 3), .pad = { 1, 1, 1, 1 } },
     { DESC (64, 9, 1, 16, 3, 3), .pad = { 1, 1, 1, 1 } },
   };
-  static const AfEpilogue eps[] = {
+  static const AfCpuEpilogue eps[] = {
     { 0 },
     { 1, { AF_OP_RELU } },
     { 2, { AF_OP_ADD, AF_OP_RELU } },
@@ -539,7 +541,7 @@ test_conv_direct (void)
       const gsize n_out = c.n_out;
       const guint16 *in = c.in, *res = c.res;
       const float *w = c.w, *b = c.b;
-      gboolean add = af_epilogue_has_residual (&eps[e]);
+      gboolean add = af_cpu_epilogue_has_residual (&eps[e]);
       af__dir_force (0);
       AfConvKernel *gemm = af_cpu_conv_new (&d, w, b, &eps[e]);
       af__dir_force (1);
@@ -615,7 +617,7 @@ test_conv_tails_fused (void)
     { DESC (24, 4, 9, 64, 1, 1) },  /* 36: 24 + 24 + 16 rows */
     { DESC (16, 2, 17, 41, 1, 1) }, /* 34: 24 + 17 rows, 2-pixel tail */
   };
-  static const AfEpilogue eps[] = {
+  static const AfCpuEpilogue eps[] = {
     { 0 },
     { 1, { AF_OP_RELU6 } },
     { 2, { AF_OP_ADD, AF_OP_RELU } },
@@ -640,8 +642,8 @@ test_conv_tails_fused (void)
           guint16 *o = path == p0 && t == 0 ? first : out;
           for (gsize j = 0; j < n_out; j++)
             o[j] = 0x7fff; /* NaN: an unwritten element fails */
-          af_cpu_conv_run_res (k, in, af_epilogue_has_residual (&eps[e]) ? res : NULL, o, scratch,
-                               t ? pool2 : NULL);
+          af_cpu_conv_run_res (k, in, af_cpu_epilogue_has_residual (&eps[e]) ? res : NULL, o,
+                               scratch, t ? pool2 : NULL);
           if (o == first) {
             char *what = g_strdup_printf ("tails desc %u ep %u", i, e);
             expect_close (what, first, want, n_out);
@@ -735,7 +737,7 @@ linear_run_one (void *ctx, AfPool *pool, const char *label)
 }
 
 static void
-linear_check (gint64 m, gint64 k, gint64 n, gboolean bias, const AfEpilogue *ep)
+linear_check (gint64 m, gint64 k, gint64 n, gboolean bias, const AfCpuEpilogue *ep)
 {
   guint16 *x = rnd_h (m * k, 1.0f);
   float *w = rnd_f (n * k, 1.0f), *b = bias ? rnd_f (n, 1.0f) : NULL;
@@ -745,7 +747,7 @@ linear_check (gint64 m, gint64 k, gint64 n, gboolean bias, const AfEpilogue *ep)
       float acc = 0;
       for (gint64 p = 0; p < k; p++)
         acc += af_fp16_to_f32 (x[i * k + p]) * w[j * k + p];
-      want[i * n + j] = af_epilogue_apply (ep, r16 (acc + (b ? b[j] : 0.0f)));
+      want[i * n + j] = af_cpu_epilogue_apply (ep, r16 (acc + (b ? b[j] : 0.0f)));
     }
   LinRun r = { m, k, n, x, want, af_cpu_linear_new (k, n, w, b, ep) };
   each_config (linear_run_one, &r);
@@ -763,7 +765,7 @@ static void
 test_linear_row4_res (void)
 {
   static const gint64 shapes[][2] = { { 333, 1000 }, { 40, 50 }, { 7, 200 }, { 1280, 64 } };
-  AfEpilogue eps[] = { { 2, { AF_OP_ADD, AF_OP_RELU6 } }, { 1, { AF_OP_RELU } } };
+  AfCpuEpilogue eps[] = { { 2, { AF_OP_ADD, AF_OP_RELU6 } }, { 1, { AF_OP_RELU } } };
   for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
     for (guint e = 0; e < G_N_ELEMENTS (eps); e++) {
       gint64 k = shapes[i][0], n = shapes[i][1];
@@ -773,7 +775,7 @@ test_linear_row4_res (void)
         float acc = 0;
         for (gint64 p = 0; p < k; p++)
           acc += af_fp16_to_f32 (x[p]) * w[j * k + p];
-        want[j] = af_epilogue_apply_res (&eps[e], r16 (acc + b[j]), af_fp16_to_f32 (res[j]));
+        want[j] = af_cpu_epilogue_apply_res (&eps[e], r16 (acc + b[j]), af_fp16_to_f32 (res[j]));
       }
       AfLinearKernel *lk = af_cpu_linear_new (k, n, w, b, &eps[e]);
       guint8 *scratch = scratch_new (af_cpu_linear_scratch_size (lk, 1) * 2);
@@ -813,7 +815,7 @@ test_linear_row4_res (void)
 static void
 test_linear (void)
 {
-  AfEpilogue none = { 0 }, relu = { 1, { AF_OP_RELU } }, gelu = { 1, { AF_OP_GELU } };
+  AfCpuEpilogue none = { 0 }, relu = { 1, { AF_OP_RELU } }, gelu = { 1, { AF_OP_GELU } };
   linear_check (1, 1, 1, TRUE, &none);
   linear_check (1, 64, 10, TRUE, &relu);
   linear_check (1, 300, 1000, TRUE, &none);
@@ -987,7 +989,7 @@ test_maxpool_exact (void)
     { .c = 2, .h_in = 5, .w_in = 3, .kh = 3, .kw = 3, .stride = { 2, 2 }, .pad = { 1, 1, 1, 1 } },
   };
   static const guint16 special[] = { 0x7e00, 0xfc00, 0x7c00, 0x8000, 0x0000, 0xfe00 };
-  if (!af_cpu_has_avx2_fma_f16c ()) {
+  if (!af__cpu_has_avx2_fma_f16c ()) {
     g_test_skip ("isa: no AVX2/F16C");
     return;
   }
@@ -1015,7 +1017,7 @@ test_gap_exact (void)
   static const gint64 shapes[][3] = {
     { 1000, 13, 13 }, { 13, 7, 7 }, { 9, 1, 1 }, { 16, 4, 2 }, { 5, 3, 5 }
   };
-  if (!af_cpu_has_avx2_fma_f16c ()) {
+  if (!af__cpu_has_avx2_fma_f16c ()) {
     g_test_skip ("isa: no AVX2/F16C");
     return;
   }
@@ -1044,7 +1046,7 @@ test_gap_exact (void)
 static void
 test_finish_row (void)
 {
-  static const AfEpilogue eps[] = {
+  static const AfCpuEpilogue eps[] = {
     { 0 },
     { 1, { AF_OP_RELU } },
     { 1, { AF_OP_RELU6 } },
@@ -1151,7 +1153,7 @@ main (int argc, char **argv)
   const char *s = g_getenv ("AF_TEST_SEED");
   seed = s ? (guint32) g_ascii_strtoull (s, NULL, 10) : (guint32) g_random_int ();
   g_printerr ("# seed %u (AF_TEST_SEED to replay); avx2+fma+f16c %s, avx512f %s\n", seed,
-              af_cpu_has_avx2_fma_f16c () ? "yes" : "no", af__cpu_use_avx512 () ? "yes" : "no");
+              af__cpu_has_avx2_fma_f16c () ? "yes" : "no", af__cpu_use_avx512 () ? "yes" : "no");
   rng = g_rand_new_with_seed (seed);
   pool2 = af_pool_new (2);
   /* the direct conv matches the naive sums exactly; the Winograd path has

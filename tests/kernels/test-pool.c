@@ -3,7 +3,7 @@
  * fast as they can (workers waking late, stale state words), in chunks of
  * the grain or more (af_pool_parallel_for) or of one item
  * (af_pool_parallel_for_each). Run under ThreadSanitizer by tests/run.sh. */
-#include "pool.h"
+#include "backends/cpu/pool.h"
 
 #include <stdatomic.h>
 

@@ -2,9 +2,9 @@
  * rule, its error against the naive fp32 conv over many random cases with
  * realistic magnitudes, epilogues and residuals, and bit-identical results
  * on the AVX-512, AVX2 and portable paths, inline and on 2 threads. */
-#include "kernels.h"
-#include "simd.h"
-#include "winograd.h"
+#include "backends/cpu/kernels.h"
+#include "backends/cpu/simd.h"
+#include "backends/cpu/winograd.h"
 
 #include <math.h>
 #include <string.h>
@@ -49,7 +49,7 @@ typedef struct {
  * and columns (or c_in 128..319 with 4..10), pads 0..2 per side; activations in [-1, 1], He-scaled
  * weights, biases in [-0.5, 0.5]. */
 static void
-case_new (Case *c, const AfEpilogue *ep)
+case_new (Case *c, const AfCpuEpilogue *ep)
 {
   AfConvDesc *d = &c->d;
   memset (c, 0, sizeof *c);
@@ -99,7 +99,8 @@ case_new (Case *c, const AfEpilogue *ep)
               mag += fabsf (x * c->w[((co * d->c_in + ci) * 3 + ky) * 3 + kx]);
             }
         gsize o = (co * d->h_out + oy) * d->w_out + ox;
-        c->want[o] = af_epilogue_apply_res (ep, r16 (acc + c->b[co]), af_fp16_to_f32 (c->res[o]));
+        c->want[o] =
+            af_cpu_epilogue_apply_res (ep, r16 (acc + c->b[co]), af_fp16_to_f32 (c->res[o]));
         c->mag[o] = mag;
         c->pre[o] = acc + c->b[co];
       }
@@ -118,14 +119,15 @@ case_free (Case *c)
 }
 
 static guint16 *
-case_run (const Case *c, const AfEpilogue *ep, AfPool *pool)
+case_run (const Case *c, const AfCpuEpilogue *ep, AfPool *pool)
 {
   AfConvKernel *k = af_cpu_conv_new (&c->d, c->w, c->b, ep);
   guint8 *scratch = g_aligned_alloc (2, af_cpu_conv_scratch_size (k), 64);
   guint16 *out = g_new (guint16, c->n_out);
   for (gsize i = 0; i < c->n_out; i++)
     out[i] = 0x7fff; /* NaN: an unwritten element fails */
-  af_cpu_conv_run_res (k, c->in, af_epilogue_has_residual (ep) ? c->res : NULL, out, scratch, pool);
+  af_cpu_conv_run_res (k, c->in, af_cpu_epilogue_has_residual (ep) ? c->res : NULL, out, scratch,
+                       pool);
   af_cpu_conv_free (k);
   g_aligned_free (scratch);
   return out;
@@ -186,8 +188,8 @@ test_selection (void)
 static void
 test_error (void)
 {
-  static const AfEpilogue none = { 0 }, relu = { .n = 1, .op = { AF_OP_RELU } },
-                          add_relu = { .n = 2, .op = { AF_OP_ADD, AF_OP_RELU } };
+  static const AfCpuEpilogue none = { 0 }, relu = { .n = 1, .op = { AF_OP_RELU } },
+                             add_relu = { .n = 2, .op = { AF_OP_ADD, AF_OP_RELU } };
   gsize total = 0, within2 = 0, differs = 0;
   int worst = 0, worst_big = 0;
   double worst_rel = 0, worst_rel_far = 0;
@@ -205,10 +207,10 @@ test_error (void)
       int u = ulps (got[i], want);
       float g = af_fp16_to_f32 (got[i]);
       g_assert_cmpint (ulps (direct[i], want), ==, 0);
-      g_assert_cmphex (got_relu[i], ==, af_f32_to_fp16 (af_epilogue_apply (&relu, g)));
+      g_assert_cmphex (got_relu[i], ==, af_f32_to_fp16 (af_cpu_epilogue_apply (&relu, g)));
       g_assert_cmphex (
           got_add[i], ==,
-          af_f32_to_fp16 (af_epilogue_apply_res (&add_relu, g, af_fp16_to_f32 (c.res[i]))));
+          af_f32_to_fp16 (af_cpu_epilogue_apply_res (&add_relu, g, af_fp16_to_f32 (c.res[i]))));
       differs += got[i] != direct[i];
       total++;
       within2 += u <= 2;
@@ -255,7 +257,7 @@ test_paths_identical (void)
     { .c_in = 40, .h_in = 57, .w_in = 9, .c_out = 38, .h_out = 55, .w_out = 7 },
     { .c_in = 300, .h_in = 7, .w_in = 7, .c_out = 40, .h_out = 7, .w_out = 7 },
   };
-  AfEpilogue ep = { .n = 2, .op = { AF_OP_ADD, AF_OP_RELU } };
+  AfCpuEpilogue ep = { .n = 2, .op = { AF_OP_ADD, AF_OP_RELU } };
   for (guint i = 0; i < G_N_ELEMENTS (descs); i++) {
     AfConvDesc d = descs[i];
     d.kh = d.kw = 3;

@@ -3,6 +3,7 @@
 #include "backends/ane/export.h"
 
 #include "backends/ane/caps.h"
+#include "backends/ane/coreml.h"
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -228,4 +229,36 @@ af_ane_inspect (AfGraph *g, GError **error)
   char *text = af_ane_partition_describe (part);
   af_ane_partition_free (part);
   return text;
+}
+
+/* ------------------------------------------------ the public entry points */
+
+static gboolean
+public_dialect (const char *dialect, AfAneDialect *d, GError **error)
+{
+  if (af_ane_dialect_parse (dialect ? dialect : "ios18", d))
+    return TRUE;
+  g_set_error (error, AF_ERROR, AF_ERROR_INVALID, "unknown ANE dialect \"%s\" (ios18 or ios16)",
+               dialect);
+  return FALSE;
+}
+
+gboolean
+af_graph_export_ane (AfGraph *g, const char *dir, const char *dialect, GError **error)
+{
+  AfAneDialect d;
+  return public_dialect (dialect, &d, error) && af_ane_export (g, dir, d, error);
+}
+
+gboolean
+af_graph_export_coreml (AfGraph *g, const char *path, const char *dialect, GError **error)
+{
+  AfAneDialect d;
+  return public_dialect (dialect, &d, error) && af_ane_export_coreml (g, path, d, error);
+}
+
+char *
+af_graph_describe_ane (AfGraph *g, GError **error)
+{
+  return af_ane_inspect (g, error);
 }

@@ -55,7 +55,7 @@ typedef struct {
 
 struct _AfConvKernel {
   AfConvDesc d;
-  AfEpilogue ep;
+  AfCpuEpilogue ep;
   gint64 cin_g, cout_g, kdim; /* kdim: K = cin_g * kh * kw */
   gint64 m_blocks;            /* MR-row panels per group */
   gint64 hw_out, nc, n_tiles; /* pixel tiles: the fewest (widest, nc) the L2 budget allows */
@@ -230,7 +230,7 @@ af__conv_layout (const AfConvKernel *k, guint8 *base, AfConvScratch *s)
 }
 
 AfConvKernel *
-af_cpu_conv_new (const AfConvDesc *d, const float *w, const float *bias, const AfEpilogue *ep)
+af_cpu_conv_new (const AfConvDesc *d, const float *w, const float *bias, const AfCpuEpilogue *ep)
 {
   g_return_val_if_fail (d && w, NULL);
   g_return_val_if_fail (
@@ -238,7 +238,7 @@ af_cpu_conv_new (const AfConvDesc *d, const float *w, const float *bias, const A
   g_return_val_if_fail (d->kh > 0 && d->kw > 0 && d->stride[0] > 0 && d->stride[1] > 0 &&
                             d->dilation[0] > 0 && d->dilation[1] > 0,
                         NULL);
-  g_return_val_if_fail (!ep || (ep->n >= 0 && ep->n <= AF_MAX_EPILOGUE), NULL);
+  g_return_val_if_fail (!ep || (ep->n >= 0 && ep->n <= AF_CPU_MAX_EPILOGUE), NULL);
   AfConvKernel *k = g_new0 (AfConvKernel, 1);
   k->d = *d;
   if (ep)
@@ -1054,7 +1054,7 @@ af_cpu_conv_run_res (const AfConvKernel *k, const guint16 *in, const guint16 *re
                   .res = res };
   r.fused = r.avx512 && k->simple && k->n_kb == 1;
   r.h16 = r.fused && k->direct && k->cout_g <= AF_CONV_H16_ROWS && af__cpu_use_avx512bw ();
-  g_return_if_fail (!af_epilogue_has_residual (&k->ep) || res);
+  g_return_if_fail (!af_cpu_epilogue_has_residual (&k->ep) || res);
   if (k->hw_out == 0 || k->d.c_out == 0)
     return;
   if (k->wino) {

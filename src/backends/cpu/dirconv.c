@@ -29,7 +29,7 @@
 
 struct _AfDirConv {
   AfConvDesc d;
-  AfEpilogue ep;
+  AfCpuEpilogue ep;
   AfSimpleEp se;
   gboolean simple;
   gint64 kdim;           /* c_in * kh * kw */
@@ -139,7 +139,7 @@ af__dir_vw (const AfDirConv *dk, gint64 b)
 }
 
 AfDirConv *
-af__dir_new (const AfConvDesc *d, const float *w, const float *bias, const AfEpilogue *ep)
+af__dir_new (const AfConvDesc *d, const float *w, const float *bias, const AfCpuEpilogue *ep)
 {
   AfDirConv *dk = g_new0 (AfDirConv, 1);
   dk->d = *d;

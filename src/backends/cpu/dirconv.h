@@ -41,7 +41,7 @@ void af__dir_force (int on);
  * c_in, kh, kw] into 32-channel blocks and copies @bias (NULL: zeros) and
  * @ep. Free with af__dir_free. */
 AfDirConv *af__dir_new (const AfConvDesc *d, const float *w, const float *bias,
-                        const AfEpilogue *ep);
+                        const AfCpuEpilogue *ep);
 /* Scratch bytes per thread (a multiple of 64). */
 gsize af__dir_scratch_size (const AfDirConv *dk);
 /* One image, like af_cpu_conv_run_res. When AVX-512 is off at run time

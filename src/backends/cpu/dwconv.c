@@ -33,7 +33,7 @@
 
 struct _AfDwKernel {
   AfConvDesc d;
-  AfEpilogue ep;
+  AfCpuEpilogue ep;
   gint64 rows, cols; /* padded input rows / columns the outputs read */
   gint64 sh, sw;     /* stride phases */
   gint64 rp, pw;     /* rows and width of one phase plane */
@@ -68,7 +68,7 @@ struct _AfDwKernel {
 
 /* The geometry shared by depthwise convolution and max pooling. */
 static AfDwKernel *
-af__dw_new_geom (const AfConvDesc *d, const AfEpilogue *ep)
+af__dw_new_geom (const AfConvDesc *d, const AfCpuEpilogue *ep)
 {
   if (d->groups != d->c_in || d->groups != d->c_out || d->h_out <= 0 || d->w_out <= 0)
     return NULL;
@@ -227,7 +227,7 @@ af__dw_r16_plan (AfDwKernel *k)
 }
 
 AfDwKernel *
-af_cpu_dw_new (const AfConvDesc *d, const float *w, const float *bias, const AfEpilogue *ep)
+af_cpu_dw_new (const AfConvDesc *d, const float *w, const float *bias, const AfCpuEpilogue *ep)
 {
   AfDwKernel *k = af__dw_new_geom (d, ep);
   if (!k)
@@ -242,7 +242,7 @@ af_cpu_dw_new (const AfConvDesc *d, const float *w, const float *bias, const AfE
 }
 
 AfDwKernel *
-af_cpu_dw_new_max_pool (const AfPoolDesc *p, const AfEpilogue *ep)
+af_cpu_dw_new_max_pool (const AfPoolDesc *p, const AfCpuEpilogue *ep)
 {
   if (p->kh * p->kw > AF_DW_MAX_TAPS)
     return NULL;

@@ -21,12 +21,12 @@ typedef struct _AfDwKernel AfDwKernel;
  * padded plane is too large for per-thread scratch (use af_cpu_conv_new).
  * @w: [c, 1, kh, kw], @bias: [c] or NULL, fp32 holding fp16 values. */
 AfDwKernel *af_cpu_dw_new (const AfConvDesc *d, const float *w, const float *bias,
-                           const AfEpilogue *ep);
+                           const AfCpuEpilogue *ep);
 /* Max pooling of @p (any stride, padding, ceil-mode overhang) on the same
  * phase planes, -inf around the image: the reference's max (m > x ? m : x
  * in (ky, kx) order; NaN inputs are outside the contract). Returns (transfer
  * full) a kernel, or NULL when the planes or the window are too large. */
-AfDwKernel *af_cpu_dw_new_max_pool (const AfPoolDesc *p, const AfEpilogue *ep);
+AfDwKernel *af_cpu_dw_new_max_pool (const AfPoolDesc *p, const AfCpuEpilogue *ep);
 gsize af_cpu_dw_scratch_size (const AfDwKernel *k);
 /* @res: the ADD residual laid out like @out, or NULL. */
 void af_cpu_dw_run (const AfDwKernel *k, const guint16 *in, const guint16 *res, guint16 *out,

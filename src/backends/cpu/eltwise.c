@@ -44,7 +44,7 @@ af__min_nan (float a, float b)
 
 void
 af_cpu_binary_init (AfBinaryDesc *d, AfOp op, const AfShape *a, const AfShape *b,
-                    const AfShape *out, const AfEpilogue *ep)
+                    const AfShape *out, const AfCpuEpilogue *ep)
 {
   memset (d, 0, sizeof *d);
   d->op = op;
@@ -216,7 +216,8 @@ af_cpu_binary_run (const AfBinaryDesc *d, const guint16 *a, const guint16 *b, co
 /* ============================================================ unary */
 
 void
-af_cpu_unary_init (AfUnaryDesc *d, AfOp op, float lo, float hi, gint64 numel, const AfEpilogue *ep)
+af_cpu_unary_init (AfUnaryDesc *d, AfOp op, float lo, float hi, gint64 numel,
+                   const AfCpuEpilogue *ep)
 {
   memset (d, 0, sizeof *d);
   d->numel = numel;
@@ -225,7 +226,7 @@ af_cpu_unary_init (AfUnaryDesc *d, AfOp op, float lo, float hi, gint64 numel, co
   d->ep.lo[0] = lo;
   d->ep.hi[0] = hi;
   for (int i = 0; ep && i < ep->n; i++) {
-    AfEpilogue *to = d->ep.n < AF_MAX_EPILOGUE ? &d->ep : &d->rest;
+    AfCpuEpilogue *to = d->ep.n < AF_CPU_MAX_EPILOGUE ? &d->ep : &d->rest;
     to->op[to->n] = ep->op[i];
     to->lo[to->n] = ep->lo[i];
     to->hi[to->n] = ep->hi[i];
@@ -246,7 +247,7 @@ af__unary_task (void *ctx, gint64 begin, gint64 end, int thread)
   const AfUnaryRun *r = ctx;
   const AfUnaryDesc *d = r->d;
   float v[AF_EW_BLOCK];
-  gboolean ep_res = af_epilogue_has_residual (&d->ep);
+  gboolean ep_res = af_cpu_epilogue_has_residual (&d->ep);
   for (gint64 blk = begin; blk < end; blk++) {
     gint64 e0 = blk * AF_EW_BLOCK, n = MIN (AF_EW_BLOCK, d->numel - e0);
     af_fp16_to_f32_n (r->x + e0, v, n);
@@ -270,7 +271,7 @@ af_cpu_unary_run (const AfUnaryDesc *d, const guint16 *x, const guint16 *res, gu
 
 void
 af_cpu_batch_norm_init (AfBatchNormDesc *d, const AfShape *x, const float *scale, const float *bias,
-                        const float *mean, const float *var, float eps, const AfEpilogue *ep)
+                        const float *mean, const float *var, float eps, const AfCpuEpilogue *ep)
 {
   memset (d, 0, sizeof *d);
   if (ep)
@@ -389,7 +390,7 @@ af__transpose_plan_2d (AfGatherDesc *d)
 }
 
 void
-af_cpu_transpose_init (AfGatherDesc *d, const AfShape *in, const int *perm, const AfEpilogue *ep)
+af_cpu_transpose_init (AfGatherDesc *d, const AfShape *in, const int *perm, const AfCpuEpilogue *ep)
 {
   memset (d, 0, sizeof *d);
   if (ep)
@@ -412,7 +413,7 @@ af_cpu_transpose_init (AfGatherDesc *d, const AfShape *in, const int *perm, cons
 
 void
 af_cpu_upsample_init (AfGatherDesc *d, const AfShape *in, gint64 sh, gint64 sw,
-                      const AfEpilogue *ep)
+                      const AfCpuEpilogue *ep)
 {
   memset (d, 0, sizeof *d);
   if (ep)
@@ -606,7 +607,7 @@ af_cpu_max_pool_scratch_size (const AfPoolDesc *d)
 
 typedef struct {
   const AfPoolDesc *d;
-  const AfEpilogue *ep;
+  const AfCpuEpilogue *ep;
   const guint16 *in;
   guint16 *out;
   guint8 *scratch;
@@ -753,7 +754,7 @@ af__mp_task (void *ctx, gint64 begin, gint64 end, int thread)
 }
 
 void
-af_cpu_max_pool_run (const AfPoolDesc *d, const AfEpilogue *ep, const guint16 *in, guint16 *out,
+af_cpu_max_pool_run (const AfPoolDesc *d, const AfCpuEpilogue *ep, const guint16 *in, guint16 *out,
                      guint8 *scratch, AfPool *pool)
 {
   AfMaxPoolRun r = {

@@ -21,27 +21,27 @@ G_BEGIN_DECLS
  * each, and anything else walks rows with strides. */
 typedef struct {
   AfOp op;
-  AfEpilogue ep;
+  AfCpuEpilogue ep;
   int rank;                                                /* collapsed, >= 1 */
   gint64 d[AF_MAX_RANK], sa[AF_MAX_RANK], sb[AF_MAX_RANK]; /* dims; input strides (0: bcast) */
   gint64 numel;
 } AfBinaryDesc;
 
 void af_cpu_binary_init (AfBinaryDesc *d, AfOp op, const AfShape *a, const AfShape *b,
-                         const AfShape *out, const AfEpilogue *ep);
+                         const AfShape *out, const AfCpuEpilogue *ep);
 void af_cpu_binary_run (const AfBinaryDesc *d, const guint16 *a, const guint16 *b,
                         const guint16 *res, guint16 *out, AfPool *pool);
 
 /* ------------------------------------------------------------ unary
  * y = ep (op (x)) over @numel values (op is any epilogue op but ADD). */
 typedef struct {
-  AfEpilogue ep;   /* the op first, then the step's epilogue */
-  AfEpilogue rest; /* what did not fit in @ep (applied in a second pass) */
+  AfCpuEpilogue ep;   /* the op first, then the step's epilogue */
+  AfCpuEpilogue rest; /* what did not fit in @ep (applied in a second pass) */
   gint64 numel;
 } AfUnaryDesc;
 
 void af_cpu_unary_init (AfUnaryDesc *d, AfOp op, float lo, float hi, gint64 numel,
-                        const AfEpilogue *ep);
+                        const AfCpuEpilogue *ep);
 void af_cpu_unary_run (const AfUnaryDesc *d, const guint16 *x, const guint16 *res, guint16 *out,
                        AfPool *pool);
 
@@ -50,14 +50,14 @@ void af_cpu_unary_run (const AfUnaryDesc *d, const guint16 *x, const guint16 *re
  * formula, term by term (sqrt taken once per channel at init, as the
  * reference does per channel). Parameters are fp32 holding fp16 values. */
 typedef struct {
-  AfEpilogue ep;
+  AfCpuEpilogue ep;
   gint64 outer, c, inner;
   float *p; /* owned: [4][c]: mean, sd, scale, bias */
 } AfBatchNormDesc;
 
 void af_cpu_batch_norm_init (AfBatchNormDesc *d, const AfShape *x, const float *scale,
                              const float *bias, const float *mean, const float *var, float eps,
-                             const AfEpilogue *ep);
+                             const AfCpuEpilogue *ep);
 void af_cpu_batch_norm_run (const AfBatchNormDesc *d, const guint16 *x, const guint16 *res,
                             guint16 *out, AfPool *pool);
 void af_cpu_batch_norm_clear (AfBatchNormDesc *d);
@@ -72,14 +72,14 @@ typedef struct {
   gint64 d[AF_MAX_RANK], s[AF_MAX_RANK]; /* output dims; input stride along each */
   gint64 up_h, up_w;                     /* upsample factors (1, 1 for transpose) */
   gint64 numel;
-  AfEpilogue ep;
+  AfCpuEpilogue ep;
   gint64 t_batch, t_rows, t_cols; /* the 2-D form, t_batch 0 when there is none */
 } AfGatherDesc;
 
 void af_cpu_transpose_init (AfGatherDesc *d, const AfShape *in, const int *perm,
-                            const AfEpilogue *ep);
+                            const AfCpuEpilogue *ep);
 void af_cpu_upsample_init (AfGatherDesc *d, const AfShape *in, gint64 sh, gint64 sw,
-                           const AfEpilogue *ep);
+                           const AfCpuEpilogue *ep);
 void af_cpu_gather_run (const AfGatherDesc *d, const guint16 *in, const guint16 *res, guint16 *out,
                         AfPool *pool);
 
@@ -89,7 +89,7 @@ void af_cpu_gather_run (const AfGatherDesc *d, const guint16 *in, const guint16 
 typedef struct {
   gboolean mean;
   gint64 outer, inner;
-  AfEpilogue ep;
+  AfCpuEpilogue ep;
 } AfReduceDesc;
 
 void af_cpu_reduce_run (const AfReduceDesc *d, const guint16 *x, const guint16 *res, guint16 *out,
@@ -104,7 +104,7 @@ void af_cpu_reduce_run (const AfReduceDesc *d, const guint16 *x, const guint16 *
  * order-dependent one. @scratch: af_cpu_max_pool_scratch_size bytes per
  * thread. */
 gsize af_cpu_max_pool_scratch_size (const AfPoolDesc *d);
-void af_cpu_max_pool_run (const AfPoolDesc *d, const AfEpilogue *ep, const guint16 *in,
+void af_cpu_max_pool_run (const AfPoolDesc *d, const AfCpuEpilogue *ep, const guint16 *in,
                           guint16 *out, guint8 *scratch, AfPool *pool);
 
 /* ------------------------------------------------------------ image port

@@ -1,5 +1,5 @@
-/* epilogue.c — fused activations, CPU feature detection, and the row
- * finisher (bias + fp16 rounding + epilogue + store) every kernel ends with. */
+/* epilogue.c — fused activations and the row finisher (bias + fp16
+ * rounding + epilogue + store) every kernel ends with. */
 #include "simd.h"
 
 #include <math.h>
@@ -8,139 +8,10 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #define AF_X86 1
-#include <cpuid.h>
 #include <immintrin.h>
 #elif defined(__aarch64__)
 #include <arm_neon.h>
 #endif
-
-/* ------------------------------------------------------------ features */
-
-static gint af__simd_detected = -1; /* -1: not yet; 0 / 1 */
-static gint af__simd_forced = 0;    /* 1: portable forced by a test */
-
-gboolean
-af_cpu_has_avx2_fma_f16c (void)
-{
-  gint d = g_atomic_int_get (&af__simd_detected);
-  if (d < 0) {
-#ifdef AF_X86
-    /* cpuid directly: clang's __builtin_cpu_supports knows no "f16c" */
-    unsigned a, b, c, dx;
-    gboolean avx = FALSE, fma = FALSE, f16c = FALSE, avx2 = FALSE;
-    if (__get_cpuid (1, &a, &b, &c, &dx)) {
-      fma = (c >> 12) & 1;
-      f16c = (c >> 29) & 1;
-      /* AVX usable: the CPU has it and the OS saves YMM state (XCR0 bits 1, 2) */
-      if (((c >> 27) & 1) && ((c >> 28) & 1)) {
-        unsigned lo, hi;
-        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-        avx = (lo & 6) == 6;
-      }
-    }
-    if (__get_cpuid_count (7, 0, &a, &b, &c, &dx))
-      avx2 = (b >> 5) & 1;
-    d = avx && avx2 && fma && f16c;
-#else
-    d = 0;
-#endif
-    g_atomic_int_set (&af__simd_detected, d);
-  }
-  return d;
-}
-
-gboolean
-af__env_flag (const char *name, gint *cache)
-{
-  gint e = g_atomic_int_get (cache);
-  if (e < 0) {
-    const char *s = g_getenv (name);
-    e = s && *s && strcmp (s, "0") != 0;
-    g_atomic_int_set (cache, e);
-  }
-  return e;
-}
-
-/* TRUE if AF_CPU_PORTABLE asks for the portable C paths (read once). */
-static gboolean
-af__cpu_portable_env (void)
-{
-  static gint env = -1;
-  return af__env_flag ("AF_CPU_PORTABLE", &env);
-}
-
-gboolean
-af__cpu_use_simd (void)
-{
-  return !af__cpu_portable_env () && !g_atomic_int_get (&af__simd_forced) &&
-         af_cpu_has_avx2_fma_f16c ();
-}
-
-gboolean
-af__cpu_use_neon (void)
-{
-#if defined(__aarch64__)
-  /* no detection: every AArch64 CPU has NEON, only the opt-outs count */
-  return !af__cpu_portable_env () && !g_atomic_int_get (&af__simd_forced);
-#else
-  return FALSE;
-#endif
-}
-
-void
-af__cpu_force_portable (gboolean portable)
-{
-  g_atomic_int_set (&af__simd_forced, portable ? 1 : 0);
-}
-
-static gint af__avx512_detected = -1, af__avx512_forced_off = 0;
-
-gboolean
-af__cpu_use_avx512 (void)
-{
-  gint d = g_atomic_int_get (&af__avx512_detected);
-  if (d < 0) {
-    d = 0;
-#ifdef AF_X86
-    unsigned a, b, c, dx;
-    /* AVX-512F, and the OS saves opmask and ZMM state (XCR0 bits 5, 6, 7) */
-    if (af_cpu_has_avx2_fma_f16c () && __get_cpuid_count (7, 0, &a, &b, &c, &dx) &&
-        ((b >> 16) & 1)) {
-      unsigned lo, hi;
-      __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-      d = (lo & 0xe6) == 0xe6;
-    }
-#endif
-    static gint no_avx512 = -1;
-    if (af__env_flag ("AF_CPU_NO_AVX512", &no_avx512))
-      d = 0;
-    g_atomic_int_set (&af__avx512_detected, d);
-  }
-  return d && !g_atomic_int_get (&af__avx512_forced_off) && af__cpu_use_simd ();
-}
-
-void
-af__cpu_force_no_avx512 (gboolean off)
-{
-  g_atomic_int_set (&af__avx512_forced_off, off ? 1 : 0);
-}
-
-gboolean
-af__cpu_use_avx512bw (void)
-{
-  static gint bw = -1;
-  gint v = g_atomic_int_get (&bw);
-  if (v < 0) {
-    v = 0;
-#ifdef AF_X86
-    unsigned a, b, c, dx; /* CPUID.7.0:EBX bit 30 AVX512BW, bit 31 AVX512VL */
-    if (__get_cpuid_count (7, 0, &a, &b, &c, &dx))
-      v = ((b >> 30) & 1) && ((b >> 31) & 1);
-#endif
-    g_atomic_int_set (&bw, v);
-  }
-  return v && af__cpu_use_avx512 ();
-}
 
 /* ------------------------------------------------------------ conversion */
 
@@ -222,7 +93,7 @@ af__round16 (float x)
 }
 
 float
-af_epilogue_apply_res (const AfEpilogue *ep, float x, float r)
+af_cpu_epilogue_apply_res (const AfCpuEpilogue *ep, float x, float r)
 {
   if (!ep)
     return x;
@@ -233,13 +104,13 @@ af_epilogue_apply_res (const AfEpilogue *ep, float x, float r)
 }
 
 float
-af_epilogue_apply (const AfEpilogue *ep, float x)
+af_cpu_epilogue_apply (const AfCpuEpilogue *ep, float x)
 {
-  return af_epilogue_apply_res (ep, x, 0.0f);
+  return af_cpu_epilogue_apply_res (ep, x, 0.0f);
 }
 
 gboolean
-af_epilogue_has_residual (const AfEpilogue *ep)
+af_cpu_epilogue_has_residual (const AfCpuEpilogue *ep)
 {
   for (int i = 0; ep && i < ep->n; i++)
     if (ep->op[i] == AF_OP_ADD)
@@ -248,25 +119,7 @@ af_epilogue_has_residual (const AfEpilogue *ep)
 }
 
 gboolean
-af_epilogue_accepts (AfOp op)
-{
-  switch (op) {
-  case AF_OP_RELU:
-  case AF_OP_RELU6:
-  case AF_OP_CLIP:
-  case AF_OP_SIGMOID:
-  case AF_OP_TANH:
-  case AF_OP_SILU:
-  case AF_OP_GELU:
-  case AF_OP_EXP:
-    return TRUE;
-  default:
-    return FALSE;
-  }
-}
-
-gboolean
-af__epilogue_is_simple (const AfEpilogue *ep)
+af__epilogue_is_simple (const AfCpuEpilogue *ep)
 {
   if (!ep)
     return TRUE;
@@ -281,20 +134,20 @@ af__epilogue_is_simple (const AfEpilogue *ep)
 
 static void
 af__finish_row_c (const float *acc, gint64 n, gboolean add_bias, float bias, const float *bias_v,
-                  const AfEpilogue *ep, const guint16 *res, guint16 *dst)
+                  const AfCpuEpilogue *ep, const guint16 *res, guint16 *dst)
 {
   gboolean has_ep = ep && ep->n > 0;
   for (gint64 j = 0; j < n; j++) {
     float v = add_bias ? acc[j] + (bias_v ? bias_v[j] : bias) : acc[j];
     v = af__round16 (v);
     if (has_ep)
-      v = af_epilogue_apply_res (ep, v, res ? af_fp16_to_f32 (res[j]) : 0.0f);
+      v = af_cpu_epilogue_apply_res (ep, v, res ? af_fp16_to_f32 (res[j]) : 0.0f);
     dst[j] = af_f32_to_fp16 (v);
   }
 }
 
 void
-af__simple_ep (const AfEpilogue *ep, AfSimpleEp *se)
+af__simple_ep (const AfCpuEpilogue *ep, AfSimpleEp *se)
 {
   int stage = 0;
   se->lo[0] = se->lo[1] = -INFINITY;
@@ -323,7 +176,8 @@ af__simple_ep (const AfEpilogue *ep, AfSimpleEp *se)
 #ifdef AF_X86
 __attribute__ ((target ("avx2,f16c"))) static void
 af__finish_row_simple (const float *acc, gint64 n, gboolean add_bias, float bias,
-                       const float *bias_v, const AfEpilogue *ep, const guint16 *res, guint16 *dst)
+                       const float *bias_v, const AfCpuEpilogue *ep, const guint16 *res,
+                       guint16 *dst)
 {
   AfSimpleEp se;
   af__simple_ep (ep, &se);
@@ -391,7 +245,7 @@ af__finish_row_simple (const float *acc, gint64 n, gboolean add_bias, float bias
 
 __attribute__ ((target ("avx2,f16c"))) static void
 af__finish_row_avx2 (const float *acc, gint64 n, gboolean add_bias, float bias, const float *bias_v,
-                     const AfEpilogue *ep, const guint16 *res, guint16 *dst)
+                     const AfCpuEpilogue *ep, const guint16 *res, guint16 *dst)
 {
   if (af__epilogue_is_simple (ep)) {
     af__finish_row_simple (acc, n, add_bias, bias, bias_v, ep, res, dst);
@@ -419,7 +273,7 @@ af__finish_row_avx2 (const float *acc, gint64 n, gboolean add_bias, float bias, 
     _mm_storeu_si128 ((__m128i *) th, h);
     for (gint64 t = 0; t < cnt; t++)
       th[t] = af_f32_to_fp16 (
-          af_epilogue_apply_res (ep, _cvtsh_ss (th[t]), res ? _cvtsh_ss (res[j + t]) : 0.0f));
+          af_cpu_epilogue_apply_res (ep, _cvtsh_ss (th[t]), res ? _cvtsh_ss (res[j + t]) : 0.0f));
     memcpy (dst + j, th, cnt * sizeof (guint16));
   }
 }
@@ -445,7 +299,7 @@ af__min4 (float32x4_t a, float32x4_t b)
  * bits as the portable finisher (/kernels/epilogue/finish-row). */
 static void
 af__finish_row_neon (const float *acc, gint64 n, gboolean add_bias, float bias, const float *bias_v,
-                     const AfEpilogue *ep, const guint16 *res, guint16 *dst)
+                     const AfCpuEpilogue *ep, const guint16 *res, guint16 *dst)
 {
   AfSimpleEp se;
   af__simple_ep (ep, &se);
@@ -477,7 +331,7 @@ af__finish_row_neon (const float *acc, gint64 n, gboolean add_bias, float bias, 
  * for the simple epilogues unless portable is forced, else C. */
 static void
 af__finish_row_any (gboolean simd, const float *acc, gint64 n, gboolean add_bias, float bias,
-                    const float *bias_v, const AfEpilogue *ep, const guint16 *res, guint16 *dst)
+                    const float *bias_v, const AfCpuEpilogue *ep, const guint16 *res, guint16 *dst)
 {
 #ifdef AF_X86
   if (simd) {
@@ -496,13 +350,13 @@ af__finish_row_any (gboolean simd, const float *acc, gint64 n, gboolean add_bias
 
 void
 af__finish_row (gboolean simd, const float *acc, gint64 n, float bias, const float *bias_v,
-                const AfEpilogue *ep, const guint16 *res, guint16 *dst)
+                const AfCpuEpilogue *ep, const guint16 *res, guint16 *dst)
 {
   af__finish_row_any (simd, acc, n, TRUE, bias, bias_v, ep, res, dst);
 }
 
 void
-af__store_row (gboolean simd, const float *v, gint64 n, const AfEpilogue *ep, const guint16 *res,
+af__store_row (gboolean simd, const float *v, gint64 n, const AfCpuEpilogue *ep, const guint16 *res,
                guint16 *dst)
 {
   af__finish_row_any (simd, v, n, FALSE, 0.0f, NULL, ep, res, dst);

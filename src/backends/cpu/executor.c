@@ -1,8 +1,11 @@
-/* executor.c — the CPU backend: binds every plan step to a kernel once, at
- * compile time, and runs them in order per frame. fp16 values live in the
- * model's arena; weights are packed into the fast kernels; ops without a
- * fast kernel run their reference kernel on fp32 copies held in one scratch
- * buffer sized at compile time. Nothing is allocated in execute.
+/* executor.c — the CPU backend (af_backend_cpu): gives every plan step a
+ * kernel once, at compile time, points the steps at the model's arena at
+ * bind time, and runs them in order per frame. fp16 values live in the
+ * arena; weights are packed into the fast kernels; ops without a fast
+ * kernel run their reference kernel on fp32 copies held in one scratch
+ * buffer sized at compile time. Nothing is allocated in execute. A program
+ * runs a range of the plan's segments: the whole plan for backend=cpu, one
+ * segment each for an accelerator's host stages (and ane-sim's regions).
  *
  * A step whose epilogue holds ADD (a residual add fused by the fuse pass)
  * reads the residual from the step's residual value and adds it
@@ -13,7 +16,8 @@
  * model is freed; when unset the run loop has no timing code at all. The
  * peak is measured then on the program's threads (peak.h), or taken from
  * AF_PROFILE_PEAK=GFLOPS (one figure for several runs on a noisy machine). */
-#include "plan.h"
+#include "backend.h"
+#include "cpu.h"
 #include "dwconv.h"
 #include "eltwise.h"
 #include "peak.h"
@@ -30,6 +34,7 @@ typedef void (*AfCpuRunFn) (AfCpuProgram *p, AfCpuStep *s);
 struct _AfCpuStep {
   const AfStep *step;
   const AfNode *node;
+  AfCpuEpilogue ep; /* the step's epilogue, as the kernels take it */
   AfCpuRunFn run;
   guint16 *out;
   gint64 out_numel;
@@ -54,28 +59,67 @@ struct _AfCpuStep {
 };
 
 struct _AfCpuProgram {
-  AfPlan *plan; /* borrowed: owned by the model */
+  const AfPlan *plan; /* borrowed: owned by the model */
   AfPool *pool;
-  AfCpuStep *steps;
-  guint n_steps;
-  float *scratch;   /* fp32 inputs and output of reference-kernel steps */
-  guint8 *kscratch; /* fast-kernel scratch, per thread */
+  AfCpuStep *steps; /* plan steps first_step .. first_step + n_steps - 1 */
+  guint first_step, n_steps;
+  gboolean winograd; /* AfBackendOptions.winograd: for the conv kernels */
+  float *scratch;    /* fp32 inputs and output of reference-kernel steps */
+  guint8 *kscratch;  /* fast-kernel scratch, per thread */
   gsize kscratch_per_thread;
   gboolean profile; /* AF_PROFILE */
   guint64 prof_runs;
 };
 
+/* ---------------------------------------------------------------- capabilities */
+
+/* What the fuse pass may fuse for these kernels: every activation the
+ * epilogue applies (af_cpu_epilogue_apply) joins its producer, and conv,
+ * linear, batch_norm, the binary ops and the activations finish with a
+ * residual ADD (their *_run_res / res arguments). */
+#define AF_CPU_ACTIVATION (AF_FUSE_JOIN | AF_FUSE_RESIDUAL)
+static const guint8 af_cpu_fuse[AF_OP_COUNT] = {
+  [AF_OP_CONV] = AF_FUSE_RESIDUAL,       [AF_OP_LINEAR] = AF_FUSE_RESIDUAL,
+  [AF_OP_BATCH_NORM] = AF_FUSE_RESIDUAL, [AF_OP_ADD] = AF_FUSE_RESIDUAL,
+  [AF_OP_SUB] = AF_FUSE_RESIDUAL,        [AF_OP_MUL] = AF_FUSE_RESIDUAL,
+  [AF_OP_DIV] = AF_FUSE_RESIDUAL,        [AF_OP_MAXIMUM] = AF_FUSE_RESIDUAL,
+  [AF_OP_MINIMUM] = AF_FUSE_RESIDUAL,    [AF_OP_RELU] = AF_CPU_ACTIVATION,
+  [AF_OP_RELU6] = AF_CPU_ACTIVATION,     [AF_OP_CLIP] = AF_CPU_ACTIVATION,
+  [AF_OP_SIGMOID] = AF_CPU_ACTIVATION,   [AF_OP_TANH] = AF_CPU_ACTIVATION,
+  [AF_OP_SILU] = AF_CPU_ACTIVATION,      [AF_OP_GELU] = AF_CPU_ACTIVATION,
+  [AF_OP_EXP] = AF_CPU_ACTIVATION,
+};
+
+const AfBackendCaps af_cpu_caps = { AF_CPU_MAX_EPILOGUE, af_cpu_fuse };
+
+/* A plan step's epilogue in the kernels' form: the same ops in the same
+ * order. The caps the plan was built with keep it within what the kernels
+ * take; anything else is a bug. */
+static void
+af_cpu_epilogue_from_plan (const AfEpilogue *ep, AfCpuEpilogue *out)
+{
+  g_assert (ep->n >= 0 && ep->n <= AF_CPU_MAX_EPILOGUE);
+  memset (out, 0, sizeof *out);
+  out->n = ep->n;
+  for (int i = 0; i < ep->n; i++) {
+    g_assert (ep->op[i] == AF_OP_ADD || (af_cpu_fuse[ep->op[i]] & AF_FUSE_JOIN));
+    out->op[i] = ep->op[i];
+    out->lo[i] = ep->lo[i];
+    out->hi[i] = ep->hi[i];
+  }
+}
+
 /* ---------------------------------------------------------------- helpers */
 
 /* @res: the ADD residual or NULL. */
 static void
-af_apply_epilogue_inplace (const AfEpilogue *ep, const guint16 *res, guint16 *x, gint64 n)
+af_apply_epilogue_inplace (const AfCpuEpilogue *ep, const guint16 *res, guint16 *x, gint64 n)
 {
   if (ep->n == 0)
     return;
   for (gint64 i = 0; i < n; i++)
-    x[i] = af_f32_to_fp16 (
-        af_epilogue_apply_res (ep, af_fp16_to_f32 (x[i]), res ? af_fp16_to_f32 (res[i]) : 0.0f));
+    x[i] = af_f32_to_fp16 (af_cpu_epilogue_apply_res (ep, af_fp16_to_f32 (x[i]),
+                                                      res ? af_fp16_to_f32 (res[i]) : 0.0f));
 }
 
 /* Returns (transfer full) the constant @t as fp32 values rounded to fp16
@@ -111,14 +155,14 @@ af_run_reference (AfCpuProgram *p, AfCpuStep *s)
       af_fp16_to_f32_n (s->in16[j], s->in32[j], af__shape_numel (&n->in[j]->shape));
   float *out = p->scratch;
   af_op_info[n->op].ref (n, (const float *const *) s->in32, out);
-  const AfEpilogue *ep = &s->step->ep;
+  const AfCpuEpilogue *ep = &s->ep;
   if (ep->n == 0) {
     af_f32_to_fp16_n (out, s->out, s->out_numel);
     return;
   }
   for (gint64 i = 0; i < s->out_numel; i++)
-    s->out[i] = af_f32_to_fp16 (af_epilogue_apply_res (ep, af_fp16_to_f32 (af_f32_to_fp16 (out[i])),
-                                                       s->res ? af_fp16_to_f32 (s->res[i]) : 0.0f));
+    s->out[i] = af_f32_to_fp16 (af_cpu_epilogue_apply_res (
+        ep, af_fp16_to_f32 (af_f32_to_fp16 (out[i])), s->res ? af_fp16_to_f32 (s->res[i]) : 0.0f));
 }
 
 /* The image port: uint8 pixels -> x * scale[c] + bias[c] -> fp16. */
@@ -130,7 +174,7 @@ af_run_image_input (AfCpuProgram *p, AfCpuStep *s)
   for (gint64 b = 0; b < n->out->shape.d[0]; b++)
     af_cpu_image_port_run (s->pixels + b * c * plane, c, plane, n->image.scale, n->image.bias,
                            s->out + b * c * plane);
-  af_apply_epilogue_inplace (&s->step->ep, s->res, s->out, s->out_numel);
+  af_apply_epilogue_inplace (&s->ep, s->res, s->out, s->out_numel);
   (void) p;
 }
 
@@ -139,7 +183,7 @@ af_run_reshape (AfCpuProgram *p, AfCpuStep *s)
 {
   if (s->in16[0] != s->out)
     memcpy (s->out, s->in16[0], s->out_numel * sizeof (guint16));
-  af_apply_epilogue_inplace (&s->step->ep, s->res, s->out, s->out_numel);
+  af_apply_epilogue_inplace (&s->ep, s->res, s->out, s->out_numel);
   (void) p;
 }
 
@@ -163,7 +207,7 @@ af_run_concat (AfCpuProgram *p, AfCpuStep *s)
     }
     col += row;
   }
-  af_apply_epilogue_inplace (&s->step->ep, s->res, s->out, s->out_numel);
+  af_apply_epilogue_inplace (&s->ep, s->res, s->out, s->out_numel);
   (void) p;
 }
 
@@ -224,8 +268,8 @@ static void
 af_run_max_pool (AfCpuProgram *p, AfCpuStep *s)
 {
   for (gint64 b = 0; b < s->batch; b++)
-    af_cpu_max_pool_run (&s->pool, &s->step->ep, s->in16[0] + b * s->in_image,
-                         s->out + b * s->out_image, p->kscratch, p->pool);
+    af_cpu_max_pool_run (&s->pool, &s->ep, s->in16[0] + b * s->in_image, s->out + b * s->out_image,
+                         p->kscratch, p->pool);
 }
 
 static void
@@ -233,7 +277,7 @@ af_run_pool (AfCpuProgram *p, AfCpuStep *s)
 {
   for (gint64 b = 0; b < s->batch; b++)
     af_cpu_pool2d_run (&s->pool, s->in16[0] + b * s->in_image, s->out + b * s->out_image, p->pool);
-  af_apply_epilogue_inplace (&s->step->ep, s->res, s->out, s->out_numel);
+  af_apply_epilogue_inplace (&s->ep, s->res, s->out, s->out_numel);
 }
 
 static void
@@ -243,10 +287,17 @@ af_run_nothing (AfCpuProgram *p, AfCpuStep *s)
   (void) s;
 }
 
-/* ---------------------------------------------------------------- binding */
+/* ---------------------------------------------------------------- kernels */
+
+/* TRUE if input @j of @s is a value in the arena, not a constant. */
+static gboolean
+af_input_live (const AfCpuStep *s, guint j)
+{
+  return s->node->in[j]->kind != AF_VALUE_CONST;
+}
 
 static gboolean
-af_bind_conv (AfCpuProgram *p, AfCpuStep *s)
+af_pick_conv (AfCpuProgram *p, AfCpuStep *s)
 {
   const AfNode *n = s->node;
   if (n->in[0]->kind == AF_VALUE_CONST || n->in[1]->kind != AF_VALUE_CONST ||
@@ -263,7 +314,7 @@ af_bind_conv (AfCpuProgram *p, AfCpuStep *s)
     .kh = w->d[2],
     .kw = w->d[3],
     .groups = n->attrs.groups,
-    .winograd = p->plan->winograd,
+    .winograd = p->winograd,
   };
   memcpy (d.stride, n->attrs.stride, sizeof d.stride);
   memcpy (d.pad, n->attrs.pad, sizeof d.pad);
@@ -273,13 +324,13 @@ af_bind_conv (AfCpuProgram *p, AfCpuStep *s)
   s->batch = x->d[0];
   s->in_image = d.c_in * d.h_in * d.w_in;
   s->out_image = d.c_out * d.h_out * d.w_out;
-  s->dw = af_cpu_dw_new (&d, wf, bf, &s->step->ep);
+  s->dw = af_cpu_dw_new (&d, wf, bf, &s->ep);
   if (s->dw) {
     p->kscratch_per_thread = MAX (p->kscratch_per_thread, af_cpu_dw_scratch_size (s->dw));
     s->run = af_run_dw;
     return TRUE;
   }
-  s->conv = af_cpu_conv_new (&d, wf, bf, &s->step->ep);
+  s->conv = af_cpu_conv_new (&d, wf, bf, &s->ep);
   if (!s->conv)
     return FALSE;
   af_cpu_conv_plan_threads (s->conv, af_pool_n_threads (p->pool));
@@ -289,7 +340,7 @@ af_bind_conv (AfCpuProgram *p, AfCpuStep *s)
 }
 
 static gboolean
-af_bind_linear (AfCpuProgram *p, AfCpuStep *s)
+af_pick_linear (AfCpuProgram *p, AfCpuStep *s)
 {
   const AfNode *n = s->node;
   if (n->in[0]->kind == AF_VALUE_CONST || n->in[1]->kind != AF_VALUE_CONST ||
@@ -298,7 +349,7 @@ af_bind_linear (AfCpuProgram *p, AfCpuStep *s)
   gint64 nn = n->in[1]->shape.d[0], k = n->in[1]->shape.d[1];
   g_autofree float *wf = af_const_f32 (n->in[1]);
   g_autofree float *bf = n->n_in > 2 ? af_const_f32 (n->in[2]) : NULL;
-  s->linear = af_cpu_linear_new (k, nn, wf, bf, &s->step->ep);
+  s->linear = af_cpu_linear_new (k, nn, wf, bf, &s->ep);
   if (!s->linear)
     return FALSE;
   s->batch = af__shape_numel (&n->in[0]->shape) / k;
@@ -309,7 +360,7 @@ af_bind_linear (AfCpuProgram *p, AfCpuStep *s)
 }
 
 static gboolean
-af_bind_pool (AfCpuProgram *p, AfCpuStep *s)
+af_pick_pool (AfCpuProgram *p, AfCpuStep *s)
 {
   const AfNode *n = s->node;
   const AfShape *x = &n->in[0]->shape, *y = &n->out->shape;
@@ -344,7 +395,7 @@ af_bind_pool (AfCpuProgram *p, AfCpuStep *s)
   s->run = af_run_pool;
   if (is_max && !n->attrs.global) {
     /* whole planes at a time (dwconv.c's phase planes), else row by row */
-    s->dw = af_cpu_dw_new_max_pool (&d, &s->step->ep);
+    s->dw = af_cpu_dw_new_max_pool (&d, &s->ep);
     if (s->dw) {
       p->kscratch_per_thread = MAX (p->kscratch_per_thread, af_cpu_dw_scratch_size (s->dw));
       s->run = af_run_dw;
@@ -358,41 +409,41 @@ af_bind_pool (AfCpuProgram *p, AfCpuStep *s)
 
 /* Binary ops: a constant operand gets an fp16 copy (its values are fp16). */
 static gboolean
-af_bind_binary (AfCpuProgram *p, AfCpuStep *s)
+af_pick_binary (AfCpuProgram *p, AfCpuStep *s)
 {
   const AfNode *n = s->node;
   for (guint j = 0; j < 2; j++)
-    if (!s->in16[j]) {
+    if (!af_input_live (s, j)) {
       gint64 cnt = af__shape_numel (&n->in[j]->shape);
       s->in16_owned[j] = g_new (guint16, MAX (cnt, 1));
       af_f32_to_fp16_n (s->in32[j], s->in16_owned[j], cnt);
       s->in16[j] = s->in16_owned[j];
     }
   af_cpu_binary_init (&s->binary, n->op, &n->in[0]->shape, &n->in[1]->shape, &n->out->shape,
-                      &s->step->ep);
+                      &s->ep);
   s->run = af_run_binary;
   (void) p;
   return TRUE;
 }
 
 static gboolean
-af_bind_batch_norm (AfCpuStep *s)
+af_pick_batch_norm (AfCpuStep *s)
 {
   const AfNode *n = s->node;
-  if (!s->in16[0])
+  if (!af_input_live (s, 0))
     return FALSE;
   for (guint j = 1; j < 5; j++)
     if (!s->in32_owned[j])
       return FALSE;
   af_cpu_batch_norm_init (&s->bn, &n->in[0]->shape, s->in32[1], s->in32[2], s->in32[3], s->in32[4],
-                          n->attrs.eps, &s->step->ep);
+                          n->attrs.eps, &s->ep);
   s->run = af_run_batch_norm;
   return TRUE;
 }
 
 /* mean / sum over trailing axes (every reduced axis after every kept one). */
 static gboolean
-af_bind_reduce (AfCpuStep *s)
+af_pick_reduce (AfCpuStep *s)
 {
   const AfNode *n = s->node;
   const AfShape *x = &n->in[0]->shape;
@@ -413,15 +464,15 @@ af_bind_reduce (AfCpuStep *s)
       outer *= x->d[i];
     }
   }
-  if (!s->in16[0] || inner == 0 || outer == 0)
+  if (!af_input_live (s, 0) || inner == 0 || outer == 0)
     return FALSE;
-  s->reduce = (AfReduceDesc){ n->op == AF_OP_MEAN, outer, inner, s->step->ep };
+  s->reduce = (AfReduceDesc){ n->op == AF_OP_MEAN, outer, inner, s->ep };
   s->run = af_run_reduce;
   return TRUE;
 }
 
 static gboolean
-af_bind_fast (AfCpuProgram *p, AfCpuStep *s)
+af_pick_kernel (AfCpuProgram *p, AfCpuStep *s)
 {
   const AfNode *n = s->node;
   gboolean all_live = TRUE;
@@ -448,19 +499,19 @@ af_bind_fast (AfCpuProgram *p, AfCpuStep *s)
     return TRUE;
   }
   case AF_OP_CONV:
-    return af_bind_conv (p, s);
+    return af_pick_conv (p, s);
   case AF_OP_LINEAR:
-    return af_bind_linear (p, s);
+    return af_pick_linear (p, s);
   case AF_OP_MAX_POOL:
   case AF_OP_AVG_POOL:
-    return af_bind_pool (p, s);
+    return af_pick_pool (p, s);
   case AF_OP_ADD:
   case AF_OP_SUB:
   case AF_OP_MUL:
   case AF_OP_DIV:
   case AF_OP_MAXIMUM:
   case AF_OP_MINIMUM:
-    return af_bind_binary (p, s);
+    return af_pick_binary (p, s);
   case AF_OP_RELU:
   case AF_OP_RELU6:
   case AF_OP_CLIP:
@@ -469,55 +520,53 @@ af_bind_fast (AfCpuProgram *p, AfCpuStep *s)
   case AF_OP_SILU:
   case AF_OP_GELU:
   case AF_OP_EXP:
-    if (!s->in16[0])
+    if (!af_input_live (s, 0))
       return FALSE;
-    af_cpu_unary_init (&s->unary, n->op, n->attrs.min, n->attrs.max, s->out_numel, &s->step->ep);
+    af_cpu_unary_init (&s->unary, n->op, n->attrs.min, n->attrs.max, s->out_numel, &s->ep);
     s->run = af_run_unary;
     return TRUE;
   case AF_OP_BATCH_NORM:
-    return af_bind_batch_norm (s);
+    return af_pick_batch_norm (s);
   case AF_OP_TRANSPOSE: {
-    if (!s->in16[0])
+    if (!af_input_live (s, 0))
       return FALSE;
     int perm[AF_MAX_RANK], r = n->in[0]->shape.rank;
     for (int i = 0; i < r; i++)
       perm[i] = n->attrs.n_perm ? (int) n->attrs.perm[i] : r - 1 - i;
-    af_cpu_transpose_init (&s->gather, &n->in[0]->shape, perm, &s->step->ep);
+    af_cpu_transpose_init (&s->gather, &n->in[0]->shape, perm, &s->ep);
     s->run = af_run_gather;
     return TRUE;
   }
   case AF_OP_UPSAMPLE:
-    if (!s->in16[0])
+    if (!af_input_live (s, 0))
       return FALSE;
     af_cpu_upsample_init (&s->gather, &n->in[0]->shape, n->attrs.scale[0], n->attrs.scale[1],
-                          &s->step->ep);
+                          &s->ep);
     s->run = af_run_gather;
     return TRUE;
   case AF_OP_MEAN:
   case AF_OP_SUM:
-    return af_bind_reduce (s);
+    return af_pick_reduce (s);
   default:
     return FALSE;
   }
 }
 
-/* Points the step at the arena and gives constants an fp32 copy; returns
- * the fp32 scratch the step needs if it runs its reference kernel. */
+/* Chooses @st's kernel (packing its weights) and gives constants an fp32
+ * copy; returns the fp32 scratch the step needs if it runs its reference
+ * kernel. Arena pointers come at bind (af_step_bind). */
 static gsize
-af_bind_step (AfCpuProgram *p, AfCpuStep *s, const AfStep *st, guint8 *arena)
+af_step_compile (AfCpuProgram *p, AfCpuStep *s, const AfStep *st)
 {
-  AfPlan *plan = p->plan;
   const AfNode *n = st->node;
   s->step = st;
   s->node = n;
-  s->out = (guint16 *) (arena + plan->offset[st->out->index]);
+  af_cpu_epilogue_from_plan (&st->ep, &s->ep);
   s->out_numel = af__shape_numel (&n->out->shape);
   s->in16 = g_new0 (const guint16 *, MAX (n->n_in, 1));
   s->in32 = g_new0 (float *, MAX (n->n_in, 1));
   s->in32_owned = g_new0 (gboolean, MAX (n->n_in, 1));
   s->in16_owned = g_new0 (guint16 *, MAX (n->n_in, 1));
-  if (n->op == AF_OP_IMAGE_INPUT)
-    s->pixels = arena + plan->port[n->out->index];
   gsize scratch = s->out_numel;
   for (guint j = 0; j < n->n_in; j++) {
     AfTensor *t = n->in[j];
@@ -525,20 +574,33 @@ af_bind_step (AfCpuProgram *p, AfCpuStep *s, const AfStep *st, guint8 *arena)
       s->in32[j] = af_const_f32 (t);
       s->in32_owned[j] = TRUE;
     } else {
-      s->in16[j] = (const guint16 *) (arena + plan->offset[t->index]);
       scratch += af__shape_numel (&t->shape);
     }
   }
-  if (st->residual)
-    s->res = (const guint16 *) (arena + plan->offset[st->residual->index]);
   if (s->out_numel == 0) { /* nothing to compute */
     s->run = af_run_nothing;
     return 0;
   }
-  if (af_bind_fast (p, s))
+  if (af_pick_kernel (p, s))
     return 0;
   s->run = af_run_reference;
   return scratch;
+}
+
+/* Points @s at the values it reads and writes in @arena (constants keep
+ * their copies). */
+static void
+af_step_bind (const AfPlan *plan, AfCpuStep *s, guint8 *arena)
+{
+  const AfNode *n = s->node;
+  s->out = (guint16 *) (arena + plan->offset[s->step->out->index]);
+  for (guint j = 0; j < n->n_in; j++)
+    if (af_input_live (s, j))
+      s->in16[j] = (const guint16 *) (arena + plan->offset[n->in[j]->index]);
+  if (s->step->residual)
+    s->res = (const guint16 *) (arena + plan->offset[s->step->residual->index]);
+  if (n->op == AF_OP_IMAGE_INPUT)
+    s->pixels = arena + plan->port[n->out->index];
 }
 
 /* Reference steps share one scratch: [output | input 0 | input 1 | ...]. */
@@ -565,19 +627,34 @@ af_cpu_available (const char **why)
   return TRUE;
 }
 
-static void af_cpu_release (gpointer program);
+/* The plan steps of segments [opts->first_segment, + n_segments). */
+static void
+af_cpu_step_range (const AfPlan *plan, const AfBackendOptions *opts, guint *first, guint *n)
+{
+  g_assert (opts->first_segment + opts->n_segments <= plan->segments->len);
+  *first = *n = 0;
+  if (opts->n_segments == 0)
+    return;
+  const AfSegment *a = &g_array_index (plan->segments, AfSegment, opts->first_segment);
+  const AfSegment *b =
+      &g_array_index (plan->segments, AfSegment, opts->first_segment + opts->n_segments - 1);
+  *first = a->first_step;
+  *n = b->first_step + b->n_steps - a->first_step;
+}
 
-static gpointer
-af_cpu_compile (AfPlan *plan, int threads, guint8 *arena, GError **error)
+static AfProgram *
+af_cpu_compile (const AfPlan *plan, const AfBackendOptions *opts, GError **error)
 {
   AfCpuProgram *p = g_new0 (AfCpuProgram, 1);
   p->plan = plan;
-  p->pool = af_pool_new (threads);
-  p->n_steps = plan->steps->len;
+  p->winograd = opts->winograd;
+  p->pool = af_pool_new (opts->threads);
+  af_cpu_step_range (plan, opts, &p->first_step, &p->n_steps);
   p->steps = g_new0 (AfCpuStep, MAX (p->n_steps, 1));
   gsize scratch = 0;
   for (guint i = 0; i < p->n_steps; i++) {
-    gsize need = af_bind_step (p, &p->steps[i], &g_array_index (plan->steps, AfStep, i), arena);
+    const AfStep *st = &g_array_index (plan->steps, AfStep, p->first_step + i);
+    gsize need = af_step_compile (p, &p->steps[i], st); /* not inside MAX: evaluated twice */
     scratch = MAX (scratch, need);
   }
   p->scratch = g_new0 (float, MAX (scratch, 1));
@@ -587,7 +664,17 @@ af_cpu_compile (AfPlan *plan, int threads, guint8 *arena, GError **error)
   const char *prof = g_getenv ("AF_PROFILE");
   p->profile = prof && *prof && strcmp (prof, "0") != 0;
   (void) error;
-  return p;
+  return (AfProgram *) p;
+}
+
+static gboolean
+af_cpu_bind (AfProgram *program, guint8 *arena, GError **error)
+{
+  AfCpuProgram *p = (AfCpuProgram *) program;
+  for (guint i = 0; i < p->n_steps; i++)
+    af_step_bind (p->plan, &p->steps[i], arena);
+  (void) error;
+  return TRUE;
 }
 
 static gint64
@@ -685,9 +772,9 @@ af_print_profile (AfCpuProgram *p)
 }
 
 static gboolean
-af_cpu_execute (gpointer program, GError **error)
+af_cpu_execute (AfProgram *program, GError **error)
 {
-  AfCpuProgram *p = program;
+  AfCpuProgram *p = (AfCpuProgram *) program;
   if (G_UNLIKELY (p->profile)) {
     af_execute_profiled (p);
     return TRUE;
@@ -699,9 +786,11 @@ af_cpu_execute (gpointer program, GError **error)
 }
 
 static void
-af_cpu_release (gpointer program)
+af_cpu_release (AfProgram *program)
 {
-  AfCpuProgram *p = program;
+  AfCpuProgram *p = (AfCpuProgram *) program;
+  if (!p)
+    return;
   if (p->profile)
     af_print_profile (p);
   for (guint i = 0; i < p->n_steps; i++) {
@@ -728,18 +817,26 @@ af_cpu_release (gpointer program)
 }
 
 static int
-af_cpu_n_threads (gpointer program)
+af_cpu_n_threads (AfProgram *program)
 {
   return af_pool_n_threads (((AfCpuProgram *) program)->pool);
 }
 
 static void
-af_cpu_parallel_for (gpointer program, gint64 n, gint64 grain, AfRangeFunc func, gpointer user_data)
+af_cpu_parallel_for (AfProgram *program, gint64 n, gint64 grain, AfRangeFunc func,
+                     gpointer user_data)
 {
   af_pool_parallel_for (((AfCpuProgram *) program)->pool, n, grain, func, user_data);
 }
 
 const AfBackend af_backend_cpu = {
-  "cpu",          af_cpu_available, af_cpu_compile,      af_cpu_execute,
-  af_cpu_release, af_cpu_n_threads, af_cpu_parallel_for,
+  .name = "cpu",
+  .caps = &af_cpu_caps,
+  .available = af_cpu_available,
+  .compile = af_cpu_compile,
+  .bind = af_cpu_bind,
+  .execute = af_cpu_execute,
+  .release = af_cpu_release,
+  .n_threads = af_cpu_n_threads,
+  .parallel_for = af_cpu_parallel_for,
 };

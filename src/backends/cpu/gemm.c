@@ -175,7 +175,7 @@ static const AfUkFn af__uk_avx2_fns[MR + 1] = {
 
 void
 af__gemm_tile (gboolean simd, gint64 k, const float *a, const float *b, gint64 ldb, int mr, int nr,
-               const float *bias_row, const float *bias_col, const AfEpilogue *ep,
+               const float *bias_row, const float *bias_col, const AfCpuEpilogue *ep,
                const guint16 *res, guint16 *c, gint64 ldc)
 {
   float acc[MR * NR] __attribute__ ((aligned (32)));

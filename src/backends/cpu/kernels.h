@@ -19,30 +19,26 @@
 G_BEGIN_DECLS
 
 /* ------------------------------------------------------------ epilogues
- * Unary activations fused into a producer. Each is applied in fp32 to the
- * fp16-rounded value and rounded to fp16 again, so a fused chain computes
- * exactly what the unfused ops would. */
-#define AF_MAX_EPILOGUE 4
+ * Unary activations fused into a producer, as the kernels take them (the
+ * executor translates a plan step's AfEpilogue into this). Each is applied
+ * in fp32 to the fp16-rounded value and rounded to fp16 again, so a fused
+ * chain computes exactly what the unfused ops would. */
+#define AF_CPU_MAX_EPILOGUE 4
 typedef struct {
   int n;
-  AfOp op[AF_MAX_EPILOGUE]; /* RELU, RELU6, CLIP, SIGMOID, TANH, SILU, GELU, EXP, or ADD:
-                             * x + residual[j] (at most one ADD; the kernel's *_run_res
-                             * gets the residual, an fp16 tensor shaped like the output) */
-  float lo[AF_MAX_EPILOGUE], hi[AF_MAX_EPILOGUE]; /* CLIP bounds */
-} AfEpilogue;
+  AfOp op[AF_CPU_MAX_EPILOGUE]; /* RELU, RELU6, CLIP, SIGMOID, TANH, SILU, GELU, EXP, or ADD:
+                                 * x + residual[j] (at most one ADD; the kernel's *_run_res
+                                 * gets the residual, an fp16 tensor shaped like the output) */
+  float lo[AF_CPU_MAX_EPILOGUE], hi[AF_CPU_MAX_EPILOGUE]; /* CLIP bounds */
+} AfCpuEpilogue;
 
 /* Applies the epilogue to one fp32 value (already rounded to fp16) and
  * returns the final fp16-representable value. @ep must not hold ADD. */
-float af_epilogue_apply (const AfEpilogue *ep, float x);
+float af_cpu_epilogue_apply (const AfCpuEpilogue *ep, float x);
 /* The same with the residual value @r for an ADD. */
-float af_epilogue_apply_res (const AfEpilogue *ep, float x, float r);
+float af_cpu_epilogue_apply_res (const AfCpuEpilogue *ep, float x, float r);
 /* TRUE if @ep holds an ADD (needs a residual). */
-gboolean af_epilogue_has_residual (const AfEpilogue *ep);
-/* TRUE if an unary op can join an epilogue. */
-gboolean af_epilogue_accepts (AfOp op);
-
-/* CPU features, detected once. */
-gboolean af_cpu_has_avx2_fma_f16c (void);
+gboolean af_cpu_epilogue_has_residual (const AfCpuEpilogue *ep);
 
 /* ------------------------------------------------------------ convolution */
 
@@ -60,7 +56,7 @@ typedef struct _AfConvKernel AfConvKernel;
 /* @w: [c_out, c_in/groups, kh, kw] fp32 holding fp16 values; @bias: [c_out]
  * or NULL. Both are copied/packed. */
 AfConvKernel *af_cpu_conv_new (const AfConvDesc *d, const float *w, const float *bias,
-                               const AfEpilogue *ep);
+                               const AfCpuEpilogue *ep);
 /* Plans @k's work split for a pool of @n_threads (runs on another pool
  * size plan theirs on the fly). */
 void af_cpu_conv_plan_threads (AfConvKernel *k, int n_threads);
@@ -82,7 +78,7 @@ typedef struct _AfLinearKernel AfLinearKernel;
 /* y[M, N] = x[M, K] . w[N, K]^T + bias[N], then the epilogue. @w: fp32
  * holding fp16 values (stored as fp16); @bias or NULL. Both are copied. */
 AfLinearKernel *af_cpu_linear_new (gint64 k, gint64 n, const float *w, const float *bias,
-                                   const AfEpilogue *ep);
+                                   const AfCpuEpilogue *ep);
 gsize af_cpu_linear_scratch_size (const AfLinearKernel *lk, gint64 m);
 void af_cpu_linear_run (const AfLinearKernel *lk, gint64 m, const guint16 *x, guint16 *y,
                         guint8 *scratch, AfPool *pool);

@@ -24,7 +24,7 @@ struct _AfLinearKernel {
   gint64 k, n, n_strips;
   guint16 *w;  /* [n_strips][k][NR], fp16 */
   float *bias; /* [n_strips * NR] */
-  AfEpilogue ep;
+  AfCpuEpilogue ep;
 };
 
 typedef struct {
@@ -40,10 +40,10 @@ typedef struct {
 } AfLinearRun;
 
 AfLinearKernel *
-af_cpu_linear_new (gint64 k, gint64 n, const float *w, const float *bias, const AfEpilogue *ep)
+af_cpu_linear_new (gint64 k, gint64 n, const float *w, const float *bias, const AfCpuEpilogue *ep)
 {
   g_return_val_if_fail (k >= 0 && n >= 0 && (w || k * n == 0), NULL);
-  g_return_val_if_fail (!ep || (ep->n >= 0 && ep->n <= AF_MAX_EPILOGUE), NULL);
+  g_return_val_if_fail (!ep || (ep->n >= 0 && ep->n <= AF_CPU_MAX_EPILOGUE), NULL);
   AfLinearKernel *lk = g_new0 (AfLinearKernel, 1);
   lk->k = k;
   lk->n = n;
@@ -173,7 +173,7 @@ af_cpu_linear_run_res (const AfLinearKernel *lk, gint64 m, const guint16 *x, con
 {
   if (m <= 0 || lk->n == 0)
     return;
-  g_return_if_fail (!af_epilogue_has_residual (&lk->ep) || res);
+  g_return_if_fail (!af_cpu_epilogue_has_residual (&lk->ep) || res);
   AfLinearRun r = {
     lk, m, x, y, res, scratch, af_cpu_linear_scratch_size (lk, m), af__cpu_use_simd (), 1, 1
   };

@@ -9,6 +9,7 @@
 #define AF_CPU_SIMD_H
 
 #include "kernels.h"
+#include "cpu-features.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -27,28 +28,6 @@ af__deinterleave16 (__m256 a, __m256 b, __m256 *even, __m256 *odd)
 
 G_BEGIN_DECLS
 
-/* TRUE when the AVX2/FMA/F16C paths run: the CPU has them and neither
- * AF_CPU_PORTABLE=1 (read once) nor af__cpu_force_portable() said no. */
-gboolean af__cpu_use_simd (void);
-/* Tests: forces the portable C paths (TRUE) or restores the detected choice
- * (FALSE). Not meant to be flipped while kernels run on other threads. */
-void af__cpu_force_portable (gboolean portable);
-
-/* TRUE when the AArch64 NEON body of af__gemm_acc runs: on every aarch64
- * build (NEON is architectural there) unless AF_CPU_PORTABLE=1 or
- * af__cpu_force_portable() said no; FALSE on other targets. */
-gboolean af__cpu_use_neon (void);
-
-/* TRUE when the AVX-512F conv microkernel may run: af__cpu_use_simd (), the
- * CPU and OS have AVX-512F, and neither AF_CPU_NO_AVX512=1 (read once) nor
- * af__cpu_force_no_avx512() said no. Results are the same either way. */
-gboolean af__cpu_use_avx512 (void);
-/* Tests: forces the AVX2 paths (TRUE) or restores the detected choice. */
-void af__cpu_force_no_avx512 (gboolean off);
-/* af__cpu_use_avx512 () and the CPU has AVX-512BW and VL too (16-bit
- * masked loads and stores). */
-gboolean af__cpu_use_avx512bw (void);
-
 /* Tests: the first of the paths a test compares that this build and CPU
  * run: 0 the AVX-512 kernels, 1 AVX2 or NEON, 2 portable C only. Path p
  * runs with af__cpu_force_portable (p == 2), af__cpu_force_no_avx512 (p != 0). */
@@ -59,7 +38,7 @@ af__cpu_first_path (void)
 }
 
 /* TRUE if every op of @ep is RELU, RELU6, CLIP or ADD (done in vector registers). */
-gboolean af__epilogue_is_simple (const AfEpilogue *ep);
+gboolean af__epilogue_is_simple (const AfCpuEpilogue *ep);
 
 /* A simple epilogue (af__epilogue_is_simple) as the vector finishers run
  * it: clamps commute with the monotonic fp16 rounding and a chain of clamps
@@ -72,16 +51,16 @@ typedef struct {
 } AfSimpleEp;
 
 /* Fills @se from the simple epilogue @ep (NULL: none). */
-void af__simple_ep (const AfEpilogue *ep, AfSimpleEp *se);
+void af__simple_ep (const AfCpuEpilogue *ep, AfSimpleEp *se);
 
 /* Finishes @n accumulators: dst[j] = fp16 (ep (fp16 (acc[j] + bias))), where
  * bias is @bias_v[j] if @bias_v is non-NULL, else @bias. @res: the ADD's
  * residual row aligned with @dst (NULL when @ep has no ADD). */
 void af__finish_row (gboolean simd, const float *acc, gint64 n, float bias, const float *bias_v,
-                     const AfEpilogue *ep, const guint16 *res, guint16 *dst);
+                     const AfCpuEpilogue *ep, const guint16 *res, guint16 *dst);
 /* dst[j] = fp16 (ep (fp16 (v[j]))): the finisher without a bias (elementwise
  * kernels: -0 stays -0). */
-void af__store_row (gboolean simd, const float *v, gint64 n, const AfEpilogue *ep,
+void af__store_row (gboolean simd, const float *v, gint64 n, const AfCpuEpilogue *ep,
                     const guint16 *res, guint16 *dst);
 
 /* dst[i] = fp16 -> fp32 (src[i]), i < @n: F16C for every element (tails
@@ -103,7 +82,7 @@ void af__split2 (gboolean simd, const float *row, gint64 n, float *even, float *
 #define AF_GEMM_NR 16
 
 void af__gemm_tile (gboolean simd, gint64 k, const float *a, const float *b, gint64 ldb, int mr,
-                    int nr, const float *bias_row, const float *bias_col, const AfEpilogue *ep,
+                    int nr, const float *bias_row, const float *bias_col, const AfCpuEpilogue *ep,
                     const guint16 *res, guint16 *c, gint64 ldc);
 
 /* The accumulating form: c[i * ldc + j] = (@load ? c[i * ldc + j] : 0) +
@@ -289,10 +268,6 @@ af__conv_cols_in (const AfConvDesc *d, gint64 n)
 {
   return (n - 1) * d->stride[1] + (d->kw - 1) * d->dilation[1] + 1;
 }
-
-/* TRUE if the environment variable @name is set to something other than ""
- * or "0"; read once, the answer kept in *@cache (a static gint, -1 at first). */
-gboolean af__env_flag (const char *name, gint *cache);
 
 G_END_DECLS
 

@@ -31,7 +31,7 @@
 
 struct _AfWino {
   AfConvDesc d;
-  AfEpilogue ep;
+  AfCpuEpilogue ep;
   gint64 m_blocks;        /* MR-row panels */
   gint64 th, tw, n_tiles; /* 2x2 output tiles */
   gint64 s_max, n_blocks; /* 16-tile strips per block; blocks */
@@ -113,7 +113,7 @@ af__wino_pack (AfWino *wk, const float *w)
 }
 
 AfWino *
-af__wino_new (const AfConvDesc *d, const float *w, const float *bias, const AfEpilogue *ep)
+af__wino_new (const AfConvDesc *d, const float *w, const float *bias, const AfCpuEpilogue *ep)
 {
   g_return_val_if_fail (d && w && d->groups == 1 && d->kh == 3 && d->kw == 3, NULL);
   AfWino *wk = g_new0 (AfWino, 1);

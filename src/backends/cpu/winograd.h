@@ -31,7 +31,8 @@ void af__wino_force (int on);
 /* Returns (transfer full) the kernel of an eligible @d: transforms the
  * weights @w [c_out, c_in, 3, 3] (U = G g G^T) and copies @bias (NULL:
  * zeros) and @ep. Free with af__wino_free. */
-AfWino *af__wino_new (const AfConvDesc *d, const float *w, const float *bias, const AfEpilogue *ep);
+AfWino *af__wino_new (const AfConvDesc *d, const float *w, const float *bias,
+                      const AfCpuEpilogue *ep);
 /* Scratch bytes per thread (a multiple of 64). */
 gsize af__wino_scratch_size (const AfWino *wk);
 /* One image, like af_cpu_conv_run_res: @res is the ADD residual or NULL;

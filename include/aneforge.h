@@ -488,6 +488,41 @@ AfGraph *af_graph_open (const char *path, const AfImportOptions *opts, GError **
 /* Number of elements of a shape. */
 gint64 af_shape_numel (int rank, const gint64 *shape);
 
+/* ---------------------------------------------------------------- ANE export
+ * The ANE backend's programs, written out (on any machine; docs/ane.md).
+ * @dialect is "ios18" (program(1.3), func main<ios18>; NULL means it) or
+ * "ios16" (program(1.0)). @g is borrowed. */
+
+/* Writes @dir/plan.json (segments, cuts, how values thread) and, per fused
+ * region, @dir/region-K/model.mil + weights/weight.bin. Same graph, same
+ * bytes. FALSE with @error set on an unknown dialect, a graph the partition
+ * cannot express or an I/O failure. */
+gboolean af_graph_export_ane (AfGraph *g, const char *dir, const char *dialect, GError **error);
+/* Writes the Core ML package @path (.mlpackage: Manifest.json, the ML
+ * Program in Data/com.apple.CoreML/model.mlmodel, its weight.bin). A
+ * segmented plan is refused when @path ends in .mlpackage (the error names
+ * the first cut); else @path becomes a folder of region-K.mlpackage and
+ * plan.json. FALSE with @error set on failure. */
+gboolean af_graph_export_coreml (AfGraph *g, const char *path, const char *dialect, GError **error);
+/* The ANE partition of @g as text: segments, each cut with its op, shape and
+ * rule, programs per frame (transfer full: g_free), or NULL with @error. */
+char *af_graph_describe_ane (AfGraph *g, GError **error);
+
+/* ---------------------------------------------------------------- the op table
+ * The ops a graph may use, in the library's table order, for listings such
+ * as `aneforge list-ops`. */
+
+typedef struct {
+  const char *name;   /* the JSON spelling, e.g. "conv" (static) */
+  gboolean bridge;    /* a bridge op: cuts the graph into a segmented plan */
+  const char *family; /* the op family (ops of one shape / reference / cost file), static */
+} AfOpDescription;
+
+/* Number of ops in the table. */
+guint af_op_count (void);
+/* Fills @desc with op @i (< af_op_count ()); the strings are static. */
+void af_op_describe (guint i, AfOpDescription *desc);
+
 G_END_DECLS
 
 #endif /* ANEFORGE_H */
