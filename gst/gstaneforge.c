@@ -46,6 +46,12 @@
  * order, each with its own results; a partial batch is run at EOS and
  * before serialized events, a flush drops the held frames.
  *
+ * On a backend other than the CPU (the Neural Engine), the first frame
+ * (and every `ane-check-interval`-th) also runs on the CPU backend; when an
+ * output differs by more than the bound (docs/ane.md, "The self-check"),
+ * a warning message says how far off it was and the model runs on the CPU
+ * from then on.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 -m videotestsrc num-buffers=30 ! aneforge model=models/tiny-classifier.json !
@@ -90,6 +96,7 @@ enum {
   PROP_INTERVAL,
   PROP_BATCH_SIZE,
   PROP_WINOGRAD,
+  PROP_ANE_CHECK_INTERVAL,
   PROP_STATS,
 };
 
@@ -105,6 +112,7 @@ enum {
 #define MAX_INTERVAL 1000000
 #define DEFAULT_BATCH_SIZE 1
 #define DEFAULT_WINOGRAD FALSE
+#define DEFAULT_ANE_CHECK_INTERVAL 0 /* the first frame only */
 #define MAX_BATCH_SIZE 64
 #define RESULTS_LINE_SIZE 4096
 #define MAX_THREADS 256
@@ -219,6 +227,9 @@ gst_aneforge_set_property (GObject *object, guint prop_id, const GValue *value, 
   case PROP_WINOGRAD:
     self->winograd = g_value_get_boolean (value);
     break;
+  case PROP_ANE_CHECK_INTERVAL:
+    self->ane_check_interval = g_value_get_int (value);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     break;
@@ -265,6 +276,9 @@ gst_aneforge_get_property (GObject *object, guint prop_id, GValue *value, GParam
   case PROP_WINOGRAD:
     g_value_set_boolean (value, self->winograd);
     break;
+  case PROP_ANE_CHECK_INTERVAL:
+    g_value_set_int (value, self->ane_check_interval);
+    break;
   case PROP_STATS:
     g_value_take_boxed (value, gst_aneforge_stats (self));
     break;
@@ -308,6 +322,7 @@ typedef struct {
   GstAneforgeMode run_mode;
   guint batch_size;
   gboolean winograd;
+  gint check_interval;
 } GstAneforgeSettings;
 
 static void
@@ -325,6 +340,7 @@ gst_aneforge_settings_get (GstAneforge *self, GstAneforgeSettings *s)
   s->run_mode = self->run_mode;
   s->batch_size = MAX (self->batch_size, 1);
   s->winograd = self->winograd;
+  s->check_interval = self->ane_check_interval;
   GST_OBJECT_UNLOCK (self);
 }
 
@@ -437,6 +453,7 @@ gst_aneforge_open_model (GstAneforge *self, const GstAneforgeSettings *s)
   opts.threads = (int) s->threads;
   opts.batch = (int) s->batch_size;
   opts.winograd = s->winograd;
+  opts.check_every = s->check_interval;
   AfModel *m = af_compile (g, &opts, &err);
   if (!m && s->batch_size > 1)
     gst_aneforge_post_batch_error (self, s, g, &opts, err);
@@ -664,8 +681,31 @@ gst_aneforge_open_tensor_output (GstAneforge *self)
 static GstAneforgeResults *gst_aneforge_worker_run (const guint8 *port, const GstAneforgeJob *job,
                                                     gpointer data);
 
+/* Once, when a self-check has just failed (ane-check-interval): a warning
+ * saying how far the backend's outputs were from the CPU backend's, and that
+ * the model runs on the CPU now. Any thread, no lock held. */
+static void
+gst_aneforge_check_warn (GstAneforge *self)
+{
+  AfCheckStatus s;
+  if (self->check_warned || !af_model_check_status (self->model, &s) || !s.fell_back)
+    return;
+  self->check_warned = TRUE;
+  GST_ELEMENT_WARNING (
+      self, STREAM, FAILED,
+      ("The %s backend's outputs differ from the CPU backend's by %.3g of their magnitude "
+       "(bound %.3g); running on the CPU from now on",
+       s.checked_backend, s.rel, s.bound),
+      ("self-check of frame %" G_GUINT64_FORMAT ": output %d \"%s\": max |%s - cpu| = %g, "
+       "max |cpu| = %g, relative %.3g > bound %.3g (8 x %u ops x 2^-11)",
+       s.checked_frame, s.output, s.output_name, s.checked_backend, s.max_diff, s.ref_max, s.rel,
+       s.bound, af_model_n_ops (self->model)));
+}
+
 /* One run on the (zeroed) port: the latency estimate before any frame (for
- * mode=auto and the LATENCY query), and a warm model. Posts on error. */
+ * mode=auto and the LATENCY query), and a warm model. The self-check's
+ * schedule restarts after it, so the first video frame is checked. Posts on
+ * error. */
 static gboolean
 gst_aneforge_time_model (GstAneforge *self)
 {
@@ -675,6 +715,8 @@ gst_aneforge_time_model (GstAneforge *self)
     GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Inference failed: %s", err->message), (NULL));
     return FALSE;
   }
+  gst_aneforge_check_warn (self);
+  af_model_check_restart (self->model);
   GstClockTime t = gst_util_get_timestamp () - t0;
   GST_OBJECT_LOCK (self);
   self->estimate_ns = t;
@@ -754,6 +796,7 @@ static gboolean
 gst_aneforge_open (GstAneforge *self, const GstAneforgeSettings *s)
 {
   self->model = gst_aneforge_open_model (self, s);
+  self->check_warned = FALSE;
   if (!self->model)
     return FALSE;
   self->mode = s->output;
@@ -1055,8 +1098,10 @@ static gboolean
 gst_aneforge_execute (GstAneforge *self)
 {
   g_autoptr (GError) err = NULL;
-  if (af_model_execute (self->model, &err))
+  if (af_model_execute (self->model, &err)) {
+    gst_aneforge_check_warn (self);
     return TRUE;
+  }
   GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Inference failed: %s", err->message), (NULL));
   return FALSE;
 }
@@ -1892,6 +1937,15 @@ gst_aneforge_class_init (GstAneforgeClass *klass)
                             "of identical (read when the model is compiled)",
                             DEFAULT_WINOGRAD, flags));
   g_object_class_install_property (
+      gobject_class, PROP_ANE_CHECK_INTERVAL,
+      g_param_spec_int ("ane-check-interval", "ANE check interval",
+                        "Backends other than the CPU: also run frames on the CPU backend and "
+                        "compare (max |difference| over the output's max magnitude, bound "
+                        "8 x ops x 2^-11); on a mismatch post a warning and run on the CPU. "
+                        "0: the first frame only, N: the first and every N-th, -1: never "
+                        "(read when the model is compiled)",
+                        -1, G_MAXINT, DEFAULT_ANE_CHECK_INTERVAL, flags));
+  g_object_class_install_property (
       gobject_class, PROP_BATCH_SIZE,
       g_param_spec_uint ("batch-size", "Batch size",
                          "Frames per model run (offline mode, output=meta): frames are held "
@@ -1946,6 +2000,7 @@ gst_aneforge_init (GstAneforge *self)
   self->interval = DEFAULT_INTERVAL;
   self->batch_size = DEFAULT_BATCH_SIZE;
   self->winograd = DEFAULT_WINOGRAD;
+  self->ane_check_interval = DEFAULT_ANE_CHECK_INTERVAL;
   self->batch = 1;
   self->live = -1;
   self->cls_index = -1;

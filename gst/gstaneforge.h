@@ -58,6 +58,7 @@ struct _GstAneforge {
   guint interval;                    /* infer every interval-th frame; read per frame */
   guint batch_size;                  /* frames per model run (offline, output=meta) */
   gboolean winograd;                 /* the CPU backend's Winograd 3x3 convolutions */
+  gint ane_check_interval;           /* AfCompileOptions.check_every */
   GstAneforgeWorker *worker;         /* start() to stop(); the pointer is guarded by the object
                                       * lock against readers outside the streaming thread */
   GstAneforgeWorkerStats last_stats; /* snapshot taken in stop(); object lock */
@@ -67,7 +68,8 @@ struct _GstAneforge {
   GstAneforgeOutput mode;
   AfModel *model;
   AfTensorInfo port;
-  guint8 *port_view; /* borrowed from the model */
+  guint8 *port_view;     /* borrowed from the model */
+  gboolean check_warned; /* the self-check's fall back was posted (executing thread only) */
   guint n_outputs;
   AfTensorInfo *outputs;    /* names borrowed from the model */
   GPtrArray *decoders;      /* AfDecoder* per output, NULL: none; shared with the results

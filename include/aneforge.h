@@ -234,6 +234,10 @@ typedef struct {
   gboolean winograd; /* CPU: stride-1 3x3 convs with 32+ channels as Winograd F(2x2, 3x3):
                       * faster (resnet18 ~25 %), outputs within a few fp16 ulps of the
                       * direct convolution instead of identical (docs/numerics.md) */
+  int check_every;   /* a backend other than the CPU: the frames also run on the CPU backend
+                      * and compared (af_model_check_status). 0: the first frame only;
+                      * N > 0: the first and every N-th; < 0: never. On a mismatch beyond
+                      * the bound the model runs on the CPU from then on (docs/ane.md) */
 } AfCompileOptions;
 #define AF_COMPILE_OPTIONS_INIT                                                                    \
   {                                                                                                \
@@ -251,6 +255,33 @@ const char *af_model_backend_name (AfModel *m);
 /* A human-readable plan report (transfer full): ops, shapes, regions, cuts,
  * weights, cost estimate. */
 char *af_model_describe (AfModel *m);
+
+/* The self-check of a model on an accelerator (AfCompileOptions.check_every):
+ * on a checked frame every output is compared with the CPU backend's, as
+ * r = max|out - cpu| / max|cpu|, against bound = 8 D u (D the graph's op
+ * count, u = 2^-11; docs/ane.md says why). The fields describe the latest
+ * check's output with the largest r; after a failed check they stay as
+ * that check left them. Strings are owned by the model. */
+typedef struct {
+  guint64 frames;        /* frames executed */
+  guint64 checks;        /* of them, also run on the CPU backend and compared */
+  guint64 checked_frame; /* the latest checked frame (0-based) */
+  gboolean fell_back;    /* a check failed: every frame since runs on the CPU backend */
+  int output;            /* the output furthest off, -1 before the first check */
+  const char *output_name;
+  double max_diff;             /* max |out - cpu| over that output */
+  double ref_max;              /* max |cpu| over it */
+  double rel;                  /* max_diff / ref_max (2^-14 at least below) */
+  double bound;                /* the largest rel that passes */
+  const char *checked_backend; /* the backend checked ("ane", "ane-sim"), static */
+} AfCheckStatus;
+/* Fills @status; FALSE (and @status zeroed, output -1) when @m has no
+ * self-check: on the CPU backend, or check_every < 0. */
+gboolean af_model_check_status (AfModel *m, AfCheckStatus *status);
+/* Restarts the self-check's schedule: the next af_model_execute is checked
+ * as a first frame, every N-th counts from it (e.g. after a warm-up run on
+ * a blank input). No-op without a self-check. */
+void af_model_check_restart (AfModel *m);
 
 /* ---------------------------------------------------------------- decoders
  * Post-processing: a model's fp16 outputs in, classes or detections out.

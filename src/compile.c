@@ -3,6 +3,7 @@
  * compile, and give the program to a model (runtime.c). Reads top to bottom
  * as its pass list. */
 #include "runtime.h"
+#include "selfcheck.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -148,6 +149,10 @@ af_backend_pick (AfBackendKind kind, GError **error)
   case AF_BACKEND_CPU:
     return af_backend_lookup ("cpu", error);
   case AF_BACKEND_ANE:
+    /* AF_ANE_SIM=1 (tests only): backend=ane means its stand-in, so the
+     * element's self-check runs here (tests/gst/test-selfcheck.c) */
+    if (g_strcmp0 (g_getenv ("AF_ANE_SIM"), "1") == 0)
+      return af_backend_lookup ("ane-sim", error);
     return af_backend_lookup ("ane", error);
   default:
     return af_backend_auto ();
@@ -159,6 +164,11 @@ af_options_check (const AfCompileOptions *o, GError **error)
 {
   if (o->batch < 0 || o->batch > 1024) {
     g_set_error (error, AF_ERROR, AF_ERROR_INVALID, "batch must be 0..1024, got %d", o->batch);
+    return FALSE;
+  }
+  if (o->check_every < -1) {
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID,
+                 "check_every must be -1 (never), 0 (first frame) or N, got %d", o->check_every);
     return FALSE;
   }
   if (o->threads < 0 || o->threads > 256) {
@@ -187,7 +197,13 @@ af__compile_on (AfGraph *g, const AfCompileOptions *o, const AfBackend *backend,
     af__plan_free (plan);
     return NULL;
   }
-  return af__model_new (plan, backend, program, error);
+  AfModel *m = af__model_new (plan, backend, program, error);
+  if (m && backend != &af_backend_cpu && o->check_every >= 0) {
+    m->check = af__selfcheck_new (g, o, error); /* the CPU twin */
+    if (!m->check)
+      g_clear_pointer (&m, af_model_free);
+  }
+  return m;
 }
 
 AfModel *

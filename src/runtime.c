@@ -3,6 +3,7 @@
 
 #include "bigmem.h"
 #include "decode.h"
+#include "selfcheck.h"
 
 #include <string.h>
 
@@ -70,6 +71,7 @@ af_model_free (AfModel *m)
 {
   if (!m)
     return;
+  af__selfcheck_free (m->check);
   m->backend->release (m->program);
   af_big_free (m->arena);
   g_clear_pointer (&m->inputs, g_array_unref);
@@ -101,7 +103,31 @@ const char *
 af_model_backend_name (AfModel *m)
 {
   g_return_val_if_fail (m, NULL);
+  AfCheckStatus s;
+  if (af_model_check_status (m, &s) && s.fell_back)
+    return af_backend_cpu.name; /* the backend its frames run on now */
   return m->backend->name;
+}
+
+gboolean
+af_model_check_status (AfModel *m, AfCheckStatus *status)
+{
+  g_return_val_if_fail (m && status, FALSE);
+  memset (status, 0, sizeof *status);
+  status->output = -1;
+  if (!m->check)
+    return FALSE;
+  af__selfcheck_status (m->check, status);
+  status->checked_backend = m->backend->name;
+  return TRUE;
+}
+
+void
+af_model_check_restart (AfModel *m)
+{
+  g_return_if_fail (m);
+  if (m->check)
+    af__selfcheck_restart (m->check);
 }
 
 guint
@@ -155,6 +181,8 @@ gboolean
 af_model_execute (AfModel *m, GError **error)
 {
   g_return_val_if_fail (m, FALSE);
+  if (m->check)
+    return af__selfcheck_execute (m, m->check, error);
   return m->backend->execute (m->program, error);
 }
 

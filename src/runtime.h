@@ -4,6 +4,8 @@
 
 #include "backend.h"
 
+typedef struct _AfSelfCheck AfSelfCheck;
+
 G_BEGIN_DECLS
 
 struct _AfModel {
@@ -15,6 +17,7 @@ struct _AfModel {
   GArray *outputs;          /* AfTensorInfo */
   GPtrArray *input_nodes;   /* AfNode*, borrowed */
   GPtrArray *output_values; /* AfTensor*, borrowed */
+  AfSelfCheck *check;       /* owned; NULL on the CPU backend (selfcheck.h) */
 };
 
 /* Takes @plan and @program (compiled by @backend for @plan): allocates

@@ -9,6 +9,10 @@
  *       tensor named after it, shape included, instead of printing values)
  *   aneforge bench MODEL.json [--runs N] [--warmup N] [--threads N] [--layers]
  *                  (--layers: AF_PROFILE's per-step table, % of the FMA peak included)
+ *   run and bench also take --backend auto|cpu|ane, --check-every N (the self-check
+ *       on an accelerator: 0 first frame, N every N-th, -1 never) and --seed S (every
+ *       input filled with pseudo-random values from seed S: pixels 0..255, fp16 in
+ *       [-1, 1); tools/mac-verify.sh feeds both backends the same input)
  *   aneforge import MODEL.onnx -o OUT.json [--rgb | --bgr | --gray] [--scale S[,S,S]]
  *                   [--bias B[,B,B]] [--mean M,M,M --std S,S,S] [--classify] [--softmax]
  *                   [--labels FILE] [--top N]
@@ -48,6 +52,10 @@ typedef struct {
   gboolean have_fill;
   int top, runs, warmup, batch;
   gboolean winograd, layers;
+  AfBackendKind backend;
+  int check_every;
+  gboolean have_seed;
+  guint32 seed;
 } Options;
 
 static int
@@ -68,6 +76,8 @@ load_and_compile (const char *path, const Options *o, GError **error)
   co.threads = o->threads;
   co.batch = o->batch;
   co.winograd = o->winograd;
+  co.backend = o->backend;
+  co.check_every = o->check_every;
   AfModel *m = af_compile (g, &co, error);
   af_graph_free (g);
   return m;
@@ -95,6 +105,23 @@ cmd_inspect (const char *path, const Options *o)
   fputs (report, stdout);
   af_model_free (m);
   return 0;
+}
+
+/* @n pseudo-random values from @seed (xorshift32, the same on every
+ * machine): uint8 pixels 0..255, or fp16 in [-1, 1). */
+static void
+fill_random (void *view, AfDType dt, gint64 n, guint32 seed)
+{
+  guint32 x = seed * 2654435761u + 1;
+  for (gint64 k = 0; k < n; k++) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    if (dt == AF_DTYPE_U8)
+      ((guint8 *) view)[k] = (guint8) (x >> 24);
+    else
+      ((guint16 *) view)[k] = af_f32_to_fp16 ((float) (x >> 8) / (1 << 23) - 1.0f);
+  }
 }
 
 /* Fills an image port (uint8 NCHW) from a picture file, resized bilinearly. */
@@ -161,6 +188,8 @@ fill_inputs (AfModel *m, const Options *o, GError **error)
         return FALSE;
       }
       memcpy (view, data, bytes);
+    } else if (o->have_seed) {
+      fill_random (view, dt, n, o->seed + i);
     } else {
       double v = o->have_fill ? o->fill : 0;
       for (gint64 k = 0; k < n; k++) {
@@ -418,13 +447,27 @@ cmd_bench (const char *path, const Options *o)
   getrusage (RUSAGE_SELF, &ru);
   printf ("{\"model\": \"%s\", \"threads\": %d, \"batch\": %d, \"winograd\": %s, \"runs\": %d, "
           "\"median_ms\": %.3f, \"min_ms\": %.3f, \"compile_ms\": %.1f, \"peak_rss_kb\": %ld, "
-          "\"ops\": %u, \"segments\": %u}\n",
+          "\"ops\": %u, \"segments\": %u, \"backend\": \"%s\"}\n",
           path, o->threads, MAX (o->batch, 1), o->winograd ? "true" : "false", o->runs,
           ms[o->runs / 2], ms[0], compile_ms, ru.ru_maxrss, af_model_n_ops (m),
-          af_model_n_segments (m));
+          af_model_n_segments (m), af_model_backend_name (m));
   g_free (ms);
   af_model_free (m);
   return 0;
+}
+
+/* "auto" / "cpu" / "ane" -> @out; FALSE on anything else */
+static gboolean
+parse_backend (const char *v, AfBackendKind *out)
+{
+  static const char *const names[] = { "auto", "cpu", "ane" };
+  static const AfBackendKind kinds[] = { AF_BACKEND_AUTO, AF_BACKEND_CPU, AF_BACKEND_ANE };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (strcmp (v, names[i]) == 0) {
+      *out = kinds[i];
+      return TRUE;
+    }
+  return FALSE;
 }
 
 /* "a" or "a,b,c" -> 3 floats; FALSE on junk */
@@ -534,6 +577,9 @@ takes_value (const char *a)
 {
   static const char *const with_value[] = {
     "--threads",
+    "--backend",
+    "--check-every",
+    "--seed",
     "--image",
     "--raw",
     "--fill",
@@ -681,7 +727,17 @@ main (int argc, char **argv)
     }
     if (strcmp (a, "--threads") == 0)
       o.threads = atoi (v);
-    else if (strcmp (a, "--image") == 0)
+    else if (strcmp (a, "--backend") == 0) {
+      if (!parse_backend (v, &o.backend)) {
+        fprintf (stderr, "aneforge: --backend takes auto, cpu or ane, not %s\n", v);
+        return 2;
+      }
+    } else if (strcmp (a, "--check-every") == 0)
+      o.check_every = atoi (v);
+    else if (strcmp (a, "--seed") == 0) {
+      o.seed = (guint32) strtoul (v, NULL, 10);
+      o.have_seed = TRUE;
+    } else if (strcmp (a, "--image") == 0)
       o.image = v;
     else if (strcmp (a, "--raw") == 0) {
       if (o.n_raw == AF_CLI_MAX_RAW) {
