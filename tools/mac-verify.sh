@@ -122,8 +122,6 @@ while (( i < ${#models[@]} )); do
   fi
   "$af" export --ane "$tmp/$name-ane" "$model" >>"$log" 2>&1
   programs=$(grep -c '"kind" : "program"' "$tmp/$name-ane/plan.json" 2>/dev/null || echo 0)
-  ops=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["nodes"]))' "$model" 2>/dev/null || echo 0)
-  bound=$(python3 -c "print(8 * max($ops, 1) / 2048)")
 
   # the ANE run: self-check off, every region's route logged
   G_MESSAGES_DEBUG=all "$af" run "$model" --backend ane --check-every -1 --seed 1 \
@@ -150,9 +148,12 @@ PY
     entries+=("{\"model\": \"$name\", \"status\": \"failed\", \"programs_per_frame\": $programs, \"programs\": $routes, \"ane_exit\": $ane_rc, \"cpu_exit\": $cpu_rc, \"error\": $(json_str "$err")}")
     continue
   fi
-  diffs=$(compare "$tmp/$name-cpu.safetensors" "$tmp/$name-ane.safetensors" "$bound")
   ane_bench=$("$af" bench "$model" --backend ane --check-every -1 --seed 1 2>>"$log" | tail -1)
   cpu_bench=$("$af" bench "$model" --backend cpu --seed 1 2>>"$log" | tail -1)
+  # the self-check's bound, 8 D u with D the model's op count as bench reports it
+  ops=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["ops"])' "$cpu_bench" 2>/dev/null || echo 0)
+  bound=$(python3 -c "print(8 * max($ops, 1) / 2048)")
+  diffs=$(compare "$tmp/$name-cpu.safetensors" "$tmp/$name-ane.safetensors" "$bound")
   entries+=("{\"model\": \"$name\", \"status\": \"ran\", \"programs_per_frame\": $programs, \"programs\": $routes, \"self_check_bound\": $bound, \"outputs\": $diffs, \"p50_ms\": {\"ane\": $(median_ms "$ane_bench"), \"cpu\": $(median_ms "$cpu_bench")}}")
 done
 
