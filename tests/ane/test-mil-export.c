@@ -466,10 +466,11 @@ every_op_graph (void)
   const gint64 w2s[4] = { 2, 4, 1, 1 }, b2[1] = { 2 }, ch[4] = { 1, 4, 1, 1 };
   const gint64 r3[3] = { 1, 64, 8 }, r4[3] = { 1, 128, 4 }, lw[2] = { 5, 8 }, mw[2] = { 8, 3 };
   const float scale = 1.0f / 64, bias = -1.0f;
-  float w[108], v4[4] = { 0.5f, 1.0f, 1.5f, 2.0f }, two[4] = { 2, 2, 2, 2 }, w2[8], m[24];
+  /* m backs both "lw" [5, 8] and "mw" [8, 3]: 40 values */
+  float w[108], v4[4] = { 0.5f, 1.0f, 1.5f, 2.0f }, two[4] = { 2, 2, 2, 2 }, w2[8], m[40];
   for (int i = 0; i < 108; i++)
     w[i] = (float) ((i * 7) % 11 - 5) / 16;
-  for (int i = 0; i < 24; i++)
+  for (int i = 0; i < 40; i++)
     m[i] = w2[i % 8] = (float) (i % 5 - 2) / 4;
   AfTensor *x = af_image_input (g, "image", is, AF_PIXEL_RGB, 1, &scale, 1, &bias);
   AfConvParams cp = AF_CONV_PARAMS_INIT;
