@@ -19,19 +19,7 @@ proto=$shared/ane/coreml-format
 python=$(command -v python3)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-bad=0
-
-ok () {
-  n=$((n + 1))
-  echo "ok $n - $1"
-}
-
-not_ok () {
-  n=$((n + 1))
-  bad=1
-  echo "not ok $n - $1"
-}
+. "$(dirname "$0")/models.sh"
 
 if ! command -v protoc >/dev/null; then
   echo "not ok 1 - protoc is missing (Debian protobuf-compiler: tools/bootstrap.sh)"
@@ -39,33 +27,9 @@ if ! command -v protoc >/dev/null; then
   exit 1
 fi
 
-# model name, then its file
-set -- \
-  tiny "$src/models/tiny-classifier.json" \
-  squeezenet "$shared/models/squeezenet/SqueezeNet_fp16.onnx" \
-  mnist "$shared/models/mnist/mnist.onnx" \
-  ultraface "$shared/models/ultraface/version-RFB-320_simplified.onnx" \
-  yunet "$shared/models/yunet/yunet_n_320_320.onnx" \
-  blazeface "${AF_CACHE:-$HOME/.cache/aneforge}/mediapipe-0.10.21/face_detection_short_range.tflite"
-
-while [ $# -ge 2 ]; do
+export_coreml () {
   name=$1
   model=$2
-  shift 2
-  if [ ! -f "$model" ]; then
-    not_ok "$name: $model is missing"
-    continue
-  fi
-  case $model in
-  *.onnx)
-    if "$aneforge" import "$model" -o "$tmp/$name.json" >"$tmp/log" 2>&1; then
-      model=$tmp/$name.json
-    else
-      not_ok "$name: aneforge import: $(tail -1 "$tmp/log")"
-      continue
-    fi
-    ;;
-  esac
   for dialect in ios18 ios16; do
     ane=$tmp/$name-$dialect.ane
     if ! "$aneforge" export --ane "$ane" "$model" --dialect $dialect >"$tmp/log" 2>&1; then
@@ -99,7 +63,8 @@ while [ $# -ge 2 ]; do
       sed 's/^/# /' "$tmp/check"
     fi
   done
-done
+}
+each_model export_coreml
 
 # the check is not vacuous: a package whose weight.bin lost a byte, and one
 # whose model.mlmodel says ios16 under an ios18 plan, fail it

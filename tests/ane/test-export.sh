@@ -22,47 +22,11 @@ defs=$shared/ane/reference/coremltools/converters/mil/mil/ops/defs
 python=$(command -v python3)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-bad=0
+. "$(dirname "$0")/models.sh"
 
-ok () {
-  n=$((n + 1))
-  echo "ok $n - $1"
-}
-
-not_ok () {
-  n=$((n + 1))
-  bad=1
-  echo "not ok $n - $1"
-}
-
-# model name, then its file
-set -- \
-  tiny "$src/models/tiny-classifier.json" \
-  squeezenet "$shared/models/squeezenet/SqueezeNet_fp16.onnx" \
-  mnist "$shared/models/mnist/mnist.onnx" \
-  ultraface "$shared/models/ultraface/version-RFB-320_simplified.onnx" \
-  yunet "$shared/models/yunet/yunet_n_320_320.onnx" \
-  blazeface "${AF_CACHE:-$HOME/.cache/aneforge}/mediapipe-0.10.21/face_detection_short_range.tflite"
-
-while [ $# -ge 2 ]; do
+export_ane () {
   name=$1
   model=$2
-  shift 2
-  if [ ! -f "$model" ]; then
-    not_ok "$name: $model is missing"
-    continue
-  fi
-  case $model in
-  *.onnx)
-    if "$aneforge" import "$model" -o "$tmp/$name.json" >"$tmp/log" 2>&1; then
-      model=$tmp/$name.json
-    else
-      not_ok "$name: aneforge import: $(tail -1 "$tmp/log")"
-      continue
-    fi
-    ;;
-  esac
   "$aneforge" inspect --backend ane "$model" >"$tmp/$name.inspect" 2>&1 &&
     grep -q "programs\? per frame" "$tmp/$name.inspect" &&
     ok "$name: inspect: $(head -1 "$tmp/$name.inspect")" ||
@@ -90,7 +54,8 @@ while [ $# -ge 2 ]; do
       sed 's/^/# /' "$tmp/lint"
     fi
   done
-done
+}
+each_model export_ane
 
 # the cuts the capability table makes on the real models
 grep -q 'host max_pool .*pooling stride > 2' "$tmp/mnist.inspect" 2>/dev/null &&
