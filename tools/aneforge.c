@@ -23,6 +23,7 @@
  *       the Core ML package (a segmented graph: OUT a directory of
  *       region-K.mlpackage + plan.json)
  *   aneforge inspect --backend ane MODEL                       the ANE segments and cuts
+ *   aneforge estimate MODEL [--target T | --all]   per-chip latency estimate (cli-estimate.c)
  */
 #include "aneforge.h"
 
@@ -33,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+
+int af_cli_estimate (int argc, char **argv); /* cli-estimate.c */
 
 #define AF_CLI_MAX_RAW 16 /* --raw files: inputs 0 .. 15 */
 
@@ -670,6 +673,7 @@ usage (void)
            "       aneforge export --ane DIR MODEL [--dialect ios18|ios16]\n"
            "       aneforge export --coreml OUT.mlpackage MODEL [--dialect ios18|ios16]\n"
            "       aneforge inspect --backend ane MODEL\n"
+           "       aneforge estimate MODEL [--target T | --all]\n"
            "       aneforge list-ops\n");
 }
 
@@ -685,6 +689,8 @@ main (int argc, char **argv)
                 .iou_threshold = -1 };
   if (argc >= 2 && strcmp (argv[1], "list-ops") == 0)
     return cmd_list_ops ();
+  if (argc >= 2 && strcmp (argv[1], "estimate") == 0)
+    return af_cli_estimate (argc, argv);
   for (int i = 2; argc >= 2 && i < argc; i++) /* the ANE's commands parse their own options */
     if (strcmp (argv[1], "export") == 0 ||
         (strcmp (argv[1], "inspect") == 0 && strcmp (argv[i], "--backend") == 0))
