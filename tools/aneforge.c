@@ -36,6 +36,7 @@
 #include <sys/resource.h>
 
 int af_cli_estimate (int argc, char **argv); /* cli-estimate.c */
+char *af_cli_estimate_summary (AfGraph *g);  /* transfer full */
 
 #define AF_CLI_MAX_RAW 16 /* --raw files: inputs 0 .. 15 */
 
@@ -642,6 +643,7 @@ cmd_ane (int argc, char **argv)
   if (!g)
     return fail (error);
   char *report = export ? NULL : af_graph_describe_ane (g, &error);
+  char *estimate = report ? af_cli_estimate_summary (g) : NULL;
   gboolean ok = !export  ? report != NULL
                 : coreml ? af_graph_export_coreml (g, coreml, dialect, &error)
                          : af_graph_export_ane (g, dir, dialect, &error);
@@ -650,7 +652,10 @@ cmd_ane (int argc, char **argv)
     return fail (error);
   if (report)
     fputs (report, stdout);
+  if (estimate)
+    fputs (estimate, stdout);
   g_free (report);
+  g_free (estimate);
   return 0;
 }
 

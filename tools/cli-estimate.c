@@ -10,6 +10,7 @@
 #include <string.h>
 
 int af_cli_estimate (int argc, char **argv);
+char *af_cli_estimate_summary (AfGraph *g);
 
 static void
 warn (const char *what)
@@ -31,6 +32,7 @@ estimate_one (AfGraph *g, const char *target)
   warn (e->warning);
   g_autofree char *text = af_estimate_describe (e);
   fputs (text, stdout);
+  fflush (stdout); /* the warnings after the table */
   g_autofree char *floor = af_estimate_floor_warning (e);
   warn (floor);
   af_estimate_free (e);
@@ -51,7 +53,9 @@ estimate_row (AfGraph *g, const char *target, int *status)
     return;
   }
   const AfTarget *t = &e->target;
-  printf ("%-12s %6d %-6s %-12s %-9s %8.1f %8.1f %8.2f %5u %5u %10.3f%s\n", t->name, t->family,
+  g_autofree char *label =
+      e->warning ? g_strdup_printf ("%s->%s", target, t->name) : g_strdup (t->name);
+  printf ("%-12s %6d %-6s %-12s %-9s %8.1f %8.1f %8.2f %5u %5u %10.3f%s\n", label, t->family,
           t->curve, t->anchor, af_provenance_name (t->provenance), t->floor_us, t->bw_gbs,
           t->peak_tflops, e->n_programs, e->n_host, e->total_us / 1e3,
           e->floor_bound ? "  floor-bound" : "");
@@ -68,6 +72,25 @@ estimate_all (AfGraph *g)
     estimate_row (g, af_target_name (i), &status);
   estimate_row (g, "m5-measured", &status);
   return status;
+}
+
+/* The analytic estimate on the three measured chips as one line for
+ * `inspect --backend ane` (transfer full), NULL if @g has none. */
+char *
+af_cli_estimate_summary (AfGraph *g)
+{
+  static const char *const chips[] = { "h13", "h14", "h17s" };
+  GString *line = g_string_new ("  estimate (analytic, docs/estimate.md):");
+  for (guint i = 0; i < G_N_ELEMENTS (chips); i++) {
+    AfEstimate *e = af_graph_estimate (g, chips[i], NULL);
+    if (!e)
+      return g_string_free (line, TRUE);
+    g_string_append_printf (line, "%s %s %.3f ms%s", i ? "," : "", chips[i], e->total_us / 1e3,
+                            e->floor_bound ? " (floor-bound)" : "");
+    af_estimate_free (e);
+  }
+  g_string_append (line, "; every chip: aneforge estimate MODEL --all\n");
+  return g_string_free (line, FALSE);
 }
 
 int

@@ -9,6 +9,7 @@
 #include "workloads.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* |got - want| within @rel of @want. */
@@ -375,32 +376,76 @@ test_floor_warning (void)
 
 /* ------------------------------------------------------------ published */
 
-static const char *const kind_name[] = { "GEMM", "conv", "attention", "ResNet-18", "MiniLM" };
+/* The published rows the seed's model misses by more than 25 %, and why
+ * (docs/estimate.md has the analysis). A listed row that comes within 25 %
+ * fails as well as an unlisted one that misses: the list stays true. For
+ * "m5-measured" every M5 Pro row is listed: the seed calls that model a
+ * pruner, and its per-node floor discount leaves little above the floor. */
+static const struct {
+  const char *source, *why;
+} outside_analytic[] = {
+  { "§5.1 M5 Pro ResNet-18", "every activation charged as DRAM traffic; weights alone take "
+                             "410 us at 57 GB/s" },
+  { "§5.2 M5 Pro GEMM 128x1024x1024", "floor 110 us + 2.6 MB at 57 GB/s > the 85.8 us measured" },
+  { "§5.2 M5 Pro conv resnet-ish C256 x16", "the anchor peak 8.9 TFLOP/s vs 24.3 measured here" },
+  { "§5.2 M5 Pro attention ViT S197",
+    "reshape/transpose/softmax activations charged as DRAM traffic" },
+  { "§5.2 M5 Pro attention S512", "reshape/transpose/softmax activations charged as DRAM traffic" },
+  { "§5.2 M1 GEMM floor 64x256x256", "the M1 fit's floor 220 us exceeds the 164 us measured" },
+  { "§5.2 M1 GEMM 128x1024x1024", "9 GB/s BW fit (the seed: M1 BW over-predicts 4-5x)" },
+  { "§5.2 M1 GEMM 256x4096x4096", "9 GB/s BW fit (the seed: M1 BW over-predicts 4-5x)" },
+  { "§5.2 M1 conv resnet-ish C256 x16", "the anchor peak 3.25 TFLOP/s vs 9.6 measured here" },
+  { "§5.2 M1 attention ViT S197", "9 GB/s BW fit charged on every activation" },
+  { "§5.2 M1 attention S512", "9 GB/s BW fit charged on every activation" },
+};
 
-/* Every published figure of targets.def (AF_POINT): the graph it was
- * measured on, estimated on its chip with the analytic model and on the
- * M5 Pro also with the measured one; the rows docs/estimate.md tabulates. */
+static const char *
+outside_why (const AfTestPoint *p, gboolean measured)
+{
+  if (measured)
+    return "m5-measured: a pruner";
+  for (guint i = 0; i < G_N_ELEMENTS (outside_analytic); i++)
+    if (strcmp (outside_analytic[i].source, p->source) == 0)
+      return outside_analytic[i].why;
+  return NULL;
+}
+
+/* Checks one estimate of @p against its published figure; prints the
+ * docs/estimate.md row. */
+static void
+check_point (const AfTestPoint *p, AfGraph *g, const char *model)
+{
+  AfEstimate *e = estimate (g, model);
+  double dev = e->total_us / p->published_us - 1;
+  const char *why = outside_why (p, strcmp (model, "m5-measured") == 0);
+  printf ("| %s | %s | %.1f | %.1f | %+.0f %% | %s | %s |\n", p->source, model, p->published_us,
+          e->total_us, dev * 100, af_provenance_name (e->target.provenance),
+          why ? why : "within 25 %");
+  if (!why && fabs (dev) > 0.25)
+    g_error ("%s on %s: estimate %.1f us, published %.1f us: %+.0f %%, outside 25 %%", p->source,
+             model, e->total_us, p->published_us, dev * 100);
+  if (why && fabs (dev) <= 0.25)
+    g_error ("%s on %s: estimate %.1f us is within 25 %% of %.1f us now; drop it from the "
+             "outside list (%s)",
+             p->source, model, e->total_us, p->published_us, why);
+  af_estimate_free (e);
+}
+
+/* Every published figure of targets.def (AF_POINT) against the estimate of
+ * the graph it was measured on: on its chip's analytic model, and for the
+ * M5 Pro on the measured model too. */
 static void
 test_published (void)
 {
+  g_assert_cmpuint (af_test_n_points, ==, 15);
   for (guint i = 0; i < af_test_n_points; i++) {
     const AfTestPoint *p = &af_test_points[i];
     GError *error = NULL;
     AfGraph *g = af_test_workload (p, &error);
     g_assert_no_error (error);
-    AfEstimate *e = estimate (g, p->arch);
-    double ratio = e->total_us / p->published_us;
-    double measured = -1;
-    if (strcmp (p->arch, "h17s") == 0) {
-      AfEstimate *m = estimate (g, "m5-measured");
-      measured = m->total_us;
-      af_estimate_free (m);
-    }
-    g_print ("| %s | %s %" G_GINT64_FORMAT " %" G_GINT64_FORMAT " %" G_GINT64_FORMAT
-             " %" G_GINT64_FORMAT " | %.1f | %.1f | %+.0f %% | %.1f |\n",
-             p->arch, kind_name[p->kind], p->a, p->b, p->c, p->d, p->published_us, e->total_us,
-             (ratio - 1) * 100, measured);
-    af_estimate_free (e);
+    check_point (p, g, p->arch);
+    if (strcmp (p->arch, "h17s") == 0)
+      check_point (p, g, "m5-measured");
     af_graph_free (g);
   }
 }
