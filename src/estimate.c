@@ -38,11 +38,15 @@ af__estimate_flops (const AfNode *n)
   switch (n->op) {
   case AF_OP_CONV: {
     const AfShape *w = &n->in[1]->shape; /* [Cout, Cin / groups, kH, kW] */
+    if (w->rank != 4)
+      return 0;
     return 2.0 * af_numel (&n->out->shape) * (double) w->d[1] * (double) w->d[2] * (double) w->d[3];
   }
   case AF_OP_MATMUL:
   case AF_OP_LINEAR: { /* x [..., K]: every output element is a K-long dot product */
     const AfShape *x = &n->in[0]->shape;
+    if (x->rank == 0)
+      return 0;
     return 2.0 * af_numel (&n->out->shape) * (double) x->d[x->rank - 1];
   }
   default:
