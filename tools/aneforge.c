@@ -34,6 +34,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
+int af_cli_precision (int argc, char **argv); /* tools/cli-precision.c */
+
 #define AF_CLI_MAX_RAW 16 /* --raw files: inputs 0 .. 15 */
 
 typedef struct {
@@ -670,7 +672,8 @@ usage (void)
            "       aneforge export --ane DIR MODEL [--dialect ios18|ios16]\n"
            "       aneforge export --coreml OUT.mlpackage MODEL [--dialect ios18|ios16]\n"
            "       aneforge inspect --backend ane MODEL\n"
-           "       aneforge list-ops\n");
+           "       aneforge list-ops\n"
+           "       aneforge precision MODEL [--target T] [--calibrate N]\n");
 }
 
 int
@@ -685,6 +688,8 @@ main (int argc, char **argv)
                 .iou_threshold = -1 };
   if (argc >= 2 && strcmp (argv[1], "list-ops") == 0)
     return cmd_list_ops ();
+  if (argc >= 2 && strcmp (argv[1], "precision") == 0) /* tools/cli-precision.c */
+    return af_cli_precision (argc, argv);
   for (int i = 2; argc >= 2 && i < argc; i++) /* the ANE's commands parse their own options */
     if (strcmp (argv[1], "export") == 0 ||
         (strcmp (argv[1], "inspect") == 0 && strcmp (argv[i], "--backend") == 0))
