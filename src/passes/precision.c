@@ -2,8 +2,9 @@
  *
  * A static pass over the graph in topological order. Every value gets a
  * range model: an interval [lo, hi] (sound, worst case) and a statistical
- * model (mean mu, variance var of its elements, inputs assumed independent)
- * from which the pass takes the value's typical peak, min(|mu| + 6 sigma,
+ * model (mean mu, variance var of its elements, inputs assumed independent;
+ * per channel for NCHW values where the ops keep channels) from which the
+ * pass takes the value's typical peak, min(|mu| + 6 sigma,
  * max(|lo|, |hi|)). Worst-case intervals grow with depth far beyond what
  * trained networks reach, so the risks are judged on the peak; the interval
  * is reported beside it. Sources: the image port's scale / bias over pixels
