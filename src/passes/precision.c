@@ -841,7 +841,6 @@ af_is_deviation (const AfTensor *t)
 static void
 af_rule_values (AfPrec *p, const AfNode *n, const AfRange *r, AfNodeRisk *nr)
 {
-  const char *name = n->name;
   gboolean square = n->op == AF_OP_MUL && n->in[0] == n->in[1];
   if (r->peak > AF_FP16_MAX) {
     if (square && af_is_deviation (n->in[0]))
@@ -878,7 +877,6 @@ af_rule_values (AfPrec *p, const AfNode *n, const AfRange *r, AfNodeRisk *nr)
       af_risk_set (p, nr, AF_RISK_MATMUL_INF, 1, "scale down before the matmul", g_strdup (why));
     g_free (why);
   }
-  (void) name;
 }
 
 static void
