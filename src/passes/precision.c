@@ -39,6 +39,7 @@
 #define AF_FP16_MAX 65504.0              /* largest finite fp16 */
 #define AF_FP16_MIN_NORMAL (1.0 / 16384) /* 2^-14 */
 #define AF_FP16_TINY (1.0 / 33554432)    /* 2^-25: rounds to zero below */
+#define AF_FP16_MIN_SUB (1.0 / 16777216) /* 2^-24: the smallest subnormal */
 #define AF_SIGMAS 6.0                    /* typical peak = |mu| + 6 sigma */
 #define AF_FP16_CLEAN 1e-3               /* seed ANCHORS.md 6.3 _FP16_CLEAN */
 #define AF_NARROW_SUM_FLOOR 256          /* seed ANCHORS.md 6.3 _NARROW_SUM_FLOOR */
@@ -1068,7 +1069,7 @@ af_calib_model (AfPrec *p, AfCalib *c, AfModel *m, double *worst, GError **error
       if (isfinite (ref[j]))
         mag = MAX (mag, fabs (ref[j]));
     }
-    *worst = MAX (*worst, d / MAX (mag, AF_FP16_MIN_NORMAL));
+    *worst = MAX (*worst, d / MAX (mag, AF_FP16_MIN_SUB));
   }
   for (guint i = 0; i < no; i++)
     g_free (out[i]);
@@ -1113,7 +1114,7 @@ af_calibrate (AfPrec *p, GPtrArray *order, GError **error)
   }
   if (ok) {
     for (guint i = 0; i < order->len; i++) {
-      p->rep->nodes[i].measured = c.diff[i] / MAX (c.ref[i], AF_FP16_MIN_NORMAL);
+      p->rep->nodes[i].measured = c.diff[i] / MAX (c.ref[i], AF_FP16_MIN_SUB);
       p->rep->nodes[i].measured_peak = c.ref[i];
     }
     p->rep->calibrated = p->o->calibrate;

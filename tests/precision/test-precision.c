@@ -136,6 +136,66 @@ test_narrow_sum (void)
   }
 }
 
+/* x in [-1, 1] times 1e-6: subnormal fp16 (spacing 6e-8, 3 % of 1e-6);
+ * the calibration measures the loss. */
+static void
+test_underflow (void)
+{
+  AfGraph *g = af_graph_new ("underflow");
+  gint64 shape[] = { 1, 64 }, one[] = { 1 };
+  float tiny = 1e-6f;
+  AfTensor *y = af_mul (g, af_input (g, "x", 2, shape), af_weight (g, "tiny", 1, one, &tiny));
+  af_tensor_set_name (y, "scaled");
+  af_graph_add_output (g, "y", y);
+  AfPrecisionReport *r = analyse (g, NULL, 2, NULL);
+  const AfNodeRisk *n = node (r, "scaled");
+  g_assert_cmpint (n->kind, ==, AF_RISK_UNDERFLOW);
+  g_assert_cmpfloat (fabs (n->score - (1.0 / 33554432) / 1e-6), <, 1e-3); /* 2^-25 / peak */
+  g_assert_nonnull (warning (r, "PrecisionWarning", "scaled"));
+  g_assert_cmpfloat (n->measured, >, 0.005);
+  af_precision_report_free (r);
+  af_graph_free (g);
+}
+
+/* The variance of values in [-1000, 1000]: the squared deviations overflow;
+ * a mean of squares over an axis of 70000 is beyond the seed's 65536 wall. */
+static void
+test_variance_cliff (void)
+{
+  AfGraph *g = af_graph_new ("variance");
+  gint64 shape[] = { 1, 1, 8, 8 };
+  int axes[] = { 2, 3 };
+  AfTensor *x = af_input (g, "x", 4, shape);
+  AfTensor *d = af_sub (g, x, af_mean (g, x, 2, axes, TRUE));
+  AfTensor *sq = af_mul (g, d, d);
+  af_tensor_set_name (sq, "sq");
+  af_graph_add_output (g, "var", af_mean (g, sq, 2, axes, TRUE));
+  AfPrecisionOptions o = AF_PRECISION_OPTIONS_INIT;
+  o.input_lo = -1000;
+  o.input_hi = 1000;
+  GError *error = NULL;
+  AfPrecisionReport *r = af_precision_risk (g, &o, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (node (r, "sq")->kind, ==, AF_RISK_VARIANCE_CLIFF);
+  g_assert_nonnull (warning (r, "PrecisionWarning", "sq"));
+  af_precision_report_free (r);
+  af_graph_free (g);
+
+  g = af_graph_new ("wall");
+  gint64 wide[] = { 1, 70000 };
+  int ax[] = { 1 };
+  x = af_input (g, "x", 2, wide);
+  AfTensor *m = af_mean (g, af_mul (g, x, x), 1, ax, FALSE);
+  af_tensor_set_name (m, "meansq");
+  af_graph_add_output (g, "m", m);
+  o.input_lo = o.input_hi = 0;
+  r = af_precision_risk (g, &o, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (node (r, "meansq")->kind, ==, AF_RISK_VARIANCE_CLIFF);
+  af_precision_report_free (r);
+  af_graph_free (g);
+}
+
 /* The ANE's cliffs follow the target: a matmul result of ~40000 is inf on
  * every ANE chip (a cross-chip warning for the host), a sliced program input
  * beyond 4094 saturates on h13 / h14 only (a cross-chip warning elsewhere). */
@@ -280,6 +340,8 @@ main (int argc, char **argv)
   g_test_add_func ("/precision/overflow", test_overflow);
   g_test_add_func ("/precision/cancel", test_cancel);
   g_test_add_func ("/precision/narrow-sum", test_narrow_sum);
+  g_test_add_func ("/precision/underflow", test_underflow);
+  g_test_add_func ("/precision/variance-cliff", test_variance_cliff);
   g_test_add_func ("/precision/chip-cliffs", test_chip_cliffs);
   g_test_add_func ("/precision/calibration-hand", test_calibration_hand);
   g_test_add_func ("/precision/squeezenet-quiet", test_squeezenet_quiet);
