@@ -108,6 +108,34 @@ test_cancel (void)
   af_graph_free (g);
 }
 
+/* batch_norm's x - mean on values in [999, 1001] around a mean of 1000:
+ * the cancellation inside the op is flagged too. */
+static void
+test_batch_norm_cancel (void)
+{
+  AfGraph *g = af_graph_new ("bn");
+  gint64 shape[] = { 1, 2, 4, 4 }, c[] = { 2 };
+  float one[] = { 1, 1 }, zero[] = { 0, 0 }, mean[] = { 1000, 1000 };
+  AfTensor *y = af_batch_norm (g, af_input (g, "x", 4, shape), af_weight (g, "g", 1, c, one),
+                               af_weight (g, "b", 1, c, zero), af_weight (g, "m", 1, c, mean),
+                               af_weight (g, "v", 1, c, one), 1e-5f);
+  af_tensor_set_name (y, "bn");
+  af_graph_add_output (g, "y", y);
+  AfPrecisionOptions o = AF_PRECISION_OPTIONS_INIT;
+  o.input_lo = 999;
+  o.input_hi = 1001;
+  o.calibrate = 2;
+  GError *error = NULL;
+  AfPrecisionReport *r = af_precision_risk (g, &o, &error);
+  g_assert_no_error (error);
+  const AfNodeRisk *n = node (r, "bn");
+  g_assert_cmpint (n->kind, ==, AF_RISK_CANCEL_SUB);
+  g_assert_cmpfloat (n->score, >, 0.1);
+  g_assert_cmpfloat (n->measured, >, 0.05); /* fp16 spacing at 1000 is 0.5 */
+  af_precision_report_free (r);
+  af_graph_free (g);
+}
+
 /* A signed sum over 4096 terms: the seed's proxy 1e-3 sqrt(4096) = 0.064;
  * over 64 terms it stays quiet. */
 static void
@@ -339,6 +367,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/precision/overflow", test_overflow);
   g_test_add_func ("/precision/cancel", test_cancel);
+  g_test_add_func ("/precision/batch-norm-cancel", test_batch_norm_cancel);
   g_test_add_func ("/precision/narrow-sum", test_narrow_sum);
   g_test_add_func ("/precision/underflow", test_underflow);
   g_test_add_func ("/precision/variance-cliff", test_variance_cliff);
