@@ -646,6 +646,80 @@ char *af_estimate_describe (const AfEstimate *e);
 char *af_estimate_floor_warning (const AfEstimate *e);
 const char *af_bound_name (AfBound b);           /* "floor", "memory", "compute" */
 const char *af_provenance_name (AfProvenance p); /* "anchor", "analytic", "measured" */
+/* ---------------------------------------------------------------- precision
+ * Where fp16 will hurt (docs/precision.md): a static analysis of a graph
+ * under the numerics contract (fp16 tensors, fp32 accumulation) for a target
+ * ANE chip, with an optional calibration that measures each op's error
+ * against an fp32 run of the same graph. */
+
+typedef enum {
+  AF_RISK_NONE,
+  AF_RISK_NARROW_SUM,     /* a signed sum over K >= 256 terms: error grows ~ sqrt(K) */
+  AF_RISK_CANCEL_SUB,     /* a difference far smaller than its operands (x - mean(x)) */
+  AF_RISK_VARIANCE_CLIFF, /* squared deviations overflow / go subnormal, or a reduced axis
+                           * beyond the ANE's 65536 per-axis bound */
+  AF_RISK_OVERFLOW,       /* values beyond 65504 become inf */
+  AF_RISK_UNDERFLOW,      /* values below 2^-14 lose bits; below 2^-25 flush to zero */
+  AF_RISK_MATMUL_INF,     /* a matmul result beyond ~32759 becomes inf on the ANE */
+  AF_RISK_SLICE_CLAMP,    /* a program-input slice saturates |x| > 4094 on h13 / h14 */
+} AfRiskKind;
+
+/* Warn above this estimated relative error (the seed's fp16-clean floor). */
+#define AF_PRECISION_WARN 1e-3
+
+typedef struct {
+  const char *target;        /* a chip family or target ("h13", "m1", "h17s", "host"); NULL: any ANE
+                              * chip. Unknown names are treated as family 2 (M1) with a warning */
+  double input_lo, input_hi; /* range of the values of non-image inputs; both 0: [-1, 1] */
+  int calibrate;             /* frames to run in fp32 and fp16 to measure each op's error */
+  guint32 seed;              /* of the random calibration frames */
+  const float *const *inputs; /* NULL, or one calibration frame: one fp32 buffer per graph input
+                               * (pixel values 0..255 for an image port), used for every frame */
+} AfPrecisionOptions;
+#define AF_PRECISION_OPTIONS_INIT                                                                  \
+  {                                                                                                \
+    NULL, 0, 0, 0, 1, NULL                                                                         \
+  }
+
+typedef struct {
+  const char *node;       /* the node's name */
+  const char *op;         /* its op (static) */
+  AfRiskKind kind;        /* the worst risk found; AF_RISK_NONE: none */
+  double score;           /* estimated relative error of the output, err / max|output|, 0..1 */
+  double peak;            /* estimated largest |output| (mean + 6 sigma, within the interval) */
+  double bound;           /* interval bound on |output| (worst case; may be inf) */
+  const char *fix;        /* the rewrite that addresses it, "" for none (static) */
+  const char *reason;     /* why, with the figures */
+  const char *cross_chip; /* why this node's fp16 value differs on another chip family, or NULL */
+  double measured;        /* calibration: max|fp16 - fp32| / max|fp32| over the frames; -1: none */
+  double measured_peak;   /* calibration: max|fp32 output| seen; -1: none */
+} AfNodeRisk;
+
+typedef struct {
+  const char *target; /* the resolved target ("any", "host", "h13", ...) */
+  int family;         /* its ANE family (seed ANCHORS.md 6.1), 0: host / any */
+  guint n_nodes;      /* compute nodes, in topological order */
+  AfNodeRisk *nodes;
+  guint n_hotspots;      /* nodes with score > AF_PRECISION_WARN, worst first */
+  guint *hotspots;       /* indices into @nodes */
+  double graph_error;    /* estimated relative error at the outputs (the worst node's) */
+  int calibrated;        /* frames measured, 0: none */
+  double measured_error; /* calibration: the compiled model's outputs (CPU backend) against
+                          * the fp32 run, max over outputs of max|d| / max|fp32|; -1: none */
+  char **warnings;       /* NULL-terminated: "PrecisionWarning: node \"x\" ..." and
+                          * "CrossChipFP16Warning: node \"x\" ...", named as the seed does */
+  char **owned;          /* internal: the strings the nodes point to */
+} AfPrecisionReport;
+
+/* Analyses @g (borrowed, not modified) with @opts (NULL: defaults). Returns
+ * (transfer full: af_precision_report_free) the report, or NULL with @error
+ * set (an invalid graph, or a calibration that cannot run). */
+AfPrecisionReport *af_precision_risk (AfGraph *g, const AfPrecisionOptions *opts, GError **error);
+void af_precision_report_free (AfPrecisionReport *r);
+/* The report as a table, hotspots and warnings (transfer full). */
+char *af_precision_report_format (const AfPrecisionReport *r);
+/* "narrow_sum", "cancel_sub", ... (static) */
+const char *af_risk_kind_name (AfRiskKind kind);
 
 /* ---------------------------------------------------------------- the op table
  * The ops a graph may use, in the library's table order, for listings such

@@ -37,6 +37,7 @@
 
 int af_cli_estimate (int argc, char **argv); /* cli-estimate.c */
 char *af_cli_estimate_summary (AfGraph *g);  /* transfer full */
+int af_cli_precision (int argc, char **argv); /* tools/cli-precision.c */
 
 #define AF_CLI_MAX_RAW 16 /* --raw files: inputs 0 .. 15 */
 
@@ -679,7 +680,8 @@ usage (void)
            "       aneforge export --coreml OUT.mlpackage MODEL [--dialect ios18|ios16]\n"
            "       aneforge inspect --backend ane MODEL\n"
            "       aneforge estimate MODEL [--target T | --all]\n"
-           "       aneforge list-ops\n");
+           "       aneforge list-ops\n"
+           "       aneforge precision MODEL [--target T] [--calibrate N]\n");
 }
 
 int
@@ -696,6 +698,8 @@ main (int argc, char **argv)
     return cmd_list_ops ();
   if (argc >= 2 && strcmp (argv[1], "estimate") == 0)
     return af_cli_estimate (argc, argv);
+  if (argc >= 2 && strcmp (argv[1], "precision") == 0) /* tools/cli-precision.c */
+    return af_cli_precision (argc, argv);
   for (int i = 2; argc >= 2 && i < argc; i++) /* the ANE's commands parse their own options */
     if (strcmp (argv[1], "export") == 0 ||
         (strcmp (argv[1], "inspect") == 0 && strcmp (argv[i], "--backend") == 0))
