@@ -13,7 +13,14 @@
 enum { MODEL_OPERATOR_CODES = 1, MODEL_SUBGRAPHS = 2, MODEL_BUFFERS = 4 };
 enum { CODE_DEPRECATED = 0, CODE_CUSTOM = 1, CODE_BUILTIN = 3 };
 enum { SG_TENSORS = 0, SG_INPUTS = 1, SG_OUTPUTS = 2, SG_OPERATORS = 3 };
-enum { OP_OPCODE = 0, OP_INPUTS = 1, OP_OUTPUTS = 2, OP_OPTIONS_TYPE = 3, OP_OPTIONS = 4 };
+enum {
+  OP_OPCODE = 0,
+  OP_INPUTS = 1,
+  OP_OUTPUTS = 2,
+  OP_OPTIONS_TYPE = 3,
+  OP_OPTIONS = 4,
+  OP_CUSTOM_OPTIONS = 5
+};
 enum {
   TENSOR_SHAPE = 0,
   TENSOR_TYPE = 1,
@@ -47,12 +54,21 @@ enum { TFL_SAME = 0, TFL_VALID = 1 };
   X (SOFTMAX, 25, 9)                                                                               \
   X (TANH, 28, 0)                                                                                  \
   X (PAD, 34, 22)                                                                                  \
-  X (RESIZE_NEAREST_NEIGHBOR, 97, 74)
+  X (TRANSPOSE_CONV, 67, 49)                                                                       \
+  X (RESIZE_BILINEAR, 23, 15)                                                                      \
+  X (MEAN, 40, 27)                                                                                 \
+  X (ARG_MAX, 56, 40)                                                                              \
+  X (RESIZE_NEAREST_NEIGHBOR, 97, 74)                                                              \
+  X (QUANTIZE, 114, 0)                                                                             \
+  X (HARD_SWISH, 117, 0)
 
 enum {
 #define X(name, code, opt) TFL_OP_##name = code,
   TFL_OPS (X)
 #undef X
+      TFL_OP_CUSTOM = 32,
+  /* custom operators the importer knows, numbered past every builtin */
+  TFL_OP_CONV_T_BIAS = 100000, /* MediaPipe's Convolution2DTransposeBias */
 };
 
 static const char *
@@ -64,8 +80,10 @@ tfl_op_name (gint32 code)
     return #name;
     TFL_OPS (X)
 #undef X
-  case 32:
+  case TFL_OP_CUSTOM:
     return "CUSTOM";
+  case TFL_OP_CONV_T_BIAS:
+    return "Convolution2DTransposeBias";
   default:
     return NULL;
   }
@@ -235,6 +253,23 @@ tfl_reshape (Tfl *c, AfTensor *x, int rank, const gint64 *d, GError **error)
   memcpy (a.shape, d, sizeof (gint64) * rank);
   a.set = AF_A (SHAPE);
   return tfl_node (c, AF_OP_RESHAPE, 1, &x, &a, NULL, error);
+}
+
+/* @x * @scale + @bias with scalar constants. */
+static AfTensor *
+tfl_affine (Tfl *c, AfTensor *x, float scale, float bias, GError **error)
+{
+  gint64 one = 1;
+  float *sv = g_new (float, 1), *bv = g_new (float, 1);
+  *sv = scale;
+  *bv = bias;
+  AfTensor *in[2] = { x, tfl_const (c, "quant_scale", 1, &one, sv) };
+  x = tfl_node (c, AF_OP_MUL, 2, in, NULL, NULL, error);
+  if (!x)
+    return NULL;
+  in[0] = x;
+  in[1] = tfl_const (c, "quant_bias", 1, &one, bv);
+  return tfl_node (c, AF_OP_ADD, 2, in, NULL, NULL, error);
 }
 
 /* The NCHW shape of a rank-4 TFLite shape. */
@@ -542,6 +577,7 @@ typedef struct {
   AfFbTable opt;
   gboolean has_opt;
   AfFbVector in, out;
+  AfFbVector custom; /* custom_options bytes (n = 0: none) */
 } TflOp;
 
 static gint32
@@ -1046,6 +1082,148 @@ tfl_import_softmax (Tfl *c, const TflOp *op, GError **error)
                    error);
 }
 
+/* RESIZE_BILINEAR: options align_corners (id 2) and half_pixel_centers
+ * (id 3); ids 0 and 1 are the deprecated new_height / new_width. */
+static gboolean
+tfl_import_resize_bilinear (Tfl *c, const TflOp *op, GError **error)
+{
+  gint8 align, half;
+  gint64 size[2];
+  if (!tfl_check_io (c, op, 2, 2, error) || !tfl_opt_i8 (c, op, 2, 0, &align, error) ||
+      !tfl_opt_i8 (c, op, 3, 0, &half, error))
+    return FALSE;
+  guint ti = (guint) tfl_in (op, 0);
+  if (c->t[ti].rank != 4)
+    return tfl_fail (c, error, AF_ERROR_SHAPE, "input 0 has rank %d, expected 4", c->t[ti].rank);
+  if (align && half)
+    return tfl_fail (c, error, AF_ERROR_INVALID,
+                     "options \"align_corners\" and \"half_pixel_centers\" are both true");
+  AfTensor *x = tfl_value (c, ti, error);
+  if (!x || !tfl_const_ints (c, (guint) tfl_in (op, 1), size, 2, error))
+    return FALSE;
+  for (int i = 0; i < 2; i++)
+    if (size[i] < 1 || size[i] > AF_MAX_DIM)
+      return tfl_fail (c, error, AF_ERROR_INVALID,
+                       "input 1: size %" G_GINT64_FORMAT " is out of range", size[i]);
+  AfAttrs a;
+  af__attrs_init (AF_OP_RESIZE_BILINEAR, &a);
+  a.size[0] = size[0];
+  a.size[1] = size[1];
+  a.align_corners = align != 0;
+  a.half_pixel = half != 0;
+  a.set = AF_A (SIZE) | AF_A (ALIGN_CORNERS) | AF_A (HALF_PIXEL);
+  return tfl_bind (c, (guint) tfl_out (op),
+                   tfl_node (c, AF_OP_RESIZE_BILINEAR, 1, &x, &a, NULL, error), error);
+}
+
+/* A transposed conv of input @xi by OHWI weights @wi (bias @bi or -1) to
+ * the declared output shape: the crop is TFLite's, total = (in - 1) *
+ * stride + k - out, the first half (SAME) or nothing (VALID) before. */
+static gboolean
+tfl_conv_transpose (Tfl *c, const TflOp *op, guint xi, guint wi, gint32 bi, gint8 padding,
+                    const gint32 *stride, gint8 act, GError **error)
+{
+  TflConvOpts o = { .padding = padding, .stride = { stride[0], stride[1] }, .dilation = { 1, 1 } };
+  if (!tfl_check_spatial (c, &o, error))
+    return FALSE;
+  if (padding != TFL_SAME && padding != TFL_VALID)
+    return tfl_fail (c, error, AF_ERROR_UNSUPPORTED, "padding %d is not SAME or VALID", padding);
+  guint oi = (guint) tfl_out (op);
+  if (c->t[xi].rank != 4 || c->t[oi].rank != 4)
+    return tfl_fail (c, error, AF_ERROR_SHAPE, "input \"%s\" and output \"%s\" must have rank 4",
+                     c->t[xi].name, c->t[oi].name);
+  AfTensor *x = tfl_value (c, xi, error);
+  if (!x || !tfl_const_f32 (c, wi, error))
+    return FALSE;
+  const TflTensor *w = &c->t[wi];
+  gint64 C = x->shape.d[1];
+  if (w->rank != 4 || w->d[3] != C)
+    return tfl_fail (c, error, AF_ERROR_WEIGHTS,
+                     "weights \"%s\" must be [O, KH, KW, %" G_GINT64_FORMAT "] (rank %d)", w->name,
+                     C, w->rank);
+  gint64 O = w->d[0], KH = w->d[1], KW = w->d[2];
+  float *wd = g_new (float, C *O *KH *KW);
+  for (gint64 i = 0; i < C; i++)
+    for (gint64 oc = 0; oc < O; oc++)
+      for (gint64 y = 0; y < KH; y++)
+        for (gint64 xx = 0; xx < KW; xx++)
+          wd[((i * O + oc) * KH + y) * KW + xx] = w->f32[((oc * KH + y) * KW + xx) * C + i];
+  gint64 wshape[4] = { C, O, KH, KW };
+  AfTensor *wt = tfl_const (c, w->name, 4, wshape, wd), *bias = NULL;
+  if (bi >= 0) {
+    if (!tfl_const_f32 (c, (guint) bi, error))
+      return FALSE;
+    const TflTensor *b = &c->t[bi];
+    if (tfl_numel (b->rank, b->d) != O)
+      return tfl_fail (c, error, AF_ERROR_WEIGHTS,
+                       "bias \"%s\" does not have %" G_GINT64_FORMAT " values", b->name, O);
+    bias = tfl_const (c, b->name, 1, &O, g_memdup2 (b->f32, O * sizeof (float)));
+  }
+  AfAttrs a;
+  af__attrs_init (AF_OP_CONV_TRANSPOSE, &a);
+  for (int i = 0; i < 2; i++) {
+    gint64 in = x->shape.d[2 + i], out = c->t[oi].d[1 + i], k = i ? KW : KH;
+    gint64 total = (in - 1) * stride[i] + k - out;
+    if (total < 0)
+      return tfl_fail (c, error, AF_ERROR_SHAPE,
+                       "output tensor %u \"%s\": %s %" G_GINT64_FORMAT
+                       " is larger than the full transposed conv (%" G_GINT64_FORMAT ")",
+                       oi, c->t[oi].name, i ? "width" : "height", out, out + total);
+    a.pad[i] = padding == TFL_SAME ? total / 2 : 0;
+    a.pad[2 + i] = total - a.pad[i];
+    a.stride[i] = stride[i];
+  }
+  a.set = AF_A (STRIDE) | AF_A (PAD) | AF_A (DILATION) | AF_A (GROUPS);
+  AfTensor *in[] = { x, wt, bias };
+  AfTensor *y = tfl_node (c, AF_OP_CONV_TRANSPOSE, bias ? 3 : 2, in, &a, NULL, error);
+  return tfl_bind (c, oi, tfl_activation (c, y, act, error), error);
+}
+
+/* TRANSPOSE_CONV: inputs output_shape, weights (OHWI), input, bias?. */
+static gboolean
+tfl_import_transpose_conv (Tfl *c, const TflOp *op, GError **error)
+{
+  gint8 padding, act;
+  gint32 stride[2];
+  gint64 shape[4];
+  if (!tfl_check_io (c, op, 3, 4, error) || !tfl_opt_i8 (c, op, 0, 0, &padding, error) ||
+      !tfl_opt_i32 (c, op, 1, 0, &stride[1], error) ||
+      !tfl_opt_i32 (c, op, 2, 0, &stride[0], error) || !tfl_opt_i8 (c, op, 3, 0, &act, error) ||
+      !tfl_const_ints (c, (guint) tfl_in (op, 0), shape, 4, error))
+    return FALSE;
+  const TflTensor *out = &c->t[tfl_out (op)];
+  if (out->rank != 4 || memcmp (shape, out->d, sizeof shape) != 0)
+    return tfl_fail (c, error, AF_ERROR_SHAPE,
+                     "input 0 (output_shape) does not match the output tensor \"%s\"", out->name);
+  return tfl_conv_transpose (c, op, (guint) tfl_in (op, 2), (guint) tfl_in (op, 1), tfl_in (op, 3),
+                             padding, stride, act, error);
+}
+
+/* MediaPipe's Convolution2DTransposeBias: inputs input, weights (OHWI),
+ * bias; custom_options the raw TfLiteTransposeConvParams { padding (1 SAME,
+ * 2 VALID), stride_width, stride_height } as little-endian int32. */
+static gboolean
+tfl_import_conv_t_bias (Tfl *c, const TflOp *op, GError **error)
+{
+  if (!tfl_check_io (c, op, 3, 3, error))
+    return FALSE;
+  if (op->custom.n < 12)
+    return tfl_fail (c, error, AF_ERROR_INVALID,
+                     "field \"custom_options\": %u bytes, expected 12 (padding, stride_width, "
+                     "stride_height)",
+                     op->custom.n);
+  gint32 v[3];
+  memcpy (v, af_fb_vector_bytes (&op->custom), sizeof v);
+  for (int i = 0; i < 3; i++)
+    v[i] = GINT32_FROM_LE (v[i]);
+  if (v[0] != 1 && v[0] != 2)
+    return tfl_fail (c, error, AF_ERROR_UNSUPPORTED,
+                     "field \"custom_options\": padding %d is not 1 (SAME) or 2 (VALID)", v[0]);
+  gint32 stride[2] = { v[2], v[1] };
+  return tfl_conv_transpose (c, op, (guint) tfl_in (op, 0), (guint) tfl_in (op, 1), tfl_in (op, 2),
+                             v[0] == 1 ? TFL_SAME : TFL_VALID, stride, 0, error);
+}
+
 static gboolean
 tfl_import_resize (Tfl *c, const TflOp *op, GError **error)
 {
@@ -1079,7 +1257,114 @@ tfl_import_resize (Tfl *c, const TflOp *op, GError **error)
                    error);
 }
 
-/* DEQUANTIZE of a constant (fp16 or int8 weights): folded. */
+/* QUANTIZE / DEQUANTIZE of an activation: activations are computed in real
+ * values (fp16), so a (re)quantization keeps the value. */
+static gboolean
+tfl_import_requantize (Tfl *c, const TflOp *op, GError **error)
+{
+  if (!tfl_check_io (c, op, 1, 1, error))
+    return FALSE;
+  guint xi = (guint) tfl_in (op, 0), oi = (guint) tfl_out (op);
+  if (c->t[oi].rank != c->t[xi].rank ||
+      tfl_numel (c->t[oi].rank, c->t[oi].d) != tfl_numel (c->t[xi].rank, c->t[xi].d))
+    return tfl_fail (c, error, AF_ERROR_SHAPE,
+                     "output tensor %u \"%s\" does not have the shape of input 0", oi,
+                     c->t[oi].name);
+  return tfl_bind (c, oi, tfl_value (c, xi, error), error);
+}
+
+/* The axes of constant input 1 (int32/int64, a scalar or a vector) in
+ * 0..@rank-1 as a bit mask. */
+static gboolean
+tfl_axes_mask (Tfl *c, const TflOp *op, int rank, guint *mask, GError **error)
+{
+  guint ti = (guint) tfl_in (op, 1);
+  TflTensor *t = &c->t[ti];
+  gint64 n = tfl_numel (t->rank, t->d), axes[AF_MAX_RANK];
+  if (n < 1 || n > rank)
+    return tfl_fail (c, error, AF_ERROR_INVALID,
+                     "input 1 \"%s\": %" G_GINT64_FORMAT " axes for an input of rank %d", t->name,
+                     n, rank);
+  if (!tfl_const_ints (c, ti, axes, n, error))
+    return FALSE;
+  *mask = 0;
+  for (gint64 i = 0; i < n; i++) {
+    gint64 ax = axes[i] < 0 ? axes[i] + rank : axes[i];
+    if (ax < 0 || ax >= rank)
+      return tfl_fail (c, error, AF_ERROR_INVALID,
+                       "input 1 \"%s\": axis %" G_GINT64_FORMAT " is out of range for rank %d",
+                       t->name, axes[i], rank);
+    *mask |= 1u << ax;
+  }
+  return TRUE;
+}
+
+/* TRUE when a rank-4 op that drops the NHWC axes in @mask can run on the
+ * NCHW value directly: the kept axes come out in the same order (C is
+ * dropped or every spatial axis is). */
+static gboolean
+tfl_nchw_drop_ok (guint mask)
+{
+  return (mask & 8u) || (mask & 6u) == 6u;
+}
+
+static gboolean
+tfl_import_mean (Tfl *c, const TflOp *op, GError **error)
+{
+  gint8 keep;
+  guint mask;
+  if (!tfl_check_io (c, op, 2, 2, error) || !tfl_opt_i8 (c, op, 0, 0, &keep, error))
+    return FALSE;
+  guint xi = (guint) tfl_in (op, 0);
+  int rank = c->t[xi].rank;
+  AfTensor *x = tfl_value (c, xi, error);
+  if (!x || !tfl_axes_mask (c, op, rank, &mask, error))
+    return FALSE;
+  gboolean nchw = rank == 4 && (keep || tfl_nchw_drop_ok (mask));
+  if (rank == 4 && !nchw && !(x = tfl_nhwc (c, x, error)))
+    return FALSE;
+  AfAttrs a;
+  af__attrs_init (AF_OP_MEAN, &a);
+  for (int i = 0; i < rank; i++)
+    if (mask & (1u << i))
+      a.axes[a.n_axes++] = nchw ? tfl_to_nhwc[i] : i;
+  a.keepdims = keep != 0;
+  a.set = AF_A (AXES) | AF_A (KEEPDIMS);
+  AfTensor *y = tfl_node (c, AF_OP_MEAN, 1, &x, &a, NULL, error);
+  return nchw && keep ? tfl_bind (c, (guint) tfl_out (op), y, error)
+                      : tfl_bind_nhwc (c, (guint) tfl_out (op), y, error);
+}
+
+/* ARG_MAX: the index comes out as a float value (exact in fp16, see
+ * bridge.c); an int32/int64 output tensor holds the same number. */
+static gboolean
+tfl_import_argmax (Tfl *c, const TflOp *op, GError **error)
+{
+  guint mask;
+  if (!tfl_check_io (c, op, 2, 2, error))
+    return FALSE;
+  guint xi = (guint) tfl_in (op, 0);
+  int rank = c->t[xi].rank;
+  AfTensor *x = tfl_value (c, xi, error);
+  if (!x || !tfl_axes_mask (c, op, rank, &mask, error))
+    return FALSE;
+  if (mask & (mask - 1))
+    return tfl_fail (c, error, AF_ERROR_INVALID, "input 1: more than one axis");
+  int ax = g_bit_nth_lsf (mask, -1);
+  gboolean nchw = rank == 4 && tfl_nchw_drop_ok (mask);
+  if (rank == 4 && !nchw && !(x = tfl_nhwc (c, x, error)))
+    return FALSE;
+  AfAttrs a;
+  af__attrs_init (AF_OP_ARGMAX, &a);
+  a.axis = nchw ? tfl_to_nhwc[ax] : ax;
+  a.keepdims = FALSE;
+  a.set = AF_A (AXIS) | AF_A (KEEPDIMS);
+  return tfl_bind_nhwc (c, (guint) tfl_out (op), tfl_node (c, AF_OP_ARGMAX, 1, &x, &a, NULL, error),
+                        error);
+}
+
+/* DEQUANTIZE of a constant (fp16 or int8 weights): folded; of an
+ * activation: the value itself. */
 static gboolean
 tfl_import_dequantize (Tfl *c, const TflOp *op, GError **error)
 {
@@ -1088,9 +1373,7 @@ tfl_import_dequantize (Tfl *c, const TflOp *op, GError **error)
   guint xi = (guint) tfl_in (op, 0), oi = (guint) tfl_out (op);
   TflTensor *x = &c->t[xi], *out = &c->t[oi];
   if (!x->raw)
-    return tfl_fail (c, error, AF_ERROR_UNSUPPORTED,
-                     "input 0 \"%s\" is not a constant (quantized activations are not supported)",
-                     x->name);
+    return tfl_import_requantize (c, op, error);
   if (!tfl_const_f32 (c, xi, error))
     return FALSE;
   if (out->rank != x->rank || tfl_numel (out->rank, out->d) != tfl_numel (x->rank, x->d))
@@ -1139,6 +1422,20 @@ tfl_import_op (Tfl *c, gint32 code, const TflOp *op, GError **error)
     return tfl_import_resize (c, op, error);
   case TFL_OP_DEQUANTIZE:
     return tfl_import_dequantize (c, op, error);
+  case TFL_OP_QUANTIZE:
+    return tfl_import_requantize (c, op, error);
+  case TFL_OP_MEAN:
+    return tfl_import_mean (c, op, error);
+  case TFL_OP_HARD_SWISH:
+    return tfl_import_unary (c, op, AF_OP_HARDSWISH, error);
+  case TFL_OP_RESIZE_BILINEAR:
+    return tfl_import_resize_bilinear (c, op, error);
+  case TFL_OP_TRANSPOSE_CONV:
+    return tfl_import_transpose_conv (c, op, error);
+  case TFL_OP_CONV_T_BIAS:
+    return tfl_import_conv_t_bias (c, op, error);
+  case TFL_OP_ARG_MAX:
+    return tfl_import_argmax (c, op, error);
   default:
     return tfl_fail (c, error, AF_ERROR_UNSUPPORTED, "operator is not supported");
   }
@@ -1163,11 +1460,16 @@ tfl_read_codes (Tfl *c, const AfFbTable *model, GError **error)
         !af_fb_i32 (&oc, CODE_BUILTIN, 0, &code, error))
       return FALSE;
     c->codes[i] = MAX ((gint32) dep, code);
-    if (c->codes[i] == 32) {
+    if (c->codes[i] == TFL_OP_CUSTOM) {
       const char *s;
       gsize len;
       if (!af_fb_string (&oc, CODE_CUSTOM, &s, &len, error))
         return FALSE;
+      static const char conv_t_bias[] = "Convolution2DTransposeBias";
+      if (s && len == strlen (conv_t_bias) && memcmp (s, conv_t_bias, len) == 0) {
+        c->codes[i] = TFL_OP_CONV_T_BIAS;
+        continue;
+      }
       return tfl_fail (c, error, AF_ERROR_UNSUPPORTED,
                        "operator_codes[%u]: custom operator \"%.*s\" is not supported", i,
                        (int) MIN (len, 64), s ? s : "");
@@ -1260,6 +1562,45 @@ tfl_read_tensor (Tfl *c, const AfFbVector *tensors, guint i, GError **error)
   return TRUE;
 }
 
+/* The per-tensor quantization of input @ti: real = @scale * (q - @zero);
+ * none (or a zero scale) is the identity. */
+static gboolean
+tfl_input_quant (Tfl *c, guint ti, float *scale, float *zero, GError **error)
+{
+  TflTensor *t = &c->t[ti];
+  AfFbVector sv = { 0 }, zv = { 0 };
+  GError *local = NULL;
+  *scale = 1;
+  *zero = 0;
+  if (!t->has_quant)
+    return TRUE;
+  if (!af_fb_vector (&t->quant, QUANT_SCALE, 4, &sv, &local) ||
+      !af_fb_vector (&t->quant, QUANT_ZERO_POINT, 8, &zv, &local))
+    return tfl_wrap (c, error, local);
+  if (sv.n > 1 || zv.n > 1)
+    return tfl_fail (c, error, AF_ERROR_UNSUPPORTED,
+                     "input tensor %u \"%s\": field \"quantization\": per-channel quantization "
+                     "of an input is not supported (%u scales)",
+                     ti, t->name, sv.n);
+  float s = sv.n ? af_fb_vector_f32 (&sv, 0) : 0;
+  if (!isfinite (s) || s < 0)
+    return tfl_fail (c, error, AF_ERROR_INVALID,
+                     "input tensor %u \"%s\": field \"quantization\": scale %g is not a finite "
+                     "non-negative number",
+                     ti, t->name, s);
+  if (s == 0) /* TFLite's "not quantized": the stored value is the real one */
+    return TRUE;
+  gint64 z = zv.n ? af_fb_vector_i64 (&zv, 0) : 0;
+  if (z < -128 || z > 255)
+    return tfl_fail (c, error, AF_ERROR_INVALID,
+                     "input tensor %u \"%s\": field \"quantization\": zero point %" G_GINT64_FORMAT
+                     " is outside -128..255",
+                     ti, t->name, z);
+  *scale = s;
+  *zero = (float) z;
+  return TRUE;
+}
+
 static gboolean
 tfl_read_inputs (Tfl *c, const AfFbTable *sg, GError **error)
 {
@@ -1273,11 +1614,15 @@ tfl_read_inputs (Tfl *c, const AfFbTable *sg, GError **error)
     if (!tfl_tensor_index (c, ti, "subgraphs[0].inputs", error))
       return FALSE;
     TflTensor *t = &c->t[ti];
-    if (t->type != TFL_F32 || tfl_is_const (t) || t->value || t->rank < 1)
+    gboolean quant = t->type == TFL_U8 || t->type == TFL_I8;
+    if ((t->type != TFL_F32 && !quant) || tfl_is_const (t) || t->value || t->rank < 1)
       return tfl_fail (c, error, AF_ERROR_UNSUPPORTED,
-                       "input %u \"%s\": only float32 non-constant inputs of rank >= 1 are "
-                       "supported (type %d)",
+                       "input %u \"%s\": only float32, uint8 or int8 non-constant inputs of "
+                       "rank >= 1 are supported (type %d)",
                        k, t->name, t->type);
+    float qs = 1, qz = 0;
+    if (quant && !tfl_input_quant (c, ti, &qs, &qz, error))
+      return FALSE;
     AfShape s = { t->rank };
     memcpy (s.d, t->d, sizeof (gint64) * t->rank);
     if (t->rank == 4)
@@ -1291,16 +1636,22 @@ tfl_read_inputs (Tfl *c, const AfFbTable *sg, GError **error)
         af__graph_add_node (c->g, name, image ? AF_OP_IMAGE_INPUT : AF_OP_INPUT, 0, NULL, NULL);
     n->out->shape = s;
     if (image) {
+      /* A quantized port: the options map a pixel to the stored value q
+       * (identity by default), the quantization maps q to qs * (q - qz). */
       n->image.order = c->opts.order;
       for (int ch = 0; ch < 3; ch++) {
         int src = s.d[1] == 1 ? 0 : ch;
-        n->image.scale[ch] = c->opts.scale[src];
-        n->image.bias[ch] = c->opts.bias[src];
+        n->image.scale[ch] = qs * c->opts.scale[src];
+        n->image.bias[ch] = qs * (c->opts.bias[src] - qz);
       }
     }
     if (!af__node_infer_shape (c->g, n, error))
       return FALSE;
     t->value = n->out;
+    if (quant && !image && (qs != 1 || qz != 0))
+      t->value = tfl_affine (c, n->out, qs, -qs * qz, error);
+    if (!t->value)
+      return FALSE;
   }
   return TRUE;
 }
@@ -1359,7 +1710,8 @@ tfl_read_operators (Tfl *c, const AfFbTable *sg, GError **error)
     if (!af_fb_vector (&ot, OP_INPUTS, 4, &op.in, &local) ||
         !af_fb_vector (&ot, OP_OUTPUTS, 4, &op.out, &local) ||
         !af_fb_u8 (&ot, OP_OPTIONS_TYPE, 0, &opt_type, &local) ||
-        !af_fb_table (&ot, OP_OPTIONS, &op.opt, &op.has_opt, &local))
+        !af_fb_table (&ot, OP_OPTIONS, &op.opt, &op.has_opt, &local) ||
+        !af_fb_vector (&ot, OP_CUSTOM_OPTIONS, 1, &op.custom, &local))
       return tfl_wrap (c, error, local);
     if (op.has_opt && opt_type != tfl_op_options_type (code) && tfl_op_name (code))
       return tfl_fail (c, error, AF_ERROR_INVALID,

@@ -1,5 +1,5 @@
 /* unary.c — elementwise activations: relu relu6 clip sigmoid tanh silu gelu
- * exp, computed in fp32. */
+ * exp hardswish, computed in fp32. */
 #include "ops-util.h"
 
 gboolean
@@ -46,6 +46,13 @@ af__unary_scalar (AfOp op, float x, float lo, float hi)
     return 0.5f * x * erfcf (-x * (float) (G_SQRT2 * 0.5));
   case AF_OP_EXP:
     return expf (x);
+  case AF_OP_HARDSWISH: {
+    /* x * relu6 (x + 3) / 6 */
+    float r = x + 3.0f;
+    r = r > 0.0f ? r : 0.0f;
+    r = r < 6.0f ? r : 6.0f;
+    return x * r / 6.0f;
+  }
   default:
     g_assert_not_reached ();
   }
@@ -72,6 +79,9 @@ af__cost_unary (const AfNode *n, AfCost *cost)
   case AF_OP_SILU:
   case AF_OP_GELU:
     per = 6;
+    break;
+  case AF_OP_HARDSWISH:
+    per = 5;
     break;
   default:
     break;
