@@ -192,6 +192,9 @@ AfTensor *af_gelu (AfGraph *g, AfTensor *x);
 AfTensor *af_exp (AfGraph *g, AfTensor *x);
 /* x * relu6 (x + 3) / 6 */
 AfTensor *af_hardswish (AfGraph *g, AfTensor *x);
+/* the nearest multiple of @step (> 0), clamped to [@lo, @hi]: a quantized
+ * tensor's values (scale @step; @lo, @hi the real values of its range) */
+AfTensor *af_fake_quant (AfGraph *g, AfTensor *x, float step, float lo, float hi);
 
 /* Reductions over @axes (negative axes count from the end). */
 AfTensor *af_mean (AfGraph *g, AfTensor *x, int n_axes, const int *axes, gboolean keepdims);

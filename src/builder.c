@@ -397,6 +397,18 @@ af_upsample (AfGraph *g, AfTensor *x, int scale_h, int scale_w)
 }
 
 AfTensor *
+af_fake_quant (AfGraph *g, AfTensor *x, float step, float lo, float hi)
+{
+  AfAttrs a;
+  af__attrs_init (AF_OP_FAKE_QUANT, &a);
+  a.step = step;
+  a.min = lo;
+  a.max = hi;
+  a.set = AF_A (STEP) | AF_A (MIN) | AF_A (MAX);
+  return af_builder_node (g, AF_OP_FAKE_QUANT, 1, &x, &a);
+}
+
+AfTensor *
 af_resize_bilinear (AfGraph *g, AfTensor *x, int h, int w, gboolean align_corners,
                     gboolean half_pixel)
 {

@@ -56,7 +56,7 @@ typedef struct {
   gint64 groups, axis, k;
   int n_axes, n_perm, n_shape;
   gint64 axes[AF_MAX_RANK], perm[AF_MAX_RANK], shape[AF_MAX_RANK];
-  float min, max, eps;
+  float min, max, eps, step;
   gboolean keepdims, global, ceil_mode, count_include_pad, indices, align_corners, half_pixel;
   guint32 set; /* AF_A() bits of the attributes given explicitly */
 } AfAttrs;

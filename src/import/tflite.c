@@ -132,6 +132,7 @@ typedef struct {
   guint n_codes;
   int op_index; /* -1 outside an operator */
   const char *op_name;
+  gboolean same_values; /* the operator moves values (RESHAPE): no requantization */
 } Tfl;
 
 static gboolean G_GNUC_PRINTF (4, 5)
@@ -523,13 +524,53 @@ tfl_value (Tfl *c, guint ti, GError **error)
   return t->value;
 }
 
+/* @v rounded and clamped as TFLite stores it in quantized tensor @ti
+ * (uint8 / int8 with one scale): fake_quant to multiples of the scale
+ * within the type's range. Other tensors: @v itself. */
+static AfTensor *
+tfl_requantize (Tfl *c, guint ti, AfTensor *v, GError **error)
+{
+  TflTensor *t = &c->t[ti];
+  if (!t->has_quant || (t->type != TFL_U8 && t->type != TFL_I8))
+    return v;
+  AfFbVector sv = { 0 }, zv = { 0 };
+  GError *local = NULL;
+  if (!af_fb_vector (&t->quant, QUANT_SCALE, 4, &sv, &local) ||
+      !af_fb_vector (&t->quant, QUANT_ZERO_POINT, 8, &zv, &local)) {
+    tfl_wrap (c, error, local);
+    return NULL;
+  }
+  if (sv.n == 0)
+    return v;
+  float s = af_fb_vector_f32 (&sv, 0);
+  gint64 z = zv.n ? af_fb_vector_i64 (&zv, 0) : 0, qmin = t->type == TFL_U8 ? 0 : -128;
+  if (sv.n > 1 || zv.n > 1 || !isfinite (s) || s <= 0 || z < qmin || z > qmin + 255) {
+    tfl_fail (c, error, AF_ERROR_UNSUPPORTED,
+              "output tensor %u \"%s\": field \"quantization\": %u scales (first %g), zero "
+              "point %" G_GINT64_FORMAT ": an activation needs one positive scale and a zero "
+              "point in its type's range",
+              ti, t->name, sv.n, sv.n ? (double) s : 0.0, z);
+    return NULL;
+  }
+  AfAttrs a;
+  af__attrs_init (AF_OP_FAKE_QUANT, &a);
+  a.step = s;
+  a.min = (float) (qmin - z) * s;
+  a.max = (float) (qmin + 255 - z) * s;
+  a.set = AF_A (STEP) | AF_A (MIN) | AF_A (MAX);
+  return tfl_node (c, AF_OP_FAKE_QUANT, 1, &v, &a, NULL, error);
+}
+
 /* Binds @v (NCHW if rank 4) to output tensor @ti after checking its shape
- * against the file's, and names it after the tensor. */
+ * against the file's, and names it after the tensor. A quantized tensor
+ * gets TFLite's rounding and range (tfl_requantize). */
 static gboolean
 tfl_bind (Tfl *c, guint ti, AfTensor *v, GError **error)
 {
   TflTensor *t = &c->t[ti];
   if (!v)
+    return FALSE;
+  if (!c->same_values && !(v = tfl_requantize (c, ti, v, error)))
     return FALSE;
   AfShape want = { t->rank };
   if (t->rank == 4)
@@ -1022,7 +1063,10 @@ tfl_import_reshape (Tfl *c, const TflOp *op, GError **error)
     return FALSE;
   AfTensor *x = tfl_value (c, (guint) tfl_in (op, 0), error);
   x = x ? tfl_nhwc (c, x, error) : NULL;
-  return tfl_bind_nhwc (c, (guint) tfl_out (op), x, error);
+  c->same_values = TRUE; /* TFLite's RESHAPE keeps the quantization */
+  gboolean ok = tfl_bind_nhwc (c, (guint) tfl_out (op), x, error);
+  c->same_values = FALSE;
+  return ok;
 }
 
 static gboolean

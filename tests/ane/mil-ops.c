@@ -283,6 +283,13 @@ f_floor (float x, float p)
   (void) p;
   return floorf (x);
 }
+/* round: numpy's np.round, ties to even (coremltools' value_inference) */
+static float
+f_round (float x, float p)
+{
+  (void) p;
+  return rintf (x);
+}
 static float
 f_ceil (float x, float p)
 {
@@ -336,6 +343,7 @@ UNARY_OP (inverse, f_inverse, "epsilon", 1e-4)
 UNARY_OP (square, f_square, NULL, 0)
 UNARY_OP (floor, f_floor, NULL, 0)
 UNARY_OP (ceil, f_ceil, NULL, 0)
+UNARY_OP (round, f_round, NULL, 0)
 UNARY_OP (erf, f_erf, NULL, 0)
 UNARY_OP (leaky_relu, f_leaky_relu, "alpha", 0.01)
 
@@ -1355,6 +1363,7 @@ static const MilOpDef ops[] = {
   { "square", op_square, X1 },
   { "floor", op_floor, X1 },
   { "ceil", op_ceil, X1 },
+  { "round", op_round, X1 },
   { "erf", op_erf, X1 },
   { "leaky_relu", op_leaky_relu, { "x", "alpha", NULL } },
   { "clip", op_clip, { "x", "alpha", "beta", NULL } },

@@ -516,6 +516,7 @@ every_op_graph (void)
   af_graph_add_output (g, "conv_transpose",
                        af_hardswish (g, af_conv_transpose (g, c, af_weight (g, "wt", 4, wts, w),
                                                            af_weight (g, "bt", 1, b2v, v4), &tp)));
+  af_graph_add_output (g, "fake_quant", af_fake_quant (g, cl, 0.125f, -0.5f, 0.375f));
   af_graph_add_output (g, "resize_align", af_resize_bilinear (g, cl, 5, 11, TRUE, FALSE));
   af_graph_add_output (g, "resize_half", af_resize_bilinear (g, cl, 16, 3, FALSE, TRUE));
   af_graph_add_output (g, "resize_asym", af_resize_bilinear (g, cl, 12, 12, FALSE, FALSE));
@@ -551,6 +552,7 @@ check_every_op (const char *dir)
     "conv_transpose",
     "sigmoid_hard",
     "resize_bilinear",
+    "round",
     "add",
     "sub",
     "tanh",

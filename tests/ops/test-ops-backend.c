@@ -191,6 +191,12 @@ build_unary (Ctx *c, AfGraph *g, AfOp op)
     return af_exp (g, x);
   case AF_OP_HARDSWISH:
     return af_hardswish (g, x);
+  case AF_OP_FAKE_QUANT: {
+    /* a power-of-two step: x / step and the grid are exact in fp16 */
+    float step = ldexpf (1, irand (c, -6, 0));
+    c->exact = TRUE;
+    return af_fake_quant (g, x, step, frand (c, -4, 0), frand (c, 0, 4));
+  }
   default:
     g_assert_not_reached ();
   }
@@ -402,6 +408,7 @@ static const struct {
   { AF_OP_GELU, build_unary },
   { AF_OP_EXP, build_unary },
   { AF_OP_HARDSWISH, build_unary },
+  { AF_OP_FAKE_QUANT, build_unary },
   { AF_OP_MEAN, build_reduce },
   { AF_OP_SUM, build_reduce },
   { AF_OP_AMAX, build_reduce },

@@ -399,6 +399,25 @@ case_unary (AfOp op)
   af_graph_free (g);
 }
 
+/* fake_quant rounds to multiples of step (ties away from zero) and clamps;
+ * a step that is not finite and positive is refused. */
+static void
+case_fake_quant (AfOp op)
+{
+  AfGraph *g = af_graph_new ("t");
+  AfTensor *x = cst (g, "x", SH (2, 4), F (-3, -0.3f, -0.25f, -0.24f, 0.24f, 0.25f, 0.76f, 2.49f));
+  AfAttrs a = attrs (op);
+  a.step = 0.5f, a.min = -1, a.max = 2;
+  check_ref (node_ok (g, op, &a, SH (2, 4), IN (x)), F (-1, -0.5f, -0.5f, 0, 0, 0.5f, 1, 2), 0);
+  a.step = 0;
+  node_err (g, op, &a, AF_ERROR_INVALID, "\"step\"", NULL, IN (x));
+  a.step = NAN;
+  node_err (g, op, &a, AF_ERROR_INVALID, "\"step\"", NULL, IN (x));
+  a.step = 1, a.min = 1, a.max = 0;
+  node_err (g, op, &a, AF_ERROR_INVALID, "\"min\"", NULL, IN (x));
+  af_graph_free (g);
+}
+
 /* ---------------------------------------------------------------- reduce */
 
 /* Reductions over chosen axes (negative ones too), all axes, keepdims both ways. */
@@ -741,6 +760,7 @@ static const OpCase op_cases[] = {
   { AF_OP_GELU, case_unary },
   { AF_OP_EXP, case_unary },
   { AF_OP_HARDSWISH, case_unary },
+  { AF_OP_FAKE_QUANT, case_fake_quant },
   { AF_OP_MEAN, case_reduce },
   { AF_OP_SUM, case_reduce },
   { AF_OP_AMAX, case_reduce },

@@ -2,7 +2,8 @@
 imported by aneforge give LiteRT's answers on real photos:
 
 - mobilenet_v1_0.5_160_quant (Coral, uint8 in and out): the same top-1 class
-  and the same top-5 set (a LiteRT tie at the 5th score may go either way);
+  and the same top-5 set, where a class whose LiteRT score is within 3
+  quantization steps (3/256) of LiteRT's 5th may take the 5th place;
 - deeplabv3_mnv2_dm05_pascal_quant (Coral, uint8 in, int64 argmax out): the
   class map agrees with LiteRT's on >= 95% of the pixels, and on Coral's
   dog_segmentation pair the "pet" pixels (class != background) agree with
@@ -36,6 +37,7 @@ CORAL = os.path.join(SHARED, "models", "coral")
 MEDIAPIPE = os.path.join(SHARED, "models", "mediapipe")
 MIN_AGREE = 0.95
 MAX_PX = 2.0
+TIE_STEPS = 3
 
 
 def mediapipe_model(name):
@@ -129,8 +131,10 @@ def check_mobilenet(af, dump, tmp):
                                                np.abs(ours - ref).max()))
         if o5[0] != r5[0]:
             bad.append("mobilenet %s: top-1 %d, LiteRT %d" % (image, o5[0], r5[0]))
-        # the same set, except that classes tied with LiteRT's 5th score are interchangeable
-        if set(o5) != set(r5) and not all(ref[c] >= fifth for c in o5):
+        # the same set, except that a class within TIE_STEPS quantization steps of
+        # LiteRT's 5th score may take its place (fp16 is not LiteRT's integer arithmetic:
+        # scores differ by up to 3 steps of 1/256)
+        if set(o5) != set(r5) and not all(ref[c] >= fifth - TIE_STEPS / 256 for c in o5):
             bad.append("mobilenet %s: top-5 %s, LiteRT %s" % (image, list(o5), list(r5)))
     return bad
 

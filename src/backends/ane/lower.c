@@ -12,7 +12,9 @@
  *           real_div maximum minimum; relu sigmoid tanh silu exp -> same;
  *           gelu -> gelu(mode "EXACT"); relu6 / clip -> clip (or maximum /
  *           minimum when one bound is infinite); hardswish -> mul(x,
- *           sigmoid_hard(x, alpha 1/6, beta 1/2))
+ *           sigmoid_hard(x, alpha 1/6, beta 1/2)); fake_quant -> mul by
+ *           1/step, round (ties to even, where the reference rounds them
+ *           away from zero), mul by step, clip
  *   sum / mean over K > AF_ANE_NARROW_REDUCE_K elements -> matmul against a
  *           ones vector [K, 1] (MIL reduce_sum accumulates in fp16 on the
  *           ANE; matmul accumulates wide), then real_div by K for the mean;
@@ -382,6 +384,32 @@ af_lower_unary (AfLower *L, const AfNode *n)
     af_lower_clip (L, n, six ? 0.0f : n->attrs.min, six ? 6.0f : n->attrs.max);
     return;
   }
+  if (n->op == AF_OP_FAKE_QUANT) {
+    const char *base = n->out->name, *x = af_value (L, n->in[0]);
+    const char *inv = af_const_half (L, base, "inv_step", 1.0f / n->attrs.step);
+    const char *step = af_const_half (L, base, "step", n->attrs.step);
+    const char *lo = af_const_half (L, base, "alpha", n->attrs.min);
+    const char *hi = af_const_half (L, base, "beta", n->attrs.max);
+    AfMilType t;
+    af_mil_type_of (&t, &n->out->shape);
+    g_autofree char *n1 = af_sub_name (base, "scaled");
+    g_autofree char *n2 = af_sub_name (base, "rounded");
+    g_autofree char *n3 = af_sub_name (base, "grid");
+    AfMilOp *m1 = af_emit (L, "mul", n1, &t);
+    af_arg (m1, "x", x);
+    af_arg (m1, "y", inv);
+    AfMilOp *r = af_emit (L, "round", n2, &t);
+    af_arg (r, "x", m1->var);
+    AfMilOp *m2 = af_emit (L, "mul", n3, &t);
+    af_arg (m2, "x", r->var);
+    af_arg (m2, "y", step);
+    AfMilOp *o = af_emit_node (L, n, "clip");
+    af_arg (o, "x", m2->var);
+    af_arg (o, "alpha", lo);
+    af_arg (o, "beta", hi);
+    af_bind (L, n, o->var);
+    return;
+  }
   if (n->op == AF_OP_HARDSWISH) {
     const char *base = n->out->name, *x = af_value (L, n->in[0]);
     const char *alpha = af_const_half (L, base, "alpha", 1.0f / 6.0f);
@@ -712,6 +740,7 @@ af_lower_node (AfLower *L, const AfNode *n)
   case AF_OP_GELU:
   case AF_OP_EXP:
   case AF_OP_HARDSWISH:
+  case AF_OP_FAKE_QUANT:
     af_lower_unary (L, n);
     break;
   case AF_OP_MEAN:
