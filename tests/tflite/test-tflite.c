@@ -959,45 +959,57 @@ test_resize_bilinear_hard_swish (void)
   assert_close (out, want, 6);
 }
 
-/* Transposed convs with OHWI weights [2, 2, 2, 1] (output channel 1 all
- * ones, 0 all twos): TRANSPOSE_CONV stride 2 SAME tiles each pixel; MediaPipe's
- * Convolution2DTransposeBias (padding / strides in custom_options) the same
- * plus its bias. */
+/* Transposed convs with OHWI weights [2, 2, 2, 1] (output channel 0 all
+ * twos, 1 all ones) against a naive scatter: TRANSPOSE_CONV stride 2 SAME
+ * tiles each pixel; MediaPipe's Convolution2DTransposeBias (padding and
+ * strides in custom_options) with strides h 1, w 2 overlaps rows and crops
+ * the odd extra row at the end (TFLite's SAME), plus its bias. */
 static void
 test_transpose_conv (void)
 {
   for (int custom = 0; custom < 2; custom++) {
     Tb *b = tb_new ();
-    int xs[] = { 1, 2, 2, 1 }, ws[] = { 2, 2, 2, 1 }, ys[] = { 1, 4, 4, 2 }, s4[] = { 4 };
+    int sh = custom ? 1 : 2, sw = 2, OH = 2 * sh, OW = 4;
+    int xs[] = { 1, 2, 2, 1 }, ws[] = { 2, 2, 2, 1 }, ys[] = { 1, OH, OW, 2 }, s4[] = { 4 };
     int bs[] = { 2 };
     float w[] = { 2, 2, 2, 2, 1, 1, 1, 1 }, bias[] = { 10, 20 };
-    gint32 shape[] = { 1, 4, 4, 2 };
+    gint32 shape[] = { 1, OH, OW, 2 };
     int x = tb_act (b, "x", 4, xs), y = tb_act (b, "y", 4, ys);
     int wt = tb_const_f32 (b, "w", 4, ws, w), bt = tb_const_f32 (b, "b", 1, bs, bias);
     if (custom) {
-      gint32 opts[] = { GINT32_TO_LE (1), GINT32_TO_LE (2), GINT32_TO_LE (2) };
+      gint32 opts[] = { GINT32_TO_LE (1), GINT32_TO_LE (sw), GINT32_TO_LE (sh) };
       int in[] = { x, wt, bt };
       tb_custom_op (b, "Convolution2DTransposeBias", 3, in, y, opts, sizeof opts);
     } else {
       int in[] = { tb_const_i32 (b, "shape", 1, s4, shape), wt, x };
       FbwObj *o = tb_options (b);
       fbw_i8 (o, 0, SAME);
-      fbw_i32 (o, 1, 2);
-      fbw_i32 (o, 2, 2);
+      fbw_i32 (o, 1, sw);
+      fbw_i32 (o, 2, sh);
       tb_op (b, TRANSPOSE_CONV, 3, in, y, 49, o);
     }
     tb_input (b, x);
     tb_output (b, y);
     g_autoptr (GBytes) model = tb_finish (b);
-    float xv[] = { 1, 2, 3, 4 }, out[32];
+    float xv[] = { 1, 2, 3, 4 }, out[32], want[32] = { 0 };
     const float *ins[] = { xv };
-    run (model, 1, ins, out, 32);
-    for (int oy = 0; oy < 4; oy++)
-      for (int ox = 0; ox < 4; ox++)
-        for (int o = 0; o < 2; o++) {
-          float v = xv[(oy / 2) * 2 + ox / 2] * (o == 0 ? 2 : 1) + (custom ? bias[o] : 0);
-          g_assert_cmpfloat (out[(oy * 4 + ox) * 2 + o], ==, v);
-        }
+    run (model, 1, ins, out, OH * OW * 2);
+    /* SAME: total = (in - 1) * stride + k - out, half of it (rounded down) before */
+    int pt = ((2 - 1) * sh + 2 - OH) / 2, pl = ((2 - 1) * sw + 2 - OW) / 2;
+    for (int i = 0; i < OH * OW * 2; i++)
+      want[i] = custom ? bias[i % 2] : 0;
+    for (int iy = 0; iy < 2; iy++)
+      for (int ix = 0; ix < 2; ix++)
+        for (int ky = 0; ky < 2; ky++)
+          for (int kx = 0; kx < 2; kx++) {
+            int oy = iy * sh - pt + ky, ox = ix * sw - pl + kx;
+            if (oy < 0 || oy >= OH || ox < 0 || ox >= OW)
+              continue;
+            for (int o = 0; o < 2; o++)
+              want[(oy * OW + ox) * 2 + o] += xv[iy * 2 + ix] * w[o * 4 + ky * 2 + kx];
+          }
+    for (int i = 0; i < OH * OW * 2; i++)
+      g_assert_cmpfloat (out[i], ==, want[i]);
   }
 }
 
