@@ -12,7 +12,8 @@ imported by aneforge give LiteRT's answers on real photos:
   x and y within 2 input pixels of LiteRT's; pose's segmentation mask
   (logit > 0) agrees on >= 95% of the pixels;
 - selfie_segmentation (MediaPipe, float, custom Convolution2DTransposeBias):
-  the mask (> 0.5) agrees with LiteRT's on >= 95% of the pixels.
+  the mask (> 0.5) agrees with LiteRT's on >= 95% of the pixels;
+- face_landmark (MediaPipe, float, PRELU): 468 landmarks within 2 px.
 
 Both runtimes see the same input: the photo resized by DUMP_PIXELS
 (gdk-pixbuf bilinear, as the tests and the CLI resize). uint8 models are
@@ -41,10 +42,21 @@ TIE_STEPS = 3
 
 
 def mediapipe_model(name):
-    """The mediapipe wheel's copy (tools/pyenv.sh) when present, else ../shared's."""
+    """The mediapipe wheel's copy (tools/pyenv.sh) when present, else ../shared's;
+    neither: a "pypi:" skip when PyPI was found unreachable, else a failure."""
     cache = os.environ.get("AF_CACHE", os.path.expanduser("~/.cache/aneforge"))
     path = os.path.join(cache, "mediapipe-0.10.21", name)
-    return path if os.path.exists(path) else os.path.join(MEDIAPIPE, name)
+    if os.path.exists(path):
+        return path
+    if os.path.exists(os.path.join(MEDIAPIPE, name)):
+        return os.path.join(MEDIAPIPE, name)
+    venv = os.environ.get("AF_VENV", os.path.join(os.environ.get("AF_SOURCE_ROOT", "."),
+                                                  "build", "venv"))
+    marker = os.path.join(os.path.dirname(venv), "pypi-unreachable")
+    if os.path.exists(marker):
+        print("pypi: %s is missing: %s" % (path, open(marker).read().strip()))
+        sys.exit(77)
+    sys.exit("%s is missing and PyPI was not found unreachable: run tools/pyenv.sh" % path)
 
 
 def pixels(dump, image, w, h, tmp):
@@ -107,7 +119,12 @@ class Aneforge:
         saved = os.path.join(self.tmp, "out.safetensors")
         subprocess.run([self.cli, "run", self.graph(model, image_port), "--raw", raw,
                         "--save-outputs", saved], check=True, capture_output=True)
-        return read_safetensors(saved)
+        out = read_safetensors(saved)
+        for name, v in out.items():
+            if not np.isfinite(v).all():
+                sys.exit("FAIL %s: output %s has %d non-finite values"
+                         % (model, name, int((~np.isfinite(v)).sum())))
+        return out
 
 
 def agreement(a, b):
@@ -200,7 +217,7 @@ def check_landmarks(af, dump, tmp, name, size, out, n, stride, mask_out=None):
         d = np.abs(r - o).max()
         print("%s %s: %d landmarks, max |dx|,|dy| %.3f px (input %dx%d)" % (name, image, n, d,
                                                                           size, size))
-        if d > MAX_PX:
+        if not d <= MAX_PX:  # NaN fails too
             bad.append("%s %s: a landmark moved %.2f px" % (name, image, d))
         if mask_out:
             agree = agreement(ours[mask_out].reshape(-1) > 0, ref[mask_out].reshape(-1) > 0)
@@ -233,6 +250,9 @@ CHECKS = {
     "pose": lambda af, d, t: check_landmarks(af, d, t, "pose_landmark_lite.tflite", 256,
                                              "Identity", 39, 5, "Identity_2"),
     "selfie": check_selfie,
+    # PRELU (mapped to maximum / minimum / mul / add); the wheel's copy only
+    "face": lambda af, d, t: check_landmarks(af, d, t, "face_landmark.tflite", 192,
+                                             "conv2d_21", 468, 3),
 }
 
 

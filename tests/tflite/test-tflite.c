@@ -30,6 +30,7 @@ enum {
   SOFTMAX = 25,
   PAD = 34,
   RESIZE_BILINEAR = 23,
+  PRELU = 54,
   MEAN = 40,
   ARG_MAX = 56,
   TRANSPOSE_CONV = 67,
@@ -1013,6 +1014,27 @@ test_transpose_conv (void)
   }
 }
 
+/* PRELU with a per-channel alpha [1, 1, 2] (NHWC broadcasting): x for x > 0,
+ * alpha[c] * x below. */
+static void
+test_prelu (void)
+{
+  Tb *b = tb_new ();
+  int xs[] = { 1, 1, 2, 2 }, as[] = { 1, 1, 2 };
+  float alpha[] = { 0.125f, 2 };
+  int x = tb_act (b, "x", 4, xs), y = tb_act (b, "y", 4, xs);
+  int in[] = { x, tb_const_f32 (b, "alpha", 3, as, alpha) };
+  tb_op (b, PRELU, 2, in, y, 0, NULL);
+  tb_input (b, x);
+  tb_output (b, y);
+  g_autoptr (GBytes) model = tb_finish (b);
+  float xv[] = { -1, -2, 3, -4 }, out[4], want[] = { -0.125f, -4, 3, -8 };
+  const float *ins[] = { xv };
+  run (model, 1, ins, out, 4);
+  for (int i = 0; i < 4; i++)
+    g_assert_cmpfloat (out[i], ==, want[i]);
+}
+
 /* The new parsing paths refuse bad fields by name: short or unknown
  * custom_options, an out-of-range MEAN axis, both resize modes, a
  * per-channel quantized input. */
@@ -1405,6 +1427,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tflite/mean-argmax", test_mean_argmax);
   g_test_add_func ("/tflite/resize-bilinear-hard-swish", test_resize_bilinear_hard_swish);
   g_test_add_func ("/tflite/transpose-conv", test_transpose_conv);
+  g_test_add_func ("/tflite/prelu", test_prelu);
   g_test_add_func ("/tflite/errors/new-ops", test_new_op_errors);
   g_test_add_func ("/tflite/seed-quant", test_seed_quant);
   g_test_add_func ("/tflite/errors/unsupported-op", test_unsupported_op);

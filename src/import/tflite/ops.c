@@ -357,6 +357,37 @@ tfl_import_binary (AfTfl *c, const AfTflOp *op, AfOp aop, GError **error)
   return af__tfl_bind (c, (guint) tfl_out (op), tfl_activation (c, y, act, error), error);
 }
 
+/* PRELU: max (x, 0) + alpha * min (x, 0), alpha broadcast as TFLite
+ * broadcasts it (NHWC). */
+static gboolean
+tfl_import_prelu (AfTfl *c, const AfTflOp *op, GError **error)
+{
+  if (!tfl_check_io (c, op, 2, 2, error))
+    return FALSE;
+  guint xi = (guint) tfl_in (op, 0), ai = (guint) tfl_in (op, 1);
+  int rank = MAX (c->t[xi].rank, c->t[ai].rank);
+  AfTensor *x = tfl_operand (c, xi, rank, error);
+  AfTensor *alpha = x ? tfl_operand (c, ai, rank, error) : NULL;
+  if (!alpha)
+    return FALSE;
+  gint64 one = 1;
+  AfTensor *zero = af__tfl_const (c, "prelu_zero", 1, &one, g_new0 (float, 1));
+  AfTensor *in[2] = { x, zero };
+  AfTensor *pos = af__tfl_node (c, AF_OP_MAXIMUM, 2, in, NULL, NULL, error);
+  AfTensor *neg = pos ? af__tfl_node (c, AF_OP_MINIMUM, 2, in, NULL, NULL, error) : NULL;
+  if (!neg)
+    return FALSE;
+  in[0] = alpha;
+  in[1] = neg;
+  AfTensor *scaled = af__tfl_node (c, AF_OP_MUL, 2, in, NULL, NULL, error);
+  if (!scaled)
+    return FALSE;
+  in[0] = pos;
+  in[1] = scaled;
+  return af__tfl_bind (c, (guint) tfl_out (op),
+                       af__tfl_node (c, AF_OP_ADD, 2, in, NULL, NULL, error), error);
+}
+
 static gboolean
 tfl_import_unary (AfTfl *c, const AfTflOp *op, AfOp aop, GError **error)
 {
@@ -871,6 +902,8 @@ af__tfl_import_op (AfTfl *c, gint32 code, const AfTflOp *op, GError **error)
     return tfl_import_requantize (c, op, error);
   case TFL_OP_MEAN:
     return tfl_import_mean (c, op, error);
+  case TFL_OP_PRELU:
+    return tfl_import_prelu (c, op, error);
   case TFL_OP_HARD_SWISH:
     return tfl_import_unary (c, op, AF_OP_HARDSWISH, error);
   case TFL_OP_RESIZE_BILINEAR:

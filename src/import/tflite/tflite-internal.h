@@ -59,6 +59,7 @@ enum { TFL_SAME = 0, TFL_VALID = 1 };
   X (SOFTMAX, 25, 9)                                                                               \
   X (TANH, 28, 0)                                                                                  \
   X (PAD, 34, 22)                                                                                  \
+  X (PRELU, 54, 0)                                                                                 \
   X (TRANSPOSE_CONV, 67, 49)                                                                       \
   X (RESIZE_BILINEAR, 23, 15)                                                                      \
   X (MEAN, 40, 27)                                                                                 \
