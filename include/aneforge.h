@@ -166,6 +166,10 @@ typedef struct {
 
 /* x [N,C,H,W], w [O, C/groups, KH, KW], b [O] or NULL */
 AfTensor *af_conv (AfGraph *g, AfTensor *x, AfTensor *w, AfTensor *b, const AfConvParams *p);
+/* Transposed conv: x [N,C,H,W], w [C, O/groups, KH, KW], b [O] or NULL; out
+ * (H - 1) * stride + (KH - 1) * dilation + 1 - pad top - pad bottom (W alike). */
+AfTensor *af_conv_transpose (AfGraph *g, AfTensor *x, AfTensor *w, AfTensor *b,
+                             const AfConvParams *p);
 /* a [..., M, K] @ b [..., K, N], batch dims broadcast */
 AfTensor *af_matmul (AfGraph *g, AfTensor *a, AfTensor *b);
 /* x [..., K], w [N, K], b [N] or NULL */
@@ -186,6 +190,11 @@ AfTensor *af_tanh (AfGraph *g, AfTensor *x);
 AfTensor *af_silu (AfGraph *g, AfTensor *x);
 AfTensor *af_gelu (AfGraph *g, AfTensor *x);
 AfTensor *af_exp (AfGraph *g, AfTensor *x);
+/* x * relu6 (x + 3) / 6 */
+AfTensor *af_hardswish (AfGraph *g, AfTensor *x);
+/* the nearest multiple of @step (> 0), clamped to [@lo, @hi]: a quantized
+ * tensor's values (scale @step; @lo, @hi the real values of its range) */
+AfTensor *af_fake_quant (AfGraph *g, AfTensor *x, float step, float lo, float hi);
 
 /* Reductions over @axes (negative axes count from the end). */
 AfTensor *af_mean (AfGraph *g, AfTensor *x, int n_axes, const int *axes, gboolean keepdims);
@@ -210,6 +219,11 @@ AfTensor *af_reshape (AfGraph *g, AfTensor *x, int rank, const gint64 *shape);
 AfTensor *af_transpose (AfGraph *g, AfTensor *x, int rank, const int *perm);
 /* nearest-neighbour upsampling of H and W by integer factors */
 AfTensor *af_upsample (AfGraph *g, AfTensor *x, int scale_h, int scale_w);
+/* Bilinear resize of H and W to @h x @w; source coordinates as TensorFlow's
+ * ResizeBilinear: @align_corners, @half_pixel (pixel centres), or neither
+ * (out * in / size). */
+AfTensor *af_resize_bilinear (AfGraph *g, AfTensor *x, int h, int w, gboolean align_corners,
+                              gboolean half_pixel);
 
 /* Bridge ops (cut the graph into a segmented plan). Indices come out as
  * fp16 values, exact because the reduced axis is limited to 2048. */
