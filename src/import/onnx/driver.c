@@ -1,0 +1,322 @@
+/* driver.c — the ONNX importer's driver: parses the ModelProto (proto.c),
+ * binds the initializers and graph inputs, maps the nodes through the op
+ * tables of the ops-*.c families, declares the graph outputs; plus the
+ * TensorProto parser the conformance runner uses (import/onnx.h). */
+#include "import/onnx/onnx-imp.h"
+#include "import/onnx.h"
+
+#include <string.h>
+
+static gboolean
+imp_inputs (Imp *im, GError **error)
+{
+  GHashTable *inits = g_hash_table_new (g_str_hash, g_str_equal);
+  gboolean ok = FALSE, first = TRUE;
+  for (guint i = 0; i < im->m.inits->len; i++) {
+    PbTensor *t = g_ptr_array_index (im->m.inits, i);
+    if (!t->name || !*t->name) {
+      af__ox_fail (im, error, AF_ERROR_INVALID, "initializer %u has no name", i);
+      goto out;
+    }
+    Const *c = af__ox_tensor_const (im, t, t->name, error);
+    if (!c) {
+      g_prefix_error (error, "initializer %u: ", i);
+      goto out;
+    }
+    af__ox_bind_const (im, t->name, c);
+    g_hash_table_add (inits, t->name);
+  }
+  for (guint i = 0; i < im->m.inputs->len; i++) {
+    PbValueInfo *v = g_ptr_array_index (im->m.inputs, i);
+    if (g_hash_table_contains (inits, v->name))
+      continue;
+    if (!*v->name) {
+      af__ox_fail (im, error, AF_ERROR_INVALID, "graph input %u has no name", i);
+      goto out;
+    }
+    if (v->elem_type != OT_FLOAT && v->elem_type != OT_FLOAT16 && v->elem_type != OT_DOUBLE) {
+      af__ox_fail (
+          im, error, AF_ERROR_UNSUPPORTED,
+          "graph input %u \"%s\": element type %d is not supported (float or float16 only)", i,
+          v->name, v->elem_type);
+      goto out;
+    }
+    if (!v->has_shape || v->rank < 1 || v->rank > AF_MAX_RANK) {
+      af__ox_fail (im, error, AF_ERROR_UNSUPPORTED,
+                   "graph input %u \"%s\": the shape must be known with rank 1 to %d", i, v->name,
+                   AF_MAX_RANK);
+      goto out;
+    }
+    AfShape s = { v->rank };
+    for (int k = 0; k < v->rank; k++) {
+      gint64 d = v->dims[k];
+      if (v->symbolic[k] || d == 0) {
+        if (k != 0) {
+          af__ox_fail (im, error, AF_ERROR_UNSUPPORTED,
+                       "graph input %u \"%s\": dim %d is symbolic; only the batch dim may be", i,
+                       v->name, k);
+          goto out;
+        }
+        d = 1;
+      }
+      if (d < 1 || d > AF_MAX_DIM || af__shape_numel (&s) > AF_MAX_NUMEL / d) {
+        af__ox_fail (im, error, AF_ERROR_LIMIT,
+                     "graph input %u \"%s\": dim %d = %" G_GINT64_FORMAT " is out of range", i,
+                     v->name, k, d);
+        goto out;
+      }
+      s.d[k] = d;
+      s.rank = v->rank;
+    }
+    char *name = af__ox_unique_name (im, v->name);
+    gboolean image = first && im->opts.image;
+    first = FALSE;
+    if (image && (s.rank != 4 || (s.d[1] != 1 && s.d[1] != 3))) {
+      char *str = af__shape_str (&s);
+      af__ox_fail (
+          im, error, AF_ERROR_SHAPE,
+          "graph input %u \"%s\" of shape %s cannot be an image port (needs [N, 1 or 3, H, W])", i,
+          v->name, str);
+      g_free (str);
+      g_free (name);
+      goto out;
+    }
+    AfNode *node =
+        af__graph_add_node (im->g, name, image ? AF_OP_IMAGE_INPUT : AF_OP_INPUT, 0, NULL, NULL);
+    g_free (name);
+    node->out->shape = s;
+    if (image) {
+      /* a one-channel port is GRAY whatever the requested order */
+      node->image.order = s.d[1] == 1 ? AF_PIXEL_GRAY : im->opts.order;
+      memcpy (node->image.scale, im->opts.scale, sizeof node->image.scale);
+      memcpy (node->image.bias, im->opts.bias, sizeof node->image.bias);
+    }
+    if (!af__node_infer_shape (im->g, node, error))
+      goto out;
+    af__ox_bind_tensor (im, v->name, node->out);
+  }
+  ok = TRUE;
+out:
+  g_hash_table_unref (inits);
+  return ok;
+}
+
+static gboolean
+imp_outputs (Imp *im, GError **error)
+{
+  if (!im->m.outputs->len)
+    return af__ox_fail (im, error, AF_ERROR_INVALID, "the graph has no outputs");
+  for (guint i = 0; i < im->m.outputs->len; i++) {
+    PbValueInfo *o = g_ptr_array_index (im->m.outputs, i);
+    Val *v = g_hash_table_lookup (im->vals, o->name);
+    if (!v)
+      return af__ox_fail (im, error, AF_ERROR_INVALID,
+                          "graph output %u \"%s\" is not computed by any node", i, o->name);
+    if (v->kind != V_TENSOR)
+      return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED,
+                          "graph output %u \"%s\" is a constant (it does not depend on any input)",
+                          i, o->name);
+    af_graph_add_output (im->g, *o->name ? o->name : "output", v->t);
+  }
+  if (im->g->error) {
+    g_propagate_error (error, g_error_copy (im->g->error));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+imp_count_uses (Imp *im)
+{
+  for (guint i = 0; i < im->m.nodes->len; i++) {
+    PbNode *n = g_ptr_array_index (im->m.nodes, i);
+    for (guint j = 0; j < n->in->len; j++) {
+      const char *name = af__ox_in_name (n, j);
+      if (!name)
+        continue;
+      g_hash_table_replace (im->uses, (gpointer) name,
+                            GUINT_TO_POINTER (af__ox_uses_of (im, name) + 1));
+      if (!g_hash_table_contains (im->user, name))
+        g_hash_table_insert (im->user, (gpointer) name, GUINT_TO_POINTER (i + 1));
+    }
+  }
+  for (guint i = 0; i < im->m.outputs->len; i++) {
+    PbValueInfo *o = g_ptr_array_index (im->m.outputs, i);
+    g_hash_table_add (im->is_out, o->name);
+    g_hash_table_replace (im->uses, o->name, GUINT_TO_POINTER (af__ox_uses_of (im, o->name) + 1));
+  }
+}
+
+/* The op families, searched in order for an ONNX op type. */
+static const AfOxMapper *const families[] = {
+  af__ox_conv_ops,  af__ox_elementwise_ops, af__ox_layout_ops,
+  af__ox_shape_ops, af__ox_quant_ops,       af__ox_linear_ops,
+};
+
+/* The mapper of ONNX op @op, or NULL. */
+static const AfOxMapper *
+mapper_find (const char *op)
+{
+  for (guint f = 0; f < G_N_ELEMENTS (families); f++)
+    for (const AfOxMapper *m = families[f]; m->op; m++)
+      if (g_str_equal (m->op, op))
+        return m;
+  return NULL;
+}
+
+static gboolean
+imp_nodes (Imp *im, GError **error)
+{
+  for (guint i = 0; i < im->m.nodes->len; i++) {
+    PbNode *n = g_ptr_array_index (im->m.nodes, i);
+    im->cur = n;
+    im->cur_index = i;
+    if (n->done)
+      continue;
+    if (n->domain && *n->domain && !g_str_equal (n->domain, "ai.onnx"))
+      return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED, "domain \"%s\" is not supported",
+                          n->domain);
+    const AfOxMapper *m = mapper_find (n->op);
+    if (!m)
+      return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED, "op \"%s\" is not supported", n->op);
+    if (!OUT0 (n))
+      return af__ox_fail (im, error, AF_ERROR_INVALID, "output 0 has no name");
+    if (!af__ox_attrs_check_known (im, n, m->attrs, error) || !m->fn (im, n, error))
+      return FALSE;
+  }
+  im->cur = NULL;
+  return TRUE;
+}
+
+static AfGraph *
+imp_run (const guint8 *data, gsize len, const char *file, const AfImportOptions *opts,
+         GError **error)
+{
+  Imp im = { .file = file };
+  AfImportOptions defaults = AF_IMPORT_OPTIONS_INIT;
+  im.opts = opts ? *opts : defaults;
+  im.m.nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) af__ox_pb_node_free);
+  im.m.inits = g_ptr_array_new_with_free_func ((GDestroyNotify) af__ox_pb_tensor_free);
+  im.m.inputs = g_ptr_array_new_with_free_func ((GDestroyNotify) af__ox_pb_value_info_free);
+  im.m.outputs = g_ptr_array_new_with_free_func ((GDestroyNotify) af__ox_pb_value_info_free);
+  im.vals = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  im.uses = g_hash_table_new (g_str_hash, g_str_equal);
+  im.user = g_hash_table_new (g_str_hash, g_str_equal);
+  im.is_out = g_hash_table_new (g_str_hash, g_str_equal);
+  im.consts = g_ptr_array_new_with_free_func ((GDestroyNotify) af__ox_c_free);
+  AfGraph *g = NULL;
+  GError *local = NULL;
+
+  if (!af__ox_pb_parse_model (data, len, &im.m, &local)) {
+    g_set_error (error, AF_ERROR, local->code, "%s: malformed ONNX protobuf: %s", file,
+                 local->message);
+    g_error_free (local);
+    goto out;
+  }
+  if (!im.m.has_graph) {
+    g_set_error (error, AF_ERROR, AF_ERROR_PARSE, "%s: not an ONNX model (no graph)", file);
+    goto out;
+  }
+  if (im.m.opset < 1 && im.m.other_domain) {
+    g_set_error (error, AF_ERROR, AF_ERROR_UNSUPPORTED,
+                 "%s: the model imports only opset domain \"%s\", not the default domain", file,
+                 im.m.other_domain);
+    goto out;
+  }
+  if (im.m.opset < 1) {
+    g_set_error (error, AF_ERROR, AF_ERROR_INVALID, "%s: the model imports no default-domain opset",
+                 file);
+    goto out;
+  }
+  char *base = g_path_get_basename (file);
+  char *dot = strrchr (base, '.');
+  if (dot && dot != base)
+    *dot = 0;
+  im.g = g = af_graph_new (base);
+  g_free (base);
+  imp_count_uses (&im);
+  if (!imp_inputs (&im, error) || !imp_nodes (&im, error) || !imp_outputs (&im, error))
+    g_clear_pointer (&g, af_graph_free);
+out:
+  g_hash_table_unref (im.vals);
+  g_hash_table_unref (im.uses);
+  g_hash_table_unref (im.user);
+  g_hash_table_unref (im.is_out);
+  g_ptr_array_unref (im.consts);
+  af__ox_pb_model_clear (&im.m);
+  return g;
+}
+
+AfGraph *
+af_graph_import_onnx_from_data (const guint8 *data, gsize len, const char *name_for_errors,
+                                const AfImportOptions *opts, GError **error)
+{
+  g_return_val_if_fail (data || len == 0, NULL);
+  return imp_run (data ? data : (const guint8 *) "", len,
+                  name_for_errors ? name_for_errors : "onnx", opts, error);
+}
+
+AfGraph *
+af_graph_import_onnx (const char *path, const AfImportOptions *opts, GError **error)
+{
+  g_return_val_if_fail (path, NULL);
+  GError *local = NULL;
+  GMappedFile *f = g_mapped_file_new (path, FALSE, &local);
+  if (!f) {
+    g_set_error (error, AF_ERROR, AF_ERROR_IO, "%s: cannot read: %s", path, local->message);
+    g_error_free (local);
+    return NULL;
+  }
+  const char *data = g_mapped_file_get_contents (f);
+  AfGraph *g = imp_run (data ? (const guint8 *) data : (const guint8 *) "",
+                        data ? g_mapped_file_get_length (f) : 0, path, opts, error);
+  g_mapped_file_unref (f);
+  if (g) {
+    g->path = g_strdup (path);
+    g->dir = g_path_get_dirname (path);
+  }
+  return g;
+}
+
+gboolean
+af__onnx_parse_tensor (const guint8 *data, gsize len, const char *name_for_errors, int *dtype,
+                       int *rank, gint64 *dims, gint64 *numel, float **values, char **name,
+                       GError **error)
+{
+  g_return_val_if_fail (data || len == 0, FALSE);
+  const char *file = name_for_errors ? name_for_errors : "tensor";
+  Imp im = { .file = file };
+  im.consts = g_ptr_array_new_with_free_func ((GDestroyNotify) af__ox_c_free);
+  PbTensor t = { 0 };
+  AfPbReader r;
+  GError *local = NULL;
+  gboolean ok = FALSE;
+  af__pb_init (&r, data ? data : (const guint8 *) "", len);
+  if (!af__ox_pb_parse_tensor (&r, &t, &local)) {
+    g_set_error (error, AF_ERROR, local->code, "%s: TensorProto: %s", file, local->message);
+    g_error_free (local);
+    goto out;
+  }
+  Const *c = af__ox_tensor_const (&im, &t, t.name ? t.name : "", error);
+  if (!c)
+    goto out;
+  *dtype = t.dtype;
+  *rank = c->shape.rank;
+  for (int i = 0; i < c->shape.rank; i++)
+    dims[i] = c->shape.d[i];
+  *numel = c->numel;
+  *values = af__ox_c_f32 (c);
+  if (name)
+    *name = g_strdup (t.name ? t.name : "");
+  ok = TRUE;
+out:
+  g_free (t.name);
+  if (t.floats)
+    g_array_unref (t.floats);
+  if (t.ints)
+    g_array_unref (t.ints);
+  if (t.doubles)
+    g_array_unref (t.doubles);
+  g_ptr_array_unref (im.consts);
+  return ok;
+}
