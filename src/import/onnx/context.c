@@ -7,8 +7,8 @@
 #include <string.h>
 
 /* Appends the C-string array of a PbNode's string list for messages. */
-static const char *
-node_name (const PbNode *n)
+const char *
+af__ox_node_name (const PbNode *n)
 {
   return n->name && *n->name ? n->name : "";
 }
@@ -22,7 +22,7 @@ af__ox_fail (Imp *im, GError **error, int code, const char *fmt, ...)
   va_end (ap);
   if (im->cur)
     g_set_error (error, AF_ERROR, code, "%s: node %u \"%s\" (%s): %s", im->file, im->cur_index,
-                 node_name (im->cur), im->cur->op, msg);
+                 af__ox_node_name (im->cur), im->cur->op, msg);
   else
     g_set_error (error, AF_ERROR, code, "%s: %s", im->file, msg);
   g_free (msg);

@@ -7,6 +7,76 @@
 
 #include <string.h>
 
+/* The "NAME=DxDxD" entry of opts.input_shapes for @name, or NULL. */
+static const char *
+input_shape_spec (Imp *im, const char *name)
+{
+  for (const char *const *p = im->opts.input_shapes; p && *p; p++) {
+    const char *eq = strrchr (*p, '=');
+    if (eq && (gsize) (eq - *p) == strlen (name) && strncmp (*p, name, eq - *p) == 0)
+      return eq + 1;
+  }
+  return NULL;
+}
+
+/* The shape of graph input @i (@v) into @s: its fixed dims, its symbolic
+ * ones from --input-shape (opts.input_shapes), else a symbolic batch dim 1.
+ * A given shape must have the input's rank and agree with its fixed dims. */
+static gboolean
+input_shape (Imp *im, guint i, const PbValueInfo *v, AfShape *s, GError **error)
+{
+  const char *spec = input_shape_spec (im, v->name);
+  gint64 want[AF_MAX_RANK];
+  int n = 0;
+  if (spec) {
+    char **parts = g_strsplit_set (spec, "x,", -1);
+    gboolean ok = TRUE;
+    for (char **q = parts; *q && ok; q++) {
+      char *end;
+      guint64 d = g_ascii_strtoull (*q, &end, 10);
+      ok = **q && !*end && d >= 1 && d <= AF_MAX_DIM && n < AF_MAX_RANK;
+      if (ok)
+        want[n++] = (gint64) d;
+    }
+    g_strfreev (parts);
+    if (!ok || n == 0)
+      return af__ox_fail (im, error, AF_ERROR_INVALID,
+                          "--input-shape \"%s=%s\": expected dims 1 to %d separated by 'x', at "
+                          "most %d of them",
+                          v->name, spec, (int) AF_MAX_DIM, AF_MAX_RANK);
+    if (n != v->rank)
+      return af__ox_fail (im, error, AF_ERROR_SHAPE,
+                          "graph input %u \"%s\" has rank %d; --input-shape \"%s\" gives %d dims",
+                          i, v->name, v->rank, spec, n);
+  }
+  for (int k = 0; k < v->rank; k++) {
+    gint64 d = v->dims[k];
+    gboolean symbolic = v->symbolic[k] || d == 0;
+    if (spec && !symbolic && d != want[k])
+      return af__ox_fail (im, error, AF_ERROR_SHAPE,
+                          "graph input %u \"%s\": dim %d is %" G_GINT64_FORMAT
+                          " in the model; --input-shape \"%s\" gives %" G_GINT64_FORMAT,
+                          i, v->name, k, d, spec, want[k]);
+    if (spec)
+      d = want[k];
+    else if (symbolic) {
+      if (k != 0)
+        return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED,
+                            "graph input %u \"%s\": dim %d is symbolic; only the batch dim may "
+                            "be (fix it with --input-shape %s=...)",
+                            i, v->name, k, v->name);
+      d = 1;
+    }
+    if (d < 1 || d > AF_MAX_DIM || af__shape_numel (s) > AF_MAX_NUMEL / d)
+      return af__ox_fail (im, error, AF_ERROR_LIMIT,
+                          "graph input %u \"%s\": dim %d = %" G_GINT64_FORMAT " is out of range", i,
+                          v->name, k, d);
+    s->d[k] = d;
+    s->rank = v->rank;
+  }
+  return TRUE;
+}
+
 static gboolean
 imp_inputs (Imp *im, GError **error)
 {
@@ -48,26 +118,8 @@ imp_inputs (Imp *im, GError **error)
       goto out;
     }
     AfShape s = { v->rank };
-    for (int k = 0; k < v->rank; k++) {
-      gint64 d = v->dims[k];
-      if (v->symbolic[k] || d == 0) {
-        if (k != 0) {
-          af__ox_fail (im, error, AF_ERROR_UNSUPPORTED,
-                       "graph input %u \"%s\": dim %d is symbolic; only the batch dim may be", i,
-                       v->name, k);
-          goto out;
-        }
-        d = 1;
-      }
-      if (d < 1 || d > AF_MAX_DIM || af__shape_numel (&s) > AF_MAX_NUMEL / d) {
-        af__ox_fail (im, error, AF_ERROR_LIMIT,
-                     "graph input %u \"%s\": dim %d = %" G_GINT64_FORMAT " is out of range", i,
-                     v->name, k, d);
-        goto out;
-      }
-      s.d[k] = d;
-      s.rank = v->rank;
-    }
+    if (!input_shape (im, i, v, &s, error))
+      goto out;
     char *name = af__ox_unique_name (im, v->name);
     gboolean image = first && im->opts.image;
     first = FALSE;
@@ -125,6 +177,78 @@ imp_outputs (Imp *im, GError **error)
   return TRUE;
 }
 
+/* Orders im->m.nodes so that every node comes after the producers of its
+ * inputs, as ONNX Runtime does (a file may list them in any order, e.g. an
+ * fp16 conversion appending its input Cast last). A depth-first sort that
+ * keeps the file order where it is already valid; a cycle is refused. Inputs
+ * no node produces (initializers, graph inputs, undefined names) impose no
+ * order: the mappers report undefined ones. */
+static gboolean
+sort_nodes (Imp *im, GError **error)
+{
+  GPtrArray *nodes = im->m.nodes;
+  guint n = nodes->len;
+  GHashTable *producer = g_hash_table_new (g_str_hash, g_str_equal); /* name -> index + 1 */
+  for (guint i = 0; i < n; i++) {
+    PbNode *node = g_ptr_array_index (nodes, i);
+    node->index = i;
+    for (guint j = 0; j < node->out->len; j++) {
+      const char *o = af__ox_out_name (node, j);
+      if (o && !g_hash_table_contains (producer, o))
+        g_hash_table_insert (producer, (gpointer) o, GUINT_TO_POINTER (i + 1));
+    }
+  }
+  guint8 *state = g_new0 (guint8, n); /* 0 new, 1 on the stack, 2 placed */
+  guint *stack = g_new (guint, n), *next_in = g_new0 (guint, n);
+  GPtrArray *sorted = g_ptr_array_new_full (n, (GDestroyNotify) af__ox_pb_node_free);
+  gboolean ok = TRUE;
+  for (guint root = 0; root < n && ok; root++) {
+    if (state[root])
+      continue;
+    guint depth = 0;
+    stack[depth++] = root;
+    state[root] = 1;
+    while (depth && ok) {
+      guint k = stack[depth - 1];
+      PbNode *node = g_ptr_array_index (nodes, k);
+      if (next_in[k] < node->in->len) {
+        const char *in = af__ox_in_name (node, next_in[k]++);
+        guint p = in ? GPOINTER_TO_UINT (g_hash_table_lookup (producer, in)) : 0;
+        if (!p || state[p - 1] == 2)
+          continue;
+        if (state[p - 1] == 1) {
+          g_set_error (error, AF_ERROR, AF_ERROR_INVALID,
+                       "%s: node %u \"%s\" (%s): input \"%s\" comes from a node that depends on "
+                       "this one (the graph has a cycle)",
+                       im->file, k, af__ox_node_name (node), node->op, in);
+          ok = FALSE;
+          break;
+        }
+        state[p - 1] = 1;
+        stack[depth++] = p - 1;
+        continue;
+      }
+      state[k] = 2;
+      g_ptr_array_add (sorted, node);
+      depth--;
+    }
+  }
+  if (ok) {
+    /* the nodes move to @sorted: empty the old array without freeing them */
+    g_ptr_array_set_free_func (nodes, NULL);
+    g_ptr_array_unref (nodes);
+    im->m.nodes = sorted;
+  } else {
+    g_ptr_array_set_free_func (sorted, NULL);
+    g_ptr_array_unref (sorted);
+  }
+  g_hash_table_unref (producer);
+  g_free (state);
+  g_free (stack);
+  g_free (next_in);
+  return ok;
+}
+
 static void
 imp_count_uses (Imp *im)
 {
@@ -149,8 +273,8 @@ imp_count_uses (Imp *im)
 
 /* The op families, searched in order for an ONNX op type. */
 static const AfOxMapper *const families[] = {
-  af__ox_conv_ops,  af__ox_elementwise_ops, af__ox_layout_ops,
-  af__ox_shape_ops, af__ox_quant_ops,       af__ox_linear_ops,
+  af__ox_conv_ops,  af__ox_elementwise_ops, af__ox_layout_ops, af__ox_shape_ops,
+  af__ox_quant_ops, af__ox_linear_ops,      af__ox_select_ops, af__ox_reduce_ops,
 };
 
 /* The mapper of ONNX op @op, or NULL. */
@@ -170,7 +294,7 @@ imp_nodes (Imp *im, GError **error)
   for (guint i = 0; i < im->m.nodes->len; i++) {
     PbNode *n = g_ptr_array_index (im->m.nodes, i);
     im->cur = n;
-    im->cur_index = i;
+    im->cur_index = n->index;
     if (n->done)
       continue;
     if (n->domain && *n->domain && !g_str_equal (n->domain, "ai.onnx"))
@@ -234,8 +358,11 @@ imp_run (const guint8 *data, gsize len, const char *file, const AfImportOptions 
     *dot = 0;
   im.g = g = af_graph_new (base);
   g_free (base);
-  imp_count_uses (&im);
-  if (!imp_inputs (&im, error) || !imp_nodes (&im, error) || !imp_outputs (&im, error))
+  if (!sort_nodes (&im, error))
+    g_clear_pointer (&g, af_graph_free);
+  else
+    imp_count_uses (&im);
+  if (g && (!imp_inputs (&im, error) || !imp_nodes (&im, error) || !imp_outputs (&im, error)))
     g_clear_pointer (&g, af_graph_free);
 out:
   g_hash_table_unref (im.vals);

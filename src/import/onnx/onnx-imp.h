@@ -65,6 +65,7 @@ typedef struct {
   GPtrArray *in, *out; /* char* */
   GPtrArray *attrs;    /* PbAttr* */
   gboolean done;       /* folded into an earlier node */
+  guint index;         /* position in the file (messages), set by the driver */
 } PbNode;
 
 typedef struct {
@@ -145,6 +146,16 @@ extern const AfOxMapper af__ox_layout_ops[];      /* ops-layout.c */
 extern const AfOxMapper af__ox_shape_ops[];       /* ops-shape.c */
 extern const AfOxMapper af__ox_quant_ops[];       /* ops-quant.c */
 extern const AfOxMapper af__ox_linear_ops[];      /* ops-linear.c */
+extern const AfOxMapper af__ox_select_ops[];      /* ops-select.c */
+extern const AfOxMapper af__ox_reduce_ops[];      /* ops-reduce.c */
+
+/* ops-select.c, for the mappers of Gather (ops-shape.c) and Pad
+ * (ops-layout.c): Gather of a computed tensor with constant indices; a Pad
+ * (@pads: n_axes begins then n_axes ends, on @axes or the first n_axes
+ * axes when NULL) in any mode, as selections. */
+gboolean af__ox_gather_computed (Imp *im, PbNode *n, gint64 axis, GError **error);
+gboolean af__ox_pad_general (Imp *im, PbNode *n, const char *mode, const gint64 *pads, int n_axes,
+                             const gint64 *axes, float value, GError **error);
 
 /* ---------------------------------------------------------------- proto.c */
 
@@ -195,6 +206,9 @@ Const *af__ox_const_transpose (Imp *im, Const *src, const int *perm, const char 
 /* ---------------------------------------------------------------- context.c */
 
 gboolean af__ox_fail (Imp *im, GError **error, int code, const char *fmt, ...) G_GNUC_PRINTF (4, 5);
+
+/* The node's name for messages ("" when unset). */
+const char *af__ox_node_name (const PbNode *n);
 
 /* A unique, valid graph name for @want (transfer full). */
 char *af__ox_unique_name (Imp *im, const char *want);

@@ -592,21 +592,18 @@ op_pad (Imp *im, PbNode *n, GError **error)
 {
   const char *mode;
   float value = 0;
-  gint64 pads[8];
-  int count;
+  gint64 pads[2 * AF_MAX_RANK], axes[AF_MAX_RANK];
+  int count, n_axes = -1;
   if (!af__ox_attr_str (im, n, "mode", "constant", &mode, error) ||
-      !af__ox_attr_ints (im, n, "pads", 8, pads, &count, error) ||
+      !af__ox_attr_ints (im, n, "pads", 2 * AF_MAX_RANK, pads, &count, error) ||
       !af__ox_attr_float (im, n, "value", 0, &value, error))
     return FALSE;
-  if (!g_str_equal (mode, "constant"))
-    return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED,
-                        "attribute \"mode\" = \"%s\" is not supported", mode);
   if (count < 0) {
     Const *c = af__ox_in_const (im, n, 1, "pads", error);
     if (!c)
       return FALSE;
-    if (c->numel > 8)
-      return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED, "only rank-4 pads are supported");
+    if (c->numel > 2 * AF_MAX_RANK)
+      return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED, "rank above %d", AF_MAX_RANK);
     count = (int) c->numel;
     for (int i = 0; i < count; i++)
       pads[i] = af__ox_c_get_i64 (c, i);
@@ -616,28 +613,36 @@ op_pad (Imp *im, PbNode *n, GError **error)
         return FALSE;
       value = v->numel ? (float) af__ox_c_get (v, 0) : 0.0f;
     }
-    if (af__ox_in_name (n, 3))
-      return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED, "input 3 (axes) is not supported");
+    if (af__ox_in_name (n, 3)) {
+      Const *a = af__ox_in_const (im, n, 3, "axes", error);
+      if (!a)
+        return FALSE;
+      if (a->numel > AF_MAX_RANK)
+        return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED, "too many axes");
+      n_axes = (int) a->numel;
+      for (int i = 0; i < n_axes; i++)
+        axes[i] = af__ox_c_get_i64 (a, i);
+    }
   }
-  AfTensor *x = af__ox_in_tensor (im, n, 0, error);
-  if (!x)
+  Val *xv = af__ox_in_val (im, n, 0, TRUE, error);
+  if (!xv)
     return FALSE;
-  if (x->shape.rank != 4 || count != 8)
-    return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED, "only 4-D pads are supported");
-  if (value != 0 || pads[0] || pads[1] || pads[4] || pads[5])
-    return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED,
-                        "only zero padding of H and W is supported");
-  for (int i = 0; i < 8; i++)
-    if (pads[i] < 0 || pads[i] > 65536)
-      return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED,
-                          "pad %" G_GINT64_FORMAT " is not supported", pads[i]);
-  PbNode *user = af__ox_sole_consumer (im, OUT0 (n));
+  AfShape xs = af__ox_val_shape (xv);
+  if (n_axes < 0)
+    n_axes = xs.rank;
+  if (count != 2 * n_axes)
+    return af__ox_fail (im, error, AF_ERROR_INVALID, "%d pads for %d axes", count, n_axes);
+  /* a zero Pad of H and W right before a Conv or AveragePool merges into it */
+  gboolean window = g_str_equal (mode, "constant") && value == 0 && xs.rank == 4 && n_axes == 4 &&
+                    !pads[0] && !pads[1] && !pads[4] && !pads[5] && xv->kind == V_TENSOR;
+  for (int i = 0; window && i < 8; i++)
+    window = pads[i] >= 0 && pads[i] <= 65536;
+  PbNode *user = window ? af__ox_sole_consumer (im, OUT0 (n)) : NULL;
   if (!user || !(g_str_equal (user->op, "Conv") || g_str_equal (user->op, "AveragePool")) ||
       g_strcmp0 (af__ox_in_name (user, 0), OUT0 (n)) != 0)
-    return af__ox_fail (
-        im, error, AF_ERROR_UNSUPPORTED,
-        "a standalone Pad is not supported (only a zero Pad whose single user is a Conv "
-        "or AveragePool, which is merged into it)");
+    return af__ox_pad_general (im, n, mode, pads, n_axes, af__ox_in_name (n, 3) ? axes : NULL,
+                               value, error);
+  AfTensor *x = xv->t;
   Val v = { .kind = V_PAD, .t = x, .pad = { pads[2], pads[3], pads[6], pads[7] } };
   af__ox_bind (im, OUT0 (n), &v);
   return TRUE;

@@ -75,7 +75,10 @@ op_gather (Imp *im, PbNode *n, GError **error)
   gint64 axis;
   if (!af__ox_attr_int (im, n, "axis", 0, &axis, error))
     return FALSE;
-  Const *data = af__ox_in_const (im, n, 0, "data", error);
+  Val *dv = af__ox_in_val (im, n, 0, TRUE, error);
+  if (dv && dv->kind != V_CONST)
+    return af__ox_gather_computed (im, n, axis, error);
+  Const *data = dv ? af__ox_in_const (im, n, 0, "data", error) : NULL;
   Const *idx = data ? af__ox_in_const (im, n, 1, "indices", error) : NULL;
   if (!idx)
     return FALSE;

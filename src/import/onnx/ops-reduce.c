@@ -1,0 +1,124 @@
+/* ops-reduce.c — op mappers of the reduction family: ReduceMax / Min / Mean /
+ * Sum (axes as an attribute or, from opset 13 / 18, an input; keepdims;
+ * noop_with_empty_axes), ReduceSumSquare (x * x, then sum), ReduceL1
+ * (max (x, -x), then sum), and ArgMax / ArgMin (ArgMin as the argmax of -x,
+ * which keeps the first index among ties). */
+#include "import/onnx/onnx-imp.h"
+
+#include <string.h>
+
+/* The reduced axes of @n into @a (attribute "axes" or input 1). *noop when
+ * they are empty and noop_with_empty_axes is set. */
+static gboolean
+reduce_axes (Imp *im, PbNode *n, AfAttrs *a, gboolean *noop, GError **error)
+{
+  gint64 keep, noop_empty;
+  int count;
+  if (!af__ox_attr_int (im, n, "keepdims", 1, &keep, error) ||
+      !af__ox_attr_int (im, n, "noop_with_empty_axes", 0, &noop_empty, error) ||
+      !af__ox_attr_ints (im, n, "axes", AF_MAX_RANK, a->axes, &count, error))
+    return FALSE;
+  if (count < 0 && af__ox_in_name (n, 1)) {
+    Const *c = af__ox_in_const (im, n, 1, "axes", error);
+    if (!c)
+      return FALSE;
+    if (c->numel > AF_MAX_RANK)
+      return af__ox_fail (im, error, AF_ERROR_INVALID, "too many axes");
+    count = (int) c->numel;
+    for (int i = 0; i < count; i++)
+      a->axes[i] = af__ox_c_get_i64 (c, i);
+  }
+  *noop = count <= 0 && noop_empty;
+  a->n_axes = MAX (count, 0);
+  a->keepdims = keep != 0;
+  a->set = AF_A (AXES) | AF_A (KEEPDIMS);
+  return TRUE;
+}
+
+static gboolean
+op_reduce (Imp *im, PbNode *n, GError **error)
+{
+  static const struct {
+    const char *name;
+    AfOp op;
+    char pre; /* 0, 's' square, 'a' absolute value */
+  } map[] = {
+    { "ReduceMax", AF_OP_AMAX, 0 },        { "ReduceMin", AF_OP_AMIN, 0 },
+    { "ReduceMean", AF_OP_MEAN, 0 },       { "ReduceSum", AF_OP_SUM, 0 },
+    { "ReduceSumSquare", AF_OP_SUM, 's' }, { "ReduceL1", AF_OP_SUM, 'a' },
+  };
+  guint k = 0;
+  while (!g_str_equal (map[k].name, n->op))
+    k++;
+  AfAttrs a;
+  af__attrs_init (map[k].op, &a);
+  gboolean noop = FALSE;
+  if (!reduce_axes (im, n, &a, &noop, error))
+    return FALSE;
+  AfTensor *x = af__ox_in_tensor (im, n, 0, error);
+  if (!x)
+    return FALSE;
+  char *pname = g_strconcat (OUT0 (n), map[k].pre == 's' ? "_square" : "_abs", NULL);
+  if (map[k].pre == 's') {
+    x = af__ox_emit2 (im, AF_OP_MUL, x, x, pname, error);
+  } else if (map[k].pre == 'a') {
+    char *nname = g_strconcat (OUT0 (n), "_neg", NULL);
+    AfTensor *m1 = af__ox_scalar_tensor (im, -1.0f, nname, error);
+    AfTensor *neg = m1 ? af__ox_emit2 (im, AF_OP_MUL, x, m1, nname, error) : NULL;
+    x = neg ? af__ox_emit2 (im, AF_OP_MAXIMUM, x, neg, pname, error) : NULL;
+    g_free (nname);
+  }
+  g_free (pname);
+  if (!x)
+    return FALSE;
+  if (noop)
+    return af__ox_bind_tensor (im, OUT0 (n), x), TRUE;
+  /* a reduction to a scalar keeps its dims (the graph has no rank 0) */
+  gboolean all = a.n_axes == 0 || a.n_axes == x->shape.rank;
+  if (all && !a.keepdims)
+    a.keepdims = TRUE;
+  return af__ox_bind_out (im, n, af__ox_emit1 (im, map[k].op, x, &a, OUT0 (n), error));
+}
+
+static gboolean
+op_arg (Imp *im, PbNode *n, GError **error)
+{
+  gint64 axis, keep, last;
+  if (!af__ox_attr_int (im, n, "axis", 0, &axis, error) ||
+      !af__ox_attr_int (im, n, "keepdims", 1, &keep, error) ||
+      !af__ox_attr_int (im, n, "select_last_index", 0, &last, error))
+    return FALSE;
+  if (last)
+    return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED,
+                        "attribute \"select_last_index\" = 1 is not supported (ties take the "
+                        "first index)");
+  AfTensor *x = af__ox_in_tensor (im, n, 0, error);
+  if (!x)
+    return FALSE;
+  if (g_str_equal (n->op, "ArgMin")) {
+    char *nname = g_strconcat (OUT0 (n), "_neg", NULL);
+    AfTensor *m1 = af__ox_scalar_tensor (im, -1.0f, nname, error);
+    x = m1 ? af__ox_emit2 (im, AF_OP_MUL, x, m1, nname, error) : NULL;
+    g_free (nname);
+    if (!x)
+      return FALSE;
+  }
+  AfAttrs a;
+  af__attrs_init (AF_OP_ARGMAX, &a);
+  a.axis = axis;
+  a.keepdims = keep != 0 || x->shape.rank == 1;
+  a.set = AF_A (AXIS) | AF_A (KEEPDIMS);
+  return af__ox_bind_out (im, n, af__ox_emit1 (im, AF_OP_ARGMAX, x, &a, OUT0 (n), error));
+}
+
+const AfOxMapper af__ox_reduce_ops[] = {
+  { "ReduceMax", op_reduce, "axes keepdims noop_with_empty_axes" },
+  { "ReduceMin", op_reduce, "axes keepdims noop_with_empty_axes" },
+  { "ReduceMean", op_reduce, "axes keepdims noop_with_empty_axes" },
+  { "ReduceSum", op_reduce, "axes keepdims noop_with_empty_axes" },
+  { "ReduceSumSquare", op_reduce, "axes keepdims noop_with_empty_axes" },
+  { "ReduceL1", op_reduce, "axes keepdims noop_with_empty_axes" },
+  { "ArgMax", op_arg, "axis keepdims select_last_index" },
+  { "ArgMin", op_arg, "axis keepdims select_last_index" },
+  { NULL, NULL, NULL },
+};
