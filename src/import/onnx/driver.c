@@ -41,9 +41,9 @@ input_shape (Imp *im, guint i, const PbValueInfo *v, AfShape *s, GError **error)
     g_strfreev (parts);
     if (!ok || n == 0)
       return af__ox_fail (im, error, AF_ERROR_INVALID,
-                          "--input-shape \"%s=%s\": expected dims 1 to %d separated by 'x', at "
-                          "most %d of them",
-                          v->name, spec, (int) AF_MAX_DIM, AF_MAX_RANK);
+                          "--input-shape \"%s=%s\": expected dims 1 to %" G_GINT64_FORMAT
+                          " separated by 'x', at most %d of them",
+                          v->name, spec, (gint64) AF_MAX_DIM, AF_MAX_RANK);
     if (n != v->rank)
       return af__ox_fail (im, error, AF_ERROR_SHAPE,
                           "graph input %u \"%s\" has rank %d; --input-shape \"%s\" gives %d dims",
@@ -95,6 +95,27 @@ imp_inputs (Imp *im, GError **error)
     }
     af__ox_bind_const (im, t->name, c);
     g_hash_table_add (inits, t->name);
+  }
+  /* every --input-shape names a graph input */
+  for (const char *const *p = im->opts.input_shapes; p && *p; p++) {
+    const char *eq = strrchr (*p, '=');
+    gsize len = eq ? (gsize) (eq - *p) : strlen (*p);
+    gboolean found = FALSE;
+    for (guint i = 0; i < im->m.inputs->len && !found; i++) {
+      PbValueInfo *v = g_ptr_array_index (im->m.inputs, i);
+      found = eq && strlen (v->name) == len && strncmp (v->name, *p, len) == 0 &&
+              !g_hash_table_contains (inits, v->name);
+    }
+    if (!eq) {
+      af__ox_fail (im, error, AF_ERROR_INVALID, "--input-shape \"%s\": expected NAME=DxDx...", *p);
+      goto out;
+    }
+    if (!found) {
+      af__ox_fail (im, error, AF_ERROR_INVALID,
+                   "--input-shape \"%s\": the graph has no input named \"%.*s\"", *p, (int) len,
+                   *p);
+      goto out;
+    }
   }
   for (guint i = 0; i < im->m.inputs->len; i++) {
     PbValueInfo *v = g_ptr_array_index (im->m.inputs, i);
@@ -327,6 +348,7 @@ imp_run (const guint8 *data, gsize len, const char *file, const AfImportOptions 
   im.uses = g_hash_table_new (g_str_hash, g_str_equal);
   im.user = g_hash_table_new (g_str_hash, g_str_equal);
   im.is_out = g_hash_table_new (g_str_hash, g_str_equal);
+  im.qdq = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   im.consts = g_ptr_array_new_with_free_func ((GDestroyNotify) af__ox_c_free);
   AfGraph *g = NULL;
   GError *local = NULL;
@@ -369,6 +391,7 @@ out:
   g_hash_table_unref (im.uses);
   g_hash_table_unref (im.user);
   g_hash_table_unref (im.is_out);
+  g_hash_table_unref (im.qdq);
   g_ptr_array_unref (im.consts);
   af__ox_pb_model_clear (&im.m);
   return g;

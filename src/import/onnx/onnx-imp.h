@@ -119,6 +119,7 @@ typedef struct {
   GHashTable *user;   /* ONNX name -> the index + 1 of its first consumer node */
   GHashTable *is_out; /* ONNX names of graph outputs */
   GPtrArray *consts;  /* Const*, owned */
+  GHashTable *qdq;    /* ONNX name of a QuantizeLinear output -> its AfOxQuant (owned) */
   PbNode *cur;        /* the node being mapped, for messages */
   guint cur_index;
 } Imp;
@@ -130,6 +131,12 @@ typedef struct {
 typedef gboolean (*OpFn) (Imp *im, PbNode *n, GError **error);
 
 #define OUT0(n) af__ox_out_name ((n), 0)
+
+/* The quantization a QuantizeLinear of a computed tensor applied (ops-quant.c). */
+typedef struct {
+  float scale;
+  gint64 zero_point;
+} AfOxQuant;
 
 /* One row of an op family's table: the ONNX op type, its mapper, and the
  * attribute names it accepts (space separated; others are refused). */
