@@ -226,6 +226,48 @@ def squeezenet_fp32(path):
     onnx.save(model, path)
 
 
+def grid_checkpoints(qmodel, path, name, x):
+    """Inside the network every activation is a grid value q * scale: at
+    each activation DequantizeLinear output, ours must lie on the grid
+    (within the fp16 representation of q * scale: 0.2 steps), and after the
+    first Conv our q must equal ORT's (as defined) for at least 98% of the
+    elements and by 1 step anywhere (the Conv computes in fp16). Deeper, the
+    one-step differences compound through the integer grid (printed)."""
+    inits = {t.name: t for t in qmodel.graph.initializer}
+    producer = {o: n for n in qmodel.graph.node for o in n.output}
+    points = []
+    for n in qmodel.graph.node:
+        if n.op_type == "DequantizeLinear" and n.input[0] not in inits:
+            scale = float(numpy_helper.to_array(inits[n.input[1]]))
+            q = producer[n.input[0]]
+            src = producer.get(q.input[0])
+            points.append((n.output[0], scale, src is not None and src.op_type in ("Conv", "Relu")))
+    for out, _, _ in points:
+        qmodel.graph.output.append(helper.make_value_info(out, onnx.TypeProto()))
+    probe = path.replace(".onnx", "-probe.onnx")
+    onnx.save(qmodel, probe)
+    sess = session(probe, optimize=False)
+    want = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, {name: x})))
+    got = ou.run_aneforge(probe, [x])
+    ok, first, off_worst, eq = True, True, 0.0, []
+    for out, scale, after_conv in points:
+        g = np.asarray(got[out], np.float64) / scale
+        qw = np.round(np.asarray(want[out], np.float64) / scale)
+        qg = np.round(g).reshape(qw.shape)
+        off = float(np.abs(g - np.round(g)).max())
+        off_worst = max(off_worst, off)
+        eq.append(float(np.mean(qw == qg)))
+        if after_conv and first:
+            first = False
+            worst = float(np.abs(qw - qg).max())
+            print(f"  first conv's activation {out}: q equal for {eq[-1]:.2%} (bound 98%), "
+                  f"worst {worst:.0f} step (bound 1)")
+            ok &= eq[-1] >= 0.98 and worst <= 1
+    print(f"  {len(points)} activation checkpoints: off the grid by at most {off_worst:.3f} steps "
+          f"(bound 0.2); q equal for {min(eq):.1%} .. {max(eq):.1%}")
+    return ok and off_worst <= 0.2
+
+
 def case_qdq(tmp):
     from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
                                           quantize_static)
@@ -254,8 +296,10 @@ def case_qdq(tmp):
         quantize_static(fp32, path, Reader(), quant_format=QuantFormat.QDQ,
                         activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
                         per_channel=per_channel)
-        ops = sorted({n.op_type for n in onnx.load(path).graph.node})
+        qmodel = onnx.load(path)
+        ops = sorted({n.op_type for n in qmodel.graph.node})
         print(f"{label}: {os.path.getsize(path)} bytes, ops {ops}")
+        ok &= grid_checkpoints(qmodel, path, name, images["fish.png"])
         # The reference is ORT evaluating the QDQ graph as ONNX defines it
         # (QuantizeLinear, DequantizeLinear, float ops: optimizations off).
         # With its default optimizations ORT swaps in fused integer kernels
