@@ -160,6 +160,12 @@ extern const AfOxMapper af__ox_reduce_ops[];      /* ops-reduce.c */
  * (ops-layout.c): Gather of a computed tensor with constant indices; a Pad
  * (@pads: n_axes begins then n_axes ends, on @axes or the first n_axes
  * axes when NULL) in any mode, as selections. */
+/* Axis @axis of @x re-indexed: output position j takes input position
+ * src[j] (or 0 when src[j] < 0), a matmul with a 0/1 matrix. */
+AfTensor *af__ox_axis_select (Imp *im, AfTensor *x, int axis, const gint64 *src, gint64 count,
+                              const char *want, GError **error);
+/* Resize / Upsample in any mode as per-axis interpolation matrices. */
+gboolean af__ox_resize_general (Imp *im, PbNode *n, GError **error);
 gboolean af__ox_gather_computed (Imp *im, PbNode *n, gint64 axis, GError **error);
 gboolean af__ox_pad_general (Imp *im, PbNode *n, const char *mode, const gint64 *pads, int n_axes,
                              const gint64 *axes, float value, GError **error);

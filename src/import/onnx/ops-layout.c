@@ -491,8 +491,10 @@ op_slice (Imp *im, PbNode *n, GError **error)
   return af__ox_bind_out (im, n, x);
 }
 
+/* Resize / Upsample as an upsample op: nearest, integer scales >= 1 on H
+ * and W with the coordinate rules that equal plain repetition. */
 static gboolean
-op_resize (Imp *im, PbNode *n, GError **error)
+resize_upsample (Imp *im, PbNode *n, GError **error)
 {
   gboolean upsample = g_str_equal (n->op, "Upsample");
   const char *mode, *ctm = "asymmetric", *nm = "floor";
@@ -648,6 +650,36 @@ op_pad (Imp *im, PbNode *n, GError **error)
   return TRUE;
 }
 
+static gboolean
+op_resize (Imp *im, PbNode *n, GError **error)
+{
+  GError *local = NULL;
+  gint64 antialias = 0;
+  const char *policy = "stretch";
+  int n_axes = -1;
+  gint64 axes[AF_MAX_RANK];
+  if (!af__ox_attr_int (im, n, "antialias", 0, &antialias, error) ||
+      !af__ox_attr_str (im, n, "keep_aspect_ratio_policy", "stretch", &policy, error) ||
+      !af__ox_attr_ints (im, n, "axes", AF_MAX_RANK, axes, &n_axes, error))
+    return FALSE;
+  if (antialias)
+    return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED,
+                        "attribute \"antialias\" = 1 is not supported");
+  if (!g_str_equal (policy, "stretch"))
+    return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED,
+                        "attribute \"keep_aspect_ratio_policy\" = \"%s\" is not supported", policy);
+  if (n_axes >= 0)
+    return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED, "attribute \"axes\" is not supported");
+  if (resize_upsample (im, n, &local))
+    return TRUE;
+  if (local->code != AF_ERROR_UNSUPPORTED) {
+    g_propagate_error (error, local);
+    return FALSE;
+  }
+  g_error_free (local);
+  return af__ox_resize_general (im, n, error);
+}
+
 const AfOxMapper af__ox_layout_ops[] = {
   { "Concat", op_concat, "axis" },
   { "Reshape", op_reshape, "allowzero shape" },
@@ -659,8 +691,8 @@ const AfOxMapper af__ox_layout_ops[] = {
   { "Identity", op_identity, "" },
   { "Slice", op_slice, "starts ends axes" },
   { "Resize", op_resize,
-    "coordinate_transformation_mode cubic_coeff_a exclude_outside extrapolation_value mode "
-    "nearest_mode" },
+    "antialias axes coordinate_transformation_mode cubic_coeff_a exclude_outside "
+    "extrapolation_value keep_aspect_ratio_policy mode nearest_mode" },
   { "Upsample", op_resize, "mode scales" },
   { "Pad", op_pad, "mode pads value" },
   { NULL, NULL, NULL },

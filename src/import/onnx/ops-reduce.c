@@ -1,8 +1,8 @@
 /* ops-reduce.c — op mappers of the reduction family: ReduceMax / Min / Mean /
  * Sum (axes as an attribute or, from opset 13 / 18, an input; keepdims;
  * noop_with_empty_axes), ReduceSumSquare (x * x, then sum), ReduceL1
- * (max (x, -x), then sum), and ArgMax / ArgMin (ArgMin as the argmax of -x,
- * which keeps the first index among ties). */
+ * (max (x, -x), then sum), and ArgMax / ArgMin (ArgMin as the argmax of -x;
+ * select_last_index as k - 1 minus the argmax along the reversed axis). */
 #include "import/onnx/onnx-imp.h"
 
 #include <string.h>
@@ -88,13 +88,25 @@ op_arg (Imp *im, PbNode *n, GError **error)
       !af__ox_attr_int (im, n, "keepdims", 1, &keep, error) ||
       !af__ox_attr_int (im, n, "select_last_index", 0, &last, error))
     return FALSE;
-  if (last)
-    return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED,
-                        "attribute \"select_last_index\" = 1 is not supported (ties take the "
-                        "first index)");
   AfTensor *x = af__ox_in_tensor (im, n, 0, error);
   if (!x)
     return FALSE;
+  int r = x->shape.rank, ax = (int) (axis < 0 ? axis + r : axis);
+  if (ax < 0 || ax >= r)
+    return af__ox_fail (im, error, AF_ERROR_INVALID, "attribute \"axis\" is out of range");
+  gint64 k = x->shape.d[ax];
+  if (last) {
+    /* the last maximum: the first one along the reversed axis, k - 1 - i */
+    gint64 *src = g_new (gint64, k);
+    for (gint64 j = 0; j < k; j++)
+      src[j] = k - 1 - j;
+    char *rname = g_strconcat (OUT0 (n), "_reversed", NULL);
+    x = af__ox_axis_select (im, x, ax, src, k, rname, error);
+    g_free (rname);
+    g_free (src);
+    if (!x)
+      return FALSE;
+  }
   if (g_str_equal (n->op, "ArgMin")) {
     char *nname = g_strconcat (OUT0 (n), "_neg", NULL);
     AfTensor *m1 = af__ox_scalar_tensor (im, -1.0f, nname, error);
@@ -108,7 +120,20 @@ op_arg (Imp *im, PbNode *n, GError **error)
   a.axis = axis;
   a.keepdims = keep != 0 || x->shape.rank == 1;
   a.set = AF_A (AXIS) | AF_A (KEEPDIMS);
-  return af__ox_bind_out (im, n, af__ox_emit1 (im, AF_OP_ARGMAX, x, &a, OUT0 (n), error));
+  if (!last)
+    return af__ox_bind_out (im, n, af__ox_emit1 (im, AF_OP_ARGMAX, x, &a, OUT0 (n), error));
+  char *iname = g_strconcat (OUT0 (n), "_rindex", NULL),
+       *nname = g_strconcat (OUT0 (n), "_neg", NULL),
+       *kname = g_strconcat (OUT0 (n), "_last", NULL);
+  AfTensor *i = af__ox_emit1 (im, AF_OP_ARGMAX, x, &a, iname, error);
+  AfTensor *m1 = i ? af__ox_scalar_tensor (im, -1.0f, nname, error) : NULL;
+  AfTensor *neg = m1 ? af__ox_emit2 (im, AF_OP_MUL, i, m1, nname, error) : NULL;
+  AfTensor *km1 = neg ? af__ox_scalar_tensor (im, (float) (k - 1), kname, error) : NULL;
+  AfTensor *y = km1 ? af__ox_emit2 (im, AF_OP_ADD, neg, km1, OUT0 (n), error) : NULL;
+  g_free (iname);
+  g_free (nname);
+  g_free (kname);
+  return af__ox_bind_out (im, n, y);
 }
 
 const AfOxMapper af__ox_reduce_ops[] = {

@@ -9,6 +9,7 @@
  * accumulated in fp32). */
 #include "import/onnx/onnx-imp.h"
 
+#include <math.h>
 #include <string.h>
 
 /* The largest constant matrix a map may use (elements). */
@@ -61,9 +62,9 @@ axis_apply (Imp *im, AfTensor *x, int axis, Const *m, const char *want, GError *
 
 /* Axis @axis of @x re-indexed: output position j takes input position
  * src[j], or 0 when src[j] < 0. */
-static AfTensor *
-axis_select (Imp *im, AfTensor *x, int axis, const gint64 *src, gint64 count, const char *want,
-             GError **error)
+AfTensor *
+af__ox_axis_select (Imp *im, AfTensor *x, int axis, const gint64 *src, gint64 count,
+                    const char *want, GError **error)
 {
   gint64 k = x->shape.d[axis];
   Const *c;
@@ -192,7 +193,7 @@ af__ox_gather_computed (Imp *im, PbNode *n, gint64 axis, GError **error)
     out.d[out.rank++] = x->shape.d[i];
   gboolean same = idx->shape.rank == 1;
   char *sel = g_strconcat (OUT0 (n), same ? "" : "_select", NULL);
-  AfTensor *y = axis_select (im, x, ax, src, idx->numel, sel, error);
+  AfTensor *y = af__ox_axis_select (im, x, ax, src, idx->numel, sel, error);
   g_free (sel);
   g_free (src);
   if (y && !same) {
@@ -329,7 +330,7 @@ op_tile (Imp *im, PbNode *n, GError **error)
     for (gint64 j = 0; j < k * t; j++)
       src[j] = j % k;
     char *want = g_strdup_printf ("%s_axis%d", OUT0 (n), i);
-    y = axis_select (im, y, i, src, k * t, want, error);
+    y = af__ox_axis_select (im, y, i, src, k * t, want, error);
     g_free (want);
     g_free (src);
   }
@@ -430,7 +431,7 @@ af__ox_pad_general (Imp *im, PbNode *n, const char *mode, const gint64 *pads, in
     for (gint64 o = 0; o < count; o++)
       src[o] = pad_source (mode, o, before[i], len);
     char *want = g_strdup_printf ("%s_axis%d", OUT0 (n), i);
-    y = axis_select (im, y, i, src, count, want, error);
+    y = af__ox_axis_select (im, y, i, src, count, want, error);
     g_free (want);
     g_free (src);
   }
@@ -637,7 +638,7 @@ op_split (Imp *im, PbNode *n, GError **error)
       gint64 *src = g_new (gint64, sizes[i]);
       for (gint64 j = 0; j < sizes[i]; j++)
         src[j] = first + j;
-      AfTensor *y = sizes[i] == len ? x : axis_select (im, x, ax, src, sizes[i], o, error);
+      AfTensor *y = sizes[i] == len ? x : af__ox_axis_select (im, x, ax, src, sizes[i], o, error);
       g_free (src);
       if (!y)
         return FALSE;
@@ -704,6 +705,343 @@ op_nll_loss (Imp *im, PbNode *n, GError **error)
   return af__ox_bind_out (im, n, flat_apply (im, x, c, &out, OUT0 (n), error));
 }
 
+/* ---------------------------------------------------------------- Where, Compress, Scatter */
+
+/* A graph constant of @c's values as fp32 (1 - value when @invert). */
+static AfTensor *
+mask_tensor (Imp *im, Const *c, gboolean invert, const char *want, GError **error)
+{
+  float *d;
+  Const *m = af__ox_c_new (im, C_F32, &c->shape, want, (void **) &d);
+  for (gint64 i = 0; i < c->numel; i++)
+    d[i] = (af__ox_c_get (c, i) != 0) != invert ? 1.0f : 0.0f;
+  return af__ox_c_tensor (im, m, error);
+}
+
+/* Where with a constant condition: X * c + Y * (1 - c). */
+static gboolean
+op_where (Imp *im, PbNode *n, GError **error)
+{
+  Const *c = af__ox_in_const (im, n, 0, "condition", error);
+  AfTensor *x = c ? af__ox_in_tensor (im, n, 1, error) : NULL;
+  AfTensor *y = x ? af__ox_in_tensor (im, n, 2, error) : NULL;
+  if (!y)
+    return FALSE;
+  char *a = g_strconcat (OUT0 (n), "_mask", NULL), *b = g_strconcat (OUT0 (n), "_inv", NULL),
+       *xa = g_strconcat (OUT0 (n), "_x", NULL), *yb = g_strconcat (OUT0 (n), "_y", NULL);
+  AfTensor *m = mask_tensor (im, c, FALSE, a, error);
+  AfTensor *inv = m ? mask_tensor (im, c, TRUE, b, error) : NULL;
+  AfTensor *t1 = inv ? af__ox_emit2 (im, AF_OP_MUL, x, m, xa, error) : NULL;
+  AfTensor *t2 = t1 ? af__ox_emit2 (im, AF_OP_MUL, y, inv, yb, error) : NULL;
+  AfTensor *out = t2 ? af__ox_emit2 (im, AF_OP_ADD, t1, t2, OUT0 (n), error) : NULL;
+  g_free (a);
+  g_free (b);
+  g_free (xa);
+  g_free (yb);
+  return af__ox_bind_out (im, n, out);
+}
+
+static gboolean
+op_compress (Imp *im, PbNode *n, GError **error)
+{
+  gboolean has_axis = af__ox_attr_find (n, "axis") != NULL;
+  gint64 axis;
+  if (!af__ox_attr_int (im, n, "axis", 0, &axis, error))
+    return FALSE;
+  AfTensor *x = computed_input (im, n, error);
+  Const *c = x ? af__ox_in_const (im, n, 1, "condition", error) : NULL;
+  if (!c)
+    return FALSE;
+  int ax = 0;
+  if (has_axis && !axis_arg (im, axis, x->shape.rank, &ax, error))
+    return FALSE;
+  gint64 len = has_axis ? x->shape.d[ax] : af__shape_numel (&x->shape);
+  gint64 *src = g_new (gint64, MAX (MIN (c->numel, len), 1)), count = 0;
+  for (gint64 i = 0; i < MIN (c->numel, len); i++)
+    if (af__ox_c_get (c, i) != 0)
+      src[count++] = i;
+  AfTensor *y = NULL;
+  if (count == 0)
+    af__ox_fail (im, error, AF_ERROR_UNSUPPORTED, "the result is empty");
+  else if (has_axis)
+    y = af__ox_axis_select (im, x, ax, src, count, OUT0 (n), error);
+  else
+    y = flat_select (im, x, &(AfShape){ 1, { count } }, src, OUT0 (n), error);
+  g_free (src);
+  return af__ox_bind_out (im, n, y);
+}
+
+/* ScatterND / ScatterElements / Scatter with constant indices:
+ * data * keep + (updates mapped to their positions), reduction none or add. */
+static gboolean
+op_scatter (Imp *im, PbNode *n, GError **error)
+{
+  gboolean nd = g_str_equal (n->op, "ScatterND");
+  gint64 axis = 0;
+  const char *reduction;
+  if (!af__ox_attr_int (im, n, "axis", 0, &axis, error) ||
+      !af__ox_attr_str (im, n, "reduction", "none", &reduction, error))
+    return FALSE;
+  gboolean add = g_str_equal (reduction, "add");
+  if (!add && !g_str_equal (reduction, "none"))
+    return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED,
+                        "attribute \"reduction\" = \"%s\" is not supported", reduction);
+  AfTensor *data = computed_input (im, n, error);
+  Const *idx = data ? af__ox_in_const (im, n, 1, "indices", error) : NULL;
+  AfTensor *upd = idx ? af__ox_in_tensor (im, n, 2, error) : NULL;
+  if (!upd)
+    return FALSE;
+  const AfShape *ds = &data->shape;
+  int r = ds->rank, ax = 0;
+  gint64 dst_[AF_MAX_RANK], n_upd = af__shape_numel (&upd->shape);
+  strides_of (ds, dst_);
+  gint64 *pos = g_new (gint64, MAX (n_upd, 1));
+  gboolean ok = TRUE;
+  if (nd) {
+    int q = idx->shape.rank;
+    gint64 k = q ? idx->shape.d[q - 1] : 0, tuples = k ? idx->numel / k : 0, inner = 1;
+    for (int i = (int) k; i < r; i++)
+      inner *= ds->d[i];
+    ok = k >= 1 && k <= r && tuples * inner == n_upd;
+    for (gint64 t = 0; ok && t < tuples; t++) {
+      gint64 off = 0;
+      for (gint64 j = 0; j < k && ok; j++) {
+        gint64 v = af__ox_c_get_i64 (idx, t * k + j);
+        v = v < 0 ? v + ds->d[j] : v;
+        ok = v >= 0 && v < ds->d[j];
+        off += v * dst_[j];
+      }
+      for (gint64 e = 0; e < inner; e++)
+        pos[t * inner + e] = off + e;
+    }
+  } else {
+    ok = axis_arg (im, axis, r, &ax, error);
+    if (!ok) {
+      g_free (pos);
+      return FALSE;
+    }
+    gint64 is[AF_MAX_RANK];
+    ok = idx->shape.rank == r && idx->numel == n_upd;
+    strides_of (&idx->shape, is);
+    for (gint64 j = 0; ok && j < n_upd; j++) {
+      gint64 rem = j, off = 0;
+      for (int d = 0; d < r && ok; d++) {
+        gint64 cpos = rem / is[d];
+        rem %= is[d];
+        if (d == ax) {
+          cpos = af__ox_c_get_i64 (idx, j);
+          cpos = cpos < 0 ? cpos + ds->d[d] : cpos;
+        }
+        ok = cpos >= 0 && cpos < ds->d[d];
+        off += cpos * dst_[d];
+      }
+      pos[j] = off;
+    }
+  }
+  if (!ok) {
+    g_free (pos);
+    return af__ox_fail (im, error, AF_ERROR_INVALID, "the indices do not fit the data and updates");
+  }
+  gint64 total = af__shape_numel (ds);
+  Const *m;
+  char *mname = g_strconcat (OUT0 (n), "_scatter", NULL);
+  float *mm = map_matrix (im, n_upd, total, mname, &m, error);
+  AfTensor *placed = NULL, *out = NULL;
+  if (mm) {
+    for (gint64 j = 0; j < n_upd; j++)
+      mm[j * total + pos[j]] += 1.0f;
+    placed = flat_apply (im, upd, m, ds, mname, error);
+  }
+  AfTensor *kept = data;
+  if (placed && !add) {
+    char *kname = g_strconcat (OUT0 (n), "_keep", NULL);
+    float *k;
+    Const *kc = af__ox_c_new (im, C_F32, ds, kname, (void **) &k);
+    for (gint64 i = 0; i < total; i++)
+      k[i] = 1.0f;
+    for (gint64 j = 0; j < n_upd; j++)
+      k[pos[j]] = 0.0f;
+    AfTensor *kt = af__ox_c_tensor (im, kc, error);
+    kept = kt ? af__ox_emit2 (im, AF_OP_MUL, data, kt, kname, error) : NULL;
+    g_free (kname);
+  }
+  if (placed && kept)
+    out = af__ox_emit2 (im, AF_OP_ADD, kept, placed, OUT0 (n), error);
+  g_free (mname);
+  g_free (pos);
+  return af__ox_bind_out (im, n, out);
+}
+
+/* ---------------------------------------------------------------- Resize, the general case */
+
+/* Cubic convolution weights of the 4 neighbours at offset @r (ONNX's). */
+static void
+cubic_coeffs (double r, double a, double *c)
+{
+  double x[4] = { r + 1, r, 1 - r, 2 - r };
+  for (int i = 0; i < 4; i++) {
+    double t = x[i];
+    c[i] = t <= 1 ? ((a + 2) * t - (a + 3)) * t * t + 1 : ((a * t - 5 * a) * t + 8 * a) * t - 4 * a;
+  }
+}
+
+/* The [in, out] interpolation matrix of one axis, as ONNX's reference
+ * defines it: the source coordinate of each output position by the
+ * coordinate rule, then 2 (nearest, linear) or 4 (cubic) neighbours with
+ * the edge repeated past the ends (or, with exclude_outside, dropped and
+ * the weights renormalised). */
+static gboolean
+resize_matrix (Imp *im, const char *mode, const char *ctm, const char *nm, double a,
+               gboolean exclude, gint64 in, gint64 out, double scale, float *m, GError **error)
+{
+  for (gint64 o = 0; o < out; o++) {
+    double x, out_w = scale * (double) in;
+    if (g_str_equal (ctm, "half_pixel"))
+      x = (o + 0.5) / scale - 0.5;
+    else if (g_str_equal (ctm, "pytorch_half_pixel"))
+      x = out_w > 1 ? (o + 0.5) / scale - 0.5 : -0.5;
+    else if (g_str_equal (ctm, "align_corners"))
+      x = out_w > 1 ? o * (double) (in - 1) / (out_w - 1) : 0;
+    else if (g_str_equal (ctm, "asymmetric"))
+      x = o / scale;
+    else if (g_str_equal (ctm, "tf_half_pixel_for_nearest") ||
+             g_str_equal (ctm, "tf_half_pixel_for_nn"))
+      x = (o + 0.5) / scale;
+    else
+      return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED,
+                          "attribute \"coordinate_transformation_mode\" = \"%s\" is not supported",
+                          ctm);
+    double x0 = floor (x), r = x == x0 ? 1.0 : x - x0;
+    int nc = g_str_equal (mode, "cubic") ? 4 : 2;
+    double c[4];
+    gint64 first; /* the first neighbour, before clamping */
+    if (nc == 4) {
+      cubic_coeffs (r, a, c);
+      first = (gint64) x0 - (x == x0 ? 2 : 1);
+    } else {
+      first = (gint64) x0 - (x == x0 ? 1 : 0);
+      if (g_str_equal (mode, "linear")) {
+        c[0] = 1 - r, c[1] = r;
+      } else if (x == x0) {
+        c[0] = 0, c[1] = 1;
+      } else {
+        gboolean up = g_str_equal (nm, "round_prefer_floor")  ? r > 0.5
+                      : g_str_equal (nm, "round_prefer_ceil") ? r >= 0.5
+                                                              : g_str_equal (nm, "ceil");
+        if (!g_str_equal (nm, "round_prefer_floor") && !g_str_equal (nm, "round_prefer_ceil") &&
+            !g_str_equal (nm, "floor") && !g_str_equal (nm, "ceil"))
+          return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED,
+                              "attribute \"nearest_mode\" = \"%s\" is not supported", nm);
+        c[0] = up ? 0 : 1, c[1] = up ? 1 : 0;
+      }
+    }
+    double sum = 0;
+    for (int k = 0; k < nc; k++) {
+      gint64 idx = first + k;
+      if (exclude && (idx < 0 || idx >= in))
+        c[k] = 0;
+      sum += c[k];
+    }
+    for (int k = 0; k < nc; k++) {
+      gint64 idx = CLAMP (first + k, 0, in - 1);
+      m[idx * out + o] += (float) (exclude && sum != 0 ? c[k] / sum : c[k]);
+    }
+  }
+  return TRUE;
+}
+
+gboolean
+af__ox_resize_general (Imp *im, PbNode *n, GError **error)
+{
+  gboolean upsample = g_str_equal (n->op, "Upsample");
+  const char *mode, *ctm = "asymmetric", *nm = "round_prefer_floor";
+  float a = -0.75f;
+  gint64 exclude = 0;
+  if (!af__ox_attr_str (im, n, "mode", "nearest", &mode, error) ||
+      !af__ox_attr_float (im, n, "cubic_coeff_a", -0.75f, &a, error) ||
+      !af__ox_attr_int (im, n, "exclude_outside", 0, &exclude, error))
+    return FALSE;
+  if (upsample)
+    nm = "floor";
+  if (!upsample && im->m.opset >= 11 &&
+      (!af__ox_attr_str (im, n, "coordinate_transformation_mode", "half_pixel", &ctm, error) ||
+       !af__ox_attr_str (im, n, "nearest_mode", "round_prefer_floor", &nm, error)))
+    return FALSE;
+  if (g_str_equal (mode, "bilinear") || g_str_equal (mode, "trilinear"))
+    mode = "linear";
+  if (!g_str_equal (mode, "nearest") && !g_str_equal (mode, "linear") &&
+      !g_str_equal (mode, "cubic"))
+    return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED,
+                        "attribute \"mode\" = \"%s\" is not supported", mode);
+  AfTensor *x = computed_input (im, n, error);
+  if (!x)
+    return FALSE;
+  int r = x->shape.rank;
+  double scale[AF_MAX_RANK];
+  gint64 size[AF_MAX_RANK];
+  gboolean have = FALSE;
+  PbAttr *sa = af__ox_attr_find (n, "scales");
+  if (sa && sa->floats && (int) sa->floats->len == r) {
+    for (int i = 0; i < r; i++)
+      scale[i] = g_array_index (sa->floats, float, i);
+    have = TRUE;
+  }
+  guint si = upsample ? 1 : im->m.opset >= 11 ? 2 : 1;
+  if (!have && af__ox_in_name (n, si)) {
+    Const *c = af__ox_in_const (im, n, si, "scales", error);
+    if (!c)
+      return FALSE;
+    if (c->numel == r) {
+      for (int i = 0; i < r; i++)
+        scale[i] = af__ox_c_get (c, i);
+      have = TRUE;
+    } else if (c->numel != 0) {
+      return af__ox_fail (im, error, AF_ERROR_INVALID, "input %u (scales) must have %d values", si,
+                          r);
+    }
+  }
+  if (have) {
+    for (int i = 0; i < r; i++) {
+      if (!(scale[i] > 0) || scale[i] > 1024)
+        return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED, "scale %g is not supported", scale[i]);
+      size[i] = (gint64) floor (x->shape.d[i] * scale[i]);
+    }
+  } else if (!upsample && im->m.opset >= 11 && af__ox_in_name (n, 3)) {
+    Const *c = af__ox_in_const (im, n, 3, "sizes", error);
+    if (!c)
+      return FALSE;
+    if (c->numel != r)
+      return af__ox_fail (im, error, AF_ERROR_INVALID, "input 3 (sizes) must have %d values", r);
+    for (int i = 0; i < r; i++) {
+      size[i] = af__ox_c_get_i64 (c, i);
+      scale[i] = (double) size[i] / (double) x->shape.d[i];
+    }
+  } else {
+    return af__ox_fail (im, error, AF_ERROR_INVALID, "neither scales nor sizes is given");
+  }
+  AfTensor *y = x;
+  for (int i = 0; i < r && y; i++) {
+    gint64 in = x->shape.d[i], out = size[i];
+    if (out < 1 || out > AF_MAX_DIM)
+      return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED,
+                          "output size %" G_GINT64_FORMAT " on axis %d", out, i);
+    if (out == in && scale[i] == 1.0)
+      continue;
+    char *want = g_strdup_printf ("%s_axis%d", OUT0 (n), i);
+    Const *c;
+    float *m = map_matrix (im, in, out, want, &c, error);
+    if (!m || !resize_matrix (im, mode, ctm, nm, a, exclude != 0, in, out, scale[i], m, error)) {
+      g_free (want);
+      return FALSE;
+    }
+    y = axis_apply (im, y, i, c, want, error);
+    g_free (want);
+  }
+  if (y == x)
+    return af__ox_bind_tensor (im, OUT0 (n), x), TRUE;
+  return af__ox_bind_out (im, n, y);
+}
+
 const AfOxMapper af__ox_select_ops[] = {
   { "GatherElements", op_gather_elements, "axis" },
   { "GatherND", op_gather_nd, "batch_dims" },
@@ -715,5 +1053,10 @@ const AfOxMapper af__ox_select_ops[] = {
   { "SpaceToDepth", op_depth_space, "blocksize" },
   { "Split", op_split, "axis num_outputs split" },
   { "NegativeLogLikelihoodLoss", op_nll_loss, "ignore_index reduction" },
+  { "Where", op_where, "" },
+  { "Compress", op_compress, "axis" },
+  { "ScatterND", op_scatter, "reduction" },
+  { "ScatterElements", op_scatter, "axis reduction" },
+  { "Scatter", op_scatter, "axis" },
   { NULL, NULL, NULL },
 };

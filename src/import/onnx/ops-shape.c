@@ -207,11 +207,30 @@ op_constant_of_shape (Imp *im, PbNode *n, GError **error)
   return TRUE;
 }
 
+/* CastLike: a Cast to the type of input 1. Between float types it is the
+ * identity here (every value is fp16 already); an integer target is refused
+ * for a computed tensor, as Cast does. */
+static gboolean
+op_cast_like (Imp *im, PbNode *n, GError **error)
+{
+  Val *v = af__ox_in_val (im, n, 0, TRUE, error);
+  Val *like = v ? af__ox_in_val (im, n, 1, TRUE, error) : NULL;
+  if (!like)
+    return FALSE;
+  gboolean to_int = like->kind == V_CONST && like->c->kind == C_I64;
+  if (to_int || v->kind == V_CONST)
+    return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED,
+                        "only a float-to-float CastLike of a computed tensor is supported");
+  af__ox_bind (im, OUT0 (n), v);
+  return TRUE;
+}
+
 const AfOxMapper af__ox_shape_ops[] = {
   { "Constant", op_constant, "value value_float value_floats value_int value_ints" },
   { "ConstantOfShape", op_constant_of_shape, "value" },
   { "Shape", op_shape, "start end" },
   { "Gather", op_gather, "axis" },
   { "Cast", op_cast, "to saturate" },
+  { "CastLike", op_cast_like, "saturate" },
   { NULL, NULL, NULL },
 };
