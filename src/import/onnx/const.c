@@ -357,3 +357,53 @@ af__ox_const_transpose (Imp *im, Const *src, const int *perm, const char *name)
   }
   return c;
 }
+
+/* Comparisons and logic of two constants (Equal, Less, Greater,
+ * LessOrEqual, GreaterOrEqual, And, Or, Xor: @op one of = < > l g & | ^),
+ * broadcast; a bool constant (int64 0 / 1). */
+Const *
+af__ox_fold_compare (Imp *im, PbNode *n, char op, Const *a, Const *b, GError **error)
+{
+  AfShape out;
+  if (!af__shape_broadcast (&a->shape, &b->shape, &out))
+    return af__ox_fail (im, error, AF_ERROR_SHAPE, "constant inputs do not broadcast"), NULL;
+  if (!af__ox_fold_limit (im, &out, error))
+    return NULL;
+  gint64 *d;
+  Const *c = af__ox_c_new (im, C_I64, &out, OUT0 (n), (void **) &d);
+  gboolean ints = a->kind == C_I64 && b->kind == C_I64;
+  for (gint64 i = 0; i < c->numel; i++) {
+    gint64 ia = bcast_offset (i, &out, &a->shape), ib = bcast_offset (i, &out, &b->shape);
+    double x = af__ox_c_get (a, ia), y = af__ox_c_get (b, ib);
+    gint64 xi = af__ox_c_get_i64 (a, ia), yi = af__ox_c_get_i64 (b, ib);
+    gboolean r;
+    switch (op) {
+    case '=':
+      r = ints ? xi == yi : x == y;
+      break;
+    case '<':
+      r = ints ? xi < yi : x < y;
+      break;
+    case '>':
+      r = ints ? xi > yi : x > y;
+      break;
+    case 'l':
+      r = ints ? xi <= yi : x <= y;
+      break;
+    case 'g':
+      r = ints ? xi >= yi : x >= y;
+      break;
+    case '&':
+      r = x != 0 && y != 0;
+      break;
+    case '|':
+      r = x != 0 || y != 0;
+      break;
+    default:
+      r = (x != 0) != (y != 0);
+      break;
+    }
+    d[i] = r;
+  }
+  return c;
+}

@@ -213,6 +213,10 @@ Const *af__ox_tensor_const (Imp *im, PbTensor *t, const char *name, GError **err
 
 Const *af__ox_fold_binary (Imp *im, PbNode *n, char op, Const *a, Const *b, GError **error);
 
+/* Comparison / logic of two constants into a bool (int64 0 / 1) constant:
+ * @op one of = < > l (<=) g (>=) & | ^. */
+Const *af__ox_fold_compare (Imp *im, PbNode *n, char op, Const *a, Const *b, GError **error);
+
 /* Host transpose of a constant. */
 Const *af__ox_const_transpose (Imp *im, Const *src, const int *perm, const char *name);
 

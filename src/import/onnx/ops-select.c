@@ -116,6 +116,23 @@ flat_select (Imp *im, AfTensor *x, const AfShape *out, const gint64 *src, const 
   return flat_apply (im, x, c, out, want, error);
 }
 
+/* Broadcast offset of output element @i into an input of shape @s. */
+static gint64
+bcast_offset (gint64 i, const AfShape *out, const AfShape *s)
+{
+  gint64 off = 0, stride = 1;
+  for (int k = out->rank - 1, j = s->rank - 1; k >= 0; k--, j--) {
+    gint64 idx = i % out->d[k];
+    i /= out->d[k];
+    if (j >= 0) {
+      if (s->d[j] != 1)
+        off += idx * stride;
+      stride *= s->d[j];
+    }
+  }
+  return off;
+}
+
 /* Row-major strides of @s. */
 static void
 strides_of (const AfShape *s, gint64 *st)
@@ -723,7 +740,34 @@ static gboolean
 op_where (Imp *im, PbNode *n, GError **error)
 {
   Const *c = af__ox_in_const (im, n, 0, "condition", error);
-  AfTensor *x = c ? af__ox_in_tensor (im, n, 1, error) : NULL;
+  Val *xv = c ? af__ox_in_val (im, n, 1, TRUE, error) : NULL;
+  Val *yv = xv ? af__ox_in_val (im, n, 2, TRUE, error) : NULL;
+  if (!yv)
+    return FALSE;
+  if (xv->kind == V_CONST && yv->kind == V_CONST && !g_hash_table_contains (im->is_out, OUT0 (n))) {
+    /* all constant (index arithmetic): folded, unless the graph returns it */
+    AfShape s1, out;
+    if (!af__shape_broadcast (&c->shape, &xv->c->shape, &s1) ||
+        !af__shape_broadcast (&s1, &yv->c->shape, &out))
+      return af__ox_fail (im, error, AF_ERROR_SHAPE, "the inputs do not broadcast");
+    if (!af__ox_fold_limit (im, &out, error))
+      return FALSE;
+    gboolean ints = xv->c->kind == C_I64 && yv->c->kind == C_I64;
+    void *d;
+    Const *r = af__ox_c_new (im, ints ? C_I64 : C_F32, &out, OUT0 (n), &d);
+    for (gint64 i = 0; i < r->numel; i++) {
+      gboolean take_x = af__ox_c_get (c, bcast_offset (i, &out, &c->shape)) != 0;
+      Const *src = take_x ? xv->c : yv->c;
+      gint64 j = bcast_offset (i, &out, &src->shape);
+      if (ints)
+        ((gint64 *) d)[i] = af__ox_c_get_i64 (src, j);
+      else
+        ((float *) d)[i] = (float) af__ox_c_get (src, j);
+    }
+    af__ox_bind_const (im, OUT0 (n), r);
+    return TRUE;
+  }
+  AfTensor *x = af__ox_in_tensor (im, n, 1, error);
   AfTensor *y = x ? af__ox_in_tensor (im, n, 2, error) : NULL;
   if (!y)
     return FALSE;

@@ -225,6 +225,57 @@ op_cast_like (Imp *im, PbNode *n, GError **error)
   return TRUE;
 }
 
+/* Comparisons and logic: folded when the inputs are constants (masks,
+ * index tests in expanded functions); the graph has no comparison op for
+ * computed tensors. */
+static gboolean
+op_compare (Imp *im, PbNode *n, GError **error)
+{
+  static const struct {
+    const char *name;
+    char op;
+  } map[] = { { "Equal", '=' },
+              { "Less", '<' },
+              { "Greater", '>' },
+              { "LessOrEqual", 'l' },
+              { "GreaterOrEqual", 'g' },
+              { "And", '&' },
+              { "Or", '|' },
+              { "Xor", '^' },
+              { "Not", '!' } };
+  guint k = 0;
+  while (!g_str_equal (map[k].name, n->op))
+    k++;
+  gboolean unary = map[k].op == '!';
+  for (guint i = 0; i < (unary ? 1u : 2u); i++) {
+    Val *v = af__ox_in_val (im, n, i, TRUE, error);
+    if (!v)
+      return FALSE;
+    if (v->kind != V_CONST)
+      return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED,
+                          "input %u \"%s\" is computed; %s of computed tensors is not supported "
+                          "(no comparison op, only constants are folded)",
+                          i, af__ox_in_name (n, i), n->op);
+  }
+  Const *a = af__ox_in_const (im, n, 0, "A", error);
+  Const *b = a && !unary ? af__ox_in_const (im, n, 1, "B", error) : NULL;
+  if (!a || (!unary && !b))
+    return FALSE;
+  Const *c;
+  if (unary) {
+    gint64 *d;
+    c = af__ox_c_new (im, C_I64, &a->shape, OUT0 (n), (void **) &d);
+    for (gint64 i = 0; i < a->numel; i++)
+      d[i] = af__ox_c_get (a, i) == 0;
+  } else {
+    c = af__ox_fold_compare (im, n, map[k].op, a, b, error);
+  }
+  if (!c)
+    return FALSE;
+  af__ox_bind_const (im, OUT0 (n), c);
+  return TRUE;
+}
+
 const AfOxMapper af__ox_shape_ops[] = {
   { "Constant", op_constant, "value value_float value_floats value_int value_ints" },
   { "ConstantOfShape", op_constant_of_shape, "value" },
@@ -232,5 +283,14 @@ const AfOxMapper af__ox_shape_ops[] = {
   { "Gather", op_gather, "axis" },
   { "Cast", op_cast, "to saturate" },
   { "CastLike", op_cast_like, "saturate" },
+  { "Equal", op_compare, "" },
+  { "Less", op_compare, "" },
+  { "Greater", op_compare, "" },
+  { "LessOrEqual", op_compare, "" },
+  { "GreaterOrEqual", op_compare, "" },
+  { "And", op_compare, "" },
+  { "Or", op_compare, "" },
+  { "Xor", op_compare, "" },
+  { "Not", op_compare, "" },
   { NULL, NULL, NULL },
 };
