@@ -136,6 +136,124 @@ op_arg (Imp *im, PbNode *n, GError **error)
   return af__ox_bind_out (im, n, y);
 }
 
+/* Hardmax: the one-hot of the argmax (first index among ties) along the
+ * axis, relu (1 - |argmax - iota|), exact for the integer indices. Before
+ * opset 13 the input is viewed as 2-D at the axis. */
+static gboolean
+op_hardmax (Imp *im, PbNode *n, GError **error)
+{
+  gboolean old = im->m.opset < 13;
+  gint64 axis;
+  if (!af__ox_attr_int (im, n, "axis", old ? 1 : -1, &axis, error))
+    return FALSE;
+  AfTensor *x = af__ox_in_tensor (im, n, 0, error);
+  if (!x)
+    return FALSE;
+  AfShape in = x->shape;
+  int r = in.rank, ax = (int) (axis < 0 ? axis + r : axis);
+  if (ax < 0 || ax >= r)
+    return af__ox_fail (im, error, AF_ERROR_INVALID, "attribute \"axis\" is out of range");
+  const char *out = OUT0 (n);
+  char *nm[8];
+  for (int i = 0; i < 8; i++)
+    nm[i] = g_strdup_printf ("%s_hm%d", out, i);
+  AfTensor *y = x;
+  if (old) {
+    AfShape two = { 2, { 1, 1 } };
+    for (int i = 0; i < r; i++)
+      two.d[i < ax ? 0 : 1] *= in.d[i];
+    if (!af__shape_equal (&two, &in))
+      y = af__ox_emit_reshape (im, x, &two, nm[0], error);
+    ax = 1;
+  }
+  AfAttrs a;
+  af__attrs_init (AF_OP_ARGMAX, &a);
+  a.axis = ax;
+  a.keepdims = TRUE;
+  a.set = AF_A (AXIS) | AF_A (KEEPDIMS);
+  AfTensor *idx = y ? af__ox_emit1 (im, AF_OP_ARGMAX, y, &a, nm[1], error) : NULL;
+  AfTensor *iota = NULL;
+  if (idx) {
+    AfShape is = { y->shape.rank };
+    for (int i = 0; i < is.rank; i++)
+      is.d[i] = i == ax ? y->shape.d[ax] : 1;
+    float *d;
+    Const *c = af__ox_c_new (im, C_F32, &is, nm[2], (void **) &d);
+    for (gint64 i = 0; i < c->numel; i++)
+      d[i] = (float) i;
+    iota = af__ox_c_tensor (im, c, error);
+  }
+  AfTensor *diff = iota ? af__ox_emit2 (im, AF_OP_SUB, idx, iota, nm[3], error) : NULL;
+  AfTensor *m1 = diff ? af__ox_scalar_tensor (im, -1.0f, nm[4], error) : NULL;
+  AfTensor *neg = m1 ? af__ox_emit2 (im, AF_OP_MUL, diff, m1, nm[4], error) : NULL;
+  AfTensor *abs = neg ? af__ox_emit2 (im, AF_OP_MAXIMUM, diff, neg, nm[5], error) : NULL;
+  AfTensor *one = abs ? af__ox_scalar_tensor (im, 1.0f, nm[6], error) : NULL;
+  AfTensor *t = one ? af__ox_emit2 (im, AF_OP_SUB, one, abs, nm[6], error) : NULL;
+  gboolean reshape = t && !af__shape_equal (&t->shape, &in);
+  t = t ? af__ox_emit1 (im, AF_OP_RELU, t, NULL, reshape ? nm[7] : out, error) : NULL;
+  if (t && reshape)
+    t = af__ox_emit_reshape (im, t, &in, out, error);
+  for (int i = 0; i < 8; i++)
+    g_free (nm[i]);
+  return af__ox_bind_out (im, n, t);
+}
+
+/* TopK with a constant K: one topk node for the values, one for the
+ * indices (largest = 0: the top of -x, values negated back). */
+static gboolean
+op_topk (Imp *im, PbNode *n, GError **error)
+{
+  gint64 axis, largest, sorted;
+  if (!af__ox_attr_int (im, n, "axis", -1, &axis, error) ||
+      !af__ox_attr_int (im, n, "largest", 1, &largest, error) ||
+      !af__ox_attr_int (im, n, "sorted", 1, &sorted, error))
+    return FALSE;
+  AfTensor *x = af__ox_in_tensor (im, n, 0, error);
+  gint64 k;
+  PbAttr *ka = af__ox_attr_find (n, "k");
+  if (ka) {
+    k = ka->i;
+  } else {
+    Const *kc = x ? af__ox_in_const (im, n, 1, "K", error) : NULL;
+    if (!kc)
+      return FALSE;
+    if (kc->numel != 1)
+      return af__ox_fail (im, error, AF_ERROR_INVALID, "input 1 (K) must have one value");
+    k = af__ox_c_get_i64 (kc, 0);
+  }
+  if (!x)
+    return FALSE;
+  char *nname = g_strconcat (OUT0 (n), "_neg", NULL),
+       *vname = g_strconcat (OUT0 (n), "_negtop", NULL);
+  AfTensor *src = x, *m1 = NULL;
+  if (!largest) {
+    m1 = af__ox_scalar_tensor (im, -1.0f, nname, error);
+    src = m1 ? af__ox_emit2 (im, AF_OP_MUL, x, m1, nname, error) : NULL;
+  }
+  gboolean ok = src != NULL;
+  for (guint o = 0; ok && o < 2; o++) {
+    const char *name = af__ox_out_name (n, o);
+    if (!name)
+      continue;
+    AfAttrs a;
+    af__attrs_init (AF_OP_TOPK, &a);
+    a.k = k;
+    a.axis = axis;
+    a.indices = o == 1;
+    a.set = AF_A (K) | AF_A (AXIS) | AF_A (INDICES);
+    gboolean negate = !largest && o == 0;
+    AfTensor *t = af__ox_emit1 (im, AF_OP_TOPK, src, &a, negate ? vname : name, error);
+    if (t && negate)
+      t = af__ox_emit2 (im, AF_OP_MUL, t, m1, name, error);
+    ok = t != NULL;
+    if (ok)
+      af__ox_bind_tensor (im, name, t);
+  }
+  g_free (nname);
+  g_free (vname);
+  return ok;
+}
+
 const AfOxMapper af__ox_reduce_ops[] = {
   { "ReduceMax", op_reduce, "axes keepdims noop_with_empty_axes" },
   { "ReduceMin", op_reduce, "axes keepdims noop_with_empty_axes" },
@@ -145,5 +263,7 @@ const AfOxMapper af__ox_reduce_ops[] = {
   { "ReduceL1", op_reduce, "axes keepdims noop_with_empty_axes" },
   { "ArgMax", op_arg, "axis keepdims select_last_index" },
   { "ArgMin", op_arg, "axis keepdims select_last_index" },
+  { "Hardmax", op_hardmax, "axis" },
+  { "TopK", op_topk, "axis k largest sorted" },
   { NULL, NULL, NULL },
 };
