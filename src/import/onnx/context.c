@@ -124,7 +124,9 @@ af__ox_c_tensor (Imp *im, Const *c, GError **error)
   if (c->t)
     return c->t;
   if (c->numel <= 0)
-    return af__ox_fail (im, error, AF_ERROR_SHAPE, "constant \"%s\" is empty", c->name), NULL;
+    return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED,
+                        "constant \"%s\" is empty (the graph holds no empty tensors)", c->name),
+           NULL;
   AfShape s = c->shape;
   if (s.rank == 0)
     s = (AfShape){ 1, { 1 } };

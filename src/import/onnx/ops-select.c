@@ -271,7 +271,7 @@ op_gather_nd (Imp *im, PbNode *n, GError **error)
   gint64 b;
   if (!af__ox_attr_int (im, n, "batch_dims", 0, &b, error))
     return FALSE;
-  AfTensor *x = computed_input (im, n, error);
+  AfTensor *x = af__ox_in_tensor (im, n, 0, error);
   Const *idx = x ? af__ox_in_const (im, n, 1, "indices", error) : NULL;
   if (!idx)
     return FALSE;
@@ -486,7 +486,7 @@ op_trilu (Imp *im, PbNode *n, GError **error)
   gint64 upper, k = 0;
   if (!af__ox_attr_int (im, n, "upper", 1, &upper, error))
     return FALSE;
-  AfTensor *x = computed_input (im, n, error);
+  AfTensor *x = af__ox_in_tensor (im, n, 0, error); /* a constant runs as a graph constant */
   if (!x)
     return FALSE;
   if (af__ox_in_name (n, 1)) {
