@@ -484,6 +484,11 @@ run_case_set (const char *dir, const char *set_dir, const char *name, CaseResult
       goto out;
     }
     bake[i] = !is_float_type (g_array_index (mi.inputs, GraphInput, i).elem_type);
+    if (g_array_index (mi.inputs, GraphInput, i).elem_type == 16) {
+      /* the test data holds bfloat16 as its uint16 bits: not a value we can feed or bake */
+      set_result (res, R_NA, "input %u: bfloat16 is not supported", i);
+      goto out;
+    }
   }
   g = import_baked ((const guint8 *) model, len, &mi, bake, in_pb, name, &error);
   if (!g && error->code == AF_ERROR_UNSUPPORTED && mi.inputs->len > 1) {

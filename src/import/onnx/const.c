@@ -295,7 +295,8 @@ af__ox_fold_binary (Imp *im, PbNode *n, char op, Const *a, Const *b, GError **er
     return af__ox_fail (im, error, AF_ERROR_SHAPE, "constant inputs do not broadcast"), NULL;
   if (!af__ox_fold_limit (im, &out, error))
     return NULL;
-  gboolean ints = a->kind == C_I64 && b->kind == C_I64;
+  /* integer arithmetic (truncating division) when both are integer typed */
+  gboolean ints = a->kind != C_F32 && a->kind != C_F16 && b->kind != C_F32 && b->kind != C_F16;
   void *d;
   Const *c = af__ox_c_new (im, ints ? C_I64 : C_F32, &out, OUT0 (n), &d);
   for (gint64 i = 0; i < c->numel; i++) {

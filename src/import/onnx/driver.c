@@ -185,11 +185,29 @@ imp_outputs (Imp *im, GError **error)
     if (!v)
       return af__ox_fail (im, error, AF_ERROR_INVALID,
                           "graph output %u \"%s\" is not computed by any node", i, o->name);
-    if (v->kind != V_TENSOR)
+    if (v->kind == V_PAD)
       return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED,
-                          "graph output %u \"%s\" is a constant (it does not depend on any input)",
-                          i, o->name);
-    af_graph_add_output (im->g, *o->name ? o->name : "output", v->t);
+                          "graph output %u \"%s\" comes from a Pad merged into a window op", i,
+                          o->name);
+    AfTensor *t = v->t;
+    if (v->kind == V_CONST) {
+      /* an output that does not depend on the inputs: the constant, passed
+       * through a reshape so that a node produces it */
+      if (v->c->kind == C_I64)
+        for (gint64 k = 0; k < v->c->numel; k++) {
+          gint64 x = af__ox_c_get_i64 (v->c, k);
+          if (x > 2048 || x < -2048)
+            return af__ox_fail (im, error, AF_ERROR_UNSUPPORTED,
+                                "graph output %u \"%s\" is an integer constant beyond fp16's "
+                                "exact range (%" G_GINT64_FORMAT ")",
+                                i, o->name, x);
+        }
+      AfTensor *c = af__ox_c_tensor (im, v->c, error);
+      t = c ? af__ox_emit_reshape (im, c, &c->shape, o->name, error) : NULL;
+      if (!t)
+        return FALSE;
+    }
+    af_graph_add_output (im->g, *o->name ? o->name : "output", t);
   }
   if (im->g->error) {
     g_propagate_error (error, g_error_copy (im->g->error));
