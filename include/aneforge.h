@@ -499,6 +499,10 @@ typedef struct {
   AfPixelOrder order; /* the port's channel order */
   float scale[3];     /* per channel: x * scale + bias (from --scale/--bias or --mean/--std) */
   float bias[3];
+  /* ONNX: NULL, or a NULL-terminated list of "NAME=1x3x640x640" (borrowed)
+   * fixing graph input NAME's shape: its symbolic dims take these values, a
+   * fixed dim or the rank must agree (else AF_ERROR_SHAPE). */
+  const char *const *input_shapes;
 } AfImportOptions;
 #define AF_IMPORT_OPTIONS_INIT                                                                     \
   {                                                                                                \

@@ -18,6 +18,8 @@
  *                   [--labels FILE] [--top N]
  *                   [--decode ssd|ssd-decoded|yunet|blazeface [--score-threshold T]
  * [--iou-threshold T]] aneforge list-ops
+ *   import, run and inspect of an .onnx MODEL take --input-shape NAME=1x3x640x640
+ *       (repeatable): graph input NAME's symbolic dims fixed
  *   aneforge export --ane DIR MODEL [--dialect ios18|ios16]   MIL programs + plan.json
  *   aneforge export --coreml OUT.mlpackage MODEL [--dialect ios18|ios16]
  *       the Core ML package (a segmented graph: OUT a directory of
@@ -49,6 +51,9 @@ typedef struct {
   float scale[3], bias[3], mean[3], std[3];
   const char *labels, *decode;
   float score_threshold, iou_threshold; /* < 0: the decode's default */
+  /* --input-shape values, NULL-terminated */
+  const char *input_shapes[AF_CLI_MAX_RAW + 1];
+  int n_input_shapes;
   /* run, bench */
   int threads;
   const char *image, *raw[AF_CLI_MAX_RAW], *save;
@@ -74,7 +79,9 @@ fail (GError *error)
 static AfModel *
 load_and_compile (const char *path, const Options *o, GError **error)
 {
-  AfGraph *g = af_graph_open (path, NULL, error);
+  AfImportOptions io = AF_IMPORT_OPTIONS_INIT;
+  io.input_shapes = o->input_shapes;
+  AfGraph *g = af_graph_open (path, &io, error);
   if (!g)
     return NULL;
   AfCompileOptions co = AF_COMPILE_OPTIONS_INIT;
@@ -555,6 +562,7 @@ cmd_import (const char *path, Options *o)
   AfImportOptions io = AF_IMPORT_OPTIONS_INIT;
   io.image = o->port;
   io.order = o->order;
+  io.input_shapes = o->input_shapes;
   for (int c = 0; c < 3; c++) {
     /* (x / 255 - mean) / std  ==  x * 1 / (255 std) - mean / std */
     float std = o->have_std ? o->std[c] : 1.0f, mean = o->have_mean ? o->mean[c] : 0.0f;
@@ -602,6 +610,7 @@ takes_value (const char *a)
     "--runs",
     "--warmup",
     "--save-outputs",
+    "--input-shape",
   };
   for (gsize i = 0; i < G_N_ELEMENTS (with_value); i++)
     if (strcmp (a, with_value[i]) == 0)
@@ -676,6 +685,8 @@ usage (void)
            "[--labels FILE] [--top N]\n"
            "                       [--decode ssd|ssd-decoded|yunet|blazeface [--score-threshold T] "
            "[--iou-threshold T]]\n"
+           "       import, run and inspect of an .onnx MODEL take --input-shape NAME=1x3x640x640 "
+           "(repeatable)\n"
            "       aneforge export --ane DIR MODEL [--dialect ios18|ios16]\n"
            "       aneforge export --coreml OUT.mlpackage MODEL [--dialect ios18|ios16]\n"
            "       aneforge inspect --backend ane MODEL\n"
@@ -762,7 +773,13 @@ main (int argc, char **argv)
       o.raw[o.n_raw++] = v;
     } else if (strcmp (a, "--save-outputs") == 0)
       o.save = v;
-    else if (strcmp (a, "--fill") == 0) {
+    else if (strcmp (a, "--input-shape") == 0) {
+      if (o.n_input_shapes == AF_CLI_MAX_RAW) {
+        fprintf (stderr, "aneforge: at most %d --input-shape options\n", AF_CLI_MAX_RAW);
+        return 2;
+      }
+      o.input_shapes[o.n_input_shapes++] = v;
+    } else if (strcmp (a, "--fill") == 0) {
       o.fill = g_ascii_strtod (v, NULL);
       o.have_fill = TRUE;
     } else if (strcmp (a, "-o") == 0)
