@@ -297,6 +297,9 @@ typedef enum {
   AF_DECODE_TYPE_SSD_DECODED,    /* scores [1,N,C] + boxes x1,y1,x2,y2 in [0,1] */
   AF_DECODE_TYPE_YUNET,          /* per-stride cls/obj/bbox/kps grids */
   AF_DECODE_TYPE_BLAZEFACE, /* MediaPipe anchors: logits [1,N,1] + boxes/keypoints [1,N,4+2K] */
+  AF_DECODE_TYPE_YOLOV8,    /* anchor-free head [1,4+C,N]: cx,cy,w,h (input px) + C class scores */
+  AF_DECODE_TYPE_YOLOV5,    /* anchor-based head [1,N,5+C]: cx,cy,w,h, objectness, C classes */
+  AF_DECODE_TYPE_GRID,      /* FastestDet grid [1,5+C,H,W]: obj, box offsets/sizes, classes */
 } AfDecodeType;
 
 /* A decode specification. Strings are owned by the spec (g_strdup'ed;
@@ -308,9 +311,10 @@ typedef struct {
   AfDecodeType type;
 
   /* --- tensors each role reads (output names). NULL for a classification's
-   * scores means "the output this decode is attached to": the loader fills
+   * (or yolo / grid) scores means "the output this decode is attached to": the loader fills
    * it in; af_decoder_new falls back to the only output if there is one. */
-  char *scores;    /* classification: [.., C] values; ssd: [1,N,C]; blazeface: [1,N,1] logits */
+  char *scores;    /* classification: [.., C] values; ssd: [1,N,C]; blazeface: [1,N,1] logits;
+                    * yolov8, yolov5, grid: the head (NULL: the output it is attached to) */
   char *boxes;     /* ssd / ssd-decoded: [1,N,4]; blazeface: [1,N,4+2K] */
   guint n_strides; /* yunet; blazeface: anchor layers (2 anchors per cell each) */
   int strides[AF_DECODE_MAX_LEVELS];
@@ -348,8 +352,14 @@ void af_decode_spec_init (AfDecodeSpec *spec, AfDecodeType type);
 void af_decode_spec_clear (AfDecodeSpec *spec);
 /* Deep copy: @dst (uninitialised) gets its own strings. */
 void af_decode_spec_copy (AfDecodeSpec *dst, const AfDecodeSpec *src);
-/* "classification", "ssd", "ssd-decoded", "yunet", "blazeface" (static). */
+/* "classification", "ssd", "ssd-decoded", "yunet", "blazeface", "yolov8",
+ * "yolov5", "grid" (static). */
 const char *af_decode_type_name (AfDecodeType type);
+/* Sets the model input size of @spec and what follows from it: SSD feature
+ * maps become ceil(size / 8, 16, 32, 64) (UltraFace's rule; set custom
+ * priors after this call); YuNet grids, BlazeFace anchors and YOLO/grid
+ * boxes are derived from the size when the decoder is made. */
+void af_decode_spec_set_input_size (AfDecodeSpec *spec, int w, int h);
 
 typedef struct {
   guint index;       /* class index */
@@ -444,6 +454,9 @@ void af_decode_map_to_frame (AfDecodeResult *res, const AfFrameMap *map);
 /* Sets the decode of output @index to a copy of @spec (NULL: none). A
  * classification spec without scores reads the output itself. */
 void af_graph_set_decode (AfGraph *g, guint index, const AfDecodeSpec *spec);
+/* The width and height of @g's first image port (else its first NCHW
+ * input): what a decode's input_size should be. FALSE if there is none. */
+gboolean af_graph_image_size (AfGraph *g, int *w, int *h);
 
 /* Builds the decoder of output @output's decode spec, bound to all the
  * model's outputs, labels resolved against the graph file's directory.

@@ -634,7 +634,7 @@ af_parse_decode (AfLoader *L, JsonNode *node, AfOutput *out)
     g_free (spec);
     return FALSE;
   }
-  if (spec->type == AF_DECODE_TYPE_CLASSIFICATION && !spec->scores)
+  if (af__decode_type_attached (spec->type) && !spec->scores)
     spec->scores = g_strdup (out->name);
   out->decode = spec;
   return TRUE;

@@ -16,7 +16,8 @@
  *   aneforge import MODEL.onnx -o OUT.json [--rgb | --bgr | --gray] [--scale S[,S,S]]
  *                   [--bias B[,B,B]] [--mean M,M,M --std S,S,S] [--classify] [--softmax]
  *                   [--labels FILE] [--top N]
- *                   [--decode ssd|ssd-decoded|yunet|blazeface [--score-threshold T]
+ *                   [--decode ssd|ssd-decoded|yunet|blazeface|yolov8|yolov5|grid [--score-threshold
+ * T]
  * [--iou-threshold T]] aneforge list-ops
  *   aneforge export --ane DIR MODEL [--dialect ios18|ios16]   MIL programs + plan.json
  *   aneforge export --coreml OUT.mlpackage MODEL [--dialect ios18|ios16]
@@ -523,12 +524,22 @@ set_decode (AfGraph *g, const Options *o, GError **error)
     af_decode_spec_init (&spec, AF_DECODE_TYPE_YUNET);
   else if (strcmp (o->decode, "blazeface") == 0)
     af_decode_spec_init (&spec, AF_DECODE_TYPE_BLAZEFACE);
+  else if (strcmp (o->decode, "yolov8") == 0)
+    af_decode_spec_init (&spec, AF_DECODE_TYPE_YOLOV8);
+  else if (strcmp (o->decode, "yolov5") == 0)
+    af_decode_spec_init (&spec, AF_DECODE_TYPE_YOLOV5);
+  else if (strcmp (o->decode, "grid") == 0)
+    af_decode_spec_init (&spec, AF_DECODE_TYPE_GRID);
   else {
     g_set_error (error, AF_ERROR, AF_ERROR_INVALID,
-                 "--decode: unknown decoder \"%s\" (ssd, ssd-decoded, yunet or blazeface)",
+                 "--decode: unknown decoder \"%s\" (ssd, ssd-decoded, yunet, blazeface, yolov8, "
+                 "yolov5 or grid)",
                  o->decode);
     return FALSE;
   }
+  int in_w, in_h; /* priors, grids and strides follow the model's input */
+  if (af_graph_image_size (g, &in_w, &in_h))
+    af_decode_spec_set_input_size (&spec, in_w, in_h);
   if (o->score_threshold >= 0)
     spec.score_threshold = o->score_threshold;
   if (o->iou_threshold >= 0)
@@ -665,7 +676,8 @@ usage (void)
            "[--scale S[,S,S]] [--bias B[,B,B]]\n"
            "                       [--mean M,M,M --std S,S,S] [--classify] [--softmax] "
            "[--labels FILE] [--top N]\n"
-           "                       [--decode ssd|ssd-decoded|yunet|blazeface [--score-threshold T] "
+           "                       [--decode ssd|ssd-decoded|yunet|blazeface|yolov8|yolov5|grid "
+           "[--score-threshold T] "
            "[--iou-threshold T]]\n"
            "       aneforge export --ane DIR MODEL [--dialect ios18|ios16]\n"
            "       aneforge export --coreml OUT.mlpackage MODEL [--dialect ios18|ios16]\n"

@@ -108,6 +108,7 @@ run_classification (AfDecoder *dec, const guint16 *const *outputs, AfDecodeResul
 const AfDecoderClass af__decoder_classification = {
   .type = AF_DECODE_TYPE_CLASSIFICATION,
   .name = "classification",
+  .attached = TRUE,
   .fields = fields,
   .write = write_json,
   .bind = bind_classification,

@@ -39,7 +39,8 @@ struct _AfDecoder {
   AfRole cls[AF_DECODE_MAX_LEVELS], obj[AF_DECODE_MAX_LEVELS];
   AfRole bbox[AF_DECODE_MAX_LEVELS], kps[AF_DECODE_MAX_LEVELS];
   int n_landmarks;
-  float *priors; /* ssd, blazeface: 4 per prior (cx, cy, w, h) */
+  int grid_w, grid_h; /* grid: cells per row, rows */
+  float *priors;      /* ssd, blazeface: 4 per prior (cx, cy, w, h) */
   guint n_priors;
   /* scratch, sized at configuration */
   float *values;     /* classification: C floats */
@@ -59,6 +60,7 @@ typedef struct _AfDecoderClass {
   const char *name;          /* af_decode_type_name */
   const char *style;         /* detection: the JSON "style"; NULL: "type" is the name */
   const char *const *fields; /* JSON fields this decode takes */
+  gboolean attached;         /* "scores" defaults to the output the decode is attached to */
   /* defaults beyond the common ones (thresholds, tensor names, priors) */
   void (*init) (AfDecodeSpec *spec);
   /* reads the type's own JSON fields after the common ones; NULL: none */
@@ -88,6 +90,9 @@ extern const AfDecoderClass af__decoder_ssd;
 extern const AfDecoderClass af__decoder_ssd_decoded;
 extern const AfDecoderClass af__decoder_yunet;
 extern const AfDecoderClass af__decoder_blazeface;
+extern const AfDecoderClass af__decoder_yolov8;
+extern const AfDecoderClass af__decoder_yolov5;
+extern const AfDecoderClass af__decoder_grid;
 
 /* ---- JSON (spec-json.c): each sets "<where>: decode: field "F": ..." */
 gboolean af__json_fail (AfJsonCtx *c, const char *field, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
@@ -117,6 +122,14 @@ int af__find_output (const char *role, const char *name, guint n_outputs,
 /* Binds output @name to @role viewed as [N, C] (leading dims 1). */
 gboolean af__bind_role (const char *role, const char *name, guint n_outputs,
                         const AfTensorInfo *outputs, AfRole *r, GError **error);
+
+/* The head of a single-tensor decode (yolo, grid): the output named by
+ * spec->scores, or the only output. Its index, or -1 with @error set. */
+int af__bind_head (AfDecoder *dec, guint n_outputs, const AfTensorInfo *outputs, GError **error);
+
+/* SSD: feature maps ceil(input / 8, 16, 32, 64) for the 4-level default
+ * layout (UltraFace's rule); other layouts are left as they are. */
+void af__decode_ssd_derive_feature_maps (AfDecodeSpec *spec);
 
 /* ---- boxes */
 static inline void

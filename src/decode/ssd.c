@@ -34,6 +34,18 @@ spec_default_priors (AfDecodeSpec *spec)
   spec->size_variance = 0.2f;
 }
 
+void
+af__decode_ssd_derive_feature_maps (AfDecodeSpec *spec)
+{
+  if (spec->n_levels != 4 || spec->input_w < 1 || spec->input_h < 1)
+    return;
+  for (guint l = 0; l < 4; l++) {
+    int stride = 8 << l;
+    spec->feature_w[l] = (spec->input_w + stride - 1) / stride;
+    spec->feature_h[l] = (spec->input_h + stride - 1) / stride;
+  }
+}
+
 static void
 init_ssd (AfDecodeSpec *spec)
 {
@@ -143,6 +155,11 @@ static gboolean
 parse_ssd (AfJsonCtx *c, JsonObject *obj, AfDecodeSpec *spec)
 {
   JsonNode *priors = json_object_get_member (obj, "priors");
+  /* feature maps not given follow the input size */
+  if (json_object_has_member (obj, "input_size") &&
+      (priors == NULL || !JSON_NODE_HOLDS_OBJECT (priors) ||
+       !json_object_has_member (json_node_get_object (priors), "feature_maps")))
+    af__decode_ssd_derive_feature_maps (spec);
   return priors == NULL || parse_priors (c, priors, spec);
 }
 
@@ -239,6 +256,13 @@ bind_ssd (AfDecoder *dec, guint n_outputs, const AfTensorInfo *outputs, GError *
           s->feature_h[l] > AF_DECODE_MAX_FEATURE || s->n_min_boxes[l] < 1 ||
           s->n_min_boxes[l] > AF_DECODE_MAX_ANCHORS)
         return af__bind_fail (error, "ssd: prior level %u is out of range", l);
+    guint64 total = 0;
+    for (guint l = 0; l < s->n_levels; l++)
+      total += (guint64) s->feature_w[l] * s->feature_h[l] * s->n_min_boxes[l];
+    if (total > AF_DECODE_MAX_CANDIDATES)
+      return af__bind_fail (
+          error, "ssd: %" G_GUINT64_FORMAT " priors for a %dx%d input, above the limit of %d",
+          total, s->input_w, s->input_h, AF_DECODE_MAX_CANDIDATES);
     dec->priors = af__decode_ssd_priors (s, &dec->n_priors);
     if (dec->n_priors != dec->boxes.n)
       return af__bind_fail (error,

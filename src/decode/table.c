@@ -11,6 +11,9 @@ static const AfDecoderClass *const classes[] = {
   [AF_DECODE_TYPE_SSD_DECODED] = &af__decoder_ssd_decoded,
   [AF_DECODE_TYPE_YUNET] = &af__decoder_yunet,
   [AF_DECODE_TYPE_BLAZEFACE] = &af__decoder_blazeface,
+  [AF_DECODE_TYPE_YOLOV8] = &af__decoder_yolov8,
+  [AF_DECODE_TYPE_YOLOV5] = &af__decoder_yolov5,
+  [AF_DECODE_TYPE_GRID] = &af__decoder_grid,
 };
 
 const AfDecoderClass *
@@ -48,6 +51,13 @@ af__decoder_style_list (void)
   return g_string_free (s, FALSE);
 }
 
+gboolean
+af__decode_type_attached (AfDecodeType type)
+{
+  const AfDecoderClass *k = af__decoder_class (type);
+  return k != NULL && k->attached;
+}
+
 const char *
 af_decode_type_name (AfDecodeType type)
 {
@@ -68,6 +78,16 @@ af_decode_spec_init (AfDecodeSpec *spec, AfDecodeType type)
   const AfDecoderClass *k = af__decoder_class (type);
   if (k != NULL && k->init != NULL)
     k->init (spec);
+}
+
+void
+af_decode_spec_set_input_size (AfDecodeSpec *spec, int w, int h)
+{
+  g_return_if_fail (spec != NULL);
+  spec->input_w = w;
+  spec->input_h = h;
+  if (spec->type == AF_DECODE_TYPE_SSD)
+    af__decode_ssd_derive_feature_maps (spec);
 }
 
 void

@@ -1105,7 +1105,8 @@ test_json_errors (void)
     { "{\"type\": 3}", "field \"type\": expected a string, got a number" },
     { "{\"type\": \"segmentation\"}", "field \"type\": unknown type \"segmentation\"" },
     { "{\"type\": \"detection\"}",
-      "field \"style\": missing (\"ssd\", \"ssd-decoded\", \"yunet\" or \"blazeface\")" },
+      "field \"style\": missing (\"ssd\", \"ssd-decoded\", \"yunet\", \"blazeface\", "
+      "\"yolov8\", \"yolov5\" or \"grid\")" },
     { "{\"type\": \"detection\", \"style\": \"yolo\"}", "field \"style\": unknown style \"yolo\"" },
     { "{\"type\": \"classification\", \"top_k\": 0}",
       "field \"top_k\": expected an integer in [1, 65536], got 0" },
