@@ -182,6 +182,8 @@ af_decode_result_free (AfDecodeResult *res)
     return;
   g_free (res->classes);
   g_free (res->detections);
+  g_free (res->mask);
+  g_free (res->keypoints);
   g_free (res);
 }
 

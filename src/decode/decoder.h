@@ -93,6 +93,8 @@ extern const AfDecoderClass af__decoder_blazeface;
 extern const AfDecoderClass af__decoder_yolov8;
 extern const AfDecoderClass af__decoder_yolov5;
 extern const AfDecoderClass af__decoder_grid;
+extern const AfDecoderClass af__decoder_segmentation;
+extern const AfDecoderClass af__decoder_keypoints;
 
 /* ---- JSON (spec-json.c): each sets "<where>: decode: field "F": ..." */
 gboolean af__json_fail (AfJsonCtx *c, const char *field, const char *fmt, ...) G_GNUC_PRINTF (3, 4);

@@ -46,9 +46,10 @@ void
 af_decode_map_to_frame (AfDecodeResult *res, const AfFrameMap *map)
 {
   g_return_if_fail (res != NULL && map != NULL);
-  if (res->type == AF_DECODE_TYPE_CLASSIFICATION || res->in_frame)
-    return;
-  for (guint i = 0; i < res->n; i++) {
+  if (res->type == AF_DECODE_TYPE_CLASSIFICATION || res->type == AF_DECODE_TYPE_SEGMENTATION ||
+      res->in_frame)
+    return; /* nothing to map; a mask covers the whole input */
+  for (guint i = 0; res->detections != NULL && i < res->n; i++) {
     AfDetection *d = &res->detections[i];
     d->x1 = map_x (map, d->x1);
     d->x2 = map_x (map, d->x2);
@@ -58,6 +59,10 @@ af_decode_map_to_frame (AfDecodeResult *res, const AfFrameMap *map)
       d->landmarks[2 * k] = map_x (map, d->landmarks[2 * k]);
       d->landmarks[2 * k + 1] = map_y (map, d->landmarks[2 * k + 1]);
     }
+  }
+  for (guint i = 0; res->keypoints != NULL && i < res->n; i++) {
+    res->keypoints[i].x = map_x (map, res->keypoints[i].x);
+    res->keypoints[i].y = map_y (map, res->keypoints[i].y);
   }
   res->in_frame = TRUE;
 }

@@ -123,21 +123,24 @@ check_fields (AfJsonCtx *c, JsonObject *obj, const AfDecoderClass *k)
   return af__json_fail (c, m, "unknown field (a %s decode takes: %s)", k->name, list);
 }
 
+#define TYPES "\"classification\", \"detection\", \"segmentation\" or \"keypoints\""
+
 static const AfDecoderClass *
 parse_type (AfJsonCtx *c, JsonObject *obj)
 {
   JsonNode *n = json_object_get_member (obj, "type");
   g_autofree char *t = NULL, *style = NULL;
   if (n == NULL) {
-    af__json_fail (c, "type", "missing (\"classification\" or \"detection\")");
+    af__json_fail (c, "type", "missing (%s)", TYPES);
     return NULL;
   }
   if (!af__json_want_string (c, "type", n, &t))
     return NULL;
-  if (strcmp (t, "classification") == 0)
-    return &af__decoder_classification;
+  for (int k = 0; af__decoder_class (k) != NULL; k++)
+    if (af__decoder_class (k)->style == NULL && strcmp (t, af__decoder_class (k)->name) == 0)
+      return af__decoder_class (k);
   if (strcmp (t, "detection") != 0) {
-    af__json_fail (c, "type", "unknown type \"%s\" (\"classification\" or \"detection\")", t);
+    af__json_fail (c, "type", "unknown type \"%s\" (%s)", t, TYPES);
     return NULL;
   }
   g_autofree char *styles = af__decoder_style_list ();

@@ -14,6 +14,8 @@ static const AfDecoderClass *const classes[] = {
   [AF_DECODE_TYPE_YOLOV8] = &af__decoder_yolov8,
   [AF_DECODE_TYPE_YOLOV5] = &af__decoder_yolov5,
   [AF_DECODE_TYPE_GRID] = &af__decoder_grid,
+  [AF_DECODE_TYPE_SEGMENTATION] = &af__decoder_segmentation,
+  [AF_DECODE_TYPE_KEYPOINTS] = &af__decoder_keypoints,
 };
 
 const AfDecoderClass *

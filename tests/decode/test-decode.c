@@ -1101,9 +1101,10 @@ test_json_errors (void)
   struct {
     const char *json, *msg;
   } cases[] = {
-    { "{}", "field \"type\": missing (\"classification\" or \"detection\")" },
+    { "{}", "field \"type\": missing (\"classification\", \"detection\", \"segmentation\" or "
+            "\"keypoints\")" },
     { "{\"type\": 3}", "field \"type\": expected a string, got a number" },
-    { "{\"type\": \"segmentation\"}", "field \"type\": unknown type \"segmentation\"" },
+    { "{\"type\": \"depth\"}", "field \"type\": unknown type \"depth\"" },
     { "{\"type\": \"detection\"}",
       "field \"style\": missing (\"ssd\", \"ssd-decoded\", \"yunet\", \"blazeface\", "
       "\"yolov8\", \"yolov5\" or \"grid\")" },
