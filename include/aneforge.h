@@ -382,6 +382,11 @@ const char *af_decode_type_name (AfDecodeType type);
  * priors after this call); YuNet grids, BlazeFace anchors and YOLO/grid
  * boxes are derived from the size when the decoder is made. */
 void af_decode_spec_set_input_size (AfDecodeSpec *spec, int w, int h);
+/* Sets a keypoints spec's skeleton and its defaults: points, layout,
+ * coordinates, input size and visibility threshold (hand: 21, "xyz",
+ * pixels, 224; pose: 33 of 39, "xyzvp", pixels, 256, 0.5; movenet: 17,
+ * "yxs", normalised, 192, 0.3; none: 0 points, "xy"). */
+void af_decode_spec_set_skeleton (AfDecodeSpec *spec, AfSkeleton skeleton);
 
 typedef struct {
   guint index;       /* class index */

@@ -16,9 +16,10 @@
  *   aneforge import MODEL.onnx -o OUT.json [--rgb | --bgr | --gray] [--scale S[,S,S]]
  *                   [--bias B[,B,B]] [--mean M,M,M --std S,S,S] [--classify] [--softmax]
  *                   [--labels FILE] [--top N]
- *                   [--decode ssd|ssd-decoded|yunet|blazeface|yolov8|yolov5|grid [--score-threshold
- * T]
+ *                   [--decode ssd|ssd-decoded|yunet|blazeface [--score-threshold T]
  * [--iou-threshold T]] aneforge list-ops
+ *                   (--decode also: yolov8, yolov5, grid, segmentation,
+ *                   keypoints:hand|pose|movenet; docs/decoders.md)
  *   aneforge export --ane DIR MODEL [--dialect ios18|ios16]   MIL programs + plan.json
  *   aneforge export --coreml OUT.mlpackage MODEL [--dialect ios18|ios16]
  *       the Core ML package (a segmented graph: OUT a directory of
@@ -257,9 +258,34 @@ make_decoder (AfModel *m, const char *path, guint i, const Options *o, GError **
   return dec;
 }
 
+/* A mask: its size and the share of each class present. */
+static void
+print_mask (const AfDecodeResult *res)
+{
+  gsize n = (gsize) res->mask_w * res->mask_h, count[256] = { 0 };
+  for (gsize i = 0; i < n; i++)
+    count[res->mask[i]]++;
+  printf ("  mask %dx%d, %u classes\n", res->mask_w, res->mask_h, res->n_mask_classes);
+  for (guint c = 0; c < 256; c++)
+    if (count[c] > 0)
+      printf ("  class %3u %6.2f%%\n", c, 100.0 * count[c] / n);
+}
+
 static void
 print_result (const AfDecodeResult *res)
 {
+  if (res->type == AF_DECODE_TYPE_SEGMENTATION) {
+    print_mask (res);
+    return;
+  }
+  if (res->type == AF_DECODE_TYPE_KEYPOINTS) {
+    printf ("  %u keypoint(s) in %s pixels, %u skeleton edge(s)\n", res->n,
+            res->in_frame ? "image" : "input", res->n_edges);
+    for (guint k = 0; k < res->n; k++)
+      printf ("  %u. (%.1f, %.1f) score %.4f%s\n", k, res->keypoints[k].x, res->keypoints[k].y,
+              res->keypoints[k].score, res->keypoints[k].visible ? "" : " hidden");
+    return;
+  }
   if (res->type == AF_DECODE_TYPE_CLASSIFICATION) {
     for (guint k = 0; k < res->n; k++)
       printf ("  %u. %4u %-20s %.6f\n", k + 1, res->classes[k].index,
@@ -505,6 +531,22 @@ labels_for (const char *out, const char *labels)
   return g_steal_pointer (&alab);
 }
 
+/* "keypoints:hand" / ":pose" / ":movenet": a keypoints spec with that
+ * skeleton's defaults. */
+static gboolean
+set_keypoints (AfDecodeSpec *spec, const char *arg)
+{
+  static const char *const names[] = { "keypoints:hand", "keypoints:pose", "keypoints:movenet" };
+  static const AfSkeleton skeletons[] = { AF_SKELETON_HAND, AF_SKELETON_POSE, AF_SKELETON_MOVENET };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (strcmp (arg, names[i]) == 0) {
+      af_decode_spec_init (spec, AF_DECODE_TYPE_KEYPOINTS);
+      af_decode_spec_set_skeleton (spec, skeletons[i]);
+      return TRUE;
+    }
+  return FALSE;
+}
+
 /* --classify / --softmax / --labels / --top, or --decode: output 0's decode. */
 static gboolean
 set_decode (AfGraph *g, const Options *o, GError **error)
@@ -530,10 +572,18 @@ set_decode (AfGraph *g, const Options *o, GError **error)
     af_decode_spec_init (&spec, AF_DECODE_TYPE_YOLOV5);
   else if (strcmp (o->decode, "grid") == 0)
     af_decode_spec_init (&spec, AF_DECODE_TYPE_GRID);
-  else {
+  else if (strcmp (o->decode, "segmentation") == 0)
+    af_decode_spec_init (&spec, AF_DECODE_TYPE_SEGMENTATION);
+  else if (g_str_has_prefix (o->decode, "keypoints") && !set_keypoints (&spec, o->decode))
+    return g_set_error (error, AF_ERROR, AF_ERROR_INVALID,
+                        "--decode: unknown keypoints \"%s\" (keypoints:hand, keypoints:pose or "
+                        "keypoints:movenet)",
+                        o->decode),
+           FALSE;
+  else if (!g_str_has_prefix (o->decode, "keypoints")) {
     g_set_error (error, AF_ERROR, AF_ERROR_INVALID,
                  "--decode: unknown decoder \"%s\" (ssd, ssd-decoded, yunet, blazeface, yolov8, "
-                 "yolov5 or grid)",
+                 "yolov5, grid, segmentation or keypoints:hand|pose|movenet)",
                  o->decode);
     return FALSE;
   }
@@ -665,24 +715,26 @@ cmd_ane (int argc, char **argv)
 static void
 usage (void)
 {
-  fprintf (stderr,
-           "usage: aneforge inspect MODEL.json [--threads N] [--winograd]\n"
-           "       aneforge run MODEL.json [--image FILE | --raw FILE... | --fill V] [--threads N] "
-           "[--top N] [--winograd]\n"
-           "                    [--save-outputs OUT.safetensors]\n"
-           "       aneforge bench MODEL.json [--runs N] [--warmup N] [--threads N] [--batch N] "
-           "[--winograd] [--layers]\n"
-           "       aneforge import MODEL.onnx -o OUT.json [--rgb | --bgr | --gray] "
-           "[--scale S[,S,S]] [--bias B[,B,B]]\n"
-           "                       [--mean M,M,M --std S,S,S] [--classify] [--softmax] "
-           "[--labels FILE] [--top N]\n"
-           "                       [--decode ssd|ssd-decoded|yunet|blazeface|yolov8|yolov5|grid "
-           "[--score-threshold T] "
-           "[--iou-threshold T]]\n"
-           "       aneforge export --ane DIR MODEL [--dialect ios18|ios16]\n"
-           "       aneforge export --coreml OUT.mlpackage MODEL [--dialect ios18|ios16]\n"
-           "       aneforge inspect --backend ane MODEL\n"
-           "       aneforge list-ops\n");
+  fprintf (
+      stderr,
+      "usage: aneforge inspect MODEL.json [--threads N] [--winograd]\n"
+      "       aneforge run MODEL.json [--image FILE | --raw FILE... | --fill V] [--threads N] "
+      "[--top N] [--winograd]\n"
+      "                    [--save-outputs OUT.safetensors]\n"
+      "       aneforge bench MODEL.json [--runs N] [--warmup N] [--threads N] [--batch N] "
+      "[--winograd] [--layers]\n"
+      "       aneforge import MODEL.onnx -o OUT.json [--rgb | --bgr | --gray] "
+      "[--scale S[,S,S]] [--bias B[,B,B]]\n"
+      "                       [--mean M,M,M --std S,S,S] [--classify] [--softmax] "
+      "[--labels FILE] [--top N]\n"
+      "                       [--decode "
+      "ssd|ssd-decoded|yunet|blazeface|yolov8|yolov5|grid|segmentation|keypoints:hand|pose|movenet "
+      "[--score-threshold T] "
+      "[--iou-threshold T]]\n"
+      "       aneforge export --ane DIR MODEL [--dialect ios18|ios16]\n"
+      "       aneforge export --coreml OUT.mlpackage MODEL [--dialect ios18|ios16]\n"
+      "       aneforge inspect --backend ane MODEL\n"
+      "       aneforge list-ops\n");
 }
 
 int

@@ -52,10 +52,10 @@ static const struct {
                             G_N_ELEMENTS (movenet_edges) },
 };
 
-/* The skeleton's defaults (points, layout, coordinates, input, threshold). */
-static void
-apply_skeleton (AfDecodeSpec *spec, AfSkeleton sk)
+void
+af_decode_spec_set_skeleton (AfDecodeSpec *spec, AfSkeleton sk)
 {
+  g_return_if_fail (spec != NULL && (guint) sk < G_N_ELEMENTS (skeletons));
   spec->skeleton = sk;
   spec->n_points = skeletons[sk].n_points;
   g_strlcpy (spec->layout, skeletons[sk].layout, sizeof spec->layout);
@@ -67,7 +67,7 @@ apply_skeleton (AfDecodeSpec *spec, AfSkeleton sk)
 static void
 init_keypoints (AfDecodeSpec *spec)
 {
-  apply_skeleton (spec, AF_SKELETON_NONE);
+  af_decode_spec_set_skeleton (spec, AF_SKELETON_NONE);
 }
 
 static gboolean
@@ -88,7 +88,7 @@ parse_keypoints (AfJsonCtx *c, JsonObject *obj, AfDecodeSpec *spec)
     /* the skeleton's defaults, then the fields given beside it win again */
     int w = spec->input_w, h = spec->input_h;
     float thr = spec->score_threshold;
-    apply_skeleton (spec, k);
+    af_decode_spec_set_skeleton (spec, k);
     if (json_object_has_member (obj, "input_size"))
       spec->input_w = w, spec->input_h = h;
     if (json_object_has_member (obj, "score_threshold"))
