@@ -13,6 +13,15 @@
   overlapping boxes, decoded by DECODE_HEAD and by a numpy reference of the
   same rules on the fp16-rounded head; boxes must agree within 0.05 px,
   scores within 1e-5, classes and order exactly.
+- keypoints: LiteRT runs Coral's MoveNet Lightning on squat.bmp (192x192 by
+  DUMP_PIXELS); its [1,1,17,3] output through DECODE_HEAD (keypoints:movenet)
+  must give every point within 0.1 px of LiteRT's own numbers (fp16 output
+  rounding); the distances to Coral's reference CSV are printed (up to 8 px:
+  Coral resized squat.bmp its own way, this test uses gdk-pixbuf bilinear).
+- segmentation: LiteRT runs MediaPipe's selfie segmentation (from the
+  mediapipe wheel's cache) on person.jpg; its [1,256,256,1] mask through
+  DECODE_HEAD (segmentation, threshold 0.5) must agree with numpy's
+  threshold on >= 99.5% of the pixels (fp16 rounding near 0.5 aside).
 """
 import os
 import subprocess
@@ -21,6 +30,7 @@ import tempfile
 
 import numpy as np
 import onnxruntime as ort
+from ai_edge_litert.interpreter import Interpreter
 
 SHARED = os.environ.get("AF_SHARED", "../shared")
 
@@ -46,12 +56,16 @@ def nms(dets, thr, max_out):
     return kept
 
 
-def run_decoder(decode_head, style, head, w, h):
+def run_raw(decode_head, style, head, w, h):
     with tempfile.NamedTemporaryFile(suffix=".f32") as f:
         head.astype("<f4").tofile(f.name)
         shape = "x".join(str(d) for d in head.shape)
-        out = subprocess.run([decode_head, style, f.name, shape, str(w), str(h)], check=True,
-                             capture_output=True, text=True).stdout
+        return subprocess.run([decode_head, style, f.name, shape, str(w), str(h)], check=True,
+                              capture_output=True, text=True).stdout
+
+
+def run_decoder(decode_head, style, head, w, h):
+    out = run_raw(decode_head, style, head, w, h)
     return [tuple([int(p[0])] + [float(x) for x in p[1:]])
             for p in (line.split() for line in out.splitlines())]
 
@@ -146,12 +160,70 @@ def yolo(decode_head, style, rng):
     return fails
 
 
+def rgb_of(dump, image, w, h):
+    with tempfile.NamedTemporaryFile(suffix=".rgb") as f:
+        subprocess.run([dump, image, str(w), str(h), f.name], check=True, capture_output=True)
+        return np.fromfile(f.name, np.uint8).reshape(h, w, 3)
+
+
+def litert(model, x):
+    it = Interpreter(model_path=model)
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], x)
+    it.invoke()
+    return it.get_tensor(it.get_output_details()[0]["index"])
+
+
+def movenet(dump, decode_head):
+    coral = os.path.join(SHARED, "models", "coral")
+    rgb = rgb_of(dump, os.path.join(coral, "squat.bmp"), 192, 192)
+    out = litert(os.path.join(coral, "movenet_single_pose_lightning_ptq.tflite"), rgb[None])
+    got = [tuple(map(float, line.split()))
+           for line in run_raw(decode_head, "keypoints:movenet", out, 192, 192).splitlines()]
+    ref = {}
+    with open(os.path.join(coral, "movenet_single_pose_lightning_ptq_reference.csv")) as f:
+        next(f)
+        for line in f:
+            _, _, k, score, x, y = line.split(",")
+            ref[int(k)] = (float(x) * 192, float(y) * 192)
+    fails = 0 if len(got) == 17 else 1
+    worst_ref = worst_rt = 0.0
+    for k, g in enumerate(got):
+        err = np.hypot(g[0] - ref[k][0], g[1] - ref[k][1])
+        print(f"   keypoint {k}: score {g[2]:.3f}, {err:.2f} px from Coral's reference")
+        worst_ref = max(worst_ref, err)
+        yx = out[0, 0, k]
+        worst_rt = max(worst_rt, np.hypot(g[0] - yx[1] * 192, g[1] - yx[0] * 192))
+    fails += worst_rt > 0.1  # fp16 steps of the outputs: 0.094 px at 192 near 1
+    print(f"{'ok' if not fails else 'FAIL'} movenet: 17 keypoints, worst {worst_ref:.3f} px from "
+          f"Coral's reference, {worst_rt:.4f} px from LiteRT's output")
+    return fails
+
+
+def selfie(dump, decode_head):
+    model = os.path.expanduser("~/.cache/aneforge/mediapipe-0.10.21/selfie_segmentation.tflite")
+    rgb = rgb_of(dump, os.path.join(SHARED, "media", "person.jpg"), 256, 256)
+    out = litert(model, (rgb[None].astype(np.float32) / 255))
+    out = out.reshape(1, 1, 256, 256)  # NCHW, as the element's output views are
+    lines = run_raw(decode_head, "segmentation", out, 256, 256).splitlines()
+    assert lines[0] == "mask 256 256", lines[0]
+    mask = np.array(lines[1].split(), np.uint8).reshape(256, 256)
+    ref = (out[0, 0] >= 0.5).astype(np.uint8)
+    agree = float((mask == ref).mean())
+    ok = agree >= 0.995 and 0.01 < ref.mean() < 0.99
+    print(f"{'ok' if ok else 'FAIL'} selfie segmentation: {agree:.5f} pixel agreement, "
+          f"person {ref.mean():.3f} of the frame")
+    return 0 if ok else 1
+
+
 def main():
     dump, decode_head = sys.argv[1], sys.argv[2]
     rng = np.random.default_rng(17)
     fails = fastestdet(dump, decode_head)
     fails += yolo(decode_head, "yolov8", rng)
     fails += yolo(decode_head, "yolov5", rng)
+    fails += movenet(dump, decode_head)
+    fails += selfie(dump, decode_head)
     sys.exit(1 if fails else 0)
 
 
