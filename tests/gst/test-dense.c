@@ -8,6 +8,8 @@
 #include "gstaneforgedraw.h"
 #include "gstaneforgemeta.h"
 
+#include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <gst/check/gstharness.h>
 #include <string.h>
 
@@ -213,5 +215,8 @@ main (int argc, char **argv)
   g_test_add_func ("/dense/keypoints", test_keypoints);
   int ret = g_test_run ();
   gt_deinit ();
+  /* drop cairo's and fontconfig's caches (the overlay's fonts), for the leak checkers */
+  cairo_debug_reset_static_data ();
+  FcFini ();
   return ret;
 }
