@@ -290,6 +290,7 @@ void af_model_check_restart (AfModel *m);
 #define AF_DECODE_MAX_LEVELS 8    /* SSD feature maps / YuNet strides */
 #define AF_DECODE_MAX_ANCHORS 8   /* SSD min boxes per feature map */
 #define AF_DECODE_MAX_LANDMARKS 6 /* landmark points per detection (BlazeFace: 6) */
+
 #define AF_DECODE_MAX_KEYPOINTS 64 /* keypoints decode: points per model output */
 
 typedef enum {
@@ -360,11 +361,11 @@ typedef struct {
   gboolean channels_last; /* the tensor is [1,H,W,C] (TFLite) */
 
   /* --- keypoints (scores: the tensor, N * strlen (layout) values) */
-  guint n_points;       /* points read (1..AF_DECODE_MAX_KEYPOINTS) */
-  char layout[8];       /* one letter per value of a point: x, y, s (score), v (visibility
-                         * logit, sigmoid = score), any other letter is skipped ("xyz") */
-  gboolean normalized;  /* x, y in [0,1] of the input (else input pixels) */
-  AfSkeleton skeleton;  /* edges to draw; also sets the defaults */
+  guint n_points;      /* points read (1..AF_DECODE_MAX_KEYPOINTS) */
+  char layout[8];      /* one letter per value of a point: x, y, s (score), v (visibility
+                        * logit, sigmoid = score), any other letter is skipped ("xyz") */
+  gboolean normalized; /* x, y in [0,1] of the input (else input pixels) */
+  AfSkeleton skeleton; /* edges to draw; also sets the defaults */
 } AfDecodeSpec;
 
 /* Fills @spec with the defaults of @type (any previous content is
@@ -404,7 +405,7 @@ typedef struct {
 } AfDetection;
 
 typedef struct {
-  float x, y;  /* model-input pixels, or frame pixels after mapping */
+  float x, y;       /* model-input pixels, or frame pixels after mapping */
   float score;      /* 1 when the layout has no score */
   gboolean visible; /* score >= the spec's score_threshold */
 } AfKeypoint;
