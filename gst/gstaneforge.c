@@ -65,6 +65,7 @@
  * Emits the model's output tensors.
  */
 #include "gstaneforge.h"
+#include "gstaneforgedense.h"
 #include "gstaneforgetensorpool.h"
 
 #include <errno.h>
@@ -513,6 +514,24 @@ gst_aneforge_decode_spec (GstAneforge *self, const GstAneforgeSettings *s, guint
   return TRUE;
 }
 
+/* The result of output @index's decoder, NULL for -1. */
+static AfDecodeResult *
+gst_aneforge_dense_result (GstAneforge *self, gint index)
+{
+  return index >= 0 ? self->decoded[index] : NULL;
+}
+
+/* The mask and keypoints of the last run into @out (no allocation). */
+static void
+gst_aneforge_decode_dense (GstAneforge *self, gint frame_w, gint frame_h, GstAneforgeDense *out)
+{
+  gst_aneforge_dense_fill (
+      out, self->seg_index >= 0 ? g_ptr_array_index (self->decoders, self->seg_index) : NULL,
+      gst_aneforge_dense_result (self, self->seg_index),
+      self->kp_index >= 0 ? g_ptr_array_index (self->decoders, self->kp_index) : NULL,
+      gst_aneforge_dense_result (self, self->kp_index), frame_w, frame_h);
+}
+
 /* One decoder per decoded output (af_decoder_new: binds tensors, loads
  * labels, allocates all scratch) and its result storage; picks the outputs
  * that fill the classes and the detections. Posts and returns FALSE on error. */
@@ -527,7 +546,7 @@ gst_aneforge_setup_decoders (GstAneforge *self, const GstAneforgeSettings *s)
   self->decoders = g_ptr_array_new_full (self->n_outputs, (GDestroyNotify) af_decoder_free);
   self->decoded = g_new0 (AfDecodeResult *, self->n_outputs);
   self->views = g_new0 (const guint16 *, self->n_outputs);
-  self->cls_index = self->det_index = -1;
+  self->cls_index = self->det_index = self->seg_index = self->kp_index = -1;
   for (guint i = 0; i < self->n_outputs; i++) {
     g_autoptr (GError) err = NULL;
     AfDecodeSpec spec;
@@ -547,7 +566,11 @@ gst_aneforge_setup_decoders (GstAneforge *self, const GstAneforgeSettings *s)
       if (self->decoded[i]->type == AF_DECODE_TYPE_CLASSIFICATION && self->cls_index < 0) {
         self->cls_index = (gint) i;
         self->cls_k = self->decoded[i]->capacity;
-      } else if (self->decoded[i]->type != AF_DECODE_TYPE_CLASSIFICATION && self->det_index < 0) {
+      } else if (self->decoded[i]->type == AF_DECODE_TYPE_SEGMENTATION && self->seg_index < 0) {
+        self->seg_index = (gint) i;
+      } else if (self->decoded[i]->type == AF_DECODE_TYPE_KEYPOINTS && self->kp_index < 0) {
+        self->kp_index = (gint) i;
+      } else if (self->decoded[i]->detections != NULL && self->det_index < 0) {
         self->det_index = (gint) i;
         self->det_max = self->decoded[i]->capacity;
       }
@@ -631,8 +654,10 @@ gst_aneforge_close (GstAneforge *self)
   g_clear_pointer (&self->item_elems, g_free);
   g_clear_pointer (&self->batch_views, g_free);
   self->batch = 1;
-  self->cls_index = self->det_index = -1;
+  self->cls_index = self->det_index = self->seg_index = self->kp_index = -1;
   self->cls_k = self->det_max = 0;
+  g_clear_pointer (&self->scratch_dense.mask, g_free);
+  g_clear_pointer (&self->scratch_dense.keypoints, g_free);
   if (self->results_file && fclose (self->results_file) != 0)
     GST_ELEMENT_WARNING (self, RESOURCE, CLOSE,
                          ("Could not close the results file: %s", g_strerror (errno)), (NULL));
@@ -670,6 +695,12 @@ gst_aneforge_open_tensor_output (GstAneforge *self)
   }
   self->scratch_classes = g_new0 (GstAneforgeClassification, self->cls_k + 1);
   self->scratch_detections = g_new0 (GstAneforgeDetection, self->det_max + 1);
+  gsize mask_bytes;
+  guint max_kp;
+  gst_aneforge_dense_sizes (gst_aneforge_dense_result (self, self->seg_index),
+                            gst_aneforge_dense_result (self, self->kp_index), &mask_bytes, &max_kp);
+  self->scratch_dense.mask = mask_bytes ? g_malloc0 (mask_bytes) : NULL;
+  self->scratch_dense.keypoints = max_kp ? g_new0 (GstAneforgeKeypoint, max_kp) : NULL;
   GstCaps *caps = gst_aneforge_make_tensor_caps (self);
   GST_OBJECT_LOCK (self);
   gst_caps_replace (&self->tensor_caps, caps);
@@ -816,6 +847,12 @@ gst_aneforge_open (GstAneforge *self, const GstAneforgeSettings *s)
   if (self->mode == GST_ANEFORGE_OUTPUT_META) {
     self->results = gst_aneforge_results_pool_new (self->n_outputs, self->outputs, 0, self->cls_k,
                                                    self->det_max, self->decoders);
+    gsize mask_bytes;
+    guint max_kp;
+    gst_aneforge_dense_sizes (gst_aneforge_dense_result (self, self->seg_index),
+                              gst_aneforge_dense_result (self, self->kp_index), &mask_bytes,
+                              &max_kp);
+    gst_aneforge_results_pool_reserve_dense (self->results, mask_bytes, max_kp);
   } else if (!gst_aneforge_open_tensor_output (self)) {
     return FALSE;
   }
@@ -1210,6 +1247,7 @@ typedef struct {
   guint n_classes;
   const GstAneforgeDetection *dets;
   guint n_dets;
+  const GstAneforgeDense *dense; /* mask and keypoints, may be NULL */
 } GstAneforgeReport;
 
 static void
@@ -1244,6 +1282,8 @@ gst_aneforge_post_results (GstAneforge *self, const GstAneforgeReport *rep)
   }
   if (self->det_index >= 0)
     gst_aneforge_post_boxes (s, rep->dets, rep->n_dets);
+  if (rep->dense)
+    gst_aneforge_dense_post (s, rep->dense);
   gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
 }
 
@@ -1350,7 +1390,10 @@ gst_aneforge_write_results (GstAneforge *self, const GstAneforgeReport *rep)
     }
     g_string_append (l, "]}");
   }
-  g_string_append (l, "]}\n");
+  g_string_append_c (l, ']');
+  if (rep->dense)
+    gst_aneforge_dense_write (l, rep->dense);
+  g_string_append (l, "}\n");
   if (fwrite (l->str, 1, l->len, self->results_file) != l->len) {
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
                        ("Could not write the results file: %s", g_strerror (errno)), (NULL));
@@ -1371,6 +1414,7 @@ gst_aneforge_fill_results (GstAneforge *self, GstAneforgeResults *r, gint frame_
     af_fp16_to_f32_n (self->views[i], gst_aneforge_results_data (r, i), r->tensors[i].n_elements);
   gst_aneforge_decode (self, frame_w, frame_h, r->classes, &r->n_classes, r->detections,
                        &r->n_detections);
+  gst_aneforge_decode_dense (self, frame_w, frame_h, &r->dense);
   r->latency_ns = latency_ns;
   r->age_frames = r->age_ns = 0;
 }
@@ -1417,7 +1461,8 @@ gst_aneforge_show_results (GstAneforge *self, GstBuffer *buf, GstAneforgeResults
                             r->classes,
                             r->n_classes,
                             r->detections,
-                            r->n_detections };
+                            r->n_detections,
+                            &r->dense };
   gst_aneforge_post_results (self, &rep);
   gboolean ok = gst_aneforge_write_results (self, &rep);
   /* the block is shared by every buffer showing it: the age is the meta's */
@@ -1714,6 +1759,8 @@ gst_aneforge_transform (GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *ou
   gst_aneforge_decode (self, GST_VIDEO_INFO_WIDTH (&self->vinfo),
                        GST_VIDEO_INFO_HEIGHT (&self->vinfo), self->scratch_classes, &n_classes,
                        self->scratch_detections, &n_dets);
+  gst_aneforge_decode_dense (self, GST_VIDEO_INFO_WIDTH (&self->vinfo),
+                             GST_VIDEO_INFO_HEIGHT (&self->vinfo), &self->scratch_dense);
   GstAneforgeJob job = { self->tensor_seq, self->tensor_pts, 0, 0, 0, 0, 0 };
   GstAneforgeReport rep = { GST_BUFFER_PTS (inbuf),
                             GST_BUFFER_DURATION (inbuf),
@@ -1723,7 +1770,8 @@ gst_aneforge_transform (GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *ou
                             self->scratch_classes,
                             n_classes,
                             self->scratch_detections,
-                            n_dets };
+                            n_dets,
+                            &self->scratch_dense };
   gst_aneforge_age (&job, seq, GST_BUFFER_PTS (inbuf), &rep.age_frames, &rep.age_ns);
   gst_aneforge_post_results (self, &rep);
   if (!gst_aneforge_write_results (self, &rep))
@@ -1751,6 +1799,7 @@ gst_aneforge_finish_live (GstAneforge *self)
     return;
   GstAneforgeReport rep = { job.pts,      job.duration,  r->latency_ns,  0, 0, r->classes,
                             r->n_classes, r->detections, r->n_detections };
+  rep.dense = &r->dense;
   gst_aneforge_post_results (self, &rep);
   gst_aneforge_write_results (self, &rep);
   gst_aneforge_results_unref (r);
@@ -2005,5 +2054,6 @@ gst_aneforge_init (GstAneforge *self)
   self->live = -1;
   self->cls_index = -1;
   self->det_index = -1;
+  self->seg_index = self->kp_index = -1;
   gst_video_info_init (&self->vinfo);
 }

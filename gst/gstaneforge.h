@@ -79,6 +79,9 @@ struct _GstAneforge {
   gint cls_index;           /* output whose decoder gives the classes, -1: none */
   gint det_index;           /* output whose decoder gives the detections, -1: none */
   guint cls_k, det_max;     /* capacities */
+  gint seg_index, kp_index; /* outputs whose decoders give a mask / keypoints, -1: none */
+  /* output=tensor: mask and keypoints storage, owned */
+  GstAneforgeDense scratch_dense;
   GstAneforgeResultsPool *results;
   GstBufferPool *tensor_pool;                 /* output=tensor */
   GstCaps *tensor_caps;                       /* output=tensor, without framerate; object lock */

@@ -34,6 +34,10 @@ static const guint8 LANDMARK_RGB[][3] = {
   { 255, 0, 255 }, { 0, 255, 255 }, { 255, 160, 0 },
 };
 
+/* Keypoints and the skeleton's edges. */
+static const guint8 KEYPOINT_RGB[3] = { 255, 64, 64 };
+static const guint8 SKELETON_RGB[3] = { 255, 255, 255 };
+
 void
 gst_aneforge_draw_box_colour (int class_index, guint8 rgb[3])
 {
@@ -367,6 +371,61 @@ gst_aneforge_draw_results_from_meta (GstAneforgeDrawResults *r, const GstAneforg
   r->latency_ns = meta->latency_ns;
   r->age_frames = meta->age_frames;
   r->age_ns = meta->age_ns;
+  r->mask = meta->mask_width > 0 && meta->mask_height > 0 ? meta->mask : NULL;
+  r->mask_width = meta->mask_width;
+  r->mask_height = meta->mask_height;
+  r->n_keypoints = meta->keypoints ? meta->n_keypoints : 0;
+  r->keypoints = meta->keypoints;
+  r->n_edges = meta->edges ? meta->n_edges : 0;
+  r->edges = meta->edges;
+}
+
+/* The mask as a translucent colour map: frame pixel (x, y) shows mask cell
+ * (x * mask_w / w, y * mask_h / h) (nearest, stretched over the frame). */
+static void
+draw_mask (GstAneforgeDraw *d, const Canvas *c, const GstAneforgeDrawResults *r)
+{
+  int ps = d->pstride;
+  for (int y = 0; y < d->height; y++) {
+    const guint8 *row = r->mask + (gsize) ((gint64) y * r->mask_height / d->height) * r->mask_width;
+    guint8 *p = c->data + (gsize) y * c->stride;
+    for (int x = 0; x < d->width; x++, p += ps) {
+      guint8 k = row[(gint64) x * r->mask_width / d->width];
+      if (k == 0)
+        continue;
+      guint8 rgb[3];
+      gst_aneforge_draw_box_colour (k - 1, rgb);
+      blend_pixel (c, p, rgb, GST_ANEFORGE_DRAW_MASK_ALPHA);
+    }
+  }
+}
+
+/* A line of width @w from (x0, y0) to (x1, y1) as discs a pixel apart. */
+static void
+draw_line (const Canvas *c, float x0, float y0, float x1, float y1, float w, const guint8 rgb[3])
+{
+  float len = hypotf (x1 - x0, y1 - y0);
+  int steps = (int) MIN (ceilf (len), 8192.0f);
+  for (int i = 0; i <= steps; i++) {
+    float t = steps ? (float) i / steps : 0;
+    fill_disc (c, x0 + t * (x1 - x0), y0 + t * (y1 - y0), w / 2, rgb);
+  }
+}
+
+/* Skeleton edges between visible points, then the points as dots. */
+static void
+draw_keypoints (GstAneforgeDraw *d, const Canvas *c, const GstAneforgeDrawResults *r)
+{
+  const GstAneforgeKeypoint *k = r->keypoints;
+  for (guint e = 0; e < r->n_edges; e++) {
+    guint a = r->edges[2 * e], b = r->edges[2 * e + 1];
+    if (a < r->n_keypoints && b < r->n_keypoints && k[a].visible && k[b].visible)
+      draw_line (c, (float) px (k[a].x), (float) px (k[a].y), (float) px (k[b].x),
+                 (float) px (k[b].y), (float) d->line_w, SKELETON_RGB);
+  }
+  for (guint i = 0; i < r->n_keypoints; i++)
+    if (k[i].visible)
+      fill_disc (c, (float) px (k[i].x), (float) px (k[i].y), (float) d->dot_r, KEYPOINT_RGB);
 }
 
 /* The top-k classes: label, score bar and score, on a dark panel at the
@@ -486,6 +545,10 @@ gst_aneforge_draw_render (GstAneforgeDraw *d, guint8 *data, int stride,
 {
   g_return_if_fail (d->char_layout != NULL);
   Canvas c = { d, data, stride, 0, 0, d->width, d->height };
+  if (r->mask && (flags & GST_ANEFORGE_DRAW_BOXES))
+    draw_mask (d, &c, r);
+  if (r->n_keypoints > 0 && (flags & GST_ANEFORGE_DRAW_LANDMARKS))
+    draw_keypoints (d, &c, r);
   if (r->n_detections > 0 &&
       (flags & (GST_ANEFORGE_DRAW_BOXES | GST_ANEFORGE_DRAW_LANDMARKS | GST_ANEFORGE_DRAW_LABELS)))
     draw_detections (d, &c, r, flags);

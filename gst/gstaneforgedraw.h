@@ -27,12 +27,20 @@ typedef struct {
   guint64 latency_ns;
   guint64 age_frames;
   guint64 age_ns;
+  /* segmentation mask (NULL: none), stretched over the frame */
+  const guint8 *mask;
+  guint mask_width, mask_height;
+  /* keypoints (frame pixels) and skeleton edges (2 * n_edges indices) */
+  guint n_keypoints;
+  const GstAneforgeKeypoint *keypoints;
+  guint n_edges;
+  const guint8 *edges;
 } GstAneforgeDrawResults;
 
 typedef enum {
   GST_ANEFORGE_DRAW_LABELS = 1 << 0,    /* top-k panel, box captions */
-  GST_ANEFORGE_DRAW_BOXES = 1 << 1,     /* detection outlines */
-  GST_ANEFORGE_DRAW_LANDMARKS = 1 << 2, /* landmark dots */
+  GST_ANEFORGE_DRAW_BOXES = 1 << 1,     /* detection outlines, segmentation mask */
+  GST_ANEFORGE_DRAW_LANDMARKS = 1 << 2, /* landmark dots, keypoints and skeleton */
   GST_ANEFORGE_DRAW_LATENCY = 1 << 3,   /* latency / age, top-right */
   GST_ANEFORGE_DRAW_ALL = 0xf,
 } GstAneforgeDrawFlags;
@@ -91,6 +99,10 @@ void gst_aneforge_draw_results_from_meta (GstAneforgeDrawResults *r, const GstAn
 
 /* The opaque colour of boxes of class @class_index. */
 void gst_aneforge_draw_box_colour (int class_index, guint8 rgb[3]);
+
+/* Segmentation: class c >= 1 is drawn in the box colour of class c - 1
+ * at this opacity (class 0, the background, is not drawn). */
+#define GST_ANEFORGE_DRAW_MASK_ALPHA 112
 
 /* The colour of the panel text (opaque white). */
 #define GST_ANEFORGE_DRAW_TEXT_RGB 255, 255, 255

@@ -28,6 +28,11 @@ gst_aneforge_meta_init (GstMeta *meta, gpointer params, GstBuffer *buffer)
   m->detections = NULL;
   m->age_frames = 0;
   m->age_ns = 0;
+  m->mask_width = m->mask_height = m->n_mask_classes = 0;
+  m->mask = NULL;
+  m->n_keypoints = m->n_edges = 0;
+  m->keypoints = NULL;
+  m->edges = NULL;
   m->results = NULL;
   return TRUE;
 }
@@ -90,5 +95,13 @@ gst_aneforge_buffer_add_meta (GstBuffer *buffer, GstAneforgeResults *r)
   m->detections = r->detections;
   m->age_frames = r->age_frames;
   m->age_ns = r->age_ns;
+  m->mask_width = r->dense.mask_w;
+  m->mask_height = r->dense.mask_h;
+  m->n_mask_classes = r->dense.n_mask_classes;
+  m->mask = r->dense.has_mask ? r->dense.mask : NULL;
+  m->n_keypoints = r->dense.n_keypoints;
+  m->keypoints = r->dense.n_keypoints ? r->dense.keypoints : NULL;
+  m->n_edges = r->dense.n_edges;
+  m->edges = r->dense.edges;
   return m;
 }

@@ -91,6 +91,21 @@ typedef struct {
  * Applications in other languages read the "aneforge" element messages that
  * the element posts on the bus for every frame instead.
  */
+/**
+ * GstAneforgeKeypoint:
+ * @x: horizontal position, frame pixels
+ * @y: vertical position, frame pixels
+ * @score: the model's score (1 when it gives none)
+ * @visible: @score reached the decoder's score threshold
+ *
+ * One point of a keypoints decode (hand or pose landmarks).
+ */
+typedef struct {
+  gfloat x, y;
+  gfloat score;
+  gboolean visible;
+} GstAneforgeKeypoint;
+
 typedef struct {
   GstMeta meta;
 
@@ -103,6 +118,16 @@ typedef struct {
   const GstAneforgeDetection *detections;
   guint64 age_frames;
   guint64 age_ns;
+  /* segmentation: the class of each cell, row by row, mask_width x
+   * mask_height stretched over the whole frame (NULL: none) */
+  guint mask_width, mask_height, n_mask_classes;
+  const guint8 *mask;
+  /* keypoints in frame pixels and the skeleton's edges (pairs of point
+   * indices, 2 * n_edges entries) */
+  guint n_keypoints;
+  const GstAneforgeKeypoint *keypoints;
+  guint n_edges;
+  const guint8 *edges;
 
   /*< private >*/
   gpointer results;

@@ -12,6 +12,8 @@ struct _GstAneforgeResultsPool {
   GstAneforgeTensor *layout; /* names owned here, data unset */
   gsize n_values, n_scratch;
   guint max_classes, max_detections;
+  gsize mask_bytes;
+  guint max_keypoints;
   GPtrArray *keep; /* referenced, may be NULL */
 };
 
@@ -37,6 +39,15 @@ gst_aneforge_results_pool_new (guint n_tensors, const AfTensorInfo *infos, gsize
   pool->max_detections = max_detections;
   pool->keep = keep ? g_ptr_array_ref (keep) : NULL;
   return pool;
+}
+
+void
+gst_aneforge_results_pool_reserve_dense (GstAneforgeResultsPool *pool, gsize mask_bytes,
+                                         guint max_keypoints)
+{
+  g_return_if_fail (pool);
+  pool->mask_bytes = mask_bytes;
+  pool->max_keypoints = max_keypoints;
 }
 
 static void
@@ -86,7 +97,8 @@ gst_aneforge_results_new (GstAneforgeResultsPool *pool)
   gsize classes = sizeof (GstAneforgeClassification) * pool->max_classes;
   gsize dets = sizeof (GstAneforgeDetection) * pool->max_detections;
   gsize floats = sizeof (gfloat) * (pool->n_values + pool->n_scratch);
-  guint8 *block = g_malloc0 (head + tensors + classes + dets + floats);
+  gsize kps = sizeof (GstAneforgeKeypoint) * pool->max_keypoints;
+  guint8 *block = g_malloc0 (head + tensors + classes + dets + floats + kps + pool->mask_bytes);
   GstAneforgeResults *r = (GstAneforgeResults *) block;
   r->n_tensors = pool->n_tensors;
   r->tensors = (GstAneforgeTensor *) (block + head);
@@ -99,6 +111,9 @@ gst_aneforge_results_new (GstAneforgeResultsPool *pool)
     values += r->tensors[i].n_elements;
   }
   r->scratch = values;
+  guint8 *dense = block + head + tensors + classes + dets + floats;
+  r->dense.keypoints = pool->max_keypoints ? (GstAneforgeKeypoint *) dense : NULL;
+  r->dense.mask = pool->mask_bytes ? dense + kps : NULL;
   return r;
 }
 
@@ -121,6 +136,8 @@ gst_aneforge_results_acquire (GstAneforgeResultsPool *pool)
   r->ref = 1;
   r->n_classes = 0;
   r->n_detections = 0;
+  r->dense.has_mask = FALSE;
+  r->dense.n_keypoints = 0;
   r->latency_ns = 0;
   r->age_frames = 0;
   r->age_ns = 0;

@@ -17,6 +17,18 @@ G_BEGIN_DECLS
 
 typedef struct _GstAneforgeResultsPool GstAneforgeResultsPool;
 
+/* A segmentation mask and keypoints, in storage sized once (the pool's
+ * block, or the element's scratch). */
+typedef struct {
+  guint8 *mask; /* room for the pool's mask_bytes */
+  gboolean has_mask;
+  guint mask_w, mask_h, n_mask_classes;
+  GstAneforgeKeypoint *keypoints; /* room for the pool's max_keypoints */
+  guint n_keypoints;
+  const guint8 *edges; /* static, 2 * n_edges */
+  guint n_edges;
+} GstAneforgeDense;
+
 typedef struct _GstAneforgeResults GstAneforgeResults;
 struct _GstAneforgeResults {
   /*< private to the pool >*/
@@ -33,6 +45,7 @@ struct _GstAneforgeResults {
   guint n_detections;
   guint64 latency_ns;
   guint64 age_frames, age_ns;
+  GstAneforgeDense dense;
 };
 
 /* A pool for @n_tensors outputs described by @infos (names copied),
@@ -46,6 +59,11 @@ GstAneforgeResultsPool *gst_aneforge_results_pool_new (guint n_tensors, const Af
 /* Drops the caller's reference; idle blocks are freed at once, blocks in use
  * when their meta goes. NULL-safe. */
 void gst_aneforge_results_pool_release (GstAneforgeResultsPool *pool);
+
+/* Reserves room in every block for a mask of @mask_bytes and
+ * @max_keypoints keypoints; call before the first acquire. */
+void gst_aneforge_results_pool_reserve_dense (GstAneforgeResultsPool *pool, gsize mask_bytes,
+                                              guint max_keypoints);
 
 /* Returns (transfer full) a block with refcount 1, reused when possible. */
 GstAneforgeResults *gst_aneforge_results_acquire (GstAneforgeResultsPool *pool);

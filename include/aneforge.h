@@ -305,13 +305,28 @@ void af_model_check_restart (AfModel *m);
 #define AF_DECODE_MAX_ANCHORS 8   /* SSD min boxes per feature map */
 #define AF_DECODE_MAX_LANDMARKS 6 /* landmark points per detection (BlazeFace: 6) */
 
+#define AF_DECODE_MAX_KEYPOINTS 64 /* keypoints decode: points per model output */
+
 typedef enum {
   AF_DECODE_TYPE_CLASSIFICATION, /* softmax (optional) + top-k + labels */
   AF_DECODE_TYPE_SSD,            /* scores [1,N,C] + raw box regressions against priors */
   AF_DECODE_TYPE_SSD_DECODED,    /* scores [1,N,C] + boxes x1,y1,x2,y2 in [0,1] */
   AF_DECODE_TYPE_YUNET,          /* per-stride cls/obj/bbox/kps grids */
   AF_DECODE_TYPE_BLAZEFACE, /* MediaPipe anchors: logits [1,N,1] + boxes/keypoints [1,N,4+2K] */
+  AF_DECODE_TYPE_YOLOV8,    /* anchor-free head [1,4+C,N]: cx,cy,w,h (input px) + C class scores */
+  AF_DECODE_TYPE_YOLOV5,    /* anchor-based head [1,N,5+C]: cx,cy,w,h, objectness, C classes */
+  AF_DECODE_TYPE_GRID,      /* FastestDet grid [1,5+C,H,W]: obj, box offsets/sizes, classes */
+  AF_DECODE_TYPE_SEGMENTATION, /* per-pixel argmax of [1,C,H,W] or a thresholded [1,1,H,W] mask */
+  AF_DECODE_TYPE_KEYPOINTS,    /* N points (x, y, optional score) with an optional skeleton */
 } AfDecodeType;
+
+/* Skeleton edges drawn between keypoints. */
+typedef enum {
+  AF_SKELETON_NONE,
+  AF_SKELETON_HAND,    /* MediaPipe hand landmarks, 21 points */
+  AF_SKELETON_POSE,    /* MediaPipe / BlazePose landmarks, 33 points */
+  AF_SKELETON_MOVENET, /* MoveNet / COCO, 17 points */
+} AfSkeleton;
 
 /* A decode specification. Strings are owned by the spec (g_strdup'ed;
  * af_decode_spec_clear frees them). af_decode_spec_init fills the README
@@ -322,9 +337,10 @@ typedef struct {
   AfDecodeType type;
 
   /* --- tensors each role reads (output names). NULL for a classification's
-   * scores means "the output this decode is attached to": the loader fills
+   * (or yolo / grid) scores means "the output this decode is attached to": the loader fills
    * it in; af_decoder_new falls back to the only output if there is one. */
-  char *scores;    /* classification: [.., C] values; ssd: [1,N,C]; blazeface: [1,N,1] logits */
+  char *scores;    /* classification: [.., C] values; ssd: [1,N,C]; blazeface: [1,N,1] logits;
+                    * yolov8, yolov5, grid: the head (NULL: the output it is attached to) */
   char *boxes;     /* ssd / ssd-decoded: [1,N,4]; blazeface: [1,N,4+2K] */
   guint n_strides; /* yunet; blazeface: anchor layers (2 anchors per cell each) */
   int strides[AF_DECODE_MAX_LEVELS];
@@ -353,6 +369,17 @@ typedef struct {
   guint n_min_boxes[AF_DECODE_MAX_LEVELS];
   float min_boxes[AF_DECODE_MAX_LEVELS][AF_DECODE_MAX_ANCHORS]; /* input pixels */
   float center_variance, size_variance;                         /* 0.1, 0.2 */
+
+  /* --- segmentation (scores: the [1,C,H,W] tensor; one channel: mask =
+   * value >= score_threshold) */
+  gboolean channels_last; /* the tensor is [1,H,W,C] (TFLite) */
+
+  /* --- keypoints (scores: the tensor, N * strlen (layout) values) */
+  guint n_points;      /* points read (1..AF_DECODE_MAX_KEYPOINTS) */
+  char layout[8];      /* one letter per value of a point: x, y, s (score), v (visibility
+                        * logit, sigmoid = score), any other letter is skipped ("xyz") */
+  gboolean normalized; /* x, y in [0,1] of the input (else input pixels) */
+  AfSkeleton skeleton; /* edges to draw; also sets the defaults */
 } AfDecodeSpec;
 
 /* Fills @spec with the defaults of @type (any previous content is
@@ -362,8 +389,19 @@ void af_decode_spec_init (AfDecodeSpec *spec, AfDecodeType type);
 void af_decode_spec_clear (AfDecodeSpec *spec);
 /* Deep copy: @dst (uninitialised) gets its own strings. */
 void af_decode_spec_copy (AfDecodeSpec *dst, const AfDecodeSpec *src);
-/* "classification", "ssd", "ssd-decoded", "yunet", "blazeface" (static). */
+/* "classification", "ssd", "ssd-decoded", "yunet", "blazeface", "yolov8",
+ * "yolov5", "grid", "segmentation", "keypoints" (static). */
 const char *af_decode_type_name (AfDecodeType type);
+/* Sets the model input size of @spec and what follows from it: SSD feature
+ * maps become ceil(size / 8, 16, 32, 64) (UltraFace's rule; set custom
+ * priors after this call); YuNet grids, BlazeFace anchors and YOLO/grid
+ * boxes are derived from the size when the decoder is made. */
+void af_decode_spec_set_input_size (AfDecodeSpec *spec, int w, int h);
+/* Sets a keypoints spec's skeleton and its defaults: points, layout,
+ * coordinates, input size and visibility threshold (hand: 21, "xyz",
+ * pixels, 224; pose: 33 of 39, "xyzvp", pixels, 256, 0.5; movenet: 17,
+ * "yxs", normalised, 192, 0.3; none: 0 points, "xy"). */
+void af_decode_spec_set_skeleton (AfDecodeSpec *spec, AfSkeleton skeleton);
 
 typedef struct {
   guint index;       /* class index */
@@ -380,14 +418,29 @@ typedef struct {
   float landmarks[2 * AF_DECODE_MAX_LANDMARKS]; /* x,y pairs, same space as the box */
 } AfDetection;
 
+typedef struct {
+  float x, y;       /* model-input pixels, or frame pixels after mapping */
+  float score;      /* 1 when the layout has no score */
+  gboolean visible; /* score >= the spec's score_threshold */
+} AfKeypoint;
+
 /* Result storage, made once per decoder and refilled by every run. */
 typedef struct {
   AfDecodeType type;
-  guint n;                 /* entries filled by the last run */
-  guint capacity;          /* top_k or max_detections */
+  guint n;                 /* entries filled by the last run (segmentation: 1) */
+  guint capacity;          /* top_k, max_detections, 1 or n_points */
   AfClassResult *classes;  /* classification only; owned by the result */
   AfDetection *detections; /* detection types only; owned by the result */
   gboolean in_frame;       /* FALSE: model-input pixels; TRUE: mapped to the frame */
+  /* segmentation: class per cell of the model's output grid, row by row,
+   * covering the whole model input (the element stretches it over the frame) */
+  guint8 *mask; /* owned; mask_w * mask_h */
+  int mask_w, mask_h;
+  guint n_mask_classes; /* C (2 for a thresholded mask) */
+  /* keypoints */
+  AfKeypoint *keypoints;    /* owned, n_points */
+  const guint8 (*edges)[2]; /* static skeleton edges (point indices) */
+  guint n_edges;
 } AfDecodeResult;
 
 typedef struct {
@@ -451,13 +504,17 @@ void af_frame_map_stretch (AfFrameMap *map, int frame_w, int frame_h, int in_w, 
  * size round(frame * s), centred with the padding split floor((in - content)/2)
  * before the content. */
 void af_frame_map_letterbox (AfFrameMap *map, int frame_w, int frame_h, int in_w, int in_h);
-/* Maps boxes and landmarks of @res from model-input to frame pixels (once
- * per run; a no-op for classification or an already mapped result). */
+/* Maps boxes, landmarks and keypoints of @res from model-input to frame
+ * pixels (once per run; a no-op for classification, segmentation or an
+ * already mapped result). */
 void af_decode_map_to_frame (AfDecodeResult *res, const AfFrameMap *map);
 
 /* Sets the decode of output @index to a copy of @spec (NULL: none). A
  * classification spec without scores reads the output itself. */
 void af_graph_set_decode (AfGraph *g, guint index, const AfDecodeSpec *spec);
+/* The width and height of @g's first image port (else its first NCHW
+ * input): what a decode's input_size should be. FALSE if there is none. */
+gboolean af_graph_image_size (AfGraph *g, int *w, int *h);
 
 /* Builds the decoder of output @output's decode spec, bound to all the
  * model's outputs, labels resolved against the graph file's directory.

@@ -45,6 +45,11 @@ gboolean af__decode_spec_from_json (JsonObject *obj, const char *where, AfDecode
  * be where a value is expected. */
 void af__decode_spec_to_json (const AfDecodeSpec *spec, JsonBuilder *b);
 
+/* TRUE if a decode of @type without "scores" reads the output it is
+ * attached to (classification, yolo, grid): the loader and
+ * af_graph_set_decode fill the name in. */
+gboolean af__decode_type_attached (AfDecodeType type);
+
 /* SSD priors of @spec, 4 floats (cx, cy, w, h, normalised, clipped to [0,1])
  * per prior; for a blazeface spec its MediaPipe anchors (w = h = 1).
  * Returns (transfer full) and sets @n_priors; NULL (and 0) if the spec has

@@ -1,5 +1,6 @@
 /* graph.c — the graph IR: values, nodes, the op and attribute tables,
  * topological order, shape helpers. */
+#include "decode.h"
 #include "graph.h"
 
 #include <math.h>
@@ -474,8 +475,27 @@ af_graph_set_decode (AfGraph *g, guint index, const AfDecodeSpec *spec)
     return;
   o->decode = g_new0 (AfDecodeSpec, 1);
   af_decode_spec_copy (o->decode, spec);
-  if (o->decode->type == AF_DECODE_TYPE_CLASSIFICATION && !o->decode->scores)
+  if (af__decode_type_attached (o->decode->type) && !o->decode->scores)
     o->decode->scores = g_strdup (o->name);
+}
+
+gboolean
+af_graph_image_size (AfGraph *g, int *w, int *h)
+{
+  g_return_val_if_fail (g && w && h, FALSE);
+  /* the first image port, else the first NCHW input */
+  for (int pass = 0; pass < 2; pass++)
+    for (guint i = 0; i < g->inputs->len; i++) {
+      const AfNode *n = g_ptr_array_index (g->inputs, i);
+      const AfShape *s = &n->out->shape;
+      if ((pass == 0 && n->op != AF_OP_IMAGE_INPUT) || s->rank != 4 || s->d[2] < 1 || s->d[3] < 1 ||
+          s->d[2] > G_MAXINT || s->d[3] > G_MAXINT)
+        continue;
+      *w = s->d[3];
+      *h = s->d[2];
+      return TRUE;
+    }
+  return FALSE;
 }
 
 void

@@ -10,6 +10,7 @@
  * index in the file's "nodes" array (messages say nodes[i]). */
 #include "decode.h"
 #include "graph.h"
+#include "json-check.h"
 #include "safetensors.h"
 
 #include <errno.h>
@@ -68,22 +69,7 @@ af_ctx (AfLoader *L, const char *section, guint i, const char *name)
 static const char *
 af_json_kind (JsonNode *n)
 {
-  if (!n || JSON_NODE_HOLDS_NULL (n))
-    return "null";
-  if (JSON_NODE_HOLDS_OBJECT (n))
-    return "an object";
-  if (JSON_NODE_HOLDS_ARRAY (n))
-    return "an array";
-  GType t = json_node_get_value_type (n);
-  if (t == G_TYPE_STRING)
-    return "a string";
-  if (t == G_TYPE_INT64)
-    return "an integer";
-  if (t == G_TYPE_DOUBLE)
-    return "a number";
-  if (t == G_TYPE_BOOLEAN)
-    return "a boolean";
-  return "a value";
+  return af__json_kind (n);
 }
 
 static gboolean
@@ -95,9 +81,7 @@ af_is_int (JsonNode *n)
 static gboolean
 af_is_number (JsonNode *n)
 {
-  return n && JSON_NODE_HOLDS_VALUE (n) &&
-         (json_node_get_value_type (n) == G_TYPE_INT64 ||
-          json_node_get_value_type (n) == G_TYPE_DOUBLE);
+  return af__json_is_number (n);
 }
 
 static gboolean
@@ -150,21 +134,12 @@ af_get_array (AfLoader *L, JsonObject *o, const char *key, JsonArray **out)
 static gboolean
 af_check_keys (AfLoader *L, JsonObject *o, const char *what, const char *const *keys)
 {
-  GList *members = json_object_get_members (o);
-  gboolean ok = TRUE;
-  for (GList *l = members; l && ok; l = l->next) {
-    gboolean known = FALSE;
-    for (int i = 0; keys[i] && !known; i++)
-      known = strcmp (keys[i], l->data) == 0;
-    if (!known) {
-      char *list = g_strjoinv (", ", (char **) keys);
-      ok = af_fail (L, AF_ERROR_INVALID, "unknown %sfield \"%s\" (expected one of: %s)", what,
-                    (const char *) l->data, list);
-      g_free (list);
-    }
-  }
-  g_list_free (members);
-  return ok;
+  const char *bad = af__json_unknown_field (o, keys);
+  if (bad == NULL)
+    return TRUE;
+  g_autofree char *list = g_strjoinv (", ", (char **) keys);
+  return af_fail (L, AF_ERROR_INVALID, "unknown %sfield \"%s\" (expected one of: %s)", what, bad,
+                  list);
 }
 
 /* Records @name as defined at @where; a duplicate is an error. */
@@ -659,7 +634,7 @@ af_parse_decode (AfLoader *L, JsonNode *node, AfOutput *out)
     g_free (spec);
     return FALSE;
   }
-  if (spec->type == AF_DECODE_TYPE_CLASSIFICATION && !spec->scores)
+  if (af__decode_type_attached (spec->type) && !spec->scores)
     spec->scores = g_strdup (out->name);
   out->decode = spec;
   return TRUE;

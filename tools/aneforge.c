@@ -20,6 +20,8 @@
  * [--iou-threshold T]] aneforge list-ops
  *   import, run and inspect of an .onnx MODEL take --input-shape NAME=1x3x640x640
  *       (repeatable): graph input NAME's symbolic dims fixed
+ *                   (--decode also: yolov8, yolov5, grid, segmentation,
+ *                   keypoints:hand|pose|movenet; docs/decoders.md)
  *   aneforge export --ane DIR MODEL [--dialect ios18|ios16]   MIL programs + plan.json
  *   aneforge export --coreml OUT.mlpackage MODEL [--dialect ios18|ios16]
  *       the Core ML package (a segmented graph: OUT a directory of
@@ -37,8 +39,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
-int af_cli_estimate (int argc, char **argv); /* cli-estimate.c */
-char *af_cli_estimate_summary (AfGraph *g);  /* transfer full */
+int af_cli_estimate (int argc, char **argv);  /* cli-estimate.c */
+char *af_cli_estimate_summary (AfGraph *g);   /* transfer full */
 int af_cli_precision (int argc, char **argv); /* tools/cli-precision.c */
 
 #define AF_CLI_MAX_RAW 16 /* --raw files: inputs 0 .. 15 */
@@ -268,9 +270,34 @@ make_decoder (AfModel *m, const char *path, guint i, const Options *o, GError **
   return dec;
 }
 
+/* A mask: its size and the share of each class present. */
+static void
+print_mask (const AfDecodeResult *res)
+{
+  gsize n = (gsize) res->mask_w * res->mask_h, count[256] = { 0 };
+  for (gsize i = 0; i < n; i++)
+    count[res->mask[i]]++;
+  printf ("  mask %dx%d, %u classes\n", res->mask_w, res->mask_h, res->n_mask_classes);
+  for (guint c = 0; c < 256; c++)
+    if (count[c] > 0)
+      printf ("  class %3u %6.2f%%\n", c, 100.0 * count[c] / n);
+}
+
 static void
 print_result (const AfDecodeResult *res)
 {
+  if (res->type == AF_DECODE_TYPE_SEGMENTATION) {
+    print_mask (res);
+    return;
+  }
+  if (res->type == AF_DECODE_TYPE_KEYPOINTS) {
+    printf ("  %u keypoint(s) in %s pixels, %u skeleton edge(s)\n", res->n,
+            res->in_frame ? "image" : "input", res->n_edges);
+    for (guint k = 0; k < res->n; k++)
+      printf ("  %u. (%.1f, %.1f) score %.4f%s\n", k, res->keypoints[k].x, res->keypoints[k].y,
+              res->keypoints[k].score, res->keypoints[k].visible ? "" : " hidden");
+    return;
+  }
   if (res->type == AF_DECODE_TYPE_CLASSIFICATION) {
     for (guint k = 0; k < res->n; k++)
       printf ("  %u. %4u %-20s %.6f\n", k + 1, res->classes[k].index,
@@ -516,6 +543,22 @@ labels_for (const char *out, const char *labels)
   return g_steal_pointer (&alab);
 }
 
+/* "keypoints:hand" / ":pose" / ":movenet": a keypoints spec with that
+ * skeleton's defaults. */
+static gboolean
+set_keypoints (AfDecodeSpec *spec, const char *arg)
+{
+  static const char *const names[] = { "keypoints:hand", "keypoints:pose", "keypoints:movenet" };
+  static const AfSkeleton skeletons[] = { AF_SKELETON_HAND, AF_SKELETON_POSE, AF_SKELETON_MOVENET };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (strcmp (arg, names[i]) == 0) {
+      af_decode_spec_init (spec, AF_DECODE_TYPE_KEYPOINTS);
+      af_decode_spec_set_skeleton (spec, skeletons[i]);
+      return TRUE;
+    }
+  return FALSE;
+}
+
 /* --classify / --softmax / --labels / --top, or --decode: output 0's decode. */
 static gboolean
 set_decode (AfGraph *g, const Options *o, GError **error)
@@ -535,12 +578,30 @@ set_decode (AfGraph *g, const Options *o, GError **error)
     af_decode_spec_init (&spec, AF_DECODE_TYPE_YUNET);
   else if (strcmp (o->decode, "blazeface") == 0)
     af_decode_spec_init (&spec, AF_DECODE_TYPE_BLAZEFACE);
-  else {
+  else if (strcmp (o->decode, "yolov8") == 0)
+    af_decode_spec_init (&spec, AF_DECODE_TYPE_YOLOV8);
+  else if (strcmp (o->decode, "yolov5") == 0)
+    af_decode_spec_init (&spec, AF_DECODE_TYPE_YOLOV5);
+  else if (strcmp (o->decode, "grid") == 0)
+    af_decode_spec_init (&spec, AF_DECODE_TYPE_GRID);
+  else if (strcmp (o->decode, "segmentation") == 0)
+    af_decode_spec_init (&spec, AF_DECODE_TYPE_SEGMENTATION);
+  else if (g_str_has_prefix (o->decode, "keypoints") && !set_keypoints (&spec, o->decode))
+    return g_set_error (error, AF_ERROR, AF_ERROR_INVALID,
+                        "--decode: unknown keypoints \"%s\" (keypoints:hand, keypoints:pose or "
+                        "keypoints:movenet)",
+                        o->decode),
+           FALSE;
+  else if (!g_str_has_prefix (o->decode, "keypoints")) {
     g_set_error (error, AF_ERROR, AF_ERROR_INVALID,
-                 "--decode: unknown decoder \"%s\" (ssd, ssd-decoded, yunet or blazeface)",
+                 "--decode: unknown decoder \"%s\" (ssd, ssd-decoded, yunet, blazeface, yolov8, "
+                 "yolov5, grid, segmentation or keypoints:hand|pose|movenet)",
                  o->decode);
     return FALSE;
   }
+  int in_w, in_h; /* priors, grids and strides follow the model's input */
+  if (af_graph_image_size (g, &in_w, &in_h))
+    af_decode_spec_set_input_size (&spec, in_w, in_h);
   if (o->score_threshold >= 0)
     spec.score_threshold = o->score_threshold;
   if (o->iou_threshold >= 0)
@@ -683,8 +744,9 @@ usage (void)
            "[--scale S[,S,S]] [--bias B[,B,B]]\n"
            "                       [--mean M,M,M --std S,S,S] [--classify] [--softmax] "
            "[--labels FILE] [--top N]\n"
-           "                       [--decode ssd|ssd-decoded|yunet|blazeface [--score-threshold T] "
-           "[--iou-threshold T]]\n"
+           "                       [--decode ssd|ssd-decoded|yunet|blazeface|yolov8|yolov5|grid|"
+           "segmentation|keypoints:hand|pose|movenet\n"
+           "                        [--score-threshold T] [--iou-threshold T]]\n"
            "       import, run and inspect of an .onnx MODEL take --input-shape NAME=1x3x640x640 "
            "(repeatable)\n"
            "       aneforge export --ane DIR MODEL [--dialect ios18|ios16]\n"

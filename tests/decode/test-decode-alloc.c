@@ -76,11 +76,52 @@ test_classification_no_alloc (void)
   g_free (v);
 }
 
+/* One-tensor decoders (yolov8, yolov5, grid, segmentation, keypoints:pose)
+ * on a head of values 0.3 .. 0.9 (every candidate above threshold)
+ * allocate nothing per frame. */
+static void
+test_head_no_alloc (void)
+{
+  const struct {
+    AfDecodeType type;
+    int rank;
+    gint64 shape[4];
+  } cases[] = {
+    { AF_DECODE_TYPE_YOLOV8, 3, { 1, 84, 2100 } },
+    { AF_DECODE_TYPE_YOLOV5, 3, { 1, 2100, 85 } },
+    { AF_DECODE_TYPE_GRID, 4, { 1, 85, 22, 22 } },
+    { AF_DECODE_TYPE_SEGMENTATION, 4, { 1, 21, 64, 64 } },
+    { AF_DECODE_TYPE_KEYPOINTS, 2, { 1, 195 } },
+  };
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++) {
+    AfDecodeSpec spec;
+    af_decode_spec_init (&spec, cases[c].type);
+    if (cases[c].type == AF_DECODE_TYPE_KEYPOINTS)
+      af_decode_spec_set_skeleton (&spec, AF_SKELETON_POSE);
+    AfTensorInfo info = { 0 };
+    info.name = "head";
+    info.rank = cases[c].rank;
+    memcpy (info.shape, cases[c].shape, sizeof cases[c].shape);
+    AfDecoder *dec = af_decoder_new (&spec, NULL, 1, &info, NULL);
+    g_assert_nonnull (dec);
+    gsize n = af_shape_numel (info.rank, info.shape);
+    guint16 *v = g_new (guint16, n);
+    for (gsize i = 0; i < n; i++)
+      v[i] = af_f32_to_fp16 (0.3f + (i * 7 % 13) * 0.05f);
+    const guint16 *views[] = { v };
+    run_counted (dec, views);
+    af_decoder_free (dec);
+    af_decode_spec_clear (&spec);
+    g_free (v);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/decode/alloc/ssd", test_ssd_no_alloc);
   g_test_add_func ("/decode/alloc/classification", test_classification_no_alloc);
+  g_test_add_func ("/decode/alloc/heads", test_head_no_alloc);
   return g_test_run ();
 }

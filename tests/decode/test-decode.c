@@ -1101,11 +1101,13 @@ test_json_errors (void)
   struct {
     const char *json, *msg;
   } cases[] = {
-    { "{}", "field \"type\": missing (\"classification\" or \"detection\")" },
+    { "{}", "field \"type\": missing (\"classification\", \"detection\", \"segmentation\" or "
+            "\"keypoints\")" },
     { "{\"type\": 3}", "field \"type\": expected a string, got a number" },
-    { "{\"type\": \"segmentation\"}", "field \"type\": unknown type \"segmentation\"" },
+    { "{\"type\": \"depth\"}", "field \"type\": unknown type \"depth\"" },
     { "{\"type\": \"detection\"}",
-      "field \"style\": missing (\"ssd\", \"ssd-decoded\", \"yunet\" or \"blazeface\")" },
+      "field \"style\": missing (\"ssd\", \"ssd-decoded\", \"yunet\", \"blazeface\", "
+      "\"yolov8\", \"yolov5\" or \"grid\")" },
     { "{\"type\": \"detection\", \"style\": \"yolo\"}", "field \"style\": unknown style \"yolo\"" },
     { "{\"type\": \"classification\", \"top_k\": 0}",
       "field \"top_k\": expected an integer in [1, 65536], got 0" },

@@ -517,11 +517,11 @@ static const Case cases[] = {
   /* a decode type this build does not know */
   { "/loader/bad/decode-type",
     HEAD IN_IMAGE "'nodes': [], 'outputs': [{'name': 'p', 'from': 'image',"
-                  " 'decode': {'type': 'segmentation'}}]}",
+                  " 'decode': {'type': 'depth'}}]}",
     NULL,
     448,
     AF_ERROR_INVALID,
-    { "outputs[0] \"p\": decode: field \"type\"", "\"segmentation\"" } },
+    { "outputs[0] \"p\": decode: field \"type\"", "\"depth\"" } },
   /* a detection without its style */
   { "/loader/bad/decode-style",
     HEAD IN_IMAGE "'nodes': [], 'outputs': [{'name': 'p', 'from': 'image',"
