@@ -18,10 +18,10 @@
  *                   [--labels FILE] [--top N]
  *                   [--decode ssd|ssd-decoded|yunet|blazeface [--score-threshold T]
  * [--iou-threshold T]] aneforge list-ops
- *   import, run and inspect of an .onnx MODEL take --input-shape NAME=1x3x640x640
- *       (repeatable): graph input NAME's symbolic dims fixed
  *                   (--decode also: yolov8, yolov5, grid, segmentation,
  *                   keypoints:hand|pose|movenet; docs/decoders.md)
+ *   import, run and inspect of an .onnx MODEL take --input-shape NAME=1x3x640x640
+ *       (repeatable): graph input NAME's symbolic dims fixed
  *   aneforge export --ane DIR MODEL [--dialect ios18|ios16]   MIL programs + plan.json
  *   aneforge export --coreml OUT.mlpackage MODEL [--dialect ios18|ios16]
  *       the Core ML package (a segmented graph: OUT a directory of
