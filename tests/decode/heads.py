@@ -1,6 +1,6 @@
 """heads.py - the YOLO and grid decoders against numpy references.
 
-    heads.py DUMP_PIXELS DECODE_HEAD
+    heads.py DUMP_PIXELS DECODE_HEAD ANEFORGE
 
 - FastestDet (../shared/models/fastestdet): ONNX Runtime runs FastestDet.onnx on
   3.jpg (resized to 352x352 by DUMP_PIXELS, gdk-pixbuf bilinear, BGR, p / 255);
@@ -8,7 +8,11 @@
   and through the README's reference decode in fp64 numpy (score =
   obj^0.6 * max(cls)^0.4 > 0.65, tanh offsets, sigmoid sizes, class-wise greedy
   NMS at IoU 0.45). Every reference box needs a box of the same class with
-  IoU >= 0.9, and the counts must be equal.
+  IoU >= 0.99 (the same head: fp16 rounding only), and the counts must be equal.
+- FastestDet end to end: ANEFORGE imports FastestDet.onnx (--bgr, p / 255,
+  --decode grid) and runs it on 3.jpg; its boxes (in image pixels) must match
+  the same reference decode of ONNX Runtime's head, scaled to the image, with
+  IoU >= 0.9 per box, equal classes and counts.
 - yolov8 [1,84,8400] and yolov5 [1,25200,85]: random heads with planted,
   overlapping boxes, decoded by DECODE_HEAD and by a numpy reference of the
   same rules on the fp16-rounded head; boxes must agree within 0.05 px,
@@ -24,6 +28,7 @@
   threshold on >= 99.5% of the pixels (fp16 rounding near 0.5 aside).
 """
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -70,9 +75,13 @@ def run_decoder(decode_head, style, head, w, h):
             for p in (line.split() for line in out.splitlines())]
 
 
-def fastestdet(dump, decode_head):
-    model = os.path.join(SHARED, "models", "fastestdet", "FastestDet.onnx")
-    image = os.path.join(SHARED, "models", "fastestdet", "3.jpg")
+FD_MODEL = os.path.join(SHARED, "models", "fastestdet", "FastestDet.onnx")
+FD_IMAGE = os.path.join(SHARED, "models", "fastestdet", "3.jpg")
+
+
+def fastestdet_ref(dump):
+    """ONNX Runtime's head on 3.jpg and the README's decode: (head, boxes in 352 px)."""
+    model, image = FD_MODEL, FD_IMAGE
     with tempfile.NamedTemporaryFile(suffix=".rgb") as f:
         subprocess.run([dump, image, "352", "352", f.name], check=True, capture_output=True)
         rgb = np.fromfile(f.name, np.uint8).reshape(352, 352, 3)
@@ -93,19 +102,60 @@ def fastestdet(dump, decode_head):
             box = np.clip([(cx - bw / 2) * 352, (cy - bh / 2) * 352, (cx + bw / 2) * 352,
                            (cy + bh / 2) * 352], 0, 352)
             ref.append((int(cls.argmax()), score, *box))
-    ref = nms(ref, 0.45, 100)
-    got = run_decoder(decode_head, "grid", head, 352, 352)
+    return head, nms(ref, 0.45, 100)
+
+
+def match_boxes(name, ref, got, min_iou):
     fails = 0
     for rb in ref:
         best = max((iou(rb[2:], g[2:]) for g in got if g[0] == rb[0]), default=0)
-        ok = best >= 0.9
+        ok = best >= min_iou
         fails += not ok
-        print(f"{'ok' if ok else 'FAIL'} fastestdet class {rb[0]} score {rb[1]:.3f} "
+        print(f"{'ok' if ok else 'FAIL'} {name} class {rb[0]} score {rb[1]:.3f} "
               f"box [{rb[2]:.1f} {rb[3]:.1f} {rb[4]:.1f} {rb[5]:.1f}] best IoU {best:.4f}")
     if len(got) != len(ref) or not ref:
-        print(f"FAIL fastestdet: {len(got)} boxes, reference {len(ref)}")
+        print(f"FAIL {name}: {len(got)} boxes, reference {len(ref)}")
         fails += 1
     return fails
+
+
+def fastestdet(dump, decode_head):
+    head, ref = fastestdet_ref(dump)
+    # the same head on both sides: only fp16 rounding of the head separates them
+    return match_boxes("fastestdet", ref, run_decoder(decode_head, "grid", head, 352, 352), 0.99)
+
+
+def jpeg_size(path):
+    """(width, height) from a JPEG's start-of-frame segment."""
+    data = open(path, "rb").read()
+    i = 2
+    while i + 9 < len(data):
+        marker, length = data[i + 1], int.from_bytes(data[i + 2:i + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return int.from_bytes(data[i + 7:i + 9], "big"), int.from_bytes(data[i + 5:i + 7], "big")
+        i += 2 + length
+    raise ValueError(f"{path}: no JPEG start-of-frame segment")
+
+
+def fastestdet_e2e(dump, aneforge):
+    """The importer, the CPU backend and the grid decoder together on 3.jpg."""
+    _, ref = fastestdet_ref(dump)
+    with tempfile.TemporaryDirectory() as tmp:
+        graph = os.path.join(tmp, "fd.json")
+        subprocess.run([aneforge, "import", FD_MODEL, "-o", graph, "--bgr", "--scale",
+                        "0.00392156863", "--decode", "grid"], check=True, capture_output=True)
+        out = subprocess.run([aneforge, "run", graph, "--image", FD_IMAGE], check=True,
+                             capture_output=True, text=True).stdout
+    w, h = jpeg_size(FD_IMAGE)
+    sx, sy = w / 352, h / 352
+    ref = [(c, sc, x0 * sx, y0 * sy, x1 * sx, y1 * sy) for c, sc, x0, y0, x1, y1 in ref]
+    got = []
+    for line in out.splitlines():
+        b = re.match(r"\s*\d+\. \[([-\d.]+), ([-\d.]+), ([-\d.]+), ([-\d.]+)\] score ([\d.]+) "
+                     r"class (\d+)", line)
+        if b:
+            got.append((int(b.group(6)), float(b.group(5)), *map(float, b.group(1, 2, 3, 4))))
+    return match_boxes("fastestdet end to end", ref, got, 0.9)
 
 
 def yolo(decode_head, style, rng):
@@ -217,9 +267,10 @@ def selfie(dump, decode_head):
 
 
 def main():
-    dump, decode_head = sys.argv[1], sys.argv[2]
+    dump, decode_head, aneforge = sys.argv[1], sys.argv[2], sys.argv[3]
     rng = np.random.default_rng(17)
     fails = fastestdet(dump, decode_head)
+    fails += fastestdet_e2e(dump, aneforge)
     fails += yolo(decode_head, "yolov8", rng)
     fails += yolo(decode_head, "yolov5", rng)
     fails += movenet(dump, decode_head)
