@@ -55,6 +55,9 @@ bind_segmentation (AfDecoder *dec, guint n_outputs, const AfTensorInfo *outputs,
   gint64 c = 1, h = 0, w = 0;
   if (info->rank == 3 && info->shape[0] == 1) {
     h = info->shape[1], w = info->shape[2];
+  } else if (info->rank == 4 && info->shape[0] == 1 && info->shape[3] == 1 && info->shape[1] > 1) {
+    /* [1,H,W,1]: a one-channel mask in either layout (TFLite's NHWC heads) */
+    h = info->shape[1], w = info->shape[2];
   } else if (info->rank == 4 && info->shape[0] == 1) {
     gboolean last = dec->spec.channels_last;
     c = last ? info->shape[3] : info->shape[1];

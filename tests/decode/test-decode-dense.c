@@ -101,6 +101,15 @@ test_segmentation_mask (void)
   g_assert_cmpmem (res->mask, 4, ((guint8[]){ 0, 0, 0, 0 }), 4);
   af_decode_result_free (res);
   af_decoder_free (dec);
+  /* [1,H,W,1] (TFLite's NHWC mask heads) is a one-channel mask, not 2 classes of 2x1 */
+  spec.score_threshold = 0.5f;
+  res = run (&spec, 4, (gint64[]){ 1, 2, 2, 1 }, t, &dec);
+  g_assert_cmpuint (res->n_mask_classes, ==, 2);
+  g_assert_cmpint (res->mask_w, ==, 2);
+  g_assert_cmpint (res->mask_h, ==, 2);
+  g_assert_cmpmem (res->mask, 4, want, 4);
+  af_decode_result_free (res);
+  af_decoder_free (dec);
   /* a 5-D tensor is refused */
   AfTensorInfo info;
   info_set (&info, "out", 5, (gint64[]){ 1, 2, 2, 2, 2 });
