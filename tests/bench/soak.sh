@@ -13,6 +13,11 @@
 #            the run, 30 s .. 5 min) below 1 MiB per hour, scaled as
 #            1 MiB/h * 60 / MINUTES for runs shorter than an hour (the same
 #            ~1 MiB of growth over the run that a one-hour run allows);
+#   sustained  RSS growth per frame in each third of the measured span: the
+#            median of the three at most 32 bytes per frame (a one-time step
+#            of the allocator or a cache lands in one third, a leak grows all
+#            three; over 2 minutes this catches leaks that the scaled slope,
+#            ~290 bytes per frame at 30 fps, lets through);
 #   fds, threads  no more at the end than at the end of the warm-up;
 #   latency, age, e2e  flat: p99 of the second half of the measured span at
 #            most 1.5 x the first half's p99 plus one frame interval; the 1.5
@@ -81,8 +86,11 @@ judge () {
   end=$(awk -F, 'NR > 1 { t = $1 } END { print t }' "$csv")
   mid=$(awk -v w="$warm" -v e="$end" 'BEGIN { print (w + e) / 2 }')
   # RSS slope after the warm-up, fds and threads at its end and at the end
-  awk -F, -v w="$warm" -v m="$minutes" -v mode="$1" -v fps="$fps" 'NR > 1 && $1 >= w {
+  awk -F, -v w="$warm" -v e="$end" -v m="$minutes" -v mode="$1" -v fps="$fps" 'NR > 1 && $1 >= w {
       n++; sx += $1; sy += $2; sxx += $1 * $1; sxy += $1 * $2
+      k = e > w ? int(3 * ($1 - w) / (e - w)) : 0; k = k > 2 ? 2 : k
+      if (!(k in ra)) { ra[k] = $2; fa[k] = $5 }
+      rb[k] = $2; fb[k] = $5
       if (n == 1) { f0 = $3; t0 = $4; r0 = $2; fr0 = $5 }
       f1 = $3; t1 = $4; r1 = $2; fr1 = $5; load += $8; lmax = $8 > lmax ? $8 : lmax
     } END {
@@ -97,6 +105,20 @@ judge () {
       ok = mib_h < limit
       printf "%s: %s rss slope %+.3f MiB/h (limit %.2f), %d -> %d KiB after the warm-up, %+.1f bytes/frame\n",
         mode, ok ? "PASS" : "FAIL", mib_h, limit, r0, r1, (r1 - r0) * 1024 / (fr1 > fr0 ? fr1 - fr0 : 1)
+      bad += !ok
+      # sustained growth: the median growth per frame of the three thirds (a
+      # one-time cache or arena step lands in one third, a leak in all three;
+      # the median, not the smallest, since a fragmented heap can absorb a
+      # leak for a while)
+      for (k = 0; k < 3; k++) {
+        g[k] = (k in ra) && fb[k] > fa[k] ? (rb[k] - ra[k]) * 1024 / (fb[k] - fa[k]) : 0
+        thirds = thirds sprintf("%s%+.1f", k ? " " : "", g[k])
+      }
+      sus = g[0] > g[1] ? (g[1] > g[2] ? g[1] : (g[0] > g[2] ? g[2] : g[0])) \
+                        : (g[0] > g[2] ? g[0] : (g[1] > g[2] ? g[2] : g[1]))
+      ok = sus <= 32
+      printf "%s: %s rss sustained growth %+.1f bytes/frame (limit 32; thirds %s)\n",
+        mode, ok ? "PASS" : "FAIL", sus, thirds
       bad += !ok
       printf "%s: %s fds %d -> %d\n", mode, f1 <= f0 ? "PASS" : "FAIL", f0, f1
       bad += f1 > f0
