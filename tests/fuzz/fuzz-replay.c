@@ -26,7 +26,7 @@
 int LLVMFuzzerInitialize (int *argc, char ***argv) __attribute__ ((weak));
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-#define MAX_INPUT (256 * 1024) /* mutants stay below this */
+#define MAX_MUTANT (256 * 1024) /* mutants stay below this */
 
 /* Feeds one corpus file to the target: it must return without crashing. */
 static void
@@ -65,23 +65,33 @@ static volatile size_t current_size;
 static char crash_path[256];
 
 static void
+write_current_input (void)
+{
+  if (!current_data)
+    return;
+  int fd = open (crash_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0)
+    return;
+  ssize_t w = write (fd, (const void *) current_data, current_size);
+  close (fd);
+  static const char msg[] = "\nfuzz: crashing input written to ";
+  w = write (2, msg, sizeof msg - 1);
+  w = write (2, crash_path, strlen (crash_path));
+  w = write (2, "\n", 1);
+  (void) w;
+}
+
+static void
 on_crash (int sig)
 {
-  if (current_data) {
-    int fd = open (crash_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-      ssize_t w = write (fd, (const void *) current_data, current_size);
-      (void) w;
-      close (fd);
-      static const char msg[] = "\nfuzz: crashing input written to ";
-      w = write (2, msg, sizeof msg - 1);
-      w = write (2, crash_path, strlen (crash_path));
-      w = write (2, "\n", 1);
-    }
-  }
+  write_current_input ();
   signal (sig, SIG_DFL);
   raise (sig);
 }
+
+/* ASan and UBSan end the process with _exit, not a signal: their death
+ * callback writes the input (weak: absent without a sanitizer). */
+void __sanitizer_set_death_callback (void (*callback) (void)) __attribute__ ((weak));
 
 static void
 install_crash_handler (void)
@@ -89,6 +99,8 @@ install_crash_handler (void)
   const int sigs[] = { SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP };
   for (guint i = 0; i < G_N_ELEMENTS (sigs); i++)
     signal (sigs[i], on_crash);
+  if (__sanitizer_set_death_callback)
+    __sanitizer_set_death_callback (write_current_input);
 }
 
 /* Reads a libFuzzer dictionary: `"token"` or `name="token"` lines with \\,
@@ -129,7 +141,7 @@ load_dict (const char *path)
 static void
 insert_bytes (GByteArray *b, guint at, const guint8 *data, guint n)
 {
-  if (b->len + n > MAX_INPUT)
+  if (b->len + n > MAX_MUTANT)
     return;
   g_byte_array_set_size (b, b->len + n);
   memmove (b->data + at + n, b->data + at, b->len - n - at);
@@ -209,7 +221,7 @@ mutate_once (GRand *r, GByteArray *b)
       break;
     guint from = (guint) g_rand_int_range (r, 0, (gint32) olen);
     g_byte_array_set_size (b, at);
-    g_byte_array_append (b, od + from, MIN (olen - from, MAX_INPUT - at));
+    g_byte_array_append (b, od + from, MIN (olen - from, MAX_MUTANT - at));
     break;
   }
   case 7: /* truncate */
