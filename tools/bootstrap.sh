@@ -20,6 +20,7 @@ packages=(build-essential meson ninja-build pkg-config clang clang-format libcla
   libonnx-testdata libcairo2-dev libpango1.0-dev python3-venv
   protobuf-compiler # tests/ane/test-coreml.sh: protoc --decode against Apple's Model.proto
   gcc-aarch64-linux-gnu qemu-user # tests/kernels/run-neon.sh: the NEON kernel under qemu
+  parallel # tests/gst/batch-shard.sh: pipelines/batch.sh --shard under GNU parallel
   opencv-doc) # opencv-doc: Megamind.avi (faces) for pipelines/demo.sh
 missing=()
 for p in "${packages[@]}"; do
