@@ -4,11 +4,17 @@
  * SECTION:element-aneforge
  * @title: aneforge
  *
- * Runs a neural network, declared as an aneforge JSON graph, on every video
- * frame. Each frame is mapped into the model's image-input port in one pass
- * (colour conversion, bilinear resize, channel order), so no videoconvert or
- * videoscale is needed upstream. The model is loaded and compiled once, when
- * the element starts.
+ * Runs a neural network — an ONNX or TensorFlow Lite file (imported with
+ * the `import` property's options, those of `aneforge import`) or an aneforge
+ * JSON graph — on every video frame. Each frame is mapped into the model's
+ * image-input port in one pass (colour conversion, bilinear resize, channel
+ * order), so no videoconvert or videoscale is needed upstream. The model is
+ * loaded and compiled when the element starts, and again on a background
+ * thread when `model` or `import` change while it runs (or the file, with
+ * `watch-model`): the serving model keeps running until the new one takes
+ * over between two frames; one that fails to load is a warning. An
+ * "aneforge-model" element message says which model serves, from where, how
+ * it was imported and how long it took to compile and to switch.
  *
  * With `output=meta` (the default) the video passes through unchanged and
  * every buffer carries a #GstAneforgeMeta with the output tensors (fp32), the
@@ -1047,6 +1053,9 @@ gst_aneforge_open (GstAneforge *self, const GstAneforgeSettings *s)
   self->reloader = gst_aneforge_reloader_new (self);
   if (s->watch_model)
     gst_aneforge_reloader_watch (self->reloader, s->model_path);
+  /* set while this model compiled: not lost */
+  if (g_strcmp0 (self->model_path, s->model_path) != 0 || g_strcmp0 (self->import, s->import) != 0)
+    gst_aneforge_reloader_request (self->reloader, "property");
   GST_OBJECT_UNLOCK (self);
   gst_aneforge_post_model (self, ses, "start", GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE,
                            GST_CLOCK_TIME_NONE);
