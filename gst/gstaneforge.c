@@ -1049,10 +1049,11 @@ gst_aneforge_open (GstAneforge *self, const GstAneforgeSettings *s)
   self->seq = 0;
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self),
                                    self->mode == GST_ANEFORGE_OUTPUT_META);
+  /* outside the lock: a file that cannot be watched is a warning */
+  GstAneforgeReloader *reloader =
+      gst_aneforge_reloader_new (self, s->watch_model ? s->model_path : NULL);
   GST_OBJECT_LOCK (self);
-  self->reloader = gst_aneforge_reloader_new (self);
-  if (s->watch_model)
-    gst_aneforge_reloader_watch (self->reloader, s->model_path);
+  self->reloader = reloader;
   /* set while this model compiled: not lost */
   if (g_strcmp0 (self->model_path, s->model_path) != 0 || g_strcmp0 (self->import, s->import) != 0)
     gst_aneforge_reloader_request (self->reloader, "property");

@@ -209,7 +209,7 @@ gst_aneforge_reloader_thread (gpointer data)
 }
 
 GstAneforgeReloader *
-gst_aneforge_reloader_new (GstAneforge *element)
+gst_aneforge_reloader_new (GstAneforge *element, const gchar *watch)
 {
   static gsize debug_once = 0;
   if (g_once_init_enter (&debug_once)) {
@@ -222,6 +222,11 @@ gst_aneforge_reloader_new (GstAneforge *element)
   g_mutex_init (&r->lock);
   r->ctx = g_main_context_new ();
   r->loop = g_main_loop_new (r->ctx, FALSE);
+  if (watch) { /* before any frame: the monitor belongs to the thread's context */
+    g_main_context_push_thread_default (r->ctx);
+    gst_aneforge_reloader_watch_now (r, watch);
+    g_main_context_pop_thread_default (r->ctx);
+  }
   r->thread = g_thread_new ("aneforge-reload", gst_aneforge_reloader_thread, r);
   return r;
 }

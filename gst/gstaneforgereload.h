@@ -19,9 +19,9 @@ G_BEGIN_DECLS
 
 #define GST_ANEFORGE_WATCH_QUIET_MS 300
 
-/* Starts the thread for @element (borrowed; it outlives the reloader).
- * Returns (transfer full). */
-GstAneforgeReloader *gst_aneforge_reloader_new (GstAneforge *element);
+/* Starts the thread for @element (borrowed; it outlives the reloader),
+ * watching @watch (NULL: nothing) from the start. Returns (transfer full). */
+GstAneforgeReloader *gst_aneforge_reloader_new (GstAneforge *element, const gchar *watch);
 /* Stops the thread (a build under way is finished first and dropped), joins
  * it and frees every session retired meanwhile. NULL-safe. */
 void gst_aneforge_reloader_free (GstAneforgeReloader *r);

