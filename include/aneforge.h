@@ -576,6 +576,114 @@ gboolean af_graph_export_coreml (AfGraph *g, const char *path, const char *diale
  * rule, programs per frame (transfer full: g_free), or NULL with @error. */
 char *af_graph_describe_ane (AfGraph *g, GError **error);
 
+/* ---------------------------------------------------------------- targets and estimate
+ * The Apple chips a graph may target (src/targets.def: the capability
+ * families, the 28 compiler targets, their cost curves and measured
+ * anchors; docs/estimate.md) and the measurement-free cost model over the
+ * ANE partition of af_graph_describe_ane. Nothing here needs a Mac. */
+
+typedef enum {
+  AF_STREAM_INT4 = 1 << 0, /* int4 LUT palettization */
+  AF_STREAM_INT8 = 1 << 1, /* per-channel int8 */
+  AF_STREAM_SPARSE = 1 << 2,
+  AF_STREAM_BLOCKWISE = 1 << 3,
+} AfWeightStream;
+
+/* Where an estimate's constants come from. */
+typedef enum {
+  AF_PROVENANCE_ANCHOR,   /* the target's family owns a silicon-measured anchor (h13, h14, h17s) */
+  AF_PROVENANCE_ANALYTIC, /* extrapolated from the nearest anchor by cores, clock, efficiency */
+  AF_PROVENANCE_MEASURED, /* the M5 Pro's measured cost-model fit ("m5-measured") */
+} AfProvenance;
+
+typedef struct {
+  const char *name;        /* the compiler arch, e.g. "h17s" (static) */
+  int family;              /* 2 A13/M1, 3 A14/M2, 4 A15/M3, 5 A16; 1 below the MIL floor,
+                            * 0 a reference target of no family */
+  const char *family_name; /* static */
+  /* the family's limits (0: none, no MIL program runs there) */
+  gint64 max_tensor_dim, channel_extent, transpose_extent, conv_kw_max, reduction_transpose_extent;
+  guint streams;     /* AfWeightStream bits that stream natively */
+  const char *curve; /* the cost curve (static), NULL: none, no estimate */
+  int cores;         /* NE cores of the curve */
+  double ghz;        /* operating clock, 0.8 fmax */
+  /* the seed's project_peak: 1.8 TFLOP/s x rel_m1, rel_m1 = cores x eff clock / M1's */
+  double project_peak_tflops, rel_m1;
+  const char *anchor; /* the measured chip the analytic model scales from (static) */
+  AfProvenance provenance;
+  double floor_us, bw_gbs, peak_tflops; /* the analytic roofline */
+  double util_flops, util_q;            /* eff_peak = peak * min(1, (flops/F)^q); 0: none */
+  double cut_us;                        /* per host step */
+} AfTarget;
+
+/* Number of targets of the table (the 28 compiler targets). */
+guint af_target_count (void);
+/* The name of target @i (< af_target_count ()), static. */
+const char *af_target_name (guint i);
+/* Resolves @name into @t: a compiler arch ("h13" .. "h18", "t1", "m11",
+ * "u1" ..), a brand ("m1" .. "m5"), "host" (ANEFORGE_TARGET, else this
+ * Mac's chip) or "m5-measured" (the M5 Pro's measured fit, h17s's limits).
+ * A name the table lacks, a chip of no family and a host that is no known
+ * Apple chip resolve as the seed does, to family 2 (h13) with *@warning
+ * (transfer full; NULL otherwise) saying so. Case-insensitive. */
+void af_target_resolve (const char *name, AfTarget *t, char **warning);
+
+/* What bounds a node's time. */
+typedef enum {
+  AF_BOUND_FLOOR,   /* the dispatch floor (measured model) */
+  AF_BOUND_MEMORY,  /* bytes / BW */
+  AF_BOUND_COMPUTE, /* flops / peak */
+} AfBound;
+
+typedef struct {
+  const char *name; /* the node's (owned by the estimate) */
+  const char *op;   /* static */
+  guint segment;
+  double flops, bytes; /* bytes: (inputs + output + weights) x 2, fp16 */
+  double us;           /* its roofline; the measured model includes the floor */
+  double added_us;     /* what it adds to its segment: us (analytic) or us - floor */
+  AfBound bound;
+  AfProvenance provenance;
+} AfEstimateNode;
+
+typedef struct {
+  gboolean host;    /* a host step (a cut), else a fused ANE program */
+  guint first_node; /* into AfEstimate.nodes */
+  guint n_nodes;
+  double floor_us;    /* a program's dispatch floor, or a host step's cut cost */
+  double us;          /* floor_us + the nodes' added_us */
+  const char *reason; /* host only: why the graph is cut here (owned by the estimate) */
+} AfEstimateSegment;
+
+typedef struct {
+  AfTarget target;
+  char *warning; /* the target's resolution warning, NULL if none */
+  guint n_segments, n_programs, n_host;
+  AfEstimateSegment *segments;
+  guint n_nodes;
+  AfEstimateNode *nodes;
+  double total_us;
+  double floor_total_us; /* the floors and cuts of the segments */
+  gboolean floor_bound;  /* total <= 1.5 x the programs' floors: the dispatch floor dominates */
+} AfEstimate;
+
+/* The estimated latency of one frame of @g (borrowed) on @target (see
+ * af_target_resolve; NULL means "host"), over the segments the ANE export
+ * cuts: per node max(bytes / BW, flops / peak) (with the floor in the
+ * measured model), a program = floor + its nodes' work above the floor, a
+ * host step = cut cost + its node. Returns (transfer full,
+ * af_estimate_free) or NULL with @error: AF_ERROR_UNSUPPORTED for a target
+ * without a cost curve, or the partition's error. */
+AfEstimate *af_graph_estimate (AfGraph *g, const char *target, GError **error);
+void af_estimate_free (AfEstimate *e);
+/* The estimate as a table: target, provenance, per segment and the heaviest
+ * nodes (transfer full: g_free). */
+char *af_estimate_describe (const AfEstimate *e);
+/* The dispatch-floor warning when @e is floor-bound (transfer full), else NULL. */
+char *af_estimate_floor_warning (const AfEstimate *e);
+const char *af_bound_name (AfBound b);           /* "floor", "memory", "compute" */
+const char *af_provenance_name (AfProvenance p); /* "anchor", "analytic", "measured" */
+
 /* ---------------------------------------------------------------- the op table
  * The ops a graph may use, in the library's table order, for listings such
  * as `aneforge list-ops`. */

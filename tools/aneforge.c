@@ -24,6 +24,7 @@
  *       the Core ML package (a segmented graph: OUT a directory of
  *       region-K.mlpackage + plan.json)
  *   aneforge inspect --backend ane MODEL                       the ANE segments and cuts
+ *   aneforge estimate MODEL [--target T | --all]   per-chip latency estimate (cli-estimate.c)
  */
 #include "aneforge.h"
 
@@ -34,6 +35,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+
+int af_cli_estimate (int argc, char **argv); /* cli-estimate.c */
+char *af_cli_estimate_summary (AfGraph *g);  /* transfer full */
 
 #define AF_CLI_MAX_RAW 16 /* --raw files: inputs 0 .. 15 */
 
@@ -541,6 +545,7 @@ cmd_ane (int argc, char **argv)
   if (!g)
     return fail (error);
   char *report = export ? NULL : af_graph_describe_ane (g, &error);
+  char *estimate = report ? af_cli_estimate_summary (g) : NULL;
   gboolean ok = !export  ? report != NULL
                 : coreml ? af_graph_export_coreml (g, coreml, dialect, &error)
                          : af_graph_export_ane (g, dir, dialect, &error);
@@ -549,7 +554,10 @@ cmd_ane (int argc, char **argv)
     return fail (error);
   if (report)
     fputs (report, stdout);
+  if (estimate)
+    fputs (estimate, stdout);
   g_free (report);
+  g_free (estimate);
   return 0;
 }
 
@@ -572,6 +580,7 @@ usage (void)
            "       aneforge export --ane DIR MODEL [--dialect ios18|ios16]\n"
            "       aneforge export --coreml OUT.mlpackage MODEL [--dialect ios18|ios16]\n"
            "       aneforge inspect --backend ane MODEL\n"
+           "       aneforge estimate MODEL [--target T | --all]\n"
            "       aneforge list-ops\n");
 }
 
@@ -581,6 +590,8 @@ main (int argc, char **argv)
   Options o = { .threads = 0, .runs = 50, .warmup = 5 };
   if (argc >= 2 && strcmp (argv[1], "list-ops") == 0)
     return cmd_list_ops ();
+  if (argc >= 2 && strcmp (argv[1], "estimate") == 0)
+    return af_cli_estimate (argc, argv);
   for (int i = 2; argc >= 2 && i < argc; i++) /* the ANE's commands parse their own options */
     if (strcmp (argv[1], "export") == 0 ||
         (strcmp (argv[1], "inspect") == 0 && strcmp (argv[i], "--backend") == 0))

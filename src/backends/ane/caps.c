@@ -5,7 +5,8 @@
  *  - rank <= 5, fp16 inside the program ("fp32 falls back to GPU/CPU"):
  *    apple/coreai-models neural_engine_rules.md (README §2.4);
  *  - max_tensor_dim 16384 (A13-A15) -> 65536 (A16), conv_kw_max 13 -> 15:
- *    ANEForge aneforge/_targets.py limits (ANCHORS §6.1);
+ *    ANEForge aneforge/_targets.py limits (ANCHORS §6.1), read from the chip
+ *    table src/targets.def (af_target_resolve);
  *  - no dilated conv, pooling kernel <= 13 and stride <= 2, upsampling by at
  *    most 2x: hollance/neural-engine docs/unsupported-layers.md (README §2.4);
  *  - argmax / topk are NETPLIST bridge ops, native sub-programs Apple's MIL
@@ -15,15 +16,23 @@
 
 #include <math.h>
 
-static const AfAneLimits af_ane_limits[] = {
-  { "A13-A15 (h13-h15)", 5, 16384, 13, 13, 2, 2 },
-  { "A16 and later (h16+)", 5, 65536, 15, 13, 2, 2 },
-};
-
+/* The default limits: max_tensor_dim and conv_kw_max of family 2 (A13) in
+ * the chip table (src/targets.def), which A14 and A15 share; the rank,
+ * pooling and upsampling rules hold on every family. */
 const AfAneLimits *
 af_ane_limits_default (void)
 {
-  return &af_ane_limits[0];
+  static AfAneLimits lim;
+  static gsize once = 0;
+  if (g_once_init_enter (&once)) {
+    AfTarget t;
+    char *warning = NULL;
+    af_target_resolve ("h13", &t, &warning);
+    g_assert (!warning && t.family == 2);
+    lim = (AfAneLimits){ "A13-A15 (h13-h15)", 5, t.max_tensor_dim, t.conv_kw_max, 13, 2, 2 };
+    g_once_init_leave (&once, 1);
+  }
+  return &lim;
 }
 
 /* ------------------------------------------------------------ the table */
