@@ -166,6 +166,10 @@ typedef struct {
 
 /* x [N,C,H,W], w [O, C/groups, KH, KW], b [O] or NULL */
 AfTensor *af_conv (AfGraph *g, AfTensor *x, AfTensor *w, AfTensor *b, const AfConvParams *p);
+/* Transposed conv: x [N,C,H,W], w [C, O/groups, KH, KW], b [O] or NULL; out
+ * (H - 1) * stride + (KH - 1) * dilation + 1 - pad top - pad bottom (W alike). */
+AfTensor *af_conv_transpose (AfGraph *g, AfTensor *x, AfTensor *w, AfTensor *b,
+                             const AfConvParams *p);
 /* a [..., M, K] @ b [..., K, N], batch dims broadcast */
 AfTensor *af_matmul (AfGraph *g, AfTensor *a, AfTensor *b);
 /* x [..., K], w [N, K], b [N] or NULL */
@@ -186,6 +190,11 @@ AfTensor *af_tanh (AfGraph *g, AfTensor *x);
 AfTensor *af_silu (AfGraph *g, AfTensor *x);
 AfTensor *af_gelu (AfGraph *g, AfTensor *x);
 AfTensor *af_exp (AfGraph *g, AfTensor *x);
+/* x * relu6 (x + 3) / 6 */
+AfTensor *af_hardswish (AfGraph *g, AfTensor *x);
+/* the nearest multiple of @step (> 0), clamped to [@lo, @hi]: a quantized
+ * tensor's values (scale @step; @lo, @hi the real values of its range) */
+AfTensor *af_fake_quant (AfGraph *g, AfTensor *x, float step, float lo, float hi);
 
 /* Reductions over @axes (negative axes count from the end). */
 AfTensor *af_mean (AfGraph *g, AfTensor *x, int n_axes, const int *axes, gboolean keepdims);
@@ -210,6 +219,11 @@ AfTensor *af_reshape (AfGraph *g, AfTensor *x, int rank, const gint64 *shape);
 AfTensor *af_transpose (AfGraph *g, AfTensor *x, int rank, const int *perm);
 /* nearest-neighbour upsampling of H and W by integer factors */
 AfTensor *af_upsample (AfGraph *g, AfTensor *x, int scale_h, int scale_w);
+/* Bilinear resize of H and W to @h x @w; source coordinates as TensorFlow's
+ * ResizeBilinear: @align_corners, @half_pixel (pixel centres), or neither
+ * (out * in / size). */
+AfTensor *af_resize_bilinear (AfGraph *g, AfTensor *x, int h, int w, gboolean align_corners,
+                              gboolean half_pixel);
 
 /* Bridge ops (cut the graph into a segmented plan). Indices come out as
  * fp16 values, exact because the reduced axis is limited to 2048. */
@@ -485,6 +499,10 @@ typedef struct {
   AfPixelOrder order; /* the port's channel order */
   float scale[3];     /* per channel: x * scale + bias (from --scale/--bias or --mean/--std) */
   float bias[3];
+  /* ONNX: NULL, or a NULL-terminated list of "NAME=1x3x640x640" (borrowed)
+   * fixing graph input NAME's shape: its symbolic dims take these values, a
+   * fixed dim or the rank must agree (else AF_ERROR_SHAPE). */
+  const char *const *input_shapes;
 } AfImportOptions;
 #define AF_IMPORT_OPTIONS_INIT                                                                     \
   {                                                                                                \
@@ -520,7 +538,8 @@ AfGraph *af_graph_open (const char *path, const AfImportOptions *opts, GError **
  * line and the element's "import" property: --rgb | --bgr | --gray,
  * --scale S[,S,S], --bias B[,B,B], --mean M,M,M --std S,S,S (x / 255 - mean)
  * / std), --classify, --softmax, --labels FILE, --top N, --decode
- * ssd|ssd-decoded|yunet|blazeface, --score-threshold T, --iou-threshold T. */
+ * ssd|ssd-decoded|yunet|blazeface, --score-threshold T, --iou-threshold T,
+ * --input-shape NAME=1x3x640x640 (repeatable; AfImportOptions.input_shapes). */
 typedef struct _AfImportArgs AfImportArgs;
 AfImportArgs *af_import_args_new (void);    /* (transfer full): no option given */
 void af_import_args_free (AfImportArgs *a); /* NULL-safe */
@@ -535,7 +554,8 @@ gboolean af_import_args_parse (AfImportArgs *a, const char *line, GError **error
 gboolean af_import_args_has_port (const AfImportArgs *a);
 /* TRUE when an option sets output 0's decode (--classify, --labels, --decode). */
 gboolean af_import_args_has_decode (const AfImportArgs *a);
-/* The importer's options (--mean / --std folded into scale and bias). */
+/* The importer's options (--mean / --std folded into scale and bias;
+ * input_shapes borrowed from @a). */
 void af_import_args_options (const AfImportArgs *a, AfImportOptions *opts);
 /* Sets output 0's decode of @g from --classify / --softmax / --labels / --top
  * or --decode (nothing when none was given). The labels path is written as a
@@ -683,6 +703,80 @@ char *af_estimate_describe (const AfEstimate *e);
 char *af_estimate_floor_warning (const AfEstimate *e);
 const char *af_bound_name (AfBound b);           /* "floor", "memory", "compute" */
 const char *af_provenance_name (AfProvenance p); /* "anchor", "analytic", "measured" */
+/* ---------------------------------------------------------------- precision
+ * Where fp16 will hurt (docs/precision.md): a static analysis of a graph
+ * under the numerics contract (fp16 tensors, fp32 accumulation) for a target
+ * ANE chip, with an optional calibration that measures each op's error
+ * against an fp32 run of the same graph. */
+
+typedef enum {
+  AF_RISK_NONE,
+  AF_RISK_NARROW_SUM,     /* a signed sum over K >= 256 terms: error grows ~ sqrt(K) */
+  AF_RISK_CANCEL_SUB,     /* a difference far smaller than its operands (x - mean(x)) */
+  AF_RISK_VARIANCE_CLIFF, /* squared deviations overflow / go subnormal, or a reduced axis
+                           * beyond the ANE's 65536 per-axis bound */
+  AF_RISK_OVERFLOW,       /* values beyond 65504 become inf */
+  AF_RISK_UNDERFLOW,      /* values below 2^-14 lose bits; below 2^-25 flush to zero */
+  AF_RISK_MATMUL_INF,     /* a matmul result beyond ~32759 becomes inf on the ANE */
+  AF_RISK_SLICE_CLAMP,    /* a program-input slice saturates |x| > 4094 on h13 / h14 */
+} AfRiskKind;
+
+/* Warn above this estimated relative error (the seed's fp16-clean floor). */
+#define AF_PRECISION_WARN 1e-3
+
+typedef struct {
+  const char *target;        /* a chip family or target ("h13", "m1", "h17s", "host"); NULL: any ANE
+                              * chip. Unknown names are treated as family 2 (M1) with a warning */
+  double input_lo, input_hi; /* range of the values of non-image inputs; both 0: [-1, 1] */
+  int calibrate;             /* frames to run in fp32 and fp16 to measure each op's error */
+  guint32 seed;              /* of the random calibration frames */
+  const float *const *inputs; /* NULL, or one calibration frame: one fp32 buffer per graph input
+                               * (pixel values 0..255 for an image port), used for every frame */
+} AfPrecisionOptions;
+#define AF_PRECISION_OPTIONS_INIT                                                                  \
+  {                                                                                                \
+    NULL, 0, 0, 0, 1, NULL                                                                         \
+  }
+
+typedef struct {
+  const char *node;       /* the node's name */
+  const char *op;         /* its op (static) */
+  AfRiskKind kind;        /* the worst risk found; AF_RISK_NONE: none */
+  double score;           /* estimated relative error of the output, err / max|output|, 0..1 */
+  double peak;            /* estimated largest |output| (mean + 6 sigma, within the interval) */
+  double bound;           /* interval bound on |output| (worst case; may be inf) */
+  const char *fix;        /* the rewrite that addresses it, "" for none (static) */
+  const char *reason;     /* why, with the figures */
+  const char *cross_chip; /* why this node's fp16 value differs on another chip family, or NULL */
+  double measured;        /* calibration: max|fp16 - fp32| / max|fp32| over the frames; -1: none */
+  double measured_peak;   /* calibration: max|fp32 output| seen; -1: none */
+} AfNodeRisk;
+
+typedef struct {
+  const char *target; /* the resolved target ("any", "host", "h13", ...) */
+  int family;         /* its ANE family (seed ANCHORS.md 6.1), 0: host / any */
+  guint n_nodes;      /* compute nodes, in topological order */
+  AfNodeRisk *nodes;
+  guint n_hotspots;      /* nodes with score > AF_PRECISION_WARN, worst first */
+  guint *hotspots;       /* indices into @nodes */
+  double graph_error;    /* estimated relative error at the outputs (the worst node's) */
+  int calibrated;        /* frames measured, 0: none */
+  double measured_error; /* calibration: the compiled model's outputs (CPU backend) against
+                          * the fp32 run, max over outputs of max|d| / max|fp32|; -1: none */
+  char **warnings;       /* NULL-terminated: "PrecisionWarning: node \"x\" ..." and
+                          * "CrossChipFP16Warning: node \"x\" ...", named as the seed does */
+  char **owned;          /* internal: the strings the nodes point to */
+} AfPrecisionReport;
+
+/* Analyses @g (borrowed, not modified) with @opts (NULL: defaults). Returns
+ * (transfer full: af_precision_report_free) the report, or NULL with @error
+ * set (an invalid graph, or a calibration that cannot run). */
+AfPrecisionReport *af_precision_risk (AfGraph *g, const AfPrecisionOptions *opts, GError **error);
+void af_precision_report_free (AfPrecisionReport *r);
+/* The report as a table, hotspots and warnings (transfer full). */
+char *af_precision_report_format (const AfPrecisionReport *r);
+/* "narrow_sum", "cancel_sub", ... (static) */
+const char *af_risk_kind_name (AfRiskKind kind);
 
 /* ---------------------------------------------------------------- the op table
  * The ops a graph may use, in the library's table order, for listings such

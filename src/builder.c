@@ -163,6 +163,23 @@ af_conv (AfGraph *g, AfTensor *x, AfTensor *w, AfTensor *b, const AfConvParams *
 }
 
 AfTensor *
+af_conv_transpose (AfGraph *g, AfTensor *x, AfTensor *w, AfTensor *b, const AfConvParams *p)
+{
+  g_return_val_if_fail (g, NULL);
+  AfAttrs a;
+  af__attrs_init (AF_OP_CONV_TRANSPOSE, &a);
+  if (p) {
+    memcpy (a.stride, p->stride, sizeof a.stride);
+    memcpy (a.pad, p->pad, sizeof a.pad);
+    memcpy (a.dilation, p->dilation, sizeof a.dilation);
+    a.groups = p->groups;
+    a.set = AF_A (STRIDE) | AF_A (PAD) | AF_A (DILATION) | AF_A (GROUPS);
+  }
+  AfTensor *in[] = { x, w, b };
+  return af_builder_node (g, AF_OP_CONV_TRANSPOSE, b ? 3 : 2, in, &a);
+}
+
+AfTensor *
 af_matmul (AfGraph *g, AfTensor *a, AfTensor *b)
 {
   AfTensor *in[] = { a, b };
@@ -201,6 +218,7 @@ AF_BUILDER_UNARY (af_tanh, TANH)
 AF_BUILDER_UNARY (af_silu, SILU)
 AF_BUILDER_UNARY (af_gelu, GELU)
 AF_BUILDER_UNARY (af_exp, EXP)
+AF_BUILDER_UNARY (af_hardswish, HARDSWISH)
 
 AfTensor *
 af_clip (AfGraph *g, AfTensor *x, float lo, float hi)
@@ -376,6 +394,32 @@ af_upsample (AfGraph *g, AfTensor *x, int scale_h, int scale_w)
   a.scale[1] = scale_w;
   a.set = AF_A (SCALE);
   return af_builder_node (g, AF_OP_UPSAMPLE, 1, &x, &a);
+}
+
+AfTensor *
+af_fake_quant (AfGraph *g, AfTensor *x, float step, float lo, float hi)
+{
+  AfAttrs a;
+  af__attrs_init (AF_OP_FAKE_QUANT, &a);
+  a.step = step;
+  a.min = lo;
+  a.max = hi;
+  a.set = AF_A (STEP) | AF_A (MIN) | AF_A (MAX);
+  return af_builder_node (g, AF_OP_FAKE_QUANT, 1, &x, &a);
+}
+
+AfTensor *
+af_resize_bilinear (AfGraph *g, AfTensor *x, int h, int w, gboolean align_corners,
+                    gboolean half_pixel)
+{
+  AfAttrs a;
+  af__attrs_init (AF_OP_RESIZE_BILINEAR, &a);
+  a.size[0] = h;
+  a.size[1] = w;
+  a.align_corners = align_corners;
+  a.half_pixel = half_pixel;
+  a.set = AF_A (SIZE) | AF_A (ALIGN_CORNERS) | AF_A (HALF_PIXEL);
+  return af_builder_node (g, AF_OP_RESIZE_BILINEAR, 1, &x, &a);
 }
 
 AfTensor *

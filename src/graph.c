@@ -73,6 +73,7 @@ af__attrs_init (AfOp op, AfAttrs *a)
   a->min = -INFINITY;
   a->max = INFINITY;
   a->eps = 1e-5f;
+  a->step = 1;
   a->keepdims = TRUE;
 }
 

@@ -52,12 +52,12 @@ typedef enum {
 
 /* Attributes of a node: one flat struct, fields named as in attrs.def. */
 typedef struct {
-  gint64 stride[2], pad[4], dilation[2], kernel[2], scale[2];
+  gint64 stride[2], pad[4], dilation[2], kernel[2], scale[2], size[2];
   gint64 groups, axis, k;
   int n_axes, n_perm, n_shape;
   gint64 axes[AF_MAX_RANK], perm[AF_MAX_RANK], shape[AF_MAX_RANK];
-  float min, max, eps;
-  gboolean keepdims, global, ceil_mode, count_include_pad, indices;
+  float min, max, eps, step;
+  gboolean keepdims, global, ceil_mode, count_include_pad, indices, align_corners, half_pixel;
   guint32 set; /* AF_A() bits of the attributes given explicitly */
 } AfAttrs;
 

@@ -19,6 +19,8 @@
  *                   [--labels FILE] [--top N]
  *                   [--decode ssd|ssd-decoded|yunet|blazeface [--score-threshold T]
  * [--iou-threshold T]] aneforge list-ops
+ *   import, run and inspect of an .onnx MODEL take --input-shape NAME=1x3x640x640
+ *       (repeatable): graph input NAME's symbolic dims fixed
  *   aneforge export --ane DIR MODEL [--dialect ios18|ios16]   MIL programs + plan.json
  *   aneforge export --coreml OUT.mlpackage MODEL [--dialect ios18|ios16]
  *       the Core ML package (a segmented graph: OUT a directory of
@@ -36,8 +38,9 @@
 #include <string.h>
 #include <sys/resource.h>
 
-int af_cli_estimate (int argc, char **argv); /* cli-estimate.c */
-char *af_cli_estimate_summary (AfGraph *g);  /* transfer full */
+int af_cli_estimate (int argc, char **argv);  /* cli-estimate.c */
+char *af_cli_estimate_summary (AfGraph *g);   /* transfer full */
+int af_cli_precision (int argc, char **argv); /* tools/cli-precision.c */
 
 #define AF_CLI_MAX_RAW 16 /* --raw files: inputs 0 .. 15 */
 
@@ -577,11 +580,14 @@ usage (void)
            "[--labels FILE] [--top N]\n"
            "                       [--decode ssd|ssd-decoded|yunet|blazeface [--score-threshold T] "
            "[--iou-threshold T]]\n"
+           "       import, run and inspect of an .onnx MODEL take --input-shape NAME=1x3x640x640 "
+           "(repeatable)\n"
            "       aneforge export --ane DIR MODEL [--dialect ios18|ios16]\n"
            "       aneforge export --coreml OUT.mlpackage MODEL [--dialect ios18|ios16]\n"
            "       aneforge inspect --backend ane MODEL\n"
            "       aneforge estimate MODEL [--target T | --all]\n"
-           "       aneforge list-ops\n");
+           "       aneforge list-ops\n"
+           "       aneforge precision MODEL [--target T] [--calibrate N]\n");
 }
 
 int
@@ -592,6 +598,8 @@ main (int argc, char **argv)
     return cmd_list_ops ();
   if (argc >= 2 && strcmp (argv[1], "estimate") == 0)
     return af_cli_estimate (argc, argv);
+  if (argc >= 2 && strcmp (argv[1], "precision") == 0) /* tools/cli-precision.c */
+    return af_cli_precision (argc, argv);
   for (int i = 2; argc >= 2 && i < argc; i++) /* the ANE's commands parse their own options */
     if (strcmp (argv[1], "export") == 0 ||
         (strcmp (argv[1], "inspect") == 0 && strcmp (argv[i], "--backend") == 0))

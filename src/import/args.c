@@ -16,6 +16,7 @@ struct _AfImportArgs {
   AfDecodeType decode;
   gboolean have_decode;
   float score_threshold, iou_threshold; /* < 0: the decode's default */
+  GPtrArray *input_shapes;              /* --input-shape values, owned, NULL-terminated */
 };
 
 AfImportArgs *
@@ -26,6 +27,8 @@ af_import_args_new (void)
   for (int c = 0; c < 3; c++)
     a->scale[c] = a->std[c] = 1.0f;
   a->score_threshold = a->iou_threshold = -1;
+  a->input_shapes = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (a->input_shapes, NULL);
   return a;
 }
 
@@ -35,6 +38,7 @@ af_import_args_free (AfImportArgs *a)
   if (!a)
     return;
   g_free (a->labels);
+  g_ptr_array_unref (a->input_shapes);
   g_free (a);
 }
 
@@ -90,6 +94,16 @@ parse_value (AfImportArgs *a, const char *opt, const char *v, GError **error)
   }
   if (strcmp (opt, "--decode") == 0)
     return parse_decode (a, v, error);
+  if (strcmp (opt, "--input-shape") == 0) {
+    const char *eq = strchr (v, '=');
+    if (!eq || eq == v || !eq[1]) {
+      g_set_error (error, AF_ERROR, AF_ERROR_INVALID,
+                   "--input-shape takes NAME=1x3x640x640, got \"%s\"", v);
+      return FALSE;
+    }
+    g_ptr_array_insert (a->input_shapes, (gint) a->input_shapes->len - 1, g_strdup (v));
+    return TRUE;
+  }
   if (strcmp (opt, "--top") == 0) {
     char *end;
     gint64 n = g_ascii_strtoll (v, &end, 10);
@@ -132,7 +146,7 @@ af_import_args_parse_one (AfImportArgs *a, const char *opt, const char *value, G
 {
   static const char *const with_value[] = {
     "--labels", "--decode", "--score-threshold", "--iou-threshold", "--scale", "--bias", "--mean",
-    "--std",    "--top",
+    "--std",    "--top",    "--input-shape",
   };
   g_return_val_if_fail (a && opt, -1);
   if (strcmp (opt, "--rgb") == 0 || strcmp (opt, "--bgr") == 0 || strcmp (opt, "--gray") == 0) {
@@ -178,7 +192,7 @@ af_import_args_parse (AfImportArgs *a, const char *line, GError **error)
       g_set_error (error, AF_ERROR, AF_ERROR_INVALID,
                    "unknown import option \"%s\" (--rgb, --bgr, --gray, --scale, --bias, --mean, "
                    "--std, --classify, --softmax, --labels, --top, --decode, --score-threshold, "
-                   "--iou-threshold)",
+                   "--iou-threshold, --input-shape)",
                    argv[i]);
     if (used <= 0)
       return FALSE;
@@ -208,6 +222,8 @@ af_import_args_options (const AfImportArgs *a, AfImportOptions *opts)
     return;
   opts->image = a->port;
   opts->order = a->order;
+  if (a->input_shapes->len > 1)
+    opts->input_shapes = (const char *const *) a->input_shapes->pdata;
   for (int c = 0; c < 3; c++) {
     /* (x / 255 - mean) / std  ==  x * 1 / (255 std) - mean / std */
     float std = a->have_std ? a->std[c] : 1.0f, mean = a->have_mean ? a->mean[c] : 0.0f;
@@ -312,6 +328,10 @@ af_import_args_to_string (const AfImportArgs *a)
     if (t >= 0)
       g_string_append_printf (s, " %s %s", k ? "--iou-threshold" : "--score-threshold",
                               g_ascii_formatd (b[0], sizeof b[0], "%.6g", t));
+  }
+  for (guint i = 0; i + 1 < a->input_shapes->len; i++) {
+    g_autofree char *q = g_shell_quote (g_ptr_array_index (a->input_shapes, i));
+    g_string_append_printf (s, " --input-shape %s", q);
   }
   if (a->labels) {
     g_autofree char *q = g_shell_quote (a->labels);

@@ -1,4 +1,4 @@
-/* onnx.h — private helpers of the ONNX importer (import/onnx.c) used by the
+/* onnx.h — private helpers of the ONNX importer (src/import/onnx/) used by the
  * conformance runner (tests/conformance): a parser of one serialized
  * TensorProto, e.g. the input_K.pb / output_K.pb files of the ONNX node
  * tests. */

@@ -1,6 +1,7 @@
 /* layout.c — concat (attr axis), reshape (attr shape, ONNX semantics),
- * transpose (attr perm; none: reverse) and upsample (nearest, integer attr
- * scale on H and W). */
+ * transpose (attr perm; none: reverse), upsample (nearest, integer attr
+ * scale on H and W) and resize_bilinear (attr size [h, w]; coordinates
+ * align_corners, half_pixel, or neither: TensorFlow's asymmetric mode). */
 #include "ops-util.h"
 
 static char *
@@ -203,6 +204,73 @@ af_ref_upsample (const AfNode *n, const float *const *in, float *out)
         out[(pl * os[2] + y) * os[3] + x] = in[0][(pl * is[2] + y / sh) * is[3] + x / sw];
 }
 
+/* ---------------------------------------------------------------- resize_bilinear */
+
+static gboolean
+af_shape_resize (AfNode *n, GError **error)
+{
+  if (!af__ops_check_rank (n, 0, 4, 4, error))
+    return FALSE;
+  const AfAttrs *a = &n->attrs;
+  if (a->align_corners && a->half_pixel)
+    return AF_OPS_FAIL (error, AF_ERROR_INVALID,
+                        "attributes \"align_corners\" and \"half_pixel\" are both true (they "
+                        "are two different coordinate modes)");
+  AfShape out = n->in[0]->shape;
+  for (int i = 0; i < 2; i++) {
+    if (a->size[i] < 1 || a->size[i] > AF_MAX_DIM)
+      return AF_OPS_FAIL (error, AF_ERROR_INVALID,
+                          "attribute \"size\": %" G_GINT64_FORMAT " is not in 1..%" G_GINT64_FORMAT,
+                          a->size[i], (gint64) AF_MAX_DIM);
+    out.d[2 + i] = a->size[i];
+  }
+  n->out->shape = out;
+  return TRUE;
+}
+
+/* Output index @i's source row/column: the two neighbours and the weight of
+ * the second, as TensorFlow's ResizeBilinear computes them (the source
+ * coordinate clamped to the input). */
+static void
+af_resize_coord (gint64 in, gint64 out, gboolean align_corners, gboolean half_pixel, gint64 i,
+                 gint64 *lo, gint64 *hi, float *frac)
+{
+  double src;
+  if (align_corners)
+    src = out > 1 ? (double) i * (double) (in - 1) / (double) (out - 1) : 0;
+  else if (half_pixel)
+    src = ((double) i + 0.5) * (double) in / (double) out - 0.5;
+  else
+    src = (double) i * (double) in / (double) out;
+  src = CLAMP (src, 0, (double) (in - 1));
+  *lo = (gint64) floor (src);
+  *hi = MIN (*lo + 1, in - 1);
+  *frac = (float) (src - (double) *lo);
+}
+
+static void
+af_ref_resize (const AfNode *n, const float *const *in, float *out)
+{
+  const AfAttrs *a = &n->attrs;
+  const gint64 *is = n->in[0]->shape.d, *os = n->out->shape.d;
+  for (gint64 pl = 0; pl < is[0] * is[1]; pl++) {
+    const float *x = in[0] + pl * is[2] * is[3];
+    for (gint64 y = 0; y < os[2]; y++) {
+      gint64 y0, y1;
+      float fy;
+      af_resize_coord (is[2], os[2], a->align_corners, a->half_pixel, y, &y0, &y1, &fy);
+      for (gint64 xo = 0; xo < os[3]; xo++) {
+        gint64 x0, x1;
+        float fx;
+        af_resize_coord (is[3], os[3], a->align_corners, a->half_pixel, xo, &x0, &x1, &fx);
+        float top = x[y0 * is[3] + x0] + (x[y0 * is[3] + x1] - x[y0 * is[3] + x0]) * fx;
+        float bot = x[y1 * is[3] + x0] + (x[y1 * is[3] + x1] - x[y1 * is[3] + x0]) * fx;
+        out[(pl * os[2] + y) * os[3] + xo] = top + (bot - top) * fy;
+      }
+    }
+  }
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 gboolean
@@ -217,6 +285,8 @@ af__shape_layout (AfNode *n, GError **error)
     return af_shape_transpose (n, error);
   case AF_OP_UPSAMPLE:
     return af_shape_upsample (n, error);
+  case AF_OP_RESIZE_BILINEAR:
+    return af_shape_resize (n, error);
   default:
     g_assert_not_reached ();
   }
@@ -238,6 +308,9 @@ af__ref_layout (const AfNode *n, const float *const *in, float *out)
   case AF_OP_UPSAMPLE:
     af_ref_upsample (n, in, out);
     break;
+  case AF_OP_RESIZE_BILINEAR:
+    af_ref_resize (n, in, out);
+    break;
   default:
     g_assert_not_reached ();
   }
@@ -246,6 +319,7 @@ af__ref_layout (const AfNode *n, const float *const *in, float *out)
 void
 af__cost_layout (const AfNode *n, AfCost *cost)
 {
-  cost->flops = 0; /* data movement only */
+  /* data movement only; bilinear: 3 lerps of 2 flops per output */
+  cost->flops = n->op == AF_OP_RESIZE_BILINEAR ? 6 * (double) af__shape_numel (&n->out->shape) : 0;
   cost->bytes = af__ops_io_bytes (n);
 }

@@ -1,12 +1,15 @@
 /* unary.c — elementwise activations: relu relu6 clip sigmoid tanh silu gelu
- * exp, computed in fp32. */
+ * exp hardswish, and fake_quant (round to a grid, clamp), computed in fp32. */
 #include "ops-util.h"
 
 gboolean
 af__shape_unary (AfNode *n, GError **error)
 {
   const AfAttrs *a = &n->attrs;
-  if (n->op == AF_OP_CLIP) {
+  if (n->op == AF_OP_FAKE_QUANT && !(isfinite (a->step) && a->step > 0))
+    return AF_OPS_FAIL (error, AF_ERROR_INVALID,
+                        "attribute \"step\": %g is not a finite positive number", (double) a->step);
+  if (n->op == AF_OP_CLIP || n->op == AF_OP_FAKE_QUANT) {
     if (isnan (a->min) || isnan (a->max))
       return AF_OPS_FAIL (error, AF_ERROR_INVALID, "attribute \"%s\": NaN is not a bound",
                           isnan (a->min) ? "min" : "max");
@@ -46,15 +49,37 @@ af__unary_scalar (AfOp op, float x, float lo, float hi)
     return 0.5f * x * erfcf (-x * (float) (G_SQRT2 * 0.5));
   case AF_OP_EXP:
     return expf (x);
+  case AF_OP_HARDSWISH: {
+    /* x * relu6 (x + 3) / 6 */
+    float r = x + 3.0f;
+    r = r > 0.0f ? r : 0.0f;
+    r = r < 6.0f ? r : 6.0f;
+    return x * r / 6.0f;
+  }
   default:
     g_assert_not_reached ();
   }
+}
+
+/* The nearest multiple of @step (ties away from zero, as TFLite's
+ * requantization rounds), clamped to [@lo, @hi]. */
+static float
+af_fake_quant_scalar (float x, float step, float lo, float hi)
+{
+  x = roundf (x / step) * step;
+  x = x > lo ? x : lo;
+  return x < hi ? x : hi;
 }
 
 void
 af__ref_unary (const AfNode *n, const float *const *in, float *out)
 {
   gint64 numel = af__shape_numel (&n->out->shape);
+  if (n->op == AF_OP_FAKE_QUANT) {
+    for (gint64 i = 0; i < numel; i++)
+      out[i] = af_fake_quant_scalar (in[0][i], n->attrs.step, n->attrs.min, n->attrs.max);
+    return;
+  }
   for (gint64 i = 0; i < numel; i++)
     out[i] = af__unary_scalar (n->op, in[0][i], n->attrs.min, n->attrs.max);
 }
@@ -72,6 +97,10 @@ af__cost_unary (const AfNode *n, AfCost *cost)
   case AF_OP_SILU:
   case AF_OP_GELU:
     per = 6;
+    break;
+  case AF_OP_HARDSWISH:
+  case AF_OP_FAKE_QUANT:
+    per = 5;
     break;
   default:
     break;

@@ -283,6 +283,13 @@ f_floor (float x, float p)
   (void) p;
   return floorf (x);
 }
+/* round: numpy's np.round, ties to even (coremltools' value_inference) */
+static float
+f_round (float x, float p)
+{
+  (void) p;
+  return rintf (x);
+}
 static float
 f_ceil (float x, float p)
 {
@@ -336,6 +343,7 @@ UNARY_OP (inverse, f_inverse, "epsilon", 1e-4)
 UNARY_OP (square, f_square, NULL, 0)
 UNARY_OP (floor, f_floor, NULL, 0)
 UNARY_OP (ceil, f_ceil, NULL, 0)
+UNARY_OP (round, f_round, NULL, 0)
 UNARY_OP (erf, f_erf, NULL, 0)
 UNARY_OP (leaky_relu, f_leaky_relu, "alpha", 0.01)
 
@@ -351,6 +359,22 @@ op_clip (MilCtx *c, MilTensor **out, GError **error)
   MilTensor *t = mil_tensor_new (x->dtype, x->rank, x->shape);
   for (gsize i = 0; i < x->n; i++)
     t->v[i] = f_min (f_max ((float) x->v[i], (float) lo), (float) hi);
+  *out = t;
+  return TRUE;
+}
+
+/* sigmoid_hard(x, alpha, beta): min(max(alpha * x + beta, 0), 1). */
+static gboolean
+op_sigmoid_hard (MilCtx *c, MilTensor **out, GError **error)
+{
+  const MilTensor *x;
+  double a, b;
+  if (!mil_arg (c, "x", TRUE, &x, error) || !need_float (c, "x", x, error) ||
+      !mil_arg_float (c, "alpha", NULL, &a, error) || !mil_arg_float (c, "beta", NULL, &b, error))
+    return FALSE;
+  MilTensor *t = mil_tensor_new (x->dtype, x->rank, x->shape);
+  for (gsize i = 0; i < x->n; i++)
+    t->v[i] = f_min (f_max ((float) a * (float) x->v[i] + (float) b, 0.0f), 1.0f);
   *out = t;
   return TRUE;
 }
@@ -500,6 +524,83 @@ op_conv (MilCtx *c, MilTensor **out, GError **error)
                   continue;
                 float xv = (float) x->v[((n * C + c0 + ic) * H + iy) * W + ix];
                 float wv = (float) wt->v[((oc * Cg + ic) * w.k[0] + ky) * w.k[1] + kx];
+                acc += xv * wv;
+              }
+            }
+          if (b)
+            acc += (float) b->v[oc];
+          *o++ = acc;
+        }
+  *out = t;
+  return TRUE;
+}
+
+/* conv_transpose(x, weight [Cin, Cout/groups, kH, kW], bias?, strides,
+ * pad_type "custom" or "valid", pad, dilations, groups): the output is
+ * (in - 1) * stride + (k - 1) * dilation + 1 - pads; each output sums, in
+ * one fp32 accumulator, the input pixels whose kernel window covers it. */
+static gboolean
+op_conv_transpose (MilCtx *c, MilTensor **out, GError **error)
+{
+  const MilTensor *x, *wt, *b;
+  const char *pad_type;
+  gint64 groups, one = 1, stride[2], dil[2], pad[4] = { 0 }, zero[4] = { 0 };
+  int np;
+  if (!mil_arg (c, "x", TRUE, &x, error) || !mil_arg (c, "weight", TRUE, &wt, error) ||
+      !mil_arg (c, "bias", FALSE, &b, error) || !need_rank (c, "x", x, 4, error) ||
+      !need_rank (c, "weight", wt, 4, error) || !need_float (c, "x", x, error) ||
+      !need_float (c, "weight", wt, error) || !mil_arg_int (c, "groups", &one, &groups, error) ||
+      !pair_arg (c, "strides", stride, error) || !pair_arg (c, "dilations", dil, error) ||
+      !mil_arg_string (c, "pad_type", "valid", &pad_type, error) ||
+      !mil_arg_ints (c, "pad", 4, zero, 4, pad, &np, error))
+    return FALSE;
+  gint64 N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
+  if (groups < 1 || C % groups || wt->shape[0] != C)
+    return mil_fail (c, error,
+                     "weight [%" G_GINT64_FORMAT ", ...] does not fit %" G_GINT64_FORMAT
+                     " input channels in %" G_GINT64_FORMAT " groups",
+                     wt->shape[0], C, groups);
+  gint64 Og = wt->shape[1], O = Og * groups, Cg = C / groups, K[2] = { wt->shape[2], wt->shape[3] };
+  if (b && (b->rank != 1 || b->shape[0] != O))
+    return mil_fail (c, error, "bias must be [%" G_GINT64_FORMAT "]", O);
+  if (strcmp (pad_type, "custom") == 0) {
+    if (np != 4)
+      return mil_fail (c, error, "pad has %d values, expected 4", np);
+  } else if (strcmp (pad_type, "valid") == 0) {
+    memset (pad, 0, sizeof pad);
+  } else {
+    return mil_fail (c, error, "pad_type \"%s\" is not supported here", pad_type);
+  }
+  gint64 shape[4] = { N, O, 0, 0 };
+  for (int d = 0; d < 2; d++) {
+    if (stride[d] < 1 || dil[d] < 1 || pad[2 * d] < 0 || pad[2 * d + 1] < 0)
+      return mil_fail (c, error, "strides and dilations must be >= 1, pads >= 0");
+    shape[2 + d] =
+        (x->shape[2 + d] - 1) * stride[d] + (K[d] - 1) * dil[d] + 1 - pad[2 * d] - pad[2 * d + 1];
+    if (shape[2 + d] < 1)
+      return mil_fail (c, error, "the pads leave no output");
+  }
+  if (too_big (c, 4, shape, error))
+    return FALSE;
+  MilTensor *t = mil_tensor_new (x->dtype, 4, shape);
+  double *o = t->v;
+  for (gint64 n = 0; n < N; n++)
+    for (gint64 oc = 0; oc < O; oc++)
+      for (gint64 oy = 0; oy < shape[2]; oy++)
+        for (gint64 ox = 0; ox < shape[3]; ox++) {
+          float acc = 0;
+          gint64 g = oc / Og, oo = oc % Og;
+          for (gint64 ic = g * Cg; ic < (g + 1) * Cg; ic++)
+            for (gint64 ky = 0; ky < K[0]; ky++) {
+              gint64 ty = oy + pad[0] - ky * dil[0];
+              if (ty < 0 || ty % stride[0] || ty / stride[0] >= H)
+                continue;
+              for (gint64 kx = 0; kx < K[1]; kx++) {
+                gint64 tx = ox + pad[2] - kx * dil[1];
+                if (tx < 0 || tx % stride[1] || tx / stride[1] >= W)
+                  continue;
+                float xv = (float) x->v[((n * C + ic) * H + ty / stride[0]) * W + tx / stride[1]];
+                float wv = (float) wt->v[((ic * Og + oo) * K[0] + ky) * K[1] + kx];
                 acc += xv * wv;
               }
             }
@@ -987,6 +1088,68 @@ op_upsample_nearest_neighbor (MilCtx *c, MilTensor **out, GError **error)
   return TRUE;
 }
 
+/* resize_bilinear(x, target_size_height, target_size_width, sampling_mode):
+ * the grid points of coremltools' definition, clamped to [0, in - 1],
+ * interpolated between their two neighbours per axis. */
+static double
+resize_grid (const char *mode, gint64 in, gint64 out, gint64 i)
+{
+  double p;
+  if (!strcmp (mode, "STRICT_ALIGN_CORNERS") || !strcmp (mode, "ALIGN_CORNERS"))
+    p = out > 1 ? (double) i * (in - 1) / (out - 1)
+                : (!strcmp (mode, "ALIGN_CORNERS") ? (in - 1) / 2.0 : 0);
+  else if (!strcmp (mode, "UNALIGN_CORNERS"))
+    p = (i + 0.5) * in / out - 0.5;
+  else if (!strcmp (mode, "OFFSET_CORNERS")) {
+    double delta = MAX (1.0, (double) in - 1) / out;
+    p = 0.5 * delta + i * delta;
+  } else /* DEFAULT */
+    p = out > 1 ? i * ((double) in - (double) in / out) / (out - 1) : 0;
+  return CLAMP (p, 0, (double) (in - 1));
+}
+
+static gboolean
+op_resize_bilinear (MilCtx *c, MilTensor **out, GError **error)
+{
+  const MilTensor *x;
+  gint64 one = 1, th, tw;
+  const char *mode;
+  if (!mil_arg (c, "x", TRUE, &x, error) || !need_rank (c, "x", x, 4, error) ||
+      !need_float (c, "x", x, error) || !mil_arg_int (c, "target_size_height", &one, &th, error) ||
+      !mil_arg_int (c, "target_size_width", &one, &tw, error) ||
+      !mil_arg_string (c, "sampling_mode", "DEFAULT", &mode, error))
+    return FALSE;
+  static const char *const modes[] = { "STRICT_ALIGN_CORNERS", "ALIGN_CORNERS",   "DEFAULT",
+                                       "OFFSET_CORNERS",       "UNALIGN_CORNERS", NULL };
+  if (!g_strv_contains (modes, mode))
+    return mil_fail (c, error, "unknown sampling_mode \"%s\"", mode);
+  if (th < 1 || tw < 1)
+    return mil_fail (c, error, "target sizes must be >= 1");
+  gint64 H = x->shape[2], W = x->shape[3], shape[4] = { x->shape[0], x->shape[1], th, tw };
+  if (too_big (c, 4, shape, error))
+    return FALSE;
+  MilTensor *t = mil_tensor_new (x->dtype, 4, shape);
+  double *o = t->v;
+  for (gint64 nc = 0; nc < shape[0] * shape[1]; nc++) {
+    const double *p = x->v + nc * H * W;
+    for (gint64 y = 0; y < th; y++) {
+      double sy = resize_grid (mode, H, th, y);
+      gint64 y0 = (gint64) floor (sy), y1 = MIN (y0 + 1, H - 1);
+      float fy = (float) (sy - y0);
+      for (gint64 xx = 0; xx < tw; xx++) {
+        double sx = resize_grid (mode, W, tw, xx);
+        gint64 x0 = (gint64) floor (sx), x1 = MIN (x0 + 1, W - 1);
+        float fx = (float) (sx - x0);
+        float top = (float) p[y0 * W + x0] * (1 - fx) + (float) p[y0 * W + x1] * fx;
+        float bot = (float) p[y1 * W + x0] * (1 - fx) + (float) p[y1 * W + x1] * fx;
+        *o++ = top * (1 - fy) + bot * fy;
+      }
+    }
+  }
+  *out = t;
+  return TRUE;
+}
+
 /* pad(x, pad, mode="constant", constant_val=0): pad holds (before, after)
  * pairs for the last len(pad)/2 axes. */
 static gboolean
@@ -1200,13 +1363,19 @@ static const MilOpDef ops[] = {
   { "square", op_square, X1 },
   { "floor", op_floor, X1 },
   { "ceil", op_ceil, X1 },
+  { "round", op_round, X1 },
   { "erf", op_erf, X1 },
   { "leaky_relu", op_leaky_relu, { "x", "alpha", NULL } },
   { "clip", op_clip, { "x", "alpha", "beta", NULL } },
   { "gelu", op_gelu, { "x", "mode", NULL } },
+  { "sigmoid_hard", op_sigmoid_hard, { "x", "alpha", "beta", NULL } },
   { "conv",
     op_conv,
     { "x", "weight", "bias", "strides", "pad_type", "pad", "dilations", "groups", NULL } },
+  { "conv_transpose",
+    op_conv_transpose,
+    { "x", "weight", "bias", "strides", "pad_type", "pad", "dilations", "groups", "output_shape",
+      NULL } },
   { "max_pool",
     op_max_pool,
     { "x", "kernel_sizes", "strides", "pad_type", "pad", "ceil_mode", NULL } },
@@ -1228,6 +1397,9 @@ static const MilOpDef ops[] = {
   { "upsample_nearest_neighbor",
     op_upsample_nearest_neighbor,
     { "x", "scale_factor_height", "scale_factor_width", NULL } },
+  { "resize_bilinear",
+    op_resize_bilinear,
+    { "x", "target_size_height", "target_size_width", "sampling_mode", NULL } },
   { "pad", op_pad, { "x", "pad", "mode", "constant_val", NULL } },
   { "slice_by_index",
     op_slice_by_index,

@@ -507,6 +507,19 @@ every_op_graph (void)
   const float pos8[8] = { 0.5f, 1, 1.5f, 2, 2.5f, 3, 3.5f, 4 };
   AfTensor *p8 = af_weight (g, "p8", 1, c8, pos8);
   af_graph_add_output (g, "bn_rank2", af_batch_norm (g, mean, p8, p8, p8, p8, 1e-5f));
+  /* conv_transpose (weight [Cin, Cout, kH, kW], stride 2, cropped 1 at the
+   * end), hardswish, resize_bilinear in its three coordinate modes */
+  const gint64 wts[4] = { 4, 2, 3, 3 }, b2v[1] = { 2 };
+  AfConvParams tp = AF_CONV_PARAMS_INIT;
+  tp.stride[0] = tp.stride[1] = 2;
+  tp.pad[2] = tp.pad[3] = 1;
+  af_graph_add_output (g, "conv_transpose",
+                       af_hardswish (g, af_conv_transpose (g, c, af_weight (g, "wt", 4, wts, w),
+                                                           af_weight (g, "bt", 1, b2v, v4), &tp)));
+  af_graph_add_output (g, "fake_quant", af_fake_quant (g, cl, 0.125f, -0.5f, 0.375f));
+  af_graph_add_output (g, "resize_align", af_resize_bilinear (g, cl, 5, 11, TRUE, FALSE));
+  af_graph_add_output (g, "resize_half", af_resize_bilinear (g, cl, 16, 3, FALSE, TRUE));
+  af_graph_add_output (g, "resize_asym", af_resize_bilinear (g, cl, 12, 12, FALSE, FALSE));
   g_assert_no_error (af_graph_error (g));
   return g;
 }
@@ -536,6 +549,10 @@ check_every_op (const char *dir)
     "max_pool",
     "avg_pool",
     "upsample_nearest_neighbor",
+    "conv_transpose",
+    "sigmoid_hard",
+    "resize_bilinear",
+    "round",
     "add",
     "sub",
     "tanh",

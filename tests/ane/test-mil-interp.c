@@ -769,6 +769,70 @@ test_misc_ops (gconstpointer data)
   dialect_free (d);
 }
 
+/* The ops the TFLite models brought, hand-worked: conv_transpose with
+ * strides [1, 2] and a custom pad cropping bottom and left, sigmoid_hard,
+ * round (ties to even), resize_bilinear in STRICT_ALIGN_CORNERS and
+ * UNALIGN_CORNERS. */
+static void
+test_new_ops (gconstpointer data)
+{
+  Dialect *d = dialect_new (GPOINTER_TO_INT (data));
+  gint64 xs[4] = { 1, 1, 2, 3 }, ws[4] = { 1, 1, 1, 2 }, cs[1] = { 3 };
+  const double x[6] = { 1, -2, 3, 4, 5, -6 };
+  char *body = g_strdup_printf (
+      "        tensor<fp16, [1, 1, 1, 5]> ct = conv_transpose(x = x, weight = %s, strides = %s, "
+      "pad_type = %s, pad = %s)[name = %s];\n"
+      "        tensor<fp16, [1, 1, 2, 3]> sh = sigmoid_hard(x = x, alpha = %s, beta = %s)[name = "
+      "%s];\n"
+      "        tensor<fp16, [1, 1, 2, 3]> dv = real_div(x = x, y = %s)[name = %s];\n"
+      "        tensor<fp16, [1, 1, 2, 3]> rd = round(x = dv)[name = %s];\n"
+      "        tensor<fp16, [1, 1, 3, 5]> ra = resize_bilinear(x = x, target_size_height = %s, "
+      "target_size_width = %s, sampling_mode = %s)[name = %s];\n"
+      "        tensor<fp16, [1, 1, 1, 6]> ru = resize_bilinear(x = x, target_size_height = %s, "
+      "target_size_width = %s, sampling_mode = %s)[name = %s];\n",
+      vec (d, "fp16", 4, ws, (double[]){ 1, 10 }), ints (d, 2, (gint64[]){ 1, 2 }),
+      str (d, "custom"), ints (d, 4, (gint64[]){ 0, 1, 1, 0 }), str (d, "ct"),
+      sc (d, "fp16", "0x1p-2"), sc (d, "fp16", "0x1p-1"), str (d, "sh"),
+      vec (d, "fp16", 1, cs, (double[]){ 2, 4, 8 }), str (d, "dv"), str (d, "rd"),
+      sc (d, "int32", "3"), sc (d, "int32", "5"), str (d, "STRICT_ALIGN_CORNERS"), str (d, "ra"),
+      sc (d, "int32", "1"), sc (d, "int32", "6"), str (d, "UNALIGN_CORNERS"), str (d, "ru"));
+  char *text = program (d, "tensor<fp16, [1, 1, 2, 3]> x", body, "ct, sh, rd, ra, ru");
+  MilProgram *p = parse_ok (text, NULL);
+  GHashTable *in =
+      g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) mil_tensor_free);
+  g_hash_table_insert (in, "x", tensor (MIL_FP16, 4, xs, x));
+  GError *error = NULL;
+  GHashTable *out = mil_run (p, "main", in, &error);
+  g_assert_no_error (error);
+  struct {
+    const char *name;
+    int n;
+    double v[16];
+  } expect[] = {
+    /* row 0 scattered: [1, 10, -2, -20, 3, 30], the first column cropped */
+    { "ct", 5, { 10, -2, -20, 3, 30 } },
+    { "sh", 6, { 0.75, 0, 1, 1, 1, 0 } },
+    { "rd", 6, { 0, -0.0, 0, 2, 1, -1 } }, /* 0.5, -0.5, 0.375, 2, 1.25, -0.75 */
+    { "ra", 15, { 1, -0.5, -2, 0.5, 3, 2.5, 2, 1.5, 0, -1.5, 4, 4.5, 5, -0.5, -6 } },
+    /* half-pixel rows: y 0.5 (both rows), x (i + 0.5) / 2 - 0.5 clamped */
+    { "ru", 6, { 2.5, 2.25, 1.75, 0.75, -0.75, -1.5 } },
+  };
+  for (gsize k = 0; k < G_N_ELEMENTS (expect); k++) {
+    MilTensor *t = g_hash_table_lookup (out, expect[k].name);
+    g_assert_nonnull (t);
+    g_assert_cmpuint (t->n, ==, (guint) expect[k].n);
+    for (int i = 0; i < expect[k].n; i++)
+      if (t->v[i] != expect[k].v[i])
+        g_error ("%s[%d] = %g, expected %g", expect[k].name, i, t->v[i], expect[k].v[i]);
+  }
+  g_hash_table_unref (out);
+  g_hash_table_unref (in);
+  mil_program_free (p);
+  g_free (text);
+  g_free (body);
+  dialect_free (d);
+}
+
 /* ---- errors: each with its file:line:column ---- */
 
 #define HEAD13 "program(1.3)\n[buildInfo = dict<string, string>({{\"k\", \"v\"}})]\n{\n"
@@ -1197,10 +1261,10 @@ main (int argc, char **argv)
     struct {
       const char *name;
       GTestDataFunc fn;
-    } cases[] = { { "conv", test_conv },        { "conv-same", test_conv_same },
-                  { "linear", test_linear },    { "pool-ceil", test_pool_ceil },
-                  { "softmax", test_softmax },  { "image-port", test_image_port },
-                  { "misc-ops", test_misc_ops } };
+    } cases[] = { { "conv", test_conv },         { "conv-same", test_conv_same },
+                  { "linear", test_linear },     { "pool-ceil", test_pool_ceil },
+                  { "softmax", test_softmax },   { "image-port", test_image_port },
+                  { "misc-ops", test_misc_ops }, { "new-ops", test_new_ops } };
     for (gsize k = 0; k < G_N_ELEMENTS (cases); k++) {
       char *path = g_strdup_printf ("/mil/run/%s/%s", dn, cases[k].name);
       g_test_add_data_func (path, GINT_TO_POINTER (v13), cases[k].fn);

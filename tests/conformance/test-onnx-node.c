@@ -450,12 +450,11 @@ out:
   return ok;
 }
 
-/* The whole case, in the child. */
+/* One test_data_set of the case (its inputs are baked into the model). */
 static void
-run_case (const char *dir, const char *name, CaseResult *res)
+run_case_set (const char *dir, const char *set_dir, const char *name, CaseResult *res)
 {
   g_autofree char *model_path = g_build_filename (dir, "model.onnx", NULL);
-  g_autofree char *set_dir = g_build_filename (dir, "test_data_set_0", NULL);
   char *model;
   gsize len;
   GError *error = NULL;
@@ -485,6 +484,11 @@ run_case (const char *dir, const char *name, CaseResult *res)
       goto out;
     }
     bake[i] = !is_float_type (g_array_index (mi.inputs, GraphInput, i).elem_type);
+    if (g_array_index (mi.inputs, GraphInput, i).elem_type == 16) {
+      /* the test data holds bfloat16 as its uint16 bits: not a value we can feed or bake */
+      set_result (res, R_NA, "input %u: bfloat16 is not supported", i);
+      goto out;
+    }
   }
   g = import_baked ((const guint8 *) model, len, &mi, bake, in_pb, name, &error);
   if (!g && error->code == AF_ERROR_UNSUPPORTED && mi.inputs->len > 1) {
@@ -524,6 +528,38 @@ out:
   }
   model_info_clear (&mi);
   g_free (model);
+}
+
+/* The whole case, in the child: every test_data_set_N in turn (each
+ * imported anew, since non-float inputs are baked); the first set that does
+ * not pass gives the case's result, else the worst error of all sets. */
+static void
+run_case (const char *dir, const char *name, CaseResult *res)
+{
+  double worst = -1;
+  guint n_sets = 0;
+  for (;; n_sets++) {
+    g_autofree char *base = g_strdup_printf ("test_data_set_%u", n_sets);
+    g_autofree char *set_dir = g_build_filename (dir, base, NULL);
+    if (!g_file_test (set_dir, G_FILE_TEST_IS_DIR))
+      break;
+    run_case_set (dir, set_dir, name, res);
+    if (res->outcome != R_PASS) {
+      if (n_sets > 0 && res->outcome == R_FAIL) {
+        char r[sizeof res->reason];
+        g_snprintf (r, sizeof r, "%s: %s", base, res->reason);
+        memcpy (res->reason, r, sizeof r);
+      }
+      return;
+    }
+    double w = g_ascii_strtod (res->reason + strlen ("worst |error| / tolerance "), NULL);
+    worst = MAX (worst, w);
+  }
+  if (n_sets == 0) {
+    set_result (res, R_FAIL, "no test_data_set_0 in %s", dir);
+    return;
+  }
+  g_snprintf (res->reason, sizeof res->reason, "worst |error| / tolerance %.2f", worst);
 }
 
 /* Runs the case in a child: a crash or a hang is a failure. */

@@ -89,6 +89,28 @@ build_conv (Ctx *c, AfGraph *g, AfOp op)
 }
 
 static AfTensor *
+build_conv_transpose (Ctx *c, AfGraph *g, AfOp op)
+{
+  AfConvParams p = AF_CONV_PARAMS_INIT;
+  p.groups = (gint64[]){ 1, 1, 2, 3 }[irand (c, 0, 3)];
+  gint64 xs[4] = { irand (c, 1, 2), p.groups * irand (c, 1, 5), irand (c, 1, 9), irand (c, 1, 11) };
+  gint64 o = p.groups * irand (c, 1, 4);
+  gint64 ws[4] = { xs[1], o / p.groups, irand (c, 1, 4), irand (c, 1, 4) };
+  for (int i = 0; i < 2; i++) {
+    p.stride[i] = irand (c, 1, 3);
+    p.dilation[i] = irand (c, 1, 2);
+    /* pads crop at most what leaves one output row / column */
+    gint64 full = (xs[2 + i] - 1) * p.stride[i] + (ws[2 + i] - 1) * p.dilation[i] + 1;
+    p.pad[i] = irand (c, 0, (int) MIN (2, (full - 1) / 2));
+    p.pad[2 + i] = irand (c, 0, (int) MIN (2, (full - 1) / 2));
+  }
+  AfTensor *x = af_input (g, "x", 4, xs);
+  AfTensor *w = weight (c, g, "w", 4, ws, -1, 1);
+  AfTensor *b = irand (c, 0, 1) ? weight (c, g, "b", 1, &o, -1, 1) : NULL;
+  return af_conv_transpose (g, x, w, b, &p);
+}
+
+static AfTensor *
 build_matmul (Ctx *c, AfGraph *g, AfOp op)
 {
   gint64 as[AF_MAX_RANK], bs[AF_MAX_RANK];
@@ -167,6 +189,14 @@ build_unary (Ctx *c, AfGraph *g, AfOp op)
     return af_gelu (g, x);
   case AF_OP_EXP:
     return af_exp (g, x);
+  case AF_OP_HARDSWISH:
+    return af_hardswish (g, x);
+  case AF_OP_FAKE_QUANT: {
+    /* a power-of-two step: x / step and the grid are exact in fp16 */
+    float step = ldexpf (1, irand (c, -6, 0));
+    c->exact = TRUE;
+    return af_fake_quant (g, x, step, frand (c, -4, 0), frand (c, 0, 4));
+  }
   default:
     g_assert_not_reached ();
   }
@@ -264,6 +294,12 @@ build_layout (Ctx *c, AfGraph *g, AfOp op)
   }
   case AF_OP_UPSAMPLE:
     return af_upsample (g, rand_input (c, g, "x", 4, 7, s), irand (c, 1, 3), irand (c, 1, 3));
+  case AF_OP_RESIZE_BILINEAR: {
+    int mode = irand (c, 0, 2);
+    c->exact = FALSE;
+    return af_resize_bilinear (g, rand_input (c, g, "x", 4, 9, s), irand (c, 1, 21),
+                               irand (c, 1, 21), mode == 1, mode == 2);
+  }
   default:
     g_assert_not_reached ();
   }
@@ -354,6 +390,7 @@ static const struct {
   { AF_OP_INPUT, build_input },
   { AF_OP_IMAGE_INPUT, build_input },
   { AF_OP_CONV, build_conv },
+  { AF_OP_CONV_TRANSPOSE, build_conv_transpose },
   { AF_OP_MATMUL, build_matmul },
   { AF_OP_LINEAR, build_matmul },
   { AF_OP_ADD, build_binary },
@@ -370,6 +407,8 @@ static const struct {
   { AF_OP_SILU, build_unary },
   { AF_OP_GELU, build_unary },
   { AF_OP_EXP, build_unary },
+  { AF_OP_HARDSWISH, build_unary },
+  { AF_OP_FAKE_QUANT, build_unary },
   { AF_OP_MEAN, build_reduce },
   { AF_OP_SUM, build_reduce },
   { AF_OP_AMAX, build_reduce },
@@ -382,6 +421,7 @@ static const struct {
   { AF_OP_RESHAPE, build_layout },
   { AF_OP_TRANSPOSE, build_layout },
   { AF_OP_UPSAMPLE, build_layout },
+  { AF_OP_RESIZE_BILINEAR, build_layout },
   { AF_OP_ARGMAX, build_bridge },
   { AF_OP_TOPK, build_bridge },
 };

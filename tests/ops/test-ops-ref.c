@@ -214,6 +214,49 @@ case_conv (AfOp op)
   af_graph_free (g);
 }
 
+/* conv_transpose scatters each pixel's kernel: stride 2 tiles it, stride 1
+ * overlaps and sums, pads crop, groups keep channels apart, bias adds. */
+static void
+case_conv_transpose (AfOp op)
+{
+  AfGraph *g = af_graph_new ("t");
+  AfTensor *x = cst (g, "x", SH (1, 1, 2, 2), F (1, 2, 3, 4));
+  AfTensor *ones = cst (g, "ones", SH (1, 1, 2, 2), F (1, 1, 1, 1));
+  AfAttrs a = attrs (op);
+  a.stride[0] = a.stride[1] = 2;
+  check_ref (node_ok (g, op, &a, SH (1, 1, 4, 4), IN (x, ones)),
+             F (1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4), 0);
+  a = attrs (op);
+  check_ref (node_ok (g, op, &a, SH (1, 1, 3, 3), IN (x, ones)), F (1, 3, 2, 4, 10, 6, 3, 7, 4), 0);
+  /* pads crop [top, left, bottom, right]; the bias is added once per output */
+  AfTensor *b = cst (g, "b", SH (1), F (10));
+  a.pad[0] = 1, a.pad[1] = 0, a.pad[2] = 0, a.pad[3] = 1;
+  check_ref (node_ok (g, op, &a, SH (1, 1, 2, 2), IN (x, ones, b)), F (14, 20, 13, 17), 0);
+  /* an asymmetric kernel shows which way it is laid out: w[0, 0, ky, kx] */
+  AfTensor *k = cst (g, "k", SH (1, 1, 1, 2), F (1, 10));
+  a = attrs (op);
+  check_ref (node_ok (g, op, &a, SH (1, 1, 2, 3), IN (x, k)), F (1, 12, 20, 3, 34, 40), 0);
+  /* dilation 2 spreads the kernel taps */
+  a.dilation[1] = 2;
+  check_ref (node_ok (g, op, &a, SH (1, 1, 2, 4), IN (x, k)), F (1, 2, 10, 20, 3, 4, 30, 40), 0);
+  /* w [C, O/groups, 1, 1]: groups 1 mixes channels, groups 2 keeps them apart */
+  AfTensor *x2 = cst (g, "x2", SH (1, 2, 1, 1), F (1, 2));
+  AfTensor *w2 = cst (g, "w2", SH (2, 2, 1, 1), F (1, 2, 3, 4));
+  a = attrs (op);
+  check_ref (node_ok (g, op, &a, SH (1, 2, 1, 1), IN (x2, w2)), F (7, 10), 0);
+  AfTensor *w3 = cst (g, "w3", SH (2, 1, 1, 1), F (3, 5));
+  a.groups = 2;
+  check_ref (node_ok (g, op, &a, SH (1, 2, 1, 1), IN (x2, w3)), F (3, 10), 0);
+  /* errors: weight channels, pads eating the output, a bias of the wrong size */
+  a = attrs (op);
+  node_err (g, op, &a, AF_ERROR_SHAPE, "input 1 \"w3\"", NULL, IN (x, w3));
+  a.pad[0] = 2, a.pad[2] = 1;
+  node_err (g, op, &a, AF_ERROR_SHAPE, "\"pad\"", NULL, IN (x, ones));
+  a = attrs (op);
+  node_err (g, op, &a, AF_ERROR_SHAPE, "input 2", NULL, IN (x2, w2, b));
+  af_graph_free (g);
+}
+
 /* ---------------------------------------------------------------- matmul */
 
 /* 2-D, rank-1 and broadcast-batch matmuls follow numpy. */
@@ -323,6 +366,8 @@ unary_naive (AfOp op, double x, double lo, double hi)
     return 0.5 * x * (1 + erf (x / sqrt (2)));
   case AF_OP_EXP:
     return exp (x);
+  case AF_OP_HARDSWISH:
+    return x <= -3 ? 0 : x >= 3 ? x : x * (x + 3) / 6;
   default:
     g_assert_not_reached ();
   }
@@ -344,9 +389,32 @@ case_unary (AfOp op)
   check_ref (node_ok (g, op, &a, SH (2, 5), IN (x)), want, 2e-6f);
   if (op == AF_OP_RELU)
     check_ref (node_ok (g, op, &a, SH (2, 5), IN (x)), F (0, 0, 0, 0, 0, 0.25f, 1, 3, 6.5f, 9), 0);
+  if (op == AF_OP_HARDSWISH) /* 0 below -3, x above 3, x (x + 3) / 6 between */
+    check_ref (node_ok (g, op, &a, SH (2, 5), IN (x)),
+               F (0, 0, -1.0f / 3, -0.5f * 2.5f / 6, 0, 0.25f * 3.25f / 6, 4.0f / 6, 3, 6.5f, 9),
+               1e-7f);
   if (op == AF_OP_GELU) /* known values: gelu(1) = 0.8413447, gelu(-1) = -0.1586553 */
     check_ref (node_ok (g, op, &a, SH (1), IN (cst (g, "one", SH (1), F (1)))), F (0.8413447f),
                1e-6f);
+  af_graph_free (g);
+}
+
+/* fake_quant rounds to multiples of step (ties away from zero) and clamps;
+ * a step that is not finite and positive is refused. */
+static void
+case_fake_quant (AfOp op)
+{
+  AfGraph *g = af_graph_new ("t");
+  AfTensor *x = cst (g, "x", SH (2, 4), F (-3, -0.3f, -0.25f, -0.24f, 0.24f, 0.25f, 0.76f, 2.49f));
+  AfAttrs a = attrs (op);
+  a.step = 0.5f, a.min = -1, a.max = 2;
+  check_ref (node_ok (g, op, &a, SH (2, 4), IN (x)), F (-1, -0.5f, -0.5f, 0, 0, 0.5f, 1, 2), 0);
+  a.step = 0;
+  node_err (g, op, &a, AF_ERROR_INVALID, "\"step\"", NULL, IN (x));
+  a.step = NAN;
+  node_err (g, op, &a, AF_ERROR_INVALID, "\"step\"", NULL, IN (x));
+  a.step = 1, a.min = 1, a.max = 0;
+  node_err (g, op, &a, AF_ERROR_INVALID, "\"min\"", NULL, IN (x));
   af_graph_free (g);
 }
 
@@ -592,6 +660,44 @@ case_upsample (AfOp op)
   af_graph_free (g);
 }
 
+/* resize_bilinear in TensorFlow's three coordinate modes, and its errors. */
+static void
+case_resize_bilinear (AfOp op)
+{
+  AfGraph *g = af_graph_new ("t");
+  AfTensor *x = cst (g, "x", SH (1, 1, 2, 2), F (0, 1, 2, 3));
+  AfAttrs a = attrs (op);
+  a.size[0] = a.size[1] = 3;
+  a.align_corners = TRUE; /* grid 0, 0.5, 1 */
+  check_ref (node_ok (g, op, &a, SH (1, 1, 3, 3), IN (x)), F (0, 0.5f, 1, 1, 1.5f, 2, 2, 2.5f, 3),
+             0);
+  a.align_corners = FALSE;
+  a.half_pixel = TRUE; /* (i + 0.5) / 2 - 0.5, clamped: 0, 0.25, 0.75, 1 */
+  a.size[0] = a.size[1] = 4;
+  float hp[4] = { 0, 0.25f, 0.75f, 1 }, want[16];
+  for (int y = 0; y < 4; y++)
+    for (int i = 0; i < 4; i++)
+      want[y * 4 + i] = 2 * hp[y] + hp[i];
+  check_ref (node_ok (g, op, &a, SH (1, 1, 4, 4), IN (x)), want, 0);
+  a.half_pixel = FALSE; /* asymmetric: i / 2, clamped: 0, 0.5, 1, 1 */
+  a.size[0] = 1;
+  check_ref (node_ok (g, op, &a, SH (1, 1, 1, 4), IN (x)), F (0, 0.5f, 1, 1), 0);
+  /* downscaling by 2 in half_pixel mode averages 2x2 blocks */
+  AfTensor *big = cst (g, "big", SH (1, 2, 2, 4), NULL);
+  a.half_pixel = TRUE;
+  a.size[0] = 1, a.size[1] = 2;
+  check_ref (node_ok (g, op, &a, SH (1, 2, 1, 2), IN (big)), F (2.5f, 4.5f, 10.5f, 12.5f), 0);
+  a.align_corners = TRUE;
+  node_err (g, op, &a, AF_ERROR_INVALID, "\"align_corners\"", "\"half_pixel\"", IN (x));
+  a = attrs (op);
+  a.size[0] = 0, a.size[1] = 2;
+  node_err (g, op, &a, AF_ERROR_INVALID, "\"size\"", NULL, IN (x));
+  AfTensor *v = cst (g, "v", SH (4), NULL);
+  a.size[0] = 2;
+  node_err (g, op, &a, AF_ERROR_SHAPE, "input 0 \"v\"", "rank 4", IN (v));
+  af_graph_free (g);
+}
+
 /* ---------------------------------------------------------------- bridge */
 
 /* argmax returns the first index of the maximum as a value, keepdims both ways. */
@@ -636,6 +742,7 @@ static const OpCase op_cases[] = {
   { AF_OP_INPUT, case_input },
   { AF_OP_IMAGE_INPUT, case_image_input },
   { AF_OP_CONV, case_conv },
+  { AF_OP_CONV_TRANSPOSE, case_conv_transpose },
   { AF_OP_MATMUL, case_matmul },
   { AF_OP_LINEAR, case_linear },
   { AF_OP_ADD, case_binary },
@@ -652,6 +759,8 @@ static const OpCase op_cases[] = {
   { AF_OP_SILU, case_unary },
   { AF_OP_GELU, case_unary },
   { AF_OP_EXP, case_unary },
+  { AF_OP_HARDSWISH, case_unary },
+  { AF_OP_FAKE_QUANT, case_fake_quant },
   { AF_OP_MEAN, case_reduce },
   { AF_OP_SUM, case_reduce },
   { AF_OP_AMAX, case_reduce },
@@ -664,6 +773,7 @@ static const OpCase op_cases[] = {
   { AF_OP_RESHAPE, case_reshape },
   { AF_OP_TRANSPOSE, case_transpose },
   { AF_OP_UPSAMPLE, case_upsample },
+  { AF_OP_RESIZE_BILINEAR, case_resize_bilinear },
   { AF_OP_ARGMAX, case_argmax },
   { AF_OP_TOPK, case_topk },
 };

@@ -29,8 +29,16 @@ enum {
   RESHAPE = 22,
   SOFTMAX = 25,
   PAD = 34,
-  RESIZE_NN = 97
+  RESIZE_BILINEAR = 23,
+  PRELU = 54,
+  MEAN = 40,
+  ARG_MAX = 56,
+  TRANSPOSE_CONV = 67,
+  RESIZE_NN = 97,
+  QUANTIZE = 114,
+  HARD_SWISH = 117
 };
+enum { TB_I64 = 4 };
 enum { SAME = 0, VALID = 1 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -774,6 +782,330 @@ test_image_input (void)
   af_graph_free (g);
 }
 
+/* ---------------------------------------------------------------- quantized, new ops */
+
+static void assert_import_error (GBytes *model, int code, const char *const *needles);
+
+/* A uint8 input's quantization (scale 0.5, zero point 10): a plain input
+ * gets the real value 0.5 (q - 10); an image port gets it as its per-channel
+ * scale / bias, composed with the import options (pixel -> q). */
+static GBytes *
+quant_input_model (int channels)
+{
+  Tb *b = tb_new ();
+  int xs[] = { 1, 2, 2, channels };
+  int x = tb_tensor (b, "q", 4, xs, TB_U8, NULL, 0), y = tb_act (b, "y", 4, xs);
+  tb_quant (b, x, 1, (const float[]){ 0.5f }, (const gint64[]){ 10 }, 0);
+  tb_op (b, RELU, 1, &x, y, 0, NULL);
+  tb_input (b, x);
+  tb_output (b, y);
+  return tb_finish (b);
+}
+
+static void
+test_quantized_input (void)
+{
+  g_autoptr (GBytes) model = quant_input_model (1);
+  float q[] = { 0, 10, 12, 30 }, out[4], want[] = { 0, 0, 1, 10 };
+  const float *ins[] = { q };
+  run (model, 1, ins, out, 4);
+  assert_close (out, want, 4);
+
+  g_autoptr (GBytes) rgb = quant_input_model (3);
+  AfImportOptions opts = AF_IMPORT_OPTIONS_INIT;
+  opts.image = TRUE;
+  opts.bias[1] = 4; /* pixel + 4 is the stored value of channel 1 */
+  GError *error = NULL;
+  gsize len;
+  const guint8 *data = g_bytes_get_data (rgb, &len);
+  AfGraph *g = af_graph_import_tflite_from_data (data, len, "q.tflite", &opts, &error);
+  g_assert_no_error (error);
+  AfModel *m = af_compile (g, NULL, &error);
+  g_assert_no_error (error);
+  AfTensorInfo in;
+  af_model_input_info (m, 0, &in);
+  g_assert_true (in.is_image);
+  for (int c = 0; c < 3; c++) {
+    g_assert_cmpfloat (in.scale[c], ==, 0.5f);
+    g_assert_cmpfloat (in.bias[c], ==, c == 1 ? -3.0f : -5.0f);
+  }
+  af_model_free (m);
+  af_graph_free (g);
+}
+
+/* QUANTIZE to uint8 (scale 0.25, zero point 128) then DEQUANTIZE: values
+ * come back rounded to multiples of 0.25 and clamped to [-32, 31.75]. */
+static void
+test_requantize (void)
+{
+  Tb *b = tb_new ();
+  int xs[] = { 1, 6 };
+  int x = tb_act (b, "x", 2, xs), y = tb_act (b, "y", 2, xs);
+  int q = tb_tensor (b, "q", 2, xs, TB_U8, NULL, 0);
+  tb_quant (b, q, 1, (const float[]){ 0.25f }, (const gint64[]){ 128 }, 0);
+  tb_op (b, QUANTIZE, 1, &x, q, 0, NULL);
+  tb_op (b, DEQ, 1, &q, y, 0, NULL);
+  tb_input (b, x);
+  tb_output (b, y);
+  g_autoptr (GBytes) model = tb_finish (b);
+  float xv[] = { 0.1f, 0.13f, -40, 40, -0.3f, 7.9f }, out[6];
+  const float *ins[] = { xv };
+  run (model, 1, ins, out, 6);
+  float want[] = { 0, 0.25f, -32, 31.75f, -0.25f, 8 };
+  for (int i = 0; i < 6; i++)
+    g_assert_cmpfloat (out[i], ==, want[i]);
+}
+
+/* MEAN over H, W (keep_dims both ways), over C, and over W alone (the
+ * NHWC route); ARG_MAX over C to an int64 tensor; both against naive NHWC. */
+static void
+test_mean_argmax (void)
+{
+  float xv[12];
+  fill (xv, 12, 31);
+  const float *ins[] = { xv };
+  struct {
+    int n_axes, axes[2], keep, rank, shape[4];
+  } cases[] = {
+    { 2, { 1, 2 }, 0, 2, { 1, 3 } },    { 2, { 1, 2 }, 1, 4, { 1, 1, 1, 3 } },
+    { 1, { 3 }, 0, 3, { 1, 2, 2 } },    { 1, { -2 }, 0, 3, { 1, 2, 3 } },
+    { 1, { 2 }, 1, 4, { 1, 2, 1, 3 } },
+  };
+  for (guint k = 0; k < G_N_ELEMENTS (cases); k++) {
+    Tb *b = tb_new ();
+    int xs[] = { 1, 2, 2, 3 }, as[] = { cases[k].n_axes };
+    int x = tb_act (b, "x", 4, xs), y = tb_act (b, "y", cases[k].rank, cases[k].shape);
+    int in[] = { x, tb_const_i32 (b, "axes", 1, as, cases[k].axes) };
+    FbwObj *o = tb_options (b);
+    fbw_i8 (o, 0, cases[k].keep);
+    tb_op (b, MEAN, 2, in, y, 27, o);
+    tb_input (b, x);
+    tb_output (b, y);
+    g_autoptr (GBytes) model = tb_finish (b);
+    float want[12] = { 0 }, out[12];
+    gboolean red[4] = { FALSE };
+    for (int a = 0; a < cases[k].n_axes; a++)
+      red[(cases[k].axes[a] + 4) % 4] = TRUE;
+    int n_out = 1, count = 1, dims[4] = { 1, 2, 2, 3 };
+    for (int d = 0; d < 4; d++)
+      red[d] ? (count *= dims[d]) : (n_out *= dims[d]);
+    for (int h = 0; h < 2; h++) /* the output index in NHWC order of kept dims */
+      for (int w = 0; w < 2; w++)
+        for (int c = 0; c < 3; c++) {
+          int idx = 0, i[4] = { 0, h, w, c };
+          for (int d = 1; d < 4; d++)
+            if (!red[d])
+              idx = idx * dims[d] + i[d];
+          want[idx] += xv[(h * 2 + w) * 3 + c] / count;
+        }
+    run (model, 1, ins, out, n_out);
+    assert_close (out, want, n_out);
+  }
+  Tb *b = tb_new ();
+  int xs[] = { 1, 2, 2, 3 }, ys[] = { 1, 2, 2 }, one[] = { 1 };
+  int x = tb_act (b, "x", 4, xs), y = tb_tensor (b, "idx", 3, ys, TB_I64, NULL, 0);
+  int in[] = { x, tb_const_i32 (b, "axis", 1, one, (const gint32[]){ 3 }) };
+  tb_op (b, ARG_MAX, 2, in, y, 40, tb_options (b));
+  tb_input (b, x);
+  tb_output (b, y);
+  g_autoptr (GBytes) model = tb_finish (b);
+  float out[4];
+  run (model, 1, ins, out, 4);
+  for (int p = 0; p < 4; p++) {
+    int best = 0;
+    for (int c = 1; c < 3; c++)
+      if (xv[p * 3 + c] > xv[p * 3 + best])
+        best = c;
+    g_assert_cmpfloat (out[p], ==, best);
+  }
+}
+
+/* RESIZE_BILINEAR 2x2 -> 3x3 with align_corners, -> 4x4 with
+ * half_pixel_centers; HARD_SWISH on values around its kinks. */
+static void
+test_resize_bilinear_hard_swish (void)
+{
+  for (int mode = 0; mode < 2; mode++) {
+    Tb *b = tb_new ();
+    int n = mode ? 4 : 3;
+    int xs[] = { 1, 2, 2, 1 }, ys[] = { 1, n, n, 1 }, ss[] = { 2 };
+    gint32 size[] = { n, n };
+    int x = tb_act (b, "x", 4, xs), y = tb_act (b, "y", 4, ys);
+    int in[] = { x, tb_const_i32 (b, "size", 1, ss, size) };
+    FbwObj *o = tb_options (b);
+    fbw_i8 (o, mode ? 3 : 2, 1);
+    tb_op (b, RESIZE_BILINEAR, 2, in, y, 15, o);
+    tb_input (b, x);
+    tb_output (b, y);
+    g_autoptr (GBytes) model = tb_finish (b);
+    float xv[] = { 0, 1, 2, 3 }, out[16], want[16];
+    float g3[] = { 0, 0.5f, 1 }, g4[] = { 0, 0.25f, 0.75f, 1 }, *gr = mode ? g4 : g3;
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < n; j++)
+        want[i * n + j] = 2 * gr[i] + gr[j];
+    const float *ins[] = { xv };
+    run (model, 1, ins, out, n * n);
+    assert_close (out, want, n * n);
+  }
+  Tb *b = tb_new ();
+  int xs[] = { 1, 6 };
+  int x = tb_act (b, "x", 2, xs), y = tb_act (b, "y", 2, xs);
+  tb_op (b, HARD_SWISH, 1, &x, y, 0, NULL);
+  tb_input (b, x);
+  tb_output (b, y);
+  g_autoptr (GBytes) model = tb_finish (b);
+  float xv[] = { -4, -3, -1, 0, 1.5f, 5 }, out[6], want[] = { 0, 0, -1.0f / 3, 0, 1.125f, 5 };
+  const float *ins[] = { xv };
+  run (model, 1, ins, out, 6);
+  assert_close (out, want, 6);
+}
+
+/* Transposed convs with OHWI weights [2, 2, 2, 1] (output channel 0 all
+ * twos, 1 all ones) against a naive scatter: TRANSPOSE_CONV stride 2 SAME
+ * tiles each pixel; MediaPipe's Convolution2DTransposeBias (padding and
+ * strides in custom_options) with strides h 1, w 2 overlaps rows and crops
+ * the odd extra row at the end (TFLite's SAME), plus its bias. */
+static void
+test_transpose_conv (void)
+{
+  for (int custom = 0; custom < 2; custom++) {
+    Tb *b = tb_new ();
+    int sh = custom ? 1 : 2, sw = 2, OH = 2 * sh, OW = 4;
+    int xs[] = { 1, 2, 2, 1 }, ws[] = { 2, 2, 2, 1 }, ys[] = { 1, OH, OW, 2 }, s4[] = { 4 };
+    int bs[] = { 2 };
+    float w[] = { 2, 2, 2, 2, 1, 1, 1, 1 }, bias[] = { 10, 20 };
+    gint32 shape[] = { 1, OH, OW, 2 };
+    int x = tb_act (b, "x", 4, xs), y = tb_act (b, "y", 4, ys);
+    int wt = tb_const_f32 (b, "w", 4, ws, w), bt = tb_const_f32 (b, "b", 1, bs, bias);
+    if (custom) {
+      gint32 opts[] = { GINT32_TO_LE (1), GINT32_TO_LE (sw), GINT32_TO_LE (sh) };
+      int in[] = { x, wt, bt };
+      tb_custom_op (b, "Convolution2DTransposeBias", 3, in, y, opts, sizeof opts);
+    } else {
+      int in[] = { tb_const_i32 (b, "shape", 1, s4, shape), wt, x };
+      FbwObj *o = tb_options (b);
+      fbw_i8 (o, 0, SAME);
+      fbw_i32 (o, 1, sw);
+      fbw_i32 (o, 2, sh);
+      tb_op (b, TRANSPOSE_CONV, 3, in, y, 49, o);
+    }
+    tb_input (b, x);
+    tb_output (b, y);
+    g_autoptr (GBytes) model = tb_finish (b);
+    float xv[] = { 1, 2, 3, 4 }, out[32], want[32] = { 0 };
+    const float *ins[] = { xv };
+    run (model, 1, ins, out, OH * OW * 2);
+    /* SAME: total = (in - 1) * stride + k - out, half of it (rounded down) before */
+    int pt = ((2 - 1) * sh + 2 - OH) / 2, pl = ((2 - 1) * sw + 2 - OW) / 2;
+    for (int i = 0; i < OH * OW * 2; i++)
+      want[i] = custom ? bias[i % 2] : 0;
+    for (int iy = 0; iy < 2; iy++)
+      for (int ix = 0; ix < 2; ix++)
+        for (int ky = 0; ky < 2; ky++)
+          for (int kx = 0; kx < 2; kx++) {
+            int oy = iy * sh - pt + ky, ox = ix * sw - pl + kx;
+            if (oy < 0 || oy >= OH || ox < 0 || ox >= OW)
+              continue;
+            for (int o = 0; o < 2; o++)
+              want[(oy * OW + ox) * 2 + o] += xv[iy * 2 + ix] * w[o * 4 + ky * 2 + kx];
+          }
+    for (int i = 0; i < OH * OW * 2; i++)
+      g_assert_cmpfloat (out[i], ==, want[i]);
+  }
+}
+
+/* PRELU with a per-channel alpha [1, 1, 2] (NHWC broadcasting): x for x > 0,
+ * alpha[c] * x below. */
+static void
+test_prelu (void)
+{
+  Tb *b = tb_new ();
+  int xs[] = { 1, 1, 2, 2 }, as[] = { 1, 1, 2 };
+  float alpha[] = { 0.125f, 2 };
+  int x = tb_act (b, "x", 4, xs), y = tb_act (b, "y", 4, xs);
+  int in[] = { x, tb_const_f32 (b, "alpha", 3, as, alpha) };
+  tb_op (b, PRELU, 2, in, y, 0, NULL);
+  tb_input (b, x);
+  tb_output (b, y);
+  g_autoptr (GBytes) model = tb_finish (b);
+  float xv[] = { -1, -2, 3, -4 }, out[4], want[] = { -0.125f, -4, 3, -8 };
+  const float *ins[] = { xv };
+  run (model, 1, ins, out, 4);
+  for (int i = 0; i < 4; i++)
+    g_assert_cmpfloat (out[i], ==, want[i]);
+}
+
+/* The new parsing paths refuse bad fields by name: short or unknown
+ * custom_options, an out-of-range MEAN axis, both resize modes, a
+ * per-channel quantized input. */
+static void
+test_new_op_errors (void)
+{
+  int xs[] = { 1, 2, 2, 1 }, ws[] = { 1, 2, 2, 1 }, ys[] = { 1, 4, 4, 1 }, one[] = { 1 };
+  float w[] = { 1, 1, 1, 1 };
+  for (int k = 0; k < 2; k++) {
+    Tb *b = tb_new ();
+    int x = tb_act (b, "x", 4, xs), y = tb_act (b, "y", 4, ys);
+    int in[] = { x, tb_const_f32 (b, "w", 4, ws, w), tb_const_f32 (b, "b", 1, one, w) };
+    gint32 opts[] = { GINT32_TO_LE (3), GINT32_TO_LE (2), GINT32_TO_LE (2) };
+    tb_custom_op (b, "Convolution2DTransposeBias", 3, in, y, opts, k ? sizeof opts : 8);
+    tb_input (b, x);
+    tb_output (b, y);
+    g_autoptr (GBytes) model = tb_finish (b);
+    const char *needles[] = { "operators[0] (Convolution2DTransposeBias)", "custom_options",
+                              k ? "padding 3" : "8 bytes", NULL };
+    assert_import_error (model, k ? AF_ERROR_UNSUPPORTED : AF_ERROR_INVALID, needles);
+  }
+  {
+    Tb *b = tb_new ();
+    int x = tb_act (b, "x", 4, xs), y = tb_act (b, "y", 4, xs);
+    tb_custom_op (b, "MyOwnOp", 1, &x, y, NULL, 0);
+    tb_input (b, x);
+    tb_output (b, y);
+    g_autoptr (GBytes) model = tb_finish (b);
+    const char *needles[] = { "custom operator \"MyOwnOp\"", NULL };
+    assert_import_error (model, AF_ERROR_UNSUPPORTED, needles);
+  }
+  {
+    Tb *b = tb_new ();
+    int x = tb_act (b, "x", 4, xs), y = tb_act (b, "y", 4, xs);
+    int in[] = { x, tb_const_i32 (b, "axes", 1, one, (const gint32[]){ 4 }) };
+    tb_op (b, MEAN, 2, in, y, 27, tb_options (b));
+    tb_input (b, x);
+    tb_output (b, y);
+    g_autoptr (GBytes) model = tb_finish (b);
+    const char *needles[] = { "operators[0] (MEAN)", "input 1 \"axes\"", "axis 4", NULL };
+    assert_import_error (model, AF_ERROR_INVALID, needles);
+  }
+  {
+    Tb *b = tb_new ();
+    int ss[] = { 2 };
+    int x = tb_act (b, "x", 4, xs), y = tb_act (b, "y", 4, ys);
+    int in[] = { x, tb_const_i32 (b, "size", 1, ss, (const gint32[]){ 4, 4 }) };
+    FbwObj *o = tb_options (b);
+    fbw_i8 (o, 2, 1);
+    fbw_i8 (o, 3, 1);
+    tb_op (b, RESIZE_BILINEAR, 2, in, y, 15, o);
+    tb_input (b, x);
+    tb_output (b, y);
+    g_autoptr (GBytes) model = tb_finish (b);
+    const char *needles[] = { "RESIZE_BILINEAR", "align_corners", "half_pixel_centers", NULL };
+    assert_import_error (model, AF_ERROR_INVALID, needles);
+  }
+  {
+    Tb *b = tb_new ();
+    int qs[] = { 1, 2, 2, 2 };
+    int x = tb_tensor (b, "q", 4, qs, TB_U8, NULL, 0), y = tb_act (b, "y", 4, qs);
+    tb_quant (b, x, 2, (const float[]){ 0.5f, 0.25f }, (const gint64[]){ 0, 0 }, 3);
+    tb_op (b, RELU, 1, &x, y, 0, NULL);
+    tb_input (b, x);
+    tb_output (b, y);
+    g_autoptr (GBytes) model = tb_finish (b);
+    const char *needles[] = { "input tensor 0 \"q\"", "per-channel", NULL };
+    assert_import_error (model, AF_ERROR_UNSUPPORTED, needles);
+  }
+}
+
 /* ---------------------------------------------------------------- errors */
 
 static void
@@ -869,6 +1201,66 @@ seed_model (void)
   return tb_finish (b);
 }
 
+/* A quantized model through the newer mappings: a uint8 input, uint8
+ * weights, requantized activations, MediaPipe's transposed conv, RESIZE_BILINEAR,
+ * HARD_SWISH, MEAN, ARG_MAX to int64 (the second fuzz seed). */
+static GBytes *
+seed_model_quant (void)
+{
+  Tb *b = tb_new ();
+  int xs[] = { 1, 4, 4, 2 }, ws[] = { 3, 1, 1, 2 }, cs[] = { 1, 4, 4, 3 }, bs[] = { 3 };
+  int ts[] = { 1, 8, 8, 3 }, tw[] = { 3, 2, 2, 3 }, rs[] = { 1, 6, 6, 3 }, ms[] = { 1, 1, 1, 3 };
+  int as[] = { 1, 6, 6 }, two[] = { 2 }, one[] = { 1 };
+  guint8 w[6] = { 0, 255, 128, 7, 200, 50 };
+  float bias[3] = { 0.5f, -0.5f, 1 }, tf[36];
+  fill (tf, 36, 23);
+  int x = tb_tensor (b, "x", 4, xs, TB_U8, NULL, 0);
+  tb_quant (b, x, 1, (const float[]){ 0.0078125f }, (const gint64[]){ 128 }, 0);
+  int wq = tb_tensor (b, "w", 4, ws, TB_U8, w, sizeof w);
+  tb_quant (b, wq, 1, (const float[]){ 0.01f }, (const gint64[]){ 120 }, 0);
+  int c = tb_tensor (b, "c", 4, cs, TB_U8, NULL, 0);
+  tb_quant (b, c, 1, (const float[]){ 0.05f }, (const gint64[]){ 100 }, 0);
+  int in1[] = { x, wq, tb_const_f32 (b, "b", 1, bs, bias) };
+  tb_op (b, CONV, 3, in1, c, 1, conv_options (b, SAME, 1, 1, 0, FALSE, 0));
+  int t = tb_act (b, "t", 4, ts);
+  int in2[] = { c, tb_const_f32 (b, "tw", 4, tw, tf), tb_const_f32 (b, "tb", 1, bs, bias) };
+  gint32 opts[] = { GINT32_TO_LE (1), GINT32_TO_LE (2), GINT32_TO_LE (2) };
+  tb_custom_op (b, "Convolution2DTransposeBias", 3, in2, t, opts, sizeof opts);
+  int r = tb_act (b, "r", 4, rs), h = tb_act (b, "h", 4, rs), m = tb_act (b, "m", 4, ms);
+  int in3[] = { t, tb_const_i32 (b, "size", 1, two, (const gint32[]){ 6, 6 }) };
+  FbwObj *o = tb_options (b);
+  fbw_i8 (o, 3, 1);
+  tb_op (b, RESIZE_BILINEAR, 2, in3, r, 15, o);
+  tb_op (b, HARD_SWISH, 1, &r, h, 0, NULL);
+  int in4[] = { h, tb_const_i32 (b, "axes", 1, two, (const gint32[]){ 1, 2 }) };
+  o = tb_options (b);
+  fbw_i8 (o, 0, 1);
+  tb_op (b, MEAN, 2, in4, m, 27, o);
+  int a = tb_tensor (b, "argmax", 3, as, TB_I64, NULL, 0);
+  int in5[] = { h, tb_const_i32 (b, "axis", 1, one, (const gint32[]){ -1 }) };
+  tb_op (b, ARG_MAX, 2, in5, a, 40, tb_options (b));
+  tb_input (b, x);
+  tb_output (b, m);
+  tb_output (b, a);
+  return tb_finish (b);
+}
+
+/* The quantized seed imports, compiles and runs. */
+static void
+test_seed_quant (void)
+{
+  GBytes *model = seed_model_quant ();
+  GError *error = NULL;
+  AfGraph *g = import (model, &error);
+  g_assert_no_error (error);
+  AfModel *m = af_compile (g, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (af_model_n_outputs (m), ==, 2);
+  af_model_free (m);
+  af_graph_free (g);
+  g_bytes_unref (model);
+}
+
 /* Imports @data; a graph that comes out must also compile or fail cleanly. */
 static void
 try_import (const guint8 *data, gsize len)
@@ -889,11 +1281,11 @@ try_import (const guint8 *data, gsize len)
   af_graph_free (g);
 }
 
-/* The seed imports; every truncation is rejected cleanly. */
+/* Both seeds import; every truncation is rejected cleanly. */
 static void
-test_truncated (void)
+test_truncated (gconstpointer quant)
 {
-  g_autoptr (GBytes) model = seed_model ();
+  g_autoptr (GBytes) model = quant ? seed_model_quant () : seed_model ();
   gsize len;
   const guint8 *data = g_bytes_get_data (model, &len);
   GError *error = NULL;
@@ -907,11 +1299,12 @@ test_truncated (void)
   }
 }
 
-/* Every byte flipped (three ways) imports or fails cleanly, never crashes. */
+/* Every byte of both seeds flipped (three ways) imports or fails cleanly,
+ * never crashes. */
 static void
-test_flipped_bytes (void)
+test_flipped_bytes (gconstpointer quant)
 {
-  g_autoptr (GBytes) model = seed_model ();
+  g_autoptr (GBytes) model = quant ? seed_model_quant () : seed_model ();
   gsize len;
   const guint8 *data = g_bytes_get_data (model, &len);
   guint8 *copy = g_memdup2 (data, len);
@@ -992,7 +1385,7 @@ test_hostile_buffers (void)
 static int
 write_corpus (const char *dir)
 {
-  GBytes *seeds[] = { seed_model () };
+  GBytes *seeds[] = { seed_model (), seed_model_quant () };
   for (guint i = 0; i < G_N_ELEMENTS (seeds); i++) {
     g_autofree char *name = g_strdup_printf ("seed-%u.tflite", i);
     g_autofree char *path = g_build_filename (dir, name, NULL);
@@ -1029,10 +1422,20 @@ main (int argc, char **argv)
   g_test_add_func ("/tflite/quantized-weights", test_quantized_weights);
   g_test_add_func ("/tflite/quantized-weights/per-channel", test_quantized_per_channel);
   g_test_add_func ("/tflite/image-input", test_image_input);
+  g_test_add_func ("/tflite/quantized-input", test_quantized_input);
+  g_test_add_func ("/tflite/requantize", test_requantize);
+  g_test_add_func ("/tflite/mean-argmax", test_mean_argmax);
+  g_test_add_func ("/tflite/resize-bilinear-hard-swish", test_resize_bilinear_hard_swish);
+  g_test_add_func ("/tflite/transpose-conv", test_transpose_conv);
+  g_test_add_func ("/tflite/prelu", test_prelu);
+  g_test_add_func ("/tflite/errors/new-ops", test_new_op_errors);
+  g_test_add_func ("/tflite/seed-quant", test_seed_quant);
   g_test_add_func ("/tflite/errors/unsupported-op", test_unsupported_op);
   g_test_add_func ("/tflite/errors/unsupported-options", test_unsupported_options);
-  g_test_add_func ("/tflite/malformed/truncated", test_truncated);
-  g_test_add_func ("/tflite/malformed/flipped-bytes", test_flipped_bytes);
+  g_test_add_data_func ("/tflite/malformed/truncated", NULL, test_truncated);
+  g_test_add_data_func ("/tflite/malformed/truncated-quant", "q", test_truncated);
+  g_test_add_data_func ("/tflite/malformed/flipped-bytes", NULL, test_flipped_bytes);
+  g_test_add_data_func ("/tflite/malformed/flipped-bytes-quant", "q", test_flipped_bytes);
   g_test_add_func ("/tflite/malformed/hostile-buffers", test_hostile_buffers);
   return g_test_run ();
 }

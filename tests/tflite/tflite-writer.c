@@ -370,6 +370,28 @@ tb_op (Tb *b, int code, int n_in, const int *in, int out, int opt_type, FbwObj *
 }
 
 void
+tb_custom_op (Tb *b, const char *name, int n_in, const int *in, int out, const void *custom,
+              gsize len)
+{
+  int code = 32; /* CUSTOM */
+  guint idx = b->code_list->len;
+  g_array_append_val (b->code_list, code);
+  FbwObj *oc = fbw_table (b->w);
+  fbw_i8 (oc, 0, 32);
+  fbw_ref (oc, 1, fbw_string (b->w, name));
+  fbw_i32 (oc, 2, 1);
+  fbw_i32 (oc, 3, 32);
+  fbw_refs_add (b->codes, oc);
+  FbwObj *op = fbw_table (b->w);
+  fbw_i32 (op, 0, idx);
+  fbw_ref (op, 1, fbw_vec (b->w, 4, n_in, in));
+  fbw_ref (op, 2, fbw_vec (b->w, 4, 1, &out));
+  if (custom)
+    fbw_ref (op, 5, fbw_vec (b->w, 1, len, custom));
+  fbw_refs_add (b->ops, op);
+}
+
+void
 tb_input (Tb *b, int t)
 {
   gint32 v = t;

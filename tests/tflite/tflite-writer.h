@@ -51,6 +51,10 @@ FbwObj *tb_options (Tb *b);
 /* An operator with builtin @code; @opt_type / @opt the BuiltinOptions (0 /
  * NULL for none). An input of -1 is an absent optional input. */
 void tb_op (Tb *b, int code, int n_in, const int *in, int out, int opt_type, FbwObj *opt);
+/* A custom operator @name (its own operator code) with @len bytes of
+ * custom_options (copied; none when NULL). */
+void tb_custom_op (Tb *b, const char *name, int n_in, const int *in, int out, const void *custom,
+                   gsize len);
 void tb_input (Tb *b, int t);
 void tb_output (Tb *b, int t);
 /* Serializes the model and frees @b. Returns (transfer full) the bytes. */

@@ -149,6 +149,15 @@ af_ane_caps_accepts (const AfNode *n, const AfAneLimits *lim, char **reason)
   switch (n->op) {
   case AF_OP_CONV:
     return af_caps_conv (n, lim, reason);
+  case AF_OP_CONV_TRANSPOSE:
+    for (guint i = 1; i < n->n_in; i++)
+      if (n->in[i]->kind != AF_VALUE_CONST) {
+        *reason = g_strdup_printf ("conv_transpose input %u \"%s\" is not a constant (MIL "
+                                   "conv_transpose takes const weight and bias)",
+                                   i, n->in[i]->name);
+        return FALSE;
+      }
+    return af_caps_conv (n, lim, reason);
   case AF_OP_MAX_POOL:
   case AF_OP_AVG_POOL:
     return af_caps_pool (n, lim, reason);

@@ -5,11 +5,16 @@
  * with their argument names:
  *   conv -> conv (weight [Cout, Cin/groups, kH, kW], pad_type "custom",
  *           pad [top, bottom, left, right], strides, dilations, groups)
+ *   conv_transpose -> conv_transpose (weight [Cin, Cout/groups, kH, kW],
+ *           const bias, the same pad arguments)
  *   linear -> linear (constant weight [N, K]), else matmul(transpose_y) + add
  *   matmul -> matmul; add sub mul div maximum minimum -> add sub mul
  *           real_div maximum minimum; relu sigmoid tanh silu exp -> same;
  *           gelu -> gelu(mode "EXACT"); relu6 / clip -> clip (or maximum /
- *           minimum when one bound is infinite)
+ *           minimum when one bound is infinite); hardswish -> mul(x,
+ *           sigmoid_hard(x, alpha 1/6, beta 1/2)); fake_quant -> mul by
+ *           1/step, round (ties to even, where the reference rounds them
+ *           away from zero), mul by step, clip
  *   sum / mean over K > AF_ANE_NARROW_REDUCE_K elements -> matmul against a
  *           ones vector [K, 1] (MIL reduce_sum accumulates in fp16 on the
  *           ANE; matmul accumulates wide), then real_div by K for the mean;
@@ -18,7 +23,9 @@
  *   max_pool / avg_pool -> max_pool / avg_pool (ceil_mode as extra
  *           bottom/right padding); global pooling -> the reductions
  *   concat reshape transpose -> concat reshape transpose; upsample ->
- *           upsample_nearest_neighbor
+ *           upsample_nearest_neighbor; resize_bilinear -> resize_bilinear
+ *           (sampling_mode STRICT_ALIGN_CORNERS for align_corners,
+ *           UNALIGN_CORNERS for half_pixel, else DEFAULT: TF's asymmetric)
  *   image_input -> cast (uint8 -> fp16) -> mul (per-channel scale) -> add
  *           (per-channel bias); on ios16, whose cast takes no uint8, the port
  *           is fp16 holding the pixel values (exact) and the program starts
@@ -247,6 +254,33 @@ af_lower_conv (AfLower *L, const AfNode *n)
   af_bind (L, n, add->var);
 }
 
+/* conv_transpose: weight and bias are constants (caps.c). */
+static void
+af_lower_conv_transpose (AfLower *L, const AfNode *n)
+{
+  const char *base = n->out->name;
+  const gint64 *a = n->attrs.pad;             /* top, left, bottom, right */
+  gint64 pad[4] = { a[0], a[2], a[1], a[3] }; /* MIL: top, bottom, left, right */
+  const char *x = af_value (L, n->in[0]), *w = af_value (L, n->in[1]);
+  const char *b = n->n_in > 2 ? af_value (L, n->in[2]) : NULL;
+  const char *strides = af_const_i32s (L, base, "strides", 2, n->attrs.stride);
+  const char *pad_type = af_const_str (L, base, "pad_type", "custom");
+  const char *padv = af_const_i32s (L, base, "pad", 4, pad);
+  const char *dil = af_const_i32s (L, base, "dilations", 2, n->attrs.dilation);
+  const char *groups = af_const_i32 (L, base, "groups", n->attrs.groups);
+  AfMilOp *o = af_emit_node (L, n, "conv_transpose");
+  af_arg (o, "x", x);
+  af_arg (o, "weight", w);
+  if (b)
+    af_arg (o, "bias", b);
+  af_arg (o, "strides", strides);
+  af_arg (o, "pad_type", pad_type);
+  af_arg (o, "pad", padv);
+  af_arg (o, "dilations", dil);
+  af_arg (o, "groups", groups);
+  af_bind (L, n, o->var);
+}
+
 static void
 af_lower_linear (AfLower *L, const AfNode *n)
 {
@@ -348,6 +382,49 @@ af_lower_unary (AfLower *L, const AfNode *n)
   if (n->op == AF_OP_RELU6 || n->op == AF_OP_CLIP) {
     gboolean six = n->op == AF_OP_RELU6;
     af_lower_clip (L, n, six ? 0.0f : n->attrs.min, six ? 6.0f : n->attrs.max);
+    return;
+  }
+  if (n->op == AF_OP_FAKE_QUANT) {
+    const char *base = n->out->name, *x = af_value (L, n->in[0]);
+    const char *inv = af_const_half (L, base, "inv_step", 1.0f / n->attrs.step);
+    const char *step = af_const_half (L, base, "step", n->attrs.step);
+    const char *lo = af_const_half (L, base, "alpha", n->attrs.min);
+    const char *hi = af_const_half (L, base, "beta", n->attrs.max);
+    AfMilType t;
+    af_mil_type_of (&t, &n->out->shape);
+    g_autofree char *n1 = af_sub_name (base, "scaled");
+    g_autofree char *n2 = af_sub_name (base, "rounded");
+    g_autofree char *n3 = af_sub_name (base, "grid");
+    AfMilOp *m1 = af_emit (L, "mul", n1, &t);
+    af_arg (m1, "x", x);
+    af_arg (m1, "y", inv);
+    AfMilOp *r = af_emit (L, "round", n2, &t);
+    af_arg (r, "x", m1->var);
+    AfMilOp *m2 = af_emit (L, "mul", n3, &t);
+    af_arg (m2, "x", r->var);
+    af_arg (m2, "y", step);
+    AfMilOp *o = af_emit_node (L, n, "clip");
+    af_arg (o, "x", m2->var);
+    af_arg (o, "alpha", lo);
+    af_arg (o, "beta", hi);
+    af_bind (L, n, o->var);
+    return;
+  }
+  if (n->op == AF_OP_HARDSWISH) {
+    const char *base = n->out->name, *x = af_value (L, n->in[0]);
+    const char *alpha = af_const_half (L, base, "alpha", 1.0f / 6.0f);
+    const char *beta = af_const_half (L, base, "beta", 0.5f);
+    g_autofree char *gname = af_sub_name (base, "gate");
+    AfMilType t;
+    af_mil_type_of (&t, &n->out->shape);
+    AfMilOp *gate = af_emit (L, "sigmoid_hard", gname, &t);
+    af_arg (gate, "x", x);
+    af_arg (gate, "alpha", alpha);
+    af_arg (gate, "beta", beta);
+    AfMilOp *o = af_emit_node (L, n, "mul");
+    af_arg (o, "x", x);
+    af_arg (o, "y", gate->var);
+    af_bind (L, n, o->var);
     return;
   }
   static const char *const names[] = {
@@ -606,6 +683,18 @@ af_lower_layout (AfLower *L, const AfNode *n)
     const char *pv = af_const_i32s (L, base, "perm", (gsize) n->attrs.n_perm, perm);
     o = af_emit_node (L, n, "transpose");
     af_arg (o, "perm", pv);
+  } else if (n->op == AF_OP_RESIZE_BILINEAR) {
+    const AfAttrs *a = &n->attrs;
+    const char *th = af_const_i32 (L, base, "target_size_height", a->size[0]);
+    const char *tw = af_const_i32 (L, base, "target_size_width", a->size[1]);
+    const char *mode = af_const_str (L, base, "sampling_mode",
+                                     a->align_corners ? "STRICT_ALIGN_CORNERS"
+                                     : a->half_pixel  ? "UNALIGN_CORNERS"
+                                                      : "DEFAULT");
+    o = af_emit_node (L, n, "resize_bilinear");
+    af_arg (o, "target_size_height", th);
+    af_arg (o, "target_size_width", tw);
+    af_arg (o, "sampling_mode", mode);
   } else {
     g_assert (n->op == AF_OP_UPSAMPLE);
     const char *sh = af_const_i32 (L, base, "scale_factor_height", n->attrs.scale[0]);
@@ -624,6 +713,9 @@ af_lower_node (AfLower *L, const AfNode *n)
   switch (n->op) {
   case AF_OP_CONV:
     af_lower_conv (L, n);
+    break;
+  case AF_OP_CONV_TRANSPOSE:
+    af_lower_conv_transpose (L, n);
     break;
   case AF_OP_LINEAR:
     af_lower_linear (L, n);
@@ -647,6 +739,8 @@ af_lower_node (AfLower *L, const AfNode *n)
   case AF_OP_SILU:
   case AF_OP_GELU:
   case AF_OP_EXP:
+  case AF_OP_HARDSWISH:
+  case AF_OP_FAKE_QUANT:
     af_lower_unary (L, n);
     break;
   case AF_OP_MEAN:
@@ -667,6 +761,7 @@ af_lower_node (AfLower *L, const AfNode *n)
   case AF_OP_RESHAPE:
   case AF_OP_TRANSPOSE:
   case AF_OP_UPSAMPLE:
+  case AF_OP_RESIZE_BILINEAR:
     af_lower_layout (L, n);
     break;
   default: /* ports are bound by af_lower_input; bridges never reach here */

@@ -87,7 +87,7 @@ static const guint8 af_cpu_fuse[AF_OP_COUNT] = {
   [AF_OP_RELU6] = AF_CPU_ACTIVATION,     [AF_OP_CLIP] = AF_CPU_ACTIVATION,
   [AF_OP_SIGMOID] = AF_CPU_ACTIVATION,   [AF_OP_TANH] = AF_CPU_ACTIVATION,
   [AF_OP_SILU] = AF_CPU_ACTIVATION,      [AF_OP_GELU] = AF_CPU_ACTIVATION,
-  [AF_OP_EXP] = AF_CPU_ACTIVATION,
+  [AF_OP_EXP] = AF_CPU_ACTIVATION,       [AF_OP_HARDSWISH] = AF_CPU_ACTIVATION,
 };
 
 const AfBackendCaps af_cpu_caps = { AF_CPU_MAX_EPILOGUE, af_cpu_fuse };
@@ -520,6 +520,7 @@ af_pick_kernel (AfCpuProgram *p, AfCpuStep *s)
   case AF_OP_SILU:
   case AF_OP_GELU:
   case AF_OP_EXP:
+  case AF_OP_HARDSWISH:
     if (!af_input_live (s, 0))
       return FALSE;
     af_cpu_unary_init (&s->unary, n->op, n->attrs.min, n->attrs.max, s->out_numel, &s->ep);
