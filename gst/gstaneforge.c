@@ -4,11 +4,17 @@
  * SECTION:element-aneforge
  * @title: aneforge
  *
- * Runs a neural network, declared as an aneforge JSON graph, on every video
- * frame. Each frame is mapped into the model's image-input port in one pass
- * (colour conversion, bilinear resize, channel order), so no videoconvert or
- * videoscale is needed upstream. The model is loaded and compiled once, when
- * the element starts.
+ * Runs a neural network — an ONNX or TensorFlow Lite file (imported with
+ * the `import` property's options, those of `aneforge import`) or an aneforge
+ * JSON graph — on every video frame. Each frame is mapped into the model's
+ * image-input port in one pass (colour conversion, bilinear resize, channel
+ * order), so no videoconvert or videoscale is needed upstream. The model is
+ * loaded and compiled when the element starts, and again on a background
+ * thread when `model` or `import` change while it runs (or the file, with
+ * `watch-model`): the serving model keeps running until the new one takes
+ * over between two frames; one that fails to load is a warning. An
+ * "aneforge-model" element message says which model serves, from where, how
+ * it was imported and how long it took to compile and to switch.
  *
  * With `output=meta` (the default) the video passes through unchanged and
  * every buffer carries a #GstAneforgeMeta with the output tensors (fp32), the
@@ -66,6 +72,7 @@
  */
 #include "gstaneforge.h"
 #include "gstaneforgedense.h"
+#include "gstaneforgereload.h"
 #include "gstaneforgetensorpool.h"
 
 #include <errno.h>
@@ -99,6 +106,8 @@ enum {
   PROP_WINOGRAD,
   PROP_ANE_CHECK_INTERVAL,
   PROP_STATS,
+  PROP_IMPORT,
+  PROP_WATCH_MODEL,
 };
 
 #define DEFAULT_MODEL NULL
@@ -114,6 +123,8 @@ enum {
 #define DEFAULT_BATCH_SIZE 1
 #define DEFAULT_WINOGRAD FALSE
 #define DEFAULT_ANE_CHECK_INTERVAL 0 /* the first frame only */
+#define DEFAULT_IMPORT NULL
+#define DEFAULT_WATCH_MODEL FALSE
 #define MAX_BATCH_SIZE 64
 #define RESULTS_LINE_SIZE 4096
 #define MAX_THREADS 256
@@ -231,6 +242,13 @@ gst_aneforge_set_property (GObject *object, guint prop_id, const GValue *value, 
   case PROP_ANE_CHECK_INTERVAL:
     self->ane_check_interval = g_value_get_int (value);
     break;
+  case PROP_IMPORT:
+    g_free (self->import);
+    self->import = g_value_dup_string (value);
+    break;
+  case PROP_WATCH_MODEL:
+    self->watch_model = g_value_get_boolean (value);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     break;
@@ -283,6 +301,12 @@ gst_aneforge_get_property (GObject *object, guint prop_id, GValue *value, GParam
   case PROP_STATS:
     g_value_take_boxed (value, gst_aneforge_stats (self));
     break;
+  case PROP_IMPORT:
+    g_value_set_string (value, self->import);
+    break;
+  case PROP_WATCH_MODEL:
+    g_value_set_boolean (value, self->watch_model);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     break;
@@ -290,14 +314,38 @@ gst_aneforge_get_property (GObject *object, guint prop_id, GValue *value, GParam
   GST_OBJECT_UNLOCK (self);
 }
 
+/* After the properties of one g_object_set are all set (so "model" and
+ * "import" set together make one reload): while started, a new model,
+ * import options, labels or top-k reload the model (docs/element.md, "Model
+ * reload"), and watch-model starts or stops watching the file. */
+static void
+gst_aneforge_dispatch_properties_changed (GObject *object, guint n_pspecs, GParamSpec **pspecs)
+{
+  GstAneforge *self = GST_ANEFORGE (object);
+  gboolean reload = FALSE, watch = FALSE;
+  for (guint i = 0; i < n_pspecs; i++) {
+    reload |= pspecs[i]->param_id == PROP_MODEL || pspecs[i]->param_id == PROP_IMPORT ||
+              pspecs[i]->param_id == PROP_LABELS || pspecs[i]->param_id == PROP_TOP_K;
+    watch |= pspecs[i]->param_id == PROP_WATCH_MODEL;
+  }
+  GST_OBJECT_LOCK (self);
+  if (self->reloader && watch)
+    gst_aneforge_reloader_watch (self->reloader, self->watch_model ? self->model_path : NULL);
+  if (self->reloader && reload)
+    gst_aneforge_reloader_request (self->reloader, "property");
+  GST_OBJECT_UNLOCK (self);
+  G_OBJECT_CLASS (gst_aneforge_parent_class)
+      ->dispatch_properties_changed (object, n_pspecs, pspecs);
+}
+
 /* Called with the object lock held. Returns (transfer full). */
 static GstStructure *
 gst_aneforge_stats (GstAneforge *self)
 {
   GstAneforgeWorkerStats st = self->last_stats;
-  gboolean running = self->worker != NULL;
-  if (self->worker)
-    gst_aneforge_worker_get_stats (self->worker, &st);
+  gboolean running = self->ses && self->ses->worker;
+  if (running)
+    gst_aneforge_worker_get_stats (self->ses->worker, &st);
   gint live = g_atomic_int_get (&self->live);
   return gst_structure_new ("aneforge-stats", "mode", G_TYPE_STRING,
                             live < 0 ? "undecided"
@@ -315,7 +363,7 @@ gst_aneforge_stats (GstAneforge *self)
 /* ---------------------------------------------------------------- start / stop */
 
 typedef struct {
-  gchar *model_path, *labels_path, *results_path;
+  gchar *model_path, *labels_path, *results_path, *import;
   GstAneforgeBackend backend;
   GstAneforgeOutput output;
   guint threads, top_k;
@@ -324,6 +372,7 @@ typedef struct {
   guint batch_size;
   gboolean winograd;
   gint check_interval;
+  gboolean watch_model;
 } GstAneforgeSettings;
 
 static void
@@ -333,6 +382,7 @@ gst_aneforge_settings_get (GstAneforge *self, GstAneforgeSettings *s)
   s->model_path = g_strdup (self->model_path);
   s->labels_path = g_strdup (self->labels_path);
   s->results_path = g_strdup (self->results_path);
+  s->import = g_strdup (self->import);
   s->backend = self->backend;
   s->output = self->output;
   s->threads = self->threads;
@@ -342,6 +392,7 @@ gst_aneforge_settings_get (GstAneforge *self, GstAneforgeSettings *s)
   s->batch_size = MAX (self->batch_size, 1);
   s->winograd = self->winograd;
   s->check_interval = self->ane_check_interval;
+  s->watch_model = self->watch_model;
   GST_OBJECT_UNLOCK (self);
 }
 
@@ -351,102 +402,167 @@ gst_aneforge_settings_clear (GstAneforgeSettings *s)
   g_clear_pointer (&s->model_path, g_free);
   g_clear_pointer (&s->labels_path, g_free);
   g_clear_pointer (&s->results_path, g_free);
+  g_clear_pointer (&s->import, g_free);
 }
 
-/* Maps a loader error to a GStreamer error message. */
+/* Why a model could not be set up: posted as an error by start(), as a
+ * warning by a reload (which keeps the serving model). The first one set
+ * counts. */
+typedef struct {
+  GQuark domain;
+  gint code;
+  gchar *text, *debug; /* owned */
+} GstAneforgeFailure;
+
 static void
-gst_aneforge_post_load_error (GstAneforge *self, const gchar *path, const GError *err)
+gst_aneforge_fail (GstAneforgeFailure *f, GQuark domain, gint code, gchar *text, gchar *debug)
 {
+  if (f->text) {
+    g_free (text);
+    g_free (debug);
+    return;
+  }
+  f->domain = domain;
+  f->code = code;
+  f->text = text;
+  f->debug = debug;
+}
+
+/* FAIL (f, RESOURCE, NOT_FOUND, ("text %s", a), ("debug") or (NULL)) */
+#define FAIL(f, dom, code, text, debug)                                                            \
+  gst_aneforge_fail ((f), GST_##dom##_ERROR, GST_##dom##_ERROR_##code,                             \
+                     _gst_element_error_printf text, _gst_element_error_printf debug)
+
+/* Posts @f (taken) as an error or a warning. */
+static void
+gst_aneforge_post_failure (GstAneforge *self, GstMessageType type, GstAneforgeFailure *f)
+{
+  gst_element_message_full (GST_ELEMENT (self), type, f->domain, f->code, f->text, f->debug,
+                            __FILE__, G_STRFUNC, __LINE__);
+  f->text = f->debug = NULL;
+}
+
+/* Maps a model loading error (any file kind) to a failure: a missing or
+ * unreadable file is RESOURCE/NOT_FOUND or READ, a construct this library
+ * does not support (an op, a data type) LIBRARY/FAILED, anything malformed
+ * STREAM/FORMAT. The text names the file. */
+static void
+gst_aneforge_load_failure (GstAneforgeFailure *f, const gchar *path, const GError *err)
+{
+  g_autofree gchar *msg = g_str_has_prefix (err->message, path)
+                              ? g_strdup (err->message)
+                              : g_strdup_printf ("%s: %s", path, err->message);
   if (err->domain == AF_ERROR && err->code == AF_ERROR_IO &&
       !g_file_test (path, G_FILE_TEST_EXISTS))
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("%s", err->message),
-                       ("model file \"%s\" does not exist", path));
+    FAIL (f, RESOURCE, NOT_FOUND, ("%s", msg), ("model file \"%s\" does not exist", path));
   else if (err->domain == AF_ERROR && err->code == AF_ERROR_IO)
-    GST_ELEMENT_ERROR (self, RESOURCE, READ, ("%s", err->message),
-                       ("could not read model file \"%s\"", path));
+    FAIL (f, RESOURCE, READ, ("%s", msg), ("could not read model file \"%s\"", path));
+  else if (err->domain == AF_ERROR && err->code == AF_ERROR_UNSUPPORTED)
+    FAIL (f, LIBRARY, FAILED, ("%s", msg),
+          ("model file \"%s\" uses what this aneforge does not support", path));
   else
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("%s", err->message),
-                       ("invalid model file \"%s\"", path));
+    FAIL (f, STREAM, FORMAT, ("%s", msg), ("invalid model file \"%s\"", path));
 }
 
 static void
-gst_aneforge_post_compile_error (GstAneforge *self, const GstAneforgeSettings *s, const GError *err)
+gst_aneforge_compile_failure (GstAneforgeFailure *f, const GstAneforgeSettings *s,
+                              const GError *err)
 {
   if (s->backend == GST_ANEFORGE_BACKEND_ANE && err->domain == AF_ERROR &&
       err->code == AF_ERROR_UNSUPPORTED)
-    GST_ELEMENT_ERROR (self, LIBRARY, INIT,
-                       ("The Apple Neural Engine is not available on this platform "
-                        "(backend=ane): %s",
-                        err->message),
-                       ("model \"%s\"", s->model_path));
+    FAIL (f, LIBRARY, INIT,
+          ("The Apple Neural Engine is not available on this platform (backend=ane): %s",
+           err->message),
+          ("model \"%s\"", s->model_path));
   else if (err->domain == AF_ERROR && err->code == AF_ERROR_UNSUPPORTED)
-    GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("%s", err->message), ("model \"%s\"", s->model_path));
+    FAIL (f, LIBRARY, INIT, ("%s", err->message), ("model \"%s\"", s->model_path));
   else
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("%s", err->message),
-                       ("could not compile model \"%s\"", s->model_path));
+    FAIL (f, STREAM, FORMAT, ("%s", err->message),
+          ("could not compile model \"%s\"", s->model_path));
 }
 
 /* The batched compile failed: when the model compiles unbatched, the
  * batch is the problem (LIBRARY/SETTINGS naming the property), else the
- * model's own error is posted. */
+ * model's own error counts. */
 static void
-gst_aneforge_post_batch_error (GstAneforge *self, const GstAneforgeSettings *s, AfGraph *g,
-                               AfCompileOptions *opts, const GError *err)
+gst_aneforge_batch_failure (GstAneforgeFailure *f, const GstAneforgeSettings *s, AfGraph *g,
+                            AfCompileOptions *opts, const GError *err)
 {
   g_autoptr (GError) err1 = NULL;
   opts->batch = 1;
   AfModel *m = af_compile (g, opts, &err1);
   if (!m) {
-    gst_aneforge_post_compile_error (self, s, err1);
+    gst_aneforge_compile_failure (f, s, err1);
     return;
   }
   af_model_free (m);
-  GST_ELEMENT_ERROR (
-      self, LIBRARY, SETTINGS,
-      ("batch-size=%u: the model cannot run batched: %s", s->batch_size, err->message),
-      ("model \"%s\"; use batch-size=1", s->model_path));
+  FAIL (f, LIBRARY, SETTINGS,
+        ("batch-size=%u: the model cannot run batched: %s", s->batch_size, err->message),
+        ("model \"%s\"; use batch-size=1", s->model_path));
 }
 
-/* batch-size > 1 needs offline meta output. Posts and returns FALSE. */
+/* batch-size > 1 needs offline meta output. */
 static gboolean
-gst_aneforge_check_batch (GstAneforge *self, const GstAneforgeSettings *s)
+gst_aneforge_check_batch (GstAneforgeFailure *f, const GstAneforgeSettings *s)
 {
   if (s->batch_size <= 1)
     return TRUE;
   if (s->output != GST_ANEFORGE_OUTPUT_META) {
-    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
-                       ("batch-size=%u needs output=meta: output=tensor emits one tensor buffer "
-                        "per frame from unbatched runs; use batch-size=1",
-                        s->batch_size),
-                       (NULL));
+    FAIL (f, LIBRARY, SETTINGS,
+          ("batch-size=%u needs output=meta: output=tensor emits one tensor buffer "
+           "per frame from unbatched runs; use batch-size=1",
+           s->batch_size),
+          (NULL));
     return FALSE;
   }
   if (s->run_mode == GST_ANEFORGE_MODE_LIVE) {
-    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
-                       ("batch-size=%u needs mode=offline (or auto): mode=live infers the "
-                        "newest frame alone and never holds frames back; use batch-size=1",
-                        s->batch_size),
-                       (NULL));
+    FAIL (f, LIBRARY, SETTINGS,
+          ("batch-size=%u needs mode=offline (or auto): mode=live infers the "
+           "newest frame alone and never holds frames back; use batch-size=1",
+           s->batch_size),
+          (NULL));
     return FALSE;
   }
   return TRUE;
 }
 
-/* Loads and compiles the model. Posts the error and returns NULL. */
+/* The model file's kind, from its name as af_graph_open reads it. */
+static const gchar *
+gst_aneforge_model_format (const gchar *path)
+{
+  return g_str_has_suffix (path, ".onnx")     ? "onnx"
+         : g_str_has_suffix (path, ".tflite") ? "tflite"
+         : g_str_has_suffix (path, ".json")   ? "json"
+                                              : "unknown";
+}
+
+/* Opens the model file (a .json graph, or a .onnx / .tflite imported with
+ * the "import" options, its first input an image port) and compiles it;
+ * records the canonical import options in @ses. NULL with @f set. */
 static AfModel *
-gst_aneforge_open_model (GstAneforge *self, const GstAneforgeSettings *s)
+gst_aneforge_open_model (GstAneforgeSession *ses, const GstAneforgeSettings *s,
+                         GstAneforgeFailure *f)
 {
   g_autoptr (GError) err = NULL;
   if (!s->model_path || !*s->model_path) {
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No model: the \"model\" property is unset"),
-                       ("set model=path/to/graph.json"));
+    FAIL (f, RESOURCE, NOT_FOUND, ("No model: the \"model\" property is unset"),
+          ("set model=path/to/model.onnx, .tflite or .json"));
     return NULL;
   }
-  if (!gst_aneforge_check_batch (self, s))
+  if (!gst_aneforge_check_batch (f, s))
     return NULL;
-  AfGraph *g = af_graph_load (s->model_path, &err);
+  AfImportArgs *args = af_import_args_new ();
+  if (!af_import_args_parse (args, s->import, &err)) {
+    FAIL (f, LIBRARY, SETTINGS, ("import=\"%s\": %s", s->import, err->message),
+          ("model \"%s\"", s->model_path));
+    af_import_args_free (args);
+    return NULL;
+  }
+  ses->import = af_import_args_to_string (args);
+  AfGraph *g = af_import_args_open (args, s->model_path, TRUE, &err);
+  af_import_args_free (args);
   if (!g) {
-    gst_aneforge_post_load_error (self, s->model_path, err);
+    gst_aneforge_load_failure (f, s->model_path, err);
     return NULL;
   }
   AfCompileOptions opts = AF_COMPILE_OPTIONS_INIT;
@@ -457,18 +573,18 @@ gst_aneforge_open_model (GstAneforge *self, const GstAneforgeSettings *s)
   opts.check_every = s->check_interval;
   AfModel *m = af_compile (g, &opts, &err);
   if (!m && s->batch_size > 1)
-    gst_aneforge_post_batch_error (self, s, g, &opts, err);
+    gst_aneforge_batch_failure (f, s, g, &opts, err);
   else if (!m)
-    gst_aneforge_post_compile_error (self, s, err);
+    gst_aneforge_compile_failure (f, s, err);
   af_graph_free (g);
   if (!m)
     return NULL;
   if (af_model_n_inputs (m) != 1 || af_model_n_outputs (m) < 1) {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-                       ("%s: the element feeds one image input and reads at least one output; "
-                        "the model has %u inputs and %u outputs",
-                        s->model_path, af_model_n_inputs (m), af_model_n_outputs (m)),
-                       (NULL));
+    FAIL (f, STREAM, FORMAT,
+          ("%s: the element feeds one image input and reads at least one output; "
+           "the model has %u inputs and %u outputs",
+           s->model_path, af_model_n_inputs (m), af_model_n_outputs (m)),
+          (NULL));
     af_model_free (m);
     return NULL;
   }
@@ -481,10 +597,10 @@ gst_aneforge_open_model (GstAneforge *self, const GstAneforgeSettings *s)
  * that does not exist is a warning and dropped. Returns FALSE when output
  * @i is not decoded. */
 static gboolean
-gst_aneforge_decode_spec (GstAneforge *self, const GstAneforgeSettings *s, guint i,
+gst_aneforge_decode_spec (GstAneforgeSession *ses, const GstAneforgeSettings *s, guint i,
                           gboolean has_cls, const gchar *model_dir, AfDecodeSpec *spec)
 {
-  const AfTensorInfo *o = &self->outputs[i];
+  const AfTensorInfo *o = &ses->outputs[i];
   gboolean props = s->labels_path || s->top_k_set;
   if (o->decode) {
     af_decode_spec_copy (spec, o->decode);
@@ -506,7 +622,7 @@ gst_aneforge_decode_spec (GstAneforge *self, const GstAneforgeSettings *s, guint
                                  ? g_strdup (spec->labels)
                                  : g_build_filename (model_dir, spec->labels, NULL);
     if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
-      GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
+      GST_ELEMENT_WARNING (ses->element, RESOURCE, NOT_FOUND,
                            ("Could not read the model's labels: %s does not exist", path), (NULL));
       g_clear_pointer (&spec->labels, g_free);
     }
@@ -516,66 +632,67 @@ gst_aneforge_decode_spec (GstAneforge *self, const GstAneforgeSettings *s, guint
 
 /* The result of output @index's decoder, NULL for -1. */
 static AfDecodeResult *
-gst_aneforge_dense_result (GstAneforge *self, gint index)
+gst_aneforge_dense_result (GstAneforgeSession *ses, gint index)
 {
-  return index >= 0 ? self->decoded[index] : NULL;
+  return index >= 0 ? ses->decoded[index] : NULL;
 }
 
 /* The mask and keypoints of the last run into @out (no allocation). */
 static void
-gst_aneforge_decode_dense (GstAneforge *self, gint frame_w, gint frame_h, GstAneforgeDense *out)
+gst_aneforge_decode_dense (GstAneforgeSession *ses, gint frame_w, gint frame_h,
+                           GstAneforgeDense *out)
 {
   gst_aneforge_dense_fill (
-      out, self->seg_index >= 0 ? g_ptr_array_index (self->decoders, self->seg_index) : NULL,
-      gst_aneforge_dense_result (self, self->seg_index),
-      self->kp_index >= 0 ? g_ptr_array_index (self->decoders, self->kp_index) : NULL,
-      gst_aneforge_dense_result (self, self->kp_index), frame_w, frame_h);
+      out, ses->seg_index >= 0 ? g_ptr_array_index (ses->decoders, ses->seg_index) : NULL,
+      gst_aneforge_dense_result (ses, ses->seg_index),
+      ses->kp_index >= 0 ? g_ptr_array_index (ses->decoders, ses->kp_index) : NULL,
+      gst_aneforge_dense_result (ses, ses->kp_index), frame_w, frame_h);
 }
 
 /* One decoder per decoded output (af_decoder_new: binds tensors, loads
  * labels, allocates all scratch) and its result storage; picks the outputs
- * that fill the classes and the detections. Posts and returns FALSE on error. */
+ * that fill the classes and the detections. FALSE with @f set. */
 static gboolean
-gst_aneforge_setup_decoders (GstAneforge *self, const GstAneforgeSettings *s)
+gst_aneforge_setup_decoders (GstAneforgeSession *ses, const GstAneforgeSettings *s,
+                             GstAneforgeFailure *f)
 {
   g_autofree gchar *model_dir = g_path_get_dirname (s->model_path);
   gboolean has_cls = FALSE;
-  for (guint i = 0; i < self->n_outputs; i++)
+  for (guint i = 0; i < ses->n_outputs; i++)
     has_cls |=
-        self->outputs[i].decode && self->outputs[i].decode->type == AF_DECODE_TYPE_CLASSIFICATION;
-  self->decoders = g_ptr_array_new_full (self->n_outputs, (GDestroyNotify) af_decoder_free);
-  self->decoded = g_new0 (AfDecodeResult *, self->n_outputs);
-  self->views = g_new0 (const guint16 *, self->n_outputs);
-  self->cls_index = self->det_index = self->seg_index = self->kp_index = -1;
-  for (guint i = 0; i < self->n_outputs; i++) {
+        ses->outputs[i].decode && ses->outputs[i].decode->type == AF_DECODE_TYPE_CLASSIFICATION;
+  ses->decoders = g_ptr_array_new_full (ses->n_outputs, (GDestroyNotify) af_decoder_free);
+  ses->decoded = g_new0 (AfDecodeResult *, ses->n_outputs);
+  ses->views = g_new0 (const guint16 *, ses->n_outputs);
+  ses->cls_index = ses->det_index = ses->seg_index = ses->kp_index = -1;
+  for (guint i = 0; i < ses->n_outputs; i++) {
     g_autoptr (GError) err = NULL;
     AfDecodeSpec spec;
     AfDecoder *dec = NULL;
-    self->views[i] = af_model_output_view (self->model, i);
-    if (gst_aneforge_decode_spec (self, s, i, has_cls, model_dir, &spec)) {
-      dec = af_decoder_new (&spec, model_dir, self->n_outputs, self->outputs, &err);
+    ses->views[i] = af_model_output_view (ses->model, i);
+    if (gst_aneforge_decode_spec (ses, s, i, has_cls, model_dir, &spec)) {
+      dec = af_decoder_new (&spec, model_dir, ses->n_outputs, ses->outputs, &err);
       af_decode_spec_clear (&spec);
       if (!dec) {
-        GST_ELEMENT_ERROR (
-            self, STREAM, FORMAT,
-            ("%s: outputs[%u] \"%s\": %s", s->model_path, i, self->outputs[i].name, err->message),
-            ("could not set up the decoder of output %u", i));
+        FAIL (f, STREAM, FORMAT,
+              ("%s: outputs[%u] \"%s\": %s", s->model_path, i, ses->outputs[i].name, err->message),
+              ("could not set up the decoder of output %u", i));
         return FALSE;
       }
-      self->decoded[i] = af_decode_result_new (dec);
-      if (self->decoded[i]->type == AF_DECODE_TYPE_CLASSIFICATION && self->cls_index < 0) {
-        self->cls_index = (gint) i;
-        self->cls_k = self->decoded[i]->capacity;
-      } else if (self->decoded[i]->type == AF_DECODE_TYPE_SEGMENTATION && self->seg_index < 0) {
-        self->seg_index = (gint) i;
-      } else if (self->decoded[i]->type == AF_DECODE_TYPE_KEYPOINTS && self->kp_index < 0) {
-        self->kp_index = (gint) i;
-      } else if (self->decoded[i]->detections != NULL && self->det_index < 0) {
-        self->det_index = (gint) i;
-        self->det_max = self->decoded[i]->capacity;
+      ses->decoded[i] = af_decode_result_new (dec);
+      if (ses->decoded[i]->type == AF_DECODE_TYPE_CLASSIFICATION && ses->cls_index < 0) {
+        ses->cls_index = (gint) i;
+        ses->cls_k = ses->decoded[i]->capacity;
+      } else if (ses->decoded[i]->type == AF_DECODE_TYPE_SEGMENTATION && ses->seg_index < 0) {
+        ses->seg_index = (gint) i;
+      } else if (ses->decoded[i]->type == AF_DECODE_TYPE_KEYPOINTS && ses->kp_index < 0) {
+        ses->kp_index = (gint) i;
+      } else if (ses->decoded[i]->detections != NULL && ses->det_index < 0) {
+        ses->det_index = (gint) i;
+        ses->det_max = ses->decoded[i]->capacity;
       }
     }
-    g_ptr_array_add (self->decoders, dec);
+    g_ptr_array_add (ses->decoders, dec);
   }
   return TRUE;
 }
@@ -608,56 +725,82 @@ gst_aneforge_append_dims (GString *str, const AfTensorInfo *info)
 }
 
 static GstCaps *
-gst_aneforge_make_tensor_caps (GstAneforge *self)
+gst_aneforge_make_tensor_caps (GstAneforgeSession *ses)
 {
   g_autoptr (GString) types = g_string_new (NULL);
   g_autoptr (GString) dims = g_string_new (NULL);
-  for (guint i = 0; i < self->n_outputs; i++) {
+  for (guint i = 0; i < ses->n_outputs; i++) {
     g_string_append (types, i ? ",float32" : "float32");
     if (i)
       g_string_append_c (dims, ',');
-    gst_aneforge_append_dims (dims, &self->outputs[i]);
+    gst_aneforge_append_dims (dims, &ses->outputs[i]);
   }
   return gst_caps_new_simple ("other/tensors", "format", G_TYPE_STRING, "static", "num_tensors",
-                              G_TYPE_INT, (gint) self->n_outputs, "types", G_TYPE_STRING,
-                              types->str, "dimensions", G_TYPE_STRING, dims->str, NULL);
+                              G_TYPE_INT, (gint) ses->n_outputs, "types", G_TYPE_STRING, types->str,
+                              "dimensions", G_TYPE_STRING, dims->str, NULL);
 }
 
 static void gst_aneforge_batch_clear (GstAneforge *self);
 
+/* Frees @ses (NULL-safe): joins its inference thread first (it uses the
+ * model). Not on the streaming thread while frames flow: a running model is
+ * waited for. */
+void
+gst_aneforge_session_free (GstAneforgeSession *ses)
+{
+  if (!ses)
+    return;
+  gst_aneforge_worker_free (ses->worker);
+  gst_aneforge_results_pool_release (ses->results);
+  if (ses->tensor_pool) {
+    gst_buffer_pool_set_active (ses->tensor_pool, FALSE);
+    gst_object_unref (ses->tensor_pool);
+  }
+  for (guint i = 0; ses->decoded && i < ses->n_outputs; i++)
+    af_decode_result_free (ses->decoded[i]);
+  g_free (ses->decoded);
+  if (ses->decoders)
+    g_ptr_array_unref (ses->decoders);
+  g_free (ses->views);
+  g_free (ses->item_elems);
+  g_free (ses->batch_views);
+  g_free (ses->outputs);
+  g_free (ses->scratch_classes);
+  g_free (ses->scratch_detections);
+  g_free (ses->scratch_dense.mask);
+  g_free (ses->scratch_dense.keypoints);
+  gst_aneforge_preprocess_clear (&ses->pre);
+  gst_clear_caps (&ses->tensor_caps);
+  if (ses->model)
+    af_model_free (ses->model);
+  g_free (ses->model_path);
+  g_free (ses->import);
+  g_free (ses);
+}
+
 static void
 gst_aneforge_close (GstAneforge *self)
 {
-  /* the worker uses the model: join it first, outside the object lock (its
-   * function may post an error, which takes that lock) */
+  /* the reload thread builds sessions from the element's settings and frees
+   * retired ones: stop it first (it finishes a compile under way) */
   GST_OBJECT_LOCK (self);
-  GstAneforgeWorker *worker = self->worker;
-  self->worker = NULL;
-  if (worker)
-    gst_aneforge_worker_get_stats (worker, &self->last_stats);
+  GstAneforgeReloader *reloader = self->reloader;
+  self->reloader = NULL;
   GST_OBJECT_UNLOCK (self);
-  gst_aneforge_worker_free (worker);
+  gst_aneforge_reloader_free (reloader);
+  gst_aneforge_session_free (g_atomic_pointer_exchange (&self->pending, NULL));
+  /* the worker uses the model: the session is freed outside the object lock
+   * (the worker's function may post an error, which takes that lock) */
+  GST_OBJECT_LOCK (self);
+  GstAneforgeSession *ses = self->ses;
+  self->ses = NULL;
+  if (ses && ses->worker)
+    gst_aneforge_worker_get_stats (ses->worker, &self->last_stats);
+  GST_OBJECT_UNLOCK (self);
+  gst_aneforge_session_free (ses);
   g_atomic_int_set (&self->live, -1);
-  gst_aneforge_results_pool_release (self->results);
-  self->results = NULL;
-  if (self->tensor_pool) {
-    gst_buffer_pool_set_active (self->tensor_pool, FALSE);
-    gst_clear_object (&self->tensor_pool);
-  }
-  for (guint i = 0; self->decoded && i < self->n_outputs; i++)
-    af_decode_result_free (self->decoded[i]);
-  g_clear_pointer (&self->decoded, g_free);
-  g_clear_pointer (&self->decoders, g_ptr_array_unref);
-  g_clear_pointer (&self->views, g_free);
   gst_aneforge_batch_clear (self);
   g_clear_pointer (&self->held, g_array_unref);
-  g_clear_pointer (&self->item_elems, g_free);
-  g_clear_pointer (&self->batch_views, g_free);
-  self->batch = 1;
-  self->cls_index = self->det_index = self->seg_index = self->kp_index = -1;
-  self->cls_k = self->det_max = 0;
-  g_clear_pointer (&self->scratch_dense.mask, g_free);
-  g_clear_pointer (&self->scratch_dense.keypoints, g_free);
   if (self->results_file && fclose (self->results_file) != 0)
     GST_ELEMENT_WARNING (self, RESOURCE, CLOSE,
                          ("Could not close the results file: %s", g_strerror (errno)), (NULL));
@@ -665,47 +808,32 @@ gst_aneforge_close (GstAneforge *self)
   if (self->results_line)
     g_string_free (self->results_line, TRUE);
   self->results_line = NULL;
-  g_clear_pointer (&self->outputs, g_free);
-  g_clear_pointer (&self->scratch_classes, g_free);
-  g_clear_pointer (&self->scratch_detections, g_free);
-  gst_aneforge_preprocess_clear (&self->pre);
   self->negotiated = FALSE;
   self->caps_error_posted = FALSE;
-  self->port_view = NULL;
-  self->n_outputs = 0;
-  g_clear_pointer (&self->model, af_model_free);
-  GST_OBJECT_LOCK (self);
-  gst_clear_caps (&self->tensor_caps);
-  GST_OBJECT_UNLOCK (self);
 }
 
 /* output=tensor: caps, output buffer pool, scratch for the classes and
  * detections. */
 static gboolean
-gst_aneforge_open_tensor_output (GstAneforge *self)
+gst_aneforge_open_tensor_output (GstAneforgeSession *ses, GstAneforgeFailure *f)
 {
-  g_autofree gsize *sizes = g_new (gsize, self->n_outputs);
-  for (guint i = 0; i < self->n_outputs; i++)
-    sizes[i] = sizeof (gfloat) * af_shape_numel (self->outputs[i].rank, self->outputs[i].shape);
-  self->tensor_pool = gst_aneforge_tensor_pool_new (self->n_outputs, sizes);
-  if (!self->tensor_pool) {
-    GST_ELEMENT_ERROR (self, RESOURCE, FAILED, ("Could not activate the output buffer pool"),
-                       (NULL));
+  g_autofree gsize *sizes = g_new (gsize, ses->n_outputs);
+  for (guint i = 0; i < ses->n_outputs; i++)
+    sizes[i] = sizeof (gfloat) * af_shape_numel (ses->outputs[i].rank, ses->outputs[i].shape);
+  ses->tensor_pool = gst_aneforge_tensor_pool_new (ses->n_outputs, sizes);
+  if (!ses->tensor_pool) {
+    FAIL (f, RESOURCE, FAILED, ("Could not activate the output buffer pool"), (NULL));
     return FALSE;
   }
-  self->scratch_classes = g_new0 (GstAneforgeClassification, self->cls_k + 1);
-  self->scratch_detections = g_new0 (GstAneforgeDetection, self->det_max + 1);
+  ses->scratch_classes = g_new0 (GstAneforgeClassification, ses->cls_k + 1);
+  ses->scratch_detections = g_new0 (GstAneforgeDetection, ses->det_max + 1);
   gsize mask_bytes;
   guint max_kp;
-  gst_aneforge_dense_sizes (gst_aneforge_dense_result (self, self->seg_index),
-                            gst_aneforge_dense_result (self, self->kp_index), &mask_bytes, &max_kp);
-  self->scratch_dense.mask = mask_bytes ? g_malloc0 (mask_bytes) : NULL;
-  self->scratch_dense.keypoints = max_kp ? g_new0 (GstAneforgeKeypoint, max_kp) : NULL;
-  GstCaps *caps = gst_aneforge_make_tensor_caps (self);
-  GST_OBJECT_LOCK (self);
-  gst_caps_replace (&self->tensor_caps, caps);
-  GST_OBJECT_UNLOCK (self);
-  gst_caps_unref (caps);
+  gst_aneforge_dense_sizes (gst_aneforge_dense_result (ses, ses->seg_index),
+                            gst_aneforge_dense_result (ses, ses->kp_index), &mask_bytes, &max_kp);
+  ses->scratch_dense.mask = mask_bytes ? g_malloc0 (mask_bytes) : NULL;
+  ses->scratch_dense.keypoints = max_kp ? g_new0 (GstAneforgeKeypoint, max_kp) : NULL;
+  ses->tensor_caps = gst_aneforge_make_tensor_caps (ses);
   return TRUE;
 }
 
@@ -716,157 +844,260 @@ static GstAneforgeResults *gst_aneforge_worker_run (const guint8 *port, const Gs
  * saying how far the backend's outputs were from the CPU backend's, and that
  * the model runs on the CPU now. Any thread, no lock held. */
 static void
-gst_aneforge_check_warn (GstAneforge *self)
+gst_aneforge_check_warn (GstAneforgeSession *ses)
 {
   AfCheckStatus s;
-  if (self->check_warned || !af_model_check_status (self->model, &s) || !s.fell_back)
+  if (ses->check_warned || !af_model_check_status (ses->model, &s) || !s.fell_back)
     return;
-  self->check_warned = TRUE;
+  ses->check_warned = TRUE;
   GST_ELEMENT_WARNING (
-      self, STREAM, FAILED,
+      ses->element, STREAM, FAILED,
       ("The %s backend's outputs differ from the CPU backend's by %.3g of their magnitude "
        "(bound %.3g); running on the CPU from now on",
        s.checked_backend, s.rel, s.bound),
       ("self-check of frame %" G_GUINT64_FORMAT ": output %d \"%s\": max |%s - cpu| = %g, "
        "max |cpu| = %g, relative %.3g > bound %.3g (8 x %u ops x 2^-11)",
        s.checked_frame, s.output, s.output_name, s.checked_backend, s.max_diff, s.ref_max, s.rel,
-       s.bound, af_model_n_ops (self->model)));
+       s.bound, af_model_n_ops (ses->model)));
 }
 
 /* One run on the (zeroed) port: the latency estimate before any frame (for
  * mode=auto and the LATENCY query), and a warm model. The self-check's
- * schedule restarts after it, so the first video frame is checked. Posts on
- * error. */
+ * schedule restarts after it, so the first video frame is checked. */
 static gboolean
-gst_aneforge_time_model (GstAneforge *self)
+gst_aneforge_time_model (GstAneforgeSession *ses, GstAneforgeFailure *f)
 {
   g_autoptr (GError) err = NULL;
   GstClockTime t0 = gst_util_get_timestamp ();
-  if (!af_model_execute (self->model, &err)) {
-    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Inference failed: %s", err->message), (NULL));
+  if (!af_model_execute (ses->model, &err)) {
+    FAIL (f, STREAM, FAILED, ("Inference failed: %s", err->message), (NULL));
     return FALSE;
   }
-  gst_aneforge_check_warn (self);
-  af_model_check_restart (self->model);
-  GstClockTime t = gst_util_get_timestamp () - t0;
-  GST_OBJECT_LOCK (self);
-  self->estimate_ns = t;
-  GST_OBJECT_UNLOCK (self);
-  GST_INFO_OBJECT (self, "one run takes %" GST_TIME_FORMAT, GST_TIME_ARGS (t));
+  gst_aneforge_check_warn (ses);
+  af_model_check_restart (ses->model);
+  ses->estimate_ns = gst_util_get_timestamp () - t0;
+  GST_INFO_OBJECT (ses->element, "one run takes %" GST_TIME_FORMAT,
+                   GST_TIME_ARGS (ses->estimate_ns));
   return TRUE;
 }
 
 /* output=meta: the inference thread (idle until live mode submits). */
 static gboolean
-gst_aneforge_open_worker (GstAneforge *self, const GstAneforgeSettings *s)
+gst_aneforge_open_worker (GstAneforgeSession *ses, const GstAneforgeSettings *s,
+                          GstAneforgeFailure *f)
 {
   g_autoptr (GError) err = NULL;
-  if (s->run_mode == GST_ANEFORGE_MODE_LIVE && self->mode != GST_ANEFORGE_OUTPUT_META) {
-    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
-                       ("mode=live needs output=meta: output=tensor emits one tensor buffer "
-                        "per inferred frame; use mode=offline (or auto) with output=tensor"),
-                       (NULL));
+  if (s->run_mode == GST_ANEFORGE_MODE_LIVE && s->output != GST_ANEFORGE_OUTPUT_META) {
+    FAIL (f, LIBRARY, SETTINGS,
+          ("mode=live needs output=meta: output=tensor emits one tensor buffer "
+           "per inferred frame; use mode=offline (or auto) with output=tensor"),
+          (NULL));
     return FALSE;
   }
-  if (self->mode != GST_ANEFORGE_OUTPUT_META)
+  if (s->output != GST_ANEFORGE_OUTPUT_META)
     return TRUE;
-  gsize port_size = (gsize) af_shape_numel (self->port.rank, self->port.shape);
-  GstAneforgeWorker *w = gst_aneforge_worker_new (port_size, gst_aneforge_worker_run, self, &err);
-  if (!w) {
-    GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
-                       ("Could not start the inference thread: %s", err->message), (NULL));
+  gsize port_size = (gsize) af_shape_numel (ses->port.rank, ses->port.shape);
+  ses->worker = gst_aneforge_worker_new (port_size, gst_aneforge_worker_run, ses, &err);
+  if (!ses->worker) {
+    FAIL (f, RESOURCE, FAILED, ("Could not start the inference thread: %s", err->message), (NULL));
     return FALSE;
   }
-  GST_OBJECT_LOCK (self);
-  self->worker = w;
-  self->n_frames = 0;
-  memset (&self->last_stats, 0, sizeof self->last_stats);
-  GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
 
 /* batch-size > 1: the port and outputs lead with the batch (the library
  * guarantees it); from here on they describe one item, so preprocessing,
- * decoders and result blocks are those of an unbatched model. Posts and
- * returns FALSE. */
+ * decoders and result blocks are those of an unbatched model. */
 static gboolean
-gst_aneforge_open_batch (GstAneforge *self, const GstAneforgeSettings *s)
+gst_aneforge_open_batch (GstAneforgeSession *ses, const GstAneforgeSettings *s,
+                         GstAneforgeFailure *f)
 {
-  self->batch = 1;
+  ses->batch = 1;
   if (s->batch_size <= 1)
     return TRUE;
-  if (self->port.rank < 1 || self->port.shape[0] != (gint64) s->batch_size)
+  if (ses->port.rank < 1 || ses->port.shape[0] != (gint64) s->batch_size)
     goto not_batched;
-  for (guint i = 0; i < self->n_outputs; i++)
-    if (self->outputs[i].rank < 1 || self->outputs[i].shape[0] != (gint64) s->batch_size)
+  for (guint i = 0; i < ses->n_outputs; i++)
+    if (ses->outputs[i].rank < 1 || ses->outputs[i].shape[0] != (gint64) s->batch_size)
       goto not_batched;
-  self->batch = s->batch_size;
-  self->port.shape[0] = 1;
-  self->port_item = (gsize) af_shape_numel (self->port.rank, self->port.shape);
-  self->item_elems = g_new (gsize, self->n_outputs);
-  self->batch_views = g_new0 (const guint16 *, self->n_outputs);
-  for (guint i = 0; i < self->n_outputs; i++) {
-    self->outputs[i].shape[0] = 1;
-    self->item_elems[i] = (gsize) af_shape_numel (self->outputs[i].rank, self->outputs[i].shape);
+  ses->batch = s->batch_size;
+  ses->port.shape[0] = 1;
+  ses->port_item = (gsize) af_shape_numel (ses->port.rank, ses->port.shape);
+  ses->item_elems = g_new (gsize, ses->n_outputs);
+  ses->batch_views = g_new0 (const guint16 *, ses->n_outputs);
+  for (guint i = 0; i < ses->n_outputs; i++) {
+    ses->outputs[i].shape[0] = 1;
+    ses->item_elems[i] = (gsize) af_shape_numel (ses->outputs[i].rank, ses->outputs[i].shape);
   }
-  self->held = g_array_sized_new (FALSE, TRUE, sizeof (GstAneforgeHeld), self->batch);
-  self->held_next = self->held_ready = self->held_due = 0;
-  self->batch_pre_ns = 0;
   return TRUE;
 
 not_batched:
-  GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
-                     ("batch-size=%u: the compiled model's input or an output does not lead "
-                      "with the batch",
-                      s->batch_size),
-                     ("model \"%s\"", s->model_path));
+  FAIL (f, LIBRARY, SETTINGS,
+        ("batch-size=%u: the compiled model's input or an output does not lead "
+         "with the batch",
+         s->batch_size),
+        ("model \"%s\"", s->model_path));
   return FALSE;
+}
+
+/* Loads, compiles and times the model of @s with everything it needs
+ * (decoders, result or tensor pools, inference thread). Any thread: touches
+ * nothing of the element but posting a labels warning. Returns (transfer
+ * full) or NULL with @f set. */
+static GstAneforgeSession *
+gst_aneforge_session_new (GstAneforge *self, const GstAneforgeSettings *s, GstAneforgeFailure *f)
+{
+  GstClockTime t0 = gst_util_get_timestamp ();
+  GstAneforgeSession *ses = g_new0 (GstAneforgeSession, 1);
+  ses->element = self;
+  ses->model_path = g_strdup (s->model_path);
+  ses->cls_index = ses->det_index = -1;
+  ses->batch = 1;
+  ses->model = gst_aneforge_open_model (ses, s, f);
+  if (!ses->model)
+    goto failed;
+  af_model_input_info (ses->model, 0, &ses->port);
+  ses->port_view = af_model_input_view (ses->model, 0, NULL);
+  ses->n_outputs = af_model_n_outputs (ses->model);
+  ses->outputs = g_new0 (AfTensorInfo, ses->n_outputs);
+  for (guint i = 0; i < ses->n_outputs; i++)
+    af_model_output_info (ses->model, i, &ses->outputs[i]);
+  if (!gst_aneforge_open_batch (ses, s, f) || !gst_aneforge_setup_decoders (ses, s, f))
+    goto failed;
+  if (ses->batch > 1) /* the decoders read one item: the whole views are the batch's */
+    for (guint i = 0; i < ses->n_outputs; i++)
+      ses->batch_views[i] = ses->views[i];
+  if (s->output == GST_ANEFORGE_OUTPUT_META) {
+    ses->results = gst_aneforge_results_pool_new (ses->n_outputs, ses->outputs, 0, ses->cls_k,
+                                                  ses->det_max, ses->decoders);
+    gsize mask_bytes;
+    guint max_kp;
+    gst_aneforge_dense_sizes (gst_aneforge_dense_result (ses, ses->seg_index),
+                              gst_aneforge_dense_result (ses, ses->kp_index), &mask_bytes, &max_kp);
+    gst_aneforge_results_pool_reserve_dense (ses->results, mask_bytes, max_kp);
+  } else if (!gst_aneforge_open_tensor_output (ses, f)) {
+    goto failed;
+  }
+  if (!gst_aneforge_time_model (ses, f) || !gst_aneforge_open_worker (ses, s, f))
+    goto failed;
+  ses->compile_ns = gst_util_get_timestamp () - t0;
+  GST_INFO_OBJECT (self,
+                   "model \"%s\": %u ops, %u outputs, backend %s, classes from output %d, "
+                   "detections from output %d, ready in %" GST_TIME_FORMAT,
+                   s->model_path, af_model_n_ops (ses->model), ses->n_outputs,
+                   af_model_backend_name (ses->model), ses->cls_index, ses->det_index,
+                   GST_TIME_ARGS (ses->compile_ns));
+  return ses;
+
+failed:
+  gst_aneforge_session_free (ses);
+  return NULL;
+}
+
+/* "1x3x224x224" */
+static gchar *
+gst_aneforge_dims_string (const AfTensorInfo *info)
+{
+  GString *s = g_string_new (NULL);
+  for (gint d = 0; d < info->rank; d++)
+    g_string_append_printf (s, "%s%" G_GINT64_FORMAT, d ? "x" : "", info->shape[d]);
+  return g_string_free (s, FALSE);
+}
+
+static void
+gst_aneforge_list_append_structure (GValue *list, GstStructure *st)
+{
+  GValue v = G_VALUE_INIT;
+  g_value_init (&v, GST_TYPE_STRUCTURE);
+  g_value_take_boxed (&v, st);
+  gst_value_list_append_and_take_value (list, &v);
+}
+
+/* The "aneforge-model" element message: the model @ses serves from now on
+ * (docs/element.md, "Bus messages"); @reason "start", "property" or "file";
+ * at a switch @switch_ns (the streaming thread's gap), @reload_ns (request
+ * to switch) and @pts (the first frame on it), else GST_CLOCK_TIME_NONE. */
+static void
+gst_aneforge_post_model (GstAneforge *self, const GstAneforgeSession *ses, const gchar *reason,
+                         GstClockTime switch_ns, GstClockTime reload_ns, GstClockTime pts)
+{
+  static const char *const orders[] = { "rgb", "bgr", "gray" };
+  const AfTensorInfo *p = &ses->port;
+  g_autofree gchar *pdims = gst_aneforge_dims_string (p);
+  GValue inputs = G_VALUE_INIT, outputs = G_VALUE_INIT;
+  g_value_init (&inputs, GST_TYPE_LIST);
+  g_value_init (&outputs, GST_TYPE_LIST);
+  gst_aneforge_list_append_structure (
+      &inputs,
+      gst_structure_new ("input", "name", G_TYPE_STRING, p->name, "shape", G_TYPE_STRING, pdims,
+                         "image", G_TYPE_BOOLEAN, p->is_image, "order", G_TYPE_STRING,
+                         p->is_image ? orders[CLAMP ((gint) p->order, 0, 2)] : "none", NULL));
+  GString *decode = g_string_new (NULL);
+  for (guint i = 0; i < ses->n_outputs; i++) {
+    const AfDecodeResult *d = ses->decoded[i];
+    const gchar *type = d ? af_decode_type_name (d->type) : "none";
+    g_autofree gchar *dims = gst_aneforge_dims_string (&ses->outputs[i]);
+    gst_aneforge_list_append_structure (
+        &outputs, gst_structure_new ("output", "name", G_TYPE_STRING, ses->outputs[i].name, "shape",
+                                     G_TYPE_STRING, dims, "decode", G_TYPE_STRING, type, NULL));
+    if (d)
+      g_string_append_printf (decode, "%s%s", decode->len ? "," : "", type);
+  }
+  GstStructure *st = gst_structure_new (
+      "aneforge-model", "reason", G_TYPE_STRING, reason, "path", G_TYPE_STRING, ses->model_path,
+      "format", G_TYPE_STRING, gst_aneforge_model_format (ses->model_path), "import", G_TYPE_STRING,
+      ses->import ? ses->import : "", "backend", G_TYPE_STRING, af_model_backend_name (ses->model),
+      "ops", G_TYPE_UINT, af_model_n_ops (ses->model), "decode", G_TYPE_STRING,
+      decode->len ? decode->str : "none", "compile-ms", G_TYPE_DOUBLE, ses->compile_ns / 1e6,
+      "run-ms", G_TYPE_DOUBLE, ses->estimate_ns / 1e6, NULL);
+  g_string_free (decode, TRUE);
+  gst_structure_take_value (st, "inputs", &inputs);
+  gst_structure_take_value (st, "outputs", &outputs);
+  if (GST_CLOCK_TIME_IS_VALID (switch_ns))
+    gst_structure_set (st, "switch-ms", G_TYPE_DOUBLE, switch_ns / 1e6, "reload-ms", G_TYPE_DOUBLE,
+                       reload_ns / 1e6, "pts", G_TYPE_UINT64, pts, NULL);
+  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), st));
 }
 
 static gboolean
 gst_aneforge_open (GstAneforge *self, const GstAneforgeSettings *s)
 {
-  self->model = gst_aneforge_open_model (self, s);
-  self->check_warned = FALSE;
-  if (!self->model)
-    return FALSE;
+  GstAneforgeFailure f = { 0 };
   self->mode = s->output;
-  af_model_input_info (self->model, 0, &self->port);
-  self->port_view = af_model_input_view (self->model, 0, NULL);
-  self->n_outputs = af_model_n_outputs (self->model);
-  self->outputs = g_new0 (AfTensorInfo, self->n_outputs);
-  for (guint i = 0; i < self->n_outputs; i++)
-    af_model_output_info (self->model, i, &self->outputs[i]);
-  if (!gst_aneforge_open_batch (self, s) || !gst_aneforge_setup_decoders (self, s) ||
-      !gst_aneforge_open_results (self, s))
-    return FALSE;
-  if (self->batch > 1) /* the decoders read one item: the whole views are the batch's */
-    for (guint i = 0; i < self->n_outputs; i++)
-      self->batch_views[i] = self->views[i];
-
-  if (self->mode == GST_ANEFORGE_OUTPUT_META) {
-    self->results = gst_aneforge_results_pool_new (self->n_outputs, self->outputs, 0, self->cls_k,
-                                                   self->det_max, self->decoders);
-    gsize mask_bytes;
-    guint max_kp;
-    gst_aneforge_dense_sizes (gst_aneforge_dense_result (self, self->seg_index),
-                              gst_aneforge_dense_result (self, self->kp_index), &mask_bytes,
-                              &max_kp);
-    gst_aneforge_results_pool_reserve_dense (self->results, mask_bytes, max_kp);
-  } else if (!gst_aneforge_open_tensor_output (self)) {
+  self->started_batch = s->batch_size;
+  GstAneforgeSession *ses = gst_aneforge_session_new (self, s, &f);
+  if (!ses) {
+    gst_aneforge_post_failure (self, GST_MESSAGE_ERROR, &f);
     return FALSE;
   }
-  if (!gst_aneforge_time_model (self) || !gst_aneforge_open_worker (self, s))
+  GST_OBJECT_LOCK (self);
+  self->ses = ses;
+  self->estimate_ns = ses->estimate_ns;
+  self->n_frames = 0;
+  memset (&self->last_stats, 0, sizeof self->last_stats);
+  GST_OBJECT_UNLOCK (self);
+  if (ses->batch > 1) {
+    self->held = g_array_sized_new (FALSE, TRUE, sizeof (GstAneforgeHeld), ses->batch);
+    self->held_next = self->held_ready = self->held_due = 0;
+    self->batch_pre_ns = 0;
+  }
+  if (!gst_aneforge_open_results (self, s))
     return FALSE;
   g_atomic_int_set (&self->live, -1);
   self->seq = 0;
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self),
                                    self->mode == GST_ANEFORGE_OUTPUT_META);
-  GST_INFO_OBJECT (self,
-                   "model \"%s\": %u ops, %u outputs, backend %s, classes from output %d, "
-                   "detections from output %d",
-                   s->model_path, af_model_n_ops (self->model), self->n_outputs,
-                   af_model_backend_name (self->model), self->cls_index, self->det_index);
+  /* outside the lock: a file that cannot be watched is a warning */
+  GstAneforgeReloader *reloader =
+      gst_aneforge_reloader_new (self, s->watch_model ? s->model_path : NULL);
+  GST_OBJECT_LOCK (self);
+  self->reloader = reloader;
+  /* set while this model compiled: not lost */
+  if (g_strcmp0 (self->model_path, s->model_path) != 0 || g_strcmp0 (self->import, s->import) != 0)
+    gst_aneforge_reloader_request (self->reloader, "property");
+  GST_OBJECT_UNLOCK (self);
+  gst_aneforge_post_model (self, ses, "start", GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE,
+                           GST_CLOCK_TIME_NONE);
   return TRUE;
 }
 
@@ -890,6 +1121,43 @@ gst_aneforge_stop (GstBaseTransform *trans)
   return TRUE;
 }
 
+/* ---------------------------------------------------------------- reload
+ * A new model (the "model" or "import" property set while started, or the
+ * file rewritten with watch-model) is built on the reload thread
+ * (gstaneforgereload.h) while the serving one keeps running; the streaming
+ * thread switches between frames (gst_aneforge_switch). */
+
+/* The reload thread's build: the element's settings now, with the output
+ * kind and batch it started with. A failure is posted as a warning naming
+ * the file and the reason; the serving model stays. */
+GstAneforgeSession *
+gst_aneforge_reload_build (GstAneforge *self, const gchar *reason)
+{
+  GstAneforgeSettings s;
+  GstAneforgeFailure f = { 0 };
+  gst_aneforge_settings_get (self, &s);
+  s.output = self->mode;
+  s.batch_size = self->started_batch;
+  GstAneforgeSession *ses = gst_aneforge_session_new (self, &s, &f);
+  if (!ses) {
+    gchar *text =
+        g_strdup_printf ("Model reload (%s) failed, the serving model stays: %s", reason, f.text);
+    g_free (f.text);
+    f.text = text;
+    gst_aneforge_post_failure (self, GST_MESSAGE_WARNING, &f);
+  }
+  gst_aneforge_settings_clear (&s);
+  return ses;
+}
+
+/* The reload thread's delivery: @ses waits for the next frame; one that
+ * waited unused is replaced (and freed here, on the reload thread). */
+void
+gst_aneforge_reload_deliver (GstAneforge *self, GstAneforgeSession *ses)
+{
+  gst_aneforge_session_free (g_atomic_pointer_exchange (&self->pending, ses));
+}
+
 /* ---------------------------------------------------------------- caps */
 
 static GstAneforgeOutput
@@ -901,14 +1169,10 @@ gst_aneforge_get_output (GstAneforge *self)
   return o;
 }
 
-/* Tensor caps for each video structure of @caps, framerate copied. */
+/* Tensor caps of @tmpl for each video structure of @caps, framerate copied. */
 static GstCaps *
-gst_aneforge_video_to_tensor_caps (GstAneforge *self, GstCaps *caps)
+gst_aneforge_tensor_caps_for (GstCaps *tmpl, GstCaps *caps)
 {
-  GST_OBJECT_LOCK (self);
-  GstCaps *tmpl =
-      self->tensor_caps ? gst_caps_ref (self->tensor_caps) : gst_caps_from_string (TENSOR_CAPS);
-  GST_OBJECT_UNLOCK (self);
   GstCaps *res = gst_caps_new_empty ();
   for (guint i = 0; i < gst_caps_get_size (caps); i++) {
     GstStructure *in = gst_caps_get_structure (caps, i);
@@ -922,6 +1186,18 @@ gst_aneforge_video_to_tensor_caps (GstAneforge *self, GstCaps *caps)
       gst_structure_set (out, "framerate", GST_TYPE_FRACTION, 0, 1, NULL);
     res = gst_caps_merge_structure (res, out);
   }
+  return res;
+}
+
+/* The serving model's tensor caps for @caps (any thread). */
+static GstCaps *
+gst_aneforge_video_to_tensor_caps (GstAneforge *self, GstCaps *caps)
+{
+  GST_OBJECT_LOCK (self);
+  GstCaps *tmpl = self->ses && self->ses->tensor_caps ? gst_caps_ref (self->ses->tensor_caps)
+                                                      : gst_caps_from_string (TENSOR_CAPS);
+  GST_OBJECT_UNLOCK (self);
+  GstCaps *res = gst_aneforge_tensor_caps_for (tmpl, caps);
   gst_caps_unref (tmpl);
   return res;
 }
@@ -991,8 +1267,8 @@ gst_aneforge_worst_latency (GstAneforge *self)
   GstAneforgeWorkerStats st = { 0 };
   GST_OBJECT_LOCK (self);
   guint64 est = self->estimate_ns;
-  if (self->worker)
-    gst_aneforge_worker_get_stats (self->worker, &st);
+  if (self->ses && self->ses->worker)
+    gst_aneforge_worker_get_stats (self->ses->worker, &st);
   GST_OBJECT_UNLOCK (self);
   return MAX (est, st.worst_latency_ns);
 }
@@ -1008,12 +1284,14 @@ gst_aneforge_resolve_live (GstAneforge *self, gboolean upstream_live, gint fps_n
 {
   GST_OBJECT_LOCK (self);
   GstAneforgeMode mode = self->run_mode;
+  gboolean batched = self->ses && self->ses->batch > 1;
+  gboolean worker = self->ses && self->ses->worker;
   GST_OBJECT_UNLOCK (self);
-  if (self->batch > 1) /* batching holds frames: offline only (live refused at start) */
+  if (batched) /* batching holds frames: offline only (live refused at start) */
     return FALSE;
   if (mode != GST_ANEFORGE_MODE_AUTO)
-    return mode == GST_ANEFORGE_MODE_LIVE && self->worker;
-  if (!self->worker || !upstream_live)
+    return mode == GST_ANEFORGE_MODE_LIVE && worker;
+  if (!worker || !upstream_live)
     return FALSE;
   if (fps_n <= 0 || fps_d <= 0)
     return FALSE;
@@ -1030,10 +1308,10 @@ gst_aneforge_restart_stream (GstAneforge *self)
   gboolean live =
       gst_aneforge_resolve_live (self, upstream_live, GST_VIDEO_INFO_FPS_N (&self->vinfo),
                                  GST_VIDEO_INFO_FPS_D (&self->vinfo));
-  if (self->worker) {
-    gst_aneforge_worker_reset (self->worker);
+  if (self->ses->worker) {
+    gst_aneforge_worker_reset (self->ses->worker);
     if (!live) /* offline runs the model here: wait for the worker to let go */
-      gst_aneforge_worker_drain (self->worker, FALSE);
+      gst_aneforge_worker_drain (self->ses->worker, FALSE);
   }
   self->seq = 0;
   gint old = g_atomic_int_get (&self->live);
@@ -1049,18 +1327,18 @@ gst_aneforge_set_caps (GstBaseTransform *trans, GstCaps *incaps, GstCaps *outcap
 {
   GstAneforge *self = GST_ANEFORGE (trans);
   g_autoptr (GError) err = NULL;
+  GstAneforgeSession *ses = self->ses;
   self->negotiated = FALSE;
-  if (!self->model)
+  if (!ses)
     return FALSE;
   if (!gst_video_info_from_caps (&self->vinfo, incaps))
     goto invalid_caps;
-  gboolean colorimetry =
-      gst_structure_has_field (gst_caps_get_structure (incaps, 0), "colorimetry");
-  gst_aneforge_preprocess_clear (&self->pre);
-  if (!gst_aneforge_preprocess_init (&self->pre, &self->vinfo, colorimetry, &self->port, &err))
+  self->colorimetry = gst_structure_has_field (gst_caps_get_structure (incaps, 0), "colorimetry");
+  gst_aneforge_preprocess_clear (&ses->pre);
+  if (!gst_aneforge_preprocess_init (&ses->pre, &self->vinfo, self->colorimetry, &ses->port, &err))
     goto wrong_model;
   /* one scratch slot per model thread: offline frames are preprocessed on them */
-  gst_aneforge_preprocess_set_slots (&self->pre, af_model_n_threads (self->model));
+  gst_aneforge_preprocess_set_slots (&ses->pre, af_model_n_threads (ses->model));
   gst_aneforge_restart_stream (self);
   self->negotiated = TRUE;
   GST_DEBUG_OBJECT (self, "in %" GST_PTR_FORMAT " out %" GST_PTR_FORMAT, incaps, outcaps);
@@ -1075,7 +1353,7 @@ wrong_model : {
   if (self->caps_error_posted)
     return FALSE;
   self->caps_error_posted = TRUE;
-  g_autofree gchar *shape = gst_aneforge_shape_string (&self->port);
+  g_autofree gchar *shape = gst_aneforge_shape_string (&ses->port);
   GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
                      ("The model cannot take %s video: %s (input 0 has shape %s)",
                       gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (&self->vinfo)),
@@ -1112,11 +1390,12 @@ gst_aneforge_preprocess_buffer (GstAneforge *self, GstBuffer *buf, guint8 *dst, 
     goto not_negotiated;
   if (!gst_video_frame_map (&frame, &self->vinfo, buf, GST_MAP_READ))
     goto map_failed;
-  if (threaded && self->pre.n_slots > 1) {
-    GstAneforgeRows rows = { &self->pre, &frame, dst };
-    af_model_parallel_for (self->model, self->pre.out_h, 8, gst_aneforge_rows_task, &rows);
+  if (threaded && self->ses->pre.n_slots > 1) {
+    GstAneforgeRows rows = { &self->ses->pre, &frame, dst };
+    af_model_parallel_for (self->ses->model, self->ses->pre.out_h, 8, gst_aneforge_rows_task,
+                           &rows);
   } else {
-    gst_aneforge_preprocess_run (&self->pre, &frame, dst);
+    gst_aneforge_preprocess_run (&self->ses->pre, &frame, dst);
   }
   gst_video_frame_unmap (&frame);
   return TRUE;
@@ -1132,14 +1411,14 @@ map_failed:
 
 /* Runs the model on its port. Posts on error (any thread, no lock held). */
 static gboolean
-gst_aneforge_execute (GstAneforge *self)
+gst_aneforge_execute (GstAneforgeSession *ses)
 {
   g_autoptr (GError) err = NULL;
-  if (af_model_execute (self->model, &err)) {
-    gst_aneforge_check_warn (self);
+  if (af_model_execute (ses->model, &err)) {
+    gst_aneforge_check_warn (ses);
     return TRUE;
   }
-  GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Inference failed: %s", err->message), (NULL));
+  GST_ELEMENT_ERROR (ses->element, STREAM, FAILED, ("Inference failed: %s", err->message), (NULL));
   return FALSE;
 }
 
@@ -1148,8 +1427,8 @@ static gboolean
 gst_aneforge_infer (GstAneforge *self, GstBuffer *buf, guint64 *latency_ns)
 {
   GstClockTime t0 = gst_util_get_timestamp ();
-  if (!gst_aneforge_preprocess_buffer (self, buf, self->port_view, TRUE) ||
-      !gst_aneforge_execute (self))
+  if (!gst_aneforge_preprocess_buffer (self, buf, self->ses->port_view, TRUE) ||
+      !gst_aneforge_execute (self->ses))
     return FALSE;
   *latency_ns = gst_util_get_timestamp () - t0;
   return TRUE;
@@ -1159,34 +1438,33 @@ gst_aneforge_infer (GstAneforge *self, GstBuffer *buf, guint64 *latency_ns)
  * classes and the detections (mapped to frame pixels) into @classes /
  * @dets, which have room for cls_k / det_max entries. */
 static void
-gst_aneforge_decode (GstAneforge *self, gint frame_w, gint frame_h,
+gst_aneforge_decode (GstAneforgeSession *ses, gint frame_w, gint frame_h,
                      GstAneforgeClassification *classes, guint *n_classes,
                      GstAneforgeDetection *dets, guint *n_dets)
 {
   *n_classes = *n_dets = 0;
-  for (guint i = 0; i < self->n_outputs; i++) {
-    AfDecoder *dec = g_ptr_array_index (self->decoders, i);
+  for (guint i = 0; i < ses->n_outputs; i++) {
+    AfDecoder *dec = g_ptr_array_index (ses->decoders, i);
     if (dec)
-      af_decoder_run (dec, self->views, self->decoded[i]);
+      af_decoder_run (dec, ses->views, ses->decoded[i]);
   }
-  if (self->cls_index >= 0) {
-    const AfDecodeResult *res = self->decoded[self->cls_index];
-    for (guint k = 0; k < res->n && k < self->cls_k; k++) {
+  if (ses->cls_index >= 0) {
+    const AfDecodeResult *res = ses->decoded[ses->cls_index];
+    for (guint k = 0; k < res->n && k < ses->cls_k; k++) {
       classes[k].index = res->classes[k].index;
       classes[k].label = res->classes[k].label;
       classes[k].score = res->classes[k].score;
     }
-    *n_classes = MIN (res->n, self->cls_k);
+    *n_classes = MIN (res->n, ses->cls_k);
   }
-  if (self->det_index >= 0) {
-    AfDecodeResult *res = self->decoded[self->det_index];
-    const AfDecodeSpec *spec =
-        af_decoder_spec (g_ptr_array_index (self->decoders, self->det_index));
+  if (ses->det_index >= 0) {
+    AfDecodeResult *res = ses->decoded[ses->det_index];
+    const AfDecodeSpec *spec = af_decoder_spec (g_ptr_array_index (ses->decoders, ses->det_index));
     AfFrameMap map;
     /* the element stretches the frame into the port */
     af_frame_map_stretch (&map, frame_w, frame_h, spec->input_w, spec->input_h);
     af_decode_map_to_frame (res, &map);
-    guint n = MIN (res->n, self->det_max);
+    guint n = MIN (res->n, ses->det_max);
     for (guint k = 0; k < n; k++) {
       const AfDetection *d = &res->detections[k];
       GstAneforgeDetection *o = &dets[k];
@@ -1262,7 +1540,7 @@ gst_aneforge_post_results (GstAneforge *self, const GstAneforgeReport *rep)
                          "duration", G_TYPE_UINT64, rep->duration, "latency-ms", G_TYPE_DOUBLE,
                          rep->latency_ns / 1e6, "age-frames", G_TYPE_UINT64, rep->age_frames,
                          "age-ms", G_TYPE_DOUBLE, rep->age_ns / 1e6, NULL);
-  if (self->cls_index >= 0) {
+  if (self->ses->cls_index >= 0) {
     GValue ids = G_VALUE_INIT, labels = G_VALUE_INIT, scores = G_VALUE_INIT, v = G_VALUE_INIT;
     g_value_init (&ids, GST_TYPE_LIST);
     g_value_init (&labels, GST_TYPE_LIST);
@@ -1280,7 +1558,7 @@ gst_aneforge_post_results (GstAneforge *self, const GstAneforgeReport *rep)
     gst_structure_take_value (s, "labels", &labels);
     gst_structure_take_value (s, "scores", &scores);
   }
-  if (self->det_index >= 0)
+  if (self->ses->det_index >= 0)
     gst_aneforge_post_boxes (s, rep->dets, rep->n_dets);
   if (rep->dense)
     gst_aneforge_dense_post (s, rep->dense);
@@ -1407,14 +1685,14 @@ gst_aneforge_write_results (GstAneforge *self, const GstAneforgeReport *rep)
 /* Fills @r from the model's outputs: fp32 tensors, decoded classes and
  * detections (for a @frame_w x @frame_h frame). */
 static void
-gst_aneforge_fill_results (GstAneforge *self, GstAneforgeResults *r, gint frame_w, gint frame_h,
-                           guint64 latency_ns)
+gst_aneforge_fill_results (GstAneforgeSession *ses, GstAneforgeResults *r, gint frame_w,
+                           gint frame_h, guint64 latency_ns)
 {
-  for (guint i = 0; i < self->n_outputs; i++)
-    af_fp16_to_f32_n (self->views[i], gst_aneforge_results_data (r, i), r->tensors[i].n_elements);
-  gst_aneforge_decode (self, frame_w, frame_h, r->classes, &r->n_classes, r->detections,
+  for (guint i = 0; i < ses->n_outputs; i++)
+    af_fp16_to_f32_n (ses->views[i], gst_aneforge_results_data (r, i), r->tensors[i].n_elements);
+  gst_aneforge_decode (ses, frame_w, frame_h, r->classes, &r->n_classes, r->detections,
                        &r->n_detections);
-  gst_aneforge_decode_dense (self, frame_w, frame_h, &r->dense);
+  gst_aneforge_decode_dense (ses, frame_w, frame_h, &r->dense);
   r->latency_ns = latency_ns;
   r->age_frames = r->age_ns = 0;
 }
@@ -1425,13 +1703,13 @@ gst_aneforge_fill_results (GstAneforge *self, GstAneforgeResults *r, gint frame_
 static GstAneforgeResults *
 gst_aneforge_worker_run (const guint8 *port, const GstAneforgeJob *job, gpointer data)
 {
-  GstAneforge *self = data;
+  GstAneforgeSession *ses = data;
   GstClockTime t0 = gst_util_get_timestamp ();
-  memcpy (self->port_view, port, (gsize) af_shape_numel (self->port.rank, self->port.shape));
-  if (!gst_aneforge_execute (self))
+  memcpy (ses->port_view, port, (gsize) af_shape_numel (ses->port.rank, ses->port.shape));
+  if (!gst_aneforge_execute (ses))
     return NULL;
-  GstAneforgeResults *r = gst_aneforge_results_acquire (self->results);
-  gst_aneforge_fill_results (self, r, job->frame_w, job->frame_h,
+  GstAneforgeResults *r = gst_aneforge_results_acquire (ses->results);
+  gst_aneforge_fill_results (ses, r, job->frame_w, job->frame_h,
                              job->pre_ns + (gst_util_get_timestamp () - t0));
   return r;
 }
@@ -1486,11 +1764,11 @@ gst_aneforge_submit (GstAneforge *self, GstBuffer *buf, guint64 seq)
                          0,
                          0 };
   GstClockTime t0 = gst_util_get_timestamp ();
-  guint8 *stage = gst_aneforge_worker_stage (self->worker, &job);
+  guint8 *stage = gst_aneforge_worker_stage (self->ses->worker, &job);
   if (!gst_aneforge_preprocess_buffer (self, buf, stage, FALSE))
     return FALSE; /* the stage stays free: nothing pending */
   job.pre_ns = gst_util_get_timestamp () - t0;
-  gst_aneforge_worker_submit (self->worker, stage, &job);
+  gst_aneforge_worker_submit (self->ses->worker, stage, &job);
   return TRUE;
 }
 
@@ -1508,10 +1786,10 @@ gst_aneforge_infer_now (GstAneforge *self, GstBuffer *buf, guint64 seq)
                          GST_VIDEO_INFO_HEIGHT (&self->vinfo),
                          0,
                          0 };
-  GstAneforgeResults *r = gst_aneforge_results_acquire (self->results);
-  gst_aneforge_fill_results (self, r, job.frame_w, job.frame_h, latency);
-  gst_aneforge_worker_stamp (self->worker, &job);
-  gst_aneforge_worker_publish (self->worker, r, &job);
+  GstAneforgeResults *r = gst_aneforge_results_acquire (self->ses->results);
+  gst_aneforge_fill_results (self->ses, r, job.frame_w, job.frame_h, latency);
+  gst_aneforge_worker_stamp (self->ses->worker, &job);
+  gst_aneforge_worker_publish (self->ses->worker, r, &job);
   return TRUE;
 }
 
@@ -1534,7 +1812,7 @@ gst_aneforge_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   guint64 seq;
   gboolean due = gst_aneforge_next_frame (self, &seq);
   if (g_atomic_int_get (&self->live) > 0) {
-    if (gst_aneforge_worker_failed (self->worker))
+    if (gst_aneforge_worker_failed (self->ses->worker))
       return GST_FLOW_ERROR; /* the worker posted the error */
     if (due && !gst_aneforge_submit (self, buf, seq))
       return GST_FLOW_ERROR;
@@ -1542,13 +1820,96 @@ gst_aneforge_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
     return GST_FLOW_ERROR;
   }
   GstAneforgeJob job;
-  GstAneforgeResults *r = gst_aneforge_worker_latest (self->worker, &job);
+  GstAneforgeResults *r = gst_aneforge_worker_latest (self->ses->worker, &job);
   if (!r)
     return GST_FLOW_OK; /* live: none yet */
   guint64 age_frames, age_ns;
   gst_aneforge_age (&job, seq, GST_BUFFER_PTS (buf), &age_frames, &age_ns);
   return gst_aneforge_show_results (self, buf, r, age_frames, age_ns) ? GST_FLOW_OK
                                                                       : GST_FLOW_ERROR;
+}
+
+/* ---------------------------------------------------------------- model switch */
+
+/* output=tensor: whether downstream takes @ses's tensor caps for the
+ * current video caps; @changed when they differ from the serving model's. */
+static gboolean
+gst_aneforge_tensor_caps_accepted (GstAneforge *self, GstAneforgeSession *ses, gboolean *changed)
+{
+  *changed = !gst_caps_is_equal (ses->tensor_caps, self->ses->tensor_caps);
+  GstCaps *in = *changed ? gst_pad_get_current_caps (GST_BASE_TRANSFORM_SINK_PAD (self)) : NULL;
+  if (!in)
+    return TRUE; /* same caps, or none yet: negotiation will use the new ones */
+  GstCaps *out = gst_aneforge_tensor_caps_for (ses->tensor_caps, in);
+  gboolean ok = gst_pad_peer_query_accept_caps (GST_BASE_TRANSFORM_SRC_PAD (self), out);
+  GST_DEBUG_OBJECT (self, "downstream %s %" GST_PTR_FORMAT, ok ? "accepts" : "refuses", out);
+  gst_caps_unref (in);
+  gst_caps_unref (out);
+  return ok;
+}
+
+/* The new model cannot serve this stream: a warning, the old one stays. */
+static void
+gst_aneforge_switch_refused (GstAneforge *self, GstAneforgeSession *ses, const gchar *why)
+{
+  GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+                       ("Model reload (%s) refused, the serving model stays: %s: %s", ses->reason,
+                        ses->model_path, why),
+                       ("serving \"%s\"", self->ses->model_path));
+  gst_aneforge_reloader_retire (self->reloader, ses);
+}
+
+/* Between frames (streaming thread, before the frame is queued): switches to
+ * a reloaded model when one waits (with batching, when no frame is held).
+ * Like a caps change it starts a new epoch: the first frame on the new model
+ * is due, no result of the old one is shown after it. The old session goes
+ * to the reload thread to be freed. Allocates only when switching. */
+static void
+gst_aneforge_switch (GstAneforge *self, GstBuffer *buf)
+{
+  if (G_LIKELY (!g_atomic_pointer_get (&self->pending)) || (self->held && self->held->len > 0))
+    return;
+  GstClockTime t0 = gst_util_get_timestamp ();
+  GstAneforgeSession *ses = g_atomic_pointer_exchange (&self->pending, NULL);
+  g_autoptr (GError) err = NULL;
+  gboolean renegotiate = FALSE;
+  if (!ses)
+    return;
+  if (self->negotiated) {
+    if (!gst_aneforge_preprocess_init (&ses->pre, &self->vinfo, self->colorimetry, &ses->port,
+                                       &err)) {
+      g_autofree gchar *why = g_strdup_printf (
+          "it cannot take %s video: %s",
+          gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (&self->vinfo)), err->message);
+      gst_aneforge_switch_refused (self, ses, why);
+      return;
+    }
+    gst_aneforge_preprocess_set_slots (&ses->pre, af_model_n_threads (ses->model));
+  }
+  if (self->mode == GST_ANEFORGE_OUTPUT_TENSOR &&
+      !gst_aneforge_tensor_caps_accepted (self, ses, &renegotiate)) {
+    gst_aneforge_switch_refused (self, ses, "downstream does not accept its output tensors");
+    return;
+  }
+  GST_OBJECT_LOCK (self);
+  GstAneforgeSession *old = self->ses;
+  self->ses = ses;
+  self->estimate_ns = ses->estimate_ns;
+  GST_OBJECT_UNLOCK (self);
+  self->seq = 0;
+  gboolean upstream_live = g_atomic_int_get (&self->upstream_live);
+  if (g_atomic_int_get (&self->live) >= 0)
+    g_atomic_int_set (&self->live, gst_aneforge_resolve_live (self, upstream_live,
+                                                              GST_VIDEO_INFO_FPS_N (&self->vinfo),
+                                                              GST_VIDEO_INFO_FPS_D (&self->vinfo)));
+  if (renegotiate) /* the base class renegotiates before it queues this frame */
+    gst_base_transform_reconfigure_src (GST_BASE_TRANSFORM (self));
+  GstClockTime now = gst_util_get_timestamp ();
+  gst_aneforge_reloader_retire (self->reloader, old);
+  gst_aneforge_post_model (self, ses, ses->reason, now - t0, now - ses->requested_at,
+                           GST_BUFFER_PTS (buf));
+  if (upstream_live) /* the offline latency is the new model's */
+    gst_element_post_message (GST_ELEMENT (self), gst_message_new_latency (GST_OBJECT (self)));
 }
 
 /* ---------------------------------------------------------------- batching
@@ -1585,10 +1946,10 @@ gst_aneforge_batch_run (GstAneforge *self)
   GstClockTime t0 = gst_util_get_timestamp ();
   guint n = self->held_due;
   if (n > 0) {
-    for (guint b = n; b < self->batch; b++)
-      memcpy (self->port_view + b * self->port_item, self->port_view + (n - 1) * self->port_item,
-              self->port_item);
-    if (!gst_aneforge_execute (self))
+    for (guint b = n; b < self->ses->batch; b++)
+      memcpy (self->ses->port_view + b * self->ses->port_item,
+              self->ses->port_view + (n - 1) * self->ses->port_item, self->ses->port_item);
+    if (!gst_aneforge_execute (self->ses))
       return FALSE;
   }
   guint64 latency = self->batch_pre_ns + (gst_util_get_timestamp () - t0);
@@ -1603,20 +1964,20 @@ gst_aneforge_batch_run (GstAneforge *self)
                            0,
                            0 };
     if (e->due) {
-      for (guint i = 0; i < self->n_outputs; i++)
-        self->views[i] = self->batch_views[i] + slot * self->item_elems[i];
+      for (guint i = 0; i < self->ses->n_outputs; i++)
+        self->ses->views[i] = self->ses->batch_views[i] + slot * self->ses->item_elems[i];
       slot++;
-      GstAneforgeResults *r = gst_aneforge_results_acquire (self->results);
-      gst_aneforge_fill_results (self, r, job.frame_w, job.frame_h, latency);
-      gst_aneforge_worker_stamp (self->worker, &job);
-      gst_aneforge_worker_publish (self->worker, r, &job);
+      GstAneforgeResults *r = gst_aneforge_results_acquire (self->ses->results);
+      gst_aneforge_fill_results (self->ses, r, job.frame_w, job.frame_h, latency);
+      gst_aneforge_worker_stamp (self->ses->worker, &job);
+      gst_aneforge_worker_publish (self->ses->worker, r, &job);
     }
-    e->r = gst_aneforge_worker_latest (self->worker, &job);
+    e->r = gst_aneforge_worker_latest (self->ses->worker, &job);
     if (e->r)
       gst_aneforge_age (&job, e->seq, GST_BUFFER_PTS (e->buf), &e->age_frames, &e->age_ns);
   }
-  for (guint i = 0; i < self->n_outputs; i++)
-    self->views[i] = self->batch_views[i];
+  for (guint i = 0; i < self->ses->n_outputs; i++)
+    self->ses->views[i] = self->ses->batch_views[i];
   self->held_ready = self->held->len;
   self->held_due = 0;
   self->batch_pre_ns = 0;
@@ -1680,9 +2041,10 @@ static GstFlowReturn
 gst_aneforge_submit_input_buffer (GstBaseTransform *trans, gboolean is_discont, GstBuffer *input)
 {
   GstAneforge *self = GST_ANEFORGE (trans);
+  gst_aneforge_switch (self, input);
   GstFlowReturn ret = GST_BASE_TRANSFORM_CLASS (gst_aneforge_parent_class)
                           ->submit_input_buffer (trans, is_discont, input);
-  if (self->batch <= 1 || ret != GST_FLOW_OK || !trans->queued_buf)
+  if (self->ses->batch <= 1 || ret != GST_FLOW_OK || !trans->queued_buf)
     return ret;
   GstAneforgeHeld e = { trans->queued_buf, 0, FALSE, NULL, 0, 0 };
   trans->queued_buf = NULL;
@@ -1690,7 +2052,7 @@ gst_aneforge_submit_input_buffer (GstBaseTransform *trans, gboolean is_discont, 
   if (e.due) {
     GstClockTime t0 = gst_util_get_timestamp ();
     if (!gst_aneforge_preprocess_buffer (
-            self, e.buf, self->port_view + self->held_due * self->port_item, TRUE)) {
+            self, e.buf, self->ses->port_view + self->held_due * self->ses->port_item, TRUE)) {
       gst_buffer_unref (e.buf);
       return GST_FLOW_ERROR;
     }
@@ -1698,7 +2060,7 @@ gst_aneforge_submit_input_buffer (GstBaseTransform *trans, gboolean is_discont, 
     self->held_due++;
   }
   g_array_append_val (self->held, e);
-  if (self->held_due == self->batch && !gst_aneforge_batch_run (self))
+  if (self->held_due == self->ses->batch && !gst_aneforge_batch_run (self))
     return GST_FLOW_ERROR;
   return GST_FLOW_OK;
 }
@@ -1707,7 +2069,7 @@ static GstFlowReturn
 gst_aneforge_generate_output (GstBaseTransform *trans, GstBuffer **outbuf)
 {
   GstAneforge *self = GST_ANEFORGE (trans);
-  if (self->batch <= 1)
+  if (self->ses->batch <= 1)
     return GST_BASE_TRANSFORM_CLASS (gst_aneforge_parent_class)->generate_output (trans, outbuf);
   return gst_aneforge_batch_pop (self, outbuf);
 }
@@ -1719,10 +2081,10 @@ gst_aneforge_prepare_output_buffer (GstBaseTransform *trans, GstBuffer *inbuf, G
   if (self->mode == GST_ANEFORGE_OUTPUT_META)
     return GST_BASE_TRANSFORM_CLASS (gst_aneforge_parent_class)
         ->prepare_output_buffer (trans, inbuf, outbuf);
-  if (!self->tensor_pool)
+  if (!self->ses || !self->ses->tensor_pool)
     return GST_FLOW_NOT_NEGOTIATED;
   /* pooled buffers of one memory per tensor, NNStreamer's convention */
-  GstFlowReturn ret = gst_buffer_pool_acquire_buffer (self->tensor_pool, outbuf, NULL);
+  GstFlowReturn ret = gst_buffer_pool_acquire_buffer (self->ses->tensor_pool, outbuf, NULL);
   if (ret != GST_FLOW_OK)
     return ret;
   /* timestamps and stream flags only: a copied TAG_MEMORY flag would keep
@@ -1748,30 +2110,30 @@ gst_aneforge_transform (GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *ou
     self->tensor_seq = seq;
     self->tensor_pts = GST_BUFFER_PTS (inbuf);
   }
-  for (guint i = 0; i < self->n_outputs; i++) {
+  for (guint i = 0; i < self->ses->n_outputs; i++) {
     GstMapInfo map;
-    gsize n = (gsize) af_shape_numel (self->outputs[i].rank, self->outputs[i].shape);
+    gsize n = (gsize) af_shape_numel (self->ses->outputs[i].rank, self->ses->outputs[i].shape);
     if (!gst_buffer_map_range (outbuf, i, 1, &map, GST_MAP_WRITE))
       goto map_failed;
-    af_fp16_to_f32_n (self->views[i], (gfloat *) map.data, n);
+    af_fp16_to_f32_n (self->ses->views[i], (gfloat *) map.data, n);
     gst_buffer_unmap (outbuf, &map);
   }
-  gst_aneforge_decode (self, GST_VIDEO_INFO_WIDTH (&self->vinfo),
-                       GST_VIDEO_INFO_HEIGHT (&self->vinfo), self->scratch_classes, &n_classes,
-                       self->scratch_detections, &n_dets);
-  gst_aneforge_decode_dense (self, GST_VIDEO_INFO_WIDTH (&self->vinfo),
-                             GST_VIDEO_INFO_HEIGHT (&self->vinfo), &self->scratch_dense);
+  gst_aneforge_decode (self->ses, GST_VIDEO_INFO_WIDTH (&self->vinfo),
+                       GST_VIDEO_INFO_HEIGHT (&self->vinfo), self->ses->scratch_classes, &n_classes,
+                       self->ses->scratch_detections, &n_dets);
+  gst_aneforge_decode_dense (self->ses, GST_VIDEO_INFO_WIDTH (&self->vinfo),
+                             GST_VIDEO_INFO_HEIGHT (&self->vinfo), &self->ses->scratch_dense);
   GstAneforgeJob job = { self->tensor_seq, self->tensor_pts, 0, 0, 0, 0, 0 };
   GstAneforgeReport rep = { GST_BUFFER_PTS (inbuf),
                             GST_BUFFER_DURATION (inbuf),
                             latency,
                             0,
                             0,
-                            self->scratch_classes,
+                            self->ses->scratch_classes,
                             n_classes,
-                            self->scratch_detections,
+                            self->ses->scratch_detections,
                             n_dets,
-                            &self->scratch_dense };
+                            &self->ses->scratch_dense };
   gst_aneforge_age (&job, seq, GST_BUFFER_PTS (inbuf), &rep.age_frames, &rep.age_ns);
   gst_aneforge_post_results (self, &rep);
   if (!gst_aneforge_write_results (self, &rep))
@@ -1793,8 +2155,8 @@ static void
 gst_aneforge_finish_live (GstAneforge *self)
 {
   GstAneforgeJob job;
-  gst_aneforge_worker_drain (self->worker, TRUE);
-  GstAneforgeResults *r = gst_aneforge_worker_take_unshown (self->worker, &job);
+  gst_aneforge_worker_drain (self->ses->worker, TRUE);
+  GstAneforgeResults *r = gst_aneforge_worker_take_unshown (self->ses->worker, &job);
   if (!r)
     return;
   GstAneforgeReport rep = { job.pts,      job.duration,  r->latency_ns,  0, 0, r->classes,
@@ -1811,8 +2173,8 @@ static void
 gst_aneforge_reset (GstAneforge *self)
 {
   GST_OBJECT_LOCK (self);
-  if (self->worker)
-    gst_aneforge_worker_reset (self->worker);
+  if (self->ses && self->ses->worker)
+    gst_aneforge_worker_reset (self->ses->worker);
   GST_OBJECT_UNLOCK (self);
 }
 
@@ -1832,7 +2194,7 @@ gst_aneforge_sink_event (GstBaseTransform *trans, GstEvent *event)
     break;
   case GST_EVENT_EOS:
     gst_aneforge_batch_drain (self);
-    if (self->worker && g_atomic_int_get (&self->live) > 0)
+    if (self->ses && self->ses->worker && g_atomic_int_get (&self->live) > 0)
       gst_aneforge_finish_live (self);
     break;
   default:
@@ -1852,11 +2214,12 @@ gst_aneforge_batch_latency (GstAneforge *self)
 {
   GST_OBJECT_LOCK (self);
   guint interval = MAX (self->interval, 1);
+  guint batch = self->ses ? self->ses->batch : 1;
   GST_OBJECT_UNLOCK (self);
   gint fps_n = GST_VIDEO_INFO_FPS_N (&self->vinfo), fps_d = GST_VIDEO_INFO_FPS_D (&self->vinfo);
-  if (self->batch <= 1 || fps_n <= 0 || fps_d <= 0)
+  if (batch <= 1 || fps_n <= 0 || fps_d <= 0)
     return 0;
-  return gst_util_uint64_scale ((guint64) self->batch * interval - 1, GST_SECOND * fps_d, fps_n);
+  return gst_util_uint64_scale ((guint64) batch * interval - 1, GST_SECOND * fps_d, fps_n);
 }
 
 /* LATENCY: live mode adds none (buffers pass at once); offline adds the
@@ -1898,6 +2261,7 @@ gst_aneforge_finalize (GObject *object)
   g_free (self->model_path);
   g_free (self->labels_path);
   g_free (self->results_path);
+  g_free (self->import);
   G_OBJECT_CLASS (gst_aneforge_parent_class)->finalize (object);
 }
 
@@ -1908,19 +2272,46 @@ gst_aneforge_class_init (GstAneforgeClass *klass)
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
   GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY;
+  /* a reload while started */
+  GParamFlags reload = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING;
 
   GST_DEBUG_CATEGORY_INIT (gst_aneforge_debug, "aneforge", 0, "aneforge inference element");
 
   gobject_class->set_property = gst_aneforge_set_property;
   gobject_class->get_property = gst_aneforge_get_property;
   gobject_class->finalize = gst_aneforge_finalize;
+  gobject_class->dispatch_properties_changed = gst_aneforge_dispatch_properties_changed;
 
   g_object_class_install_property (
       gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model",
-                           "Path to the model's JSON graph file (its weights file is found "
-                           "beside it); loaded and compiled when the element starts",
-                           DEFAULT_MODEL, flags));
+                           "Path to the model: an ONNX (.onnx) or TensorFlow Lite (.tflite) "
+                           "file, imported with the \"import\" options, or an aneforge JSON "
+                           "graph (.json, its weights file beside it); loaded and compiled when "
+                           "the element starts, and again on a background thread when set "
+                           "while it runs (the serving model keeps running until the new one "
+                           "takes over between two frames; one that fails to load is a warning "
+                           "and changes nothing)",
+                           DEFAULT_MODEL, reload));
+  g_object_class_install_property (
+      gobject_class, PROP_IMPORT,
+      g_param_spec_string ("import", "Import options",
+                           "How an .onnx / .tflite model is imported, as `aneforge import` "
+                           "spells it: --rgb | --bgr | --gray, --scale S[,S,S], --bias "
+                           "B[,B,B], --mean M,M,M --std S,S,S, --classify, --softmax, --labels "
+                           "FILE, --top N, --decode ssd|ssd-decoded|yunet|blazeface, "
+                           "--score-threshold T, --iou-threshold T (e.g. \"--bgr --decode "
+                           "ssd\"). Without a pixel option the first input takes RGB 0..255. "
+                           "Set while running: a reload",
+                           DEFAULT_IMPORT, reload));
+  g_object_class_install_property (
+      gobject_class, PROP_WATCH_MODEL,
+      g_param_spec_boolean ("watch-model", "Watch model",
+                            "Reload the model when its file changes on disk (after it has been "
+                            "quiet for 300 ms), as a reload by property does",
+                            DEFAULT_WATCH_MODEL,
+                            G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (
       gobject_class, PROP_BACKEND,
       g_param_spec_enum ("backend", "Backend",
@@ -1944,13 +2335,13 @@ gst_aneforge_class_init (GstAneforgeClass *klass)
                            "Path to a labels file (one label per line, or \"index,name\" "
                            "lines); overrides the model's labels and makes output 0 a "
                            "classification when the model declares none",
-                           DEFAULT_LABELS, flags));
+                           DEFAULT_LABELS, reload));
   g_object_class_install_property (
       gobject_class, PROP_TOP_K,
       g_param_spec_uint ("top-k", "Top k",
                          "Number of best classes reported per frame (when unset, the model's "
                          "decode decides, else 5)",
-                         1, MAX_TOP_K, DEFAULT_TOP_K, flags));
+                         1, MAX_TOP_K, DEFAULT_TOP_K, reload));
   g_object_class_install_property (
       gobject_class, PROP_RESULTS,
       g_param_spec_string ("results", "Results file",
@@ -2050,10 +2441,6 @@ gst_aneforge_init (GstAneforge *self)
   self->batch_size = DEFAULT_BATCH_SIZE;
   self->winograd = DEFAULT_WINOGRAD;
   self->ane_check_interval = DEFAULT_ANE_CHECK_INTERVAL;
-  self->batch = 1;
   self->live = -1;
-  self->cls_index = -1;
-  self->det_index = -1;
-  self->seg_index = self->kp_index = -1;
   gst_video_info_init (&self->vinfo);
 }

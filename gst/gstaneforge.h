@@ -32,6 +32,50 @@ typedef enum {
   GST_ANEFORGE_MODE_OFFLINE, /* infer in the streaming thread, no frame skipped */
 } GstAneforgeMode;
 
+/* Everything one loaded model needs, built by start() or, for a reload, on
+ * the reload thread (gstaneforgereload.h); the streaming thread switches to a
+ * new one between frames and hands the old one back to be freed off it. */
+typedef struct _GstAneforge GstAneforge;
+typedef struct {
+  GstAneforge *element;      /* borrowed: errors are posted on it */
+  gchar *model_path;         /* the file it came from */
+  gchar *import;             /* the import options it was built with, canonical */
+  guint64 compile_ns;        /* load, import, compile and the timed run */
+  const gchar *reason;       /* why it was built: "start", "property", "file" (static) */
+  GstClockTime requested_at; /* when the reload was asked for (gst_util_get_timestamp) */
+  AfModel *model;
+  AfTensorInfo port;
+  guint8 *port_view;     /* borrowed from the model */
+  gboolean check_warned; /* the self-check's fall back was posted (executing thread only) */
+  guint n_outputs;
+  AfTensorInfo *outputs;           /* names borrowed from the model */
+  GPtrArray *decoders;             /* AfDecoder* per output, NULL: none; shared with the results
+                                    * pool (classes and detections borrow its labels) */
+  AfDecodeResult **decoded;        /* per output, NULL where no decoder; owned */
+  const guint16 **views;           /* per output, borrowed from the model */
+  gint cls_index;                  /* output whose decoder gives the classes, -1: none */
+  gint det_index;                  /* output whose decoder gives the detections, -1: none */
+  guint cls_k, det_max;            /* capacities */
+  gint seg_index, kp_index;        /* outputs whose decoders give a mask / keypoints, -1: none */
+  GstAneforgeDense scratch_dense;  /* output=tensor: mask and keypoints storage, owned */
+  GstAneforgeResultsPool *results; /* output=meta */
+  GstBufferPool *tensor_pool;      /* output=tensor */
+  GstCaps *tensor_caps;            /* output=tensor, without framerate */
+  GstAneforgeClassification *scratch_classes; /* output=tensor */
+  GstAneforgeDetection *scratch_detections;   /* output=tensor */
+  guint64 estimate_ns;                        /* one timed run: the latency before any frame */
+  GstAneforgeWorker *worker; /* output=meta: the inference thread, the latest results */
+  GstAneforgePreprocess pre; /* frames of the element's caps into the port; streaming thread */
+  /* batch-size > 1: port and outputs describe ONE item (leading dim 1); the
+   * model's have leading dim @batch */
+  guint batch;                 /* frames per run, 1: no batching */
+  gsize port_item;             /* bytes of one slot of the port */
+  gsize *item_elems;           /* per output, values of one item */
+  const guint16 **batch_views; /* per output, the model's whole view (borrowed) */
+} GstAneforgeSession;
+
+typedef struct _GstAneforgeReloader GstAneforgeReloader;
+
 #define GST_TYPE_ANEFORGE (gst_aneforge_get_type ())
 G_DECLARE_FINAL_TYPE (GstAneforge, gst_aneforge, GST, ANEFORGE, GstBaseTransform)
 
@@ -59,61 +103,40 @@ struct _GstAneforge {
   guint batch_size;                  /* frames per model run (offline, output=meta) */
   gboolean winograd;                 /* the CPU backend's Winograd 3x3 convolutions */
   gint ane_check_interval;           /* AfCompileOptions.check_every */
-  GstAneforgeWorker *worker;         /* start() to stop(); the pointer is guarded by the object
-                                      * lock against readers outside the streaming thread */
+  gchar *import;                     /* import options (af_import_args_parse) */
+  gboolean watch_model;              /* reload when the model file changes */
   GstAneforgeWorkerStats last_stats; /* snapshot taken in stop(); object lock */
   guint64 n_frames;                  /* buffers seen since start; object lock for readers */
+  guint64 estimate_ns;               /* the serving model's timed run; object lock */
 
   /* from start() to stop() */
+  GstAneforgeSession *ses;     /* the model serving now; replaced between frames by the streaming
+                                * thread (under the object lock, for readers outside it) */
+  GstAneforgeSession *pending; /* a reloaded model waiting for the next frame; atomic */
+  GstAneforgeReloader *reloader;
   GstAneforgeOutput mode;
-  AfModel *model;
-  AfTensorInfo port;
-  guint8 *port_view;     /* borrowed from the model */
-  gboolean check_warned; /* the self-check's fall back was posted (executing thread only) */
-  guint n_outputs;
-  AfTensorInfo *outputs;    /* names borrowed from the model */
-  GPtrArray *decoders;      /* AfDecoder* per output, NULL: none; shared with the results
-                             * pool (classes and detections borrow its labels) */
-  AfDecodeResult **decoded; /* per output, NULL where no decoder; owned */
-  const guint16 **views;    /* per output, borrowed from the model */
-  gint cls_index;           /* output whose decoder gives the classes, -1: none */
-  gint det_index;           /* output whose decoder gives the detections, -1: none */
-  guint cls_k, det_max;     /* capacities */
-  gint seg_index, kp_index; /* outputs whose decoders give a mask / keypoints, -1: none */
-  /* output=tensor: mask and keypoints storage, owned */
-  GstAneforgeDense scratch_dense;
-  GstAneforgeResultsPool *results;
-  GstBufferPool *tensor_pool;                 /* output=tensor */
-  GstCaps *tensor_caps;                       /* output=tensor, without framerate; object lock */
-  GstAneforgeClassification *scratch_classes; /* output=tensor */
-  GstAneforgeDetection *scratch_detections;   /* output=tensor */
-  FILE *results_file;                         /* results=PATH, JSON lines */
-  GString *results_line;                      /* preallocated line */
+  guint started_batch;   /* batch-size as started: a reload keeps it (and output) */
+  FILE *results_file;    /* results=PATH, JSON lines */
+  GString *results_line; /* preallocated line */
   guint64 frame_count;
-  guint64 estimate_ns;    /* one timed run at start: the latency before any frame */
   gint live;              /* resolved mode: 1 live, 0 offline, -1 not yet; atomic */
   gboolean upstream_live; /* from the LATENCY query in set_caps; atomic */
-  guint64 seq;            /* frames since the last reset (flush, caps); streaming thread */
+  guint64 seq;            /* frames since the last reset (flush, caps, switch); streaming thread */
   guint64 tensor_seq;     /* output=tensor: seq and pts of the inferred frame */
   GstClockTime tensor_pts;
 
   /* batch-size > 1 (offline, output=meta; streaming thread only): frames
    * are held until @batch due frames fill the port's slots, then one run
-   * infers them and they leave in order. port and outputs above describe
-   * ONE item (leading dim 1); the model's have leading dim @batch. */
-  guint batch;                 /* frames per run, 1: no batching */
-  gsize port_item;             /* bytes of one slot of the port */
-  gsize *item_elems;           /* per output, values of one item */
-  const guint16 **batch_views; /* per output, the model's whole view (borrowed) */
-  GArray *held;                /* GstAneforgeHeld, in arrival order; owned */
-  guint held_next;             /* next entry to push */
-  guint held_ready;            /* entries [0, held_ready) have results and may leave */
-  guint held_due;              /* due frames held (slots filled) */
-  guint64 batch_pre_ns;        /* preprocessing time of the held slots */
+   * infers them and they leave in order (the session's batch fields). */
+  GArray *held;         /* GstAneforgeHeld, in arrival order; owned */
+  guint held_next;      /* next entry to push */
+  guint held_ready;     /* entries [0, held_ready) have results and may leave */
+  guint held_due;       /* due frames held (slots filled) */
+  guint64 batch_pre_ns; /* preprocessing time of the held slots */
 
   /* from set_caps() */
   GstVideoInfo vinfo;
-  GstAneforgePreprocess pre;
+  gboolean colorimetry; /* the caps named one */
   gboolean negotiated;
   gboolean caps_error_posted;
 };

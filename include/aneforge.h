@@ -591,6 +591,45 @@ AfGraph *af_graph_import_tflite_from_data (const guint8 *data, gsize len,
  * or NULL with @error set. */
 AfGraph *af_graph_open (const char *path, const AfImportOptions *opts, GError **error);
 
+/* Import options as `aneforge import` spells them, shared by the command
+ * line and the element's "import" property: --rgb | --bgr | --gray,
+ * --scale S[,S,S], --bias B[,B,B], --mean M,M,M --std S,S,S (x / 255 - mean)
+ * / std), --classify, --softmax, --labels FILE, --top N, --decode
+ * ssd|ssd-decoded|yunet|blazeface, --score-threshold T, --iou-threshold T,
+ * --input-shape NAME=1x3x640x640 (repeatable; AfImportOptions.input_shapes). */
+typedef struct _AfImportArgs AfImportArgs;
+AfImportArgs *af_import_args_new (void);    /* (transfer full): no option given */
+void af_import_args_free (AfImportArgs *a); /* NULL-safe */
+/* Parses option @opt, with @value the word after it (NULL: none). Returns
+ * the words used (1 or 2), 0 when @opt is not an import option, -1 with
+ * @error naming the option when its value is missing or malformed. */
+int af_import_args_parse_one (AfImportArgs *a, const char *opt, const char *value, GError **error);
+/* Parses a whole option string (words split and quoted as a shell does; NULL
+ * or blank: nothing). FALSE with @error naming the word on anything else. */
+gboolean af_import_args_parse (AfImportArgs *a, const char *line, GError **error);
+/* TRUE when a pixel option was given (the first input becomes an image port). */
+gboolean af_import_args_has_port (const AfImportArgs *a);
+/* TRUE when an option sets output 0's decode (--classify, --labels, --decode). */
+gboolean af_import_args_has_decode (const AfImportArgs *a);
+/* The importer's options (--mean / --std folded into scale and bias;
+ * input_shapes borrowed from @a). */
+void af_import_args_options (const AfImportArgs *a, AfImportOptions *opts);
+/* Sets output 0's decode of @g from --classify / --softmax / --labels / --top
+ * or --decode (nothing when none was given). The labels path is written as a
+ * graph saved at @save_path would name it (relative to its directory when
+ * inside it), absolute when @save_path is NULL. */
+gboolean af_import_args_apply (const AfImportArgs *a, AfGraph *g, const char *save_path,
+                               GError **error);
+/* af_graph_open with @a's pixel options (@image_port: an image port even
+ * without one, RGB 0..255 by default) and decode applied. Pixel options on a
+ * .json graph are an error. @a may be NULL. Returns (transfer full) or NULL
+ * with @error set. */
+AfGraph *af_import_args_open (const AfImportArgs *a, const char *path, gboolean image_port,
+                              GError **error);
+/* The options in canonical form ("--bgr --scale 1,1,1 --bias 0,0,0 --decode
+ * ssd"; "" when none) (transfer full). */
+char *af_import_args_to_string (const AfImportArgs *a);
+
 /* Number of elements of a shape. */
 gint64 af_shape_numel (int rank, const gint64 *shape);
 

@@ -3,7 +3,8 @@
  *   aneforge inspect MODEL.json [--threads N]     the compiled plan
  *   aneforge run MODEL.json [--image FILE | --raw FILE... | --fill V] [--threads N] [--top N]
  *                [--save-outputs OUT.safetensors]
- *       (MODEL may be .json, .onnx or .tflite; --raw FILE, repeated, fills
+ *       (MODEL may be .json, .onnx or .tflite, a .onnx / .tflite imported with
+ *       import's options; --raw FILE, repeated, fills
  *       input 0, 1, ... with the file's bytes: fp16 little-endian, or uint8
  *       for an image port; --save-outputs writes every output as an F16
  *       tensor named after it, shape included, instead of printing values)
@@ -46,16 +47,9 @@ int af_cli_precision (int argc, char **argv); /* tools/cli-precision.c */
 #define AF_CLI_MAX_RAW 16 /* --raw files: inputs 0 .. 15 */
 
 typedef struct {
-  /* import */
+  /* import (and run, bench, inspect of a .onnx / .tflite) */
   const char *out;
-  gboolean port, classify, softmax, have_mean, have_std;
-  AfPixelOrder order;
-  float scale[3], bias[3], mean[3], std[3];
-  const char *labels, *decode;
-  float score_threshold, iou_threshold; /* < 0: the decode's default */
-  /* --input-shape values, NULL-terminated */
-  const char *input_shapes[AF_CLI_MAX_RAW + 1];
-  int n_input_shapes;
+  AfImportArgs *import;
   /* run, bench */
   int threads;
   const char *image, *raw[AF_CLI_MAX_RAW], *save;
@@ -81,9 +75,7 @@ fail (GError *error)
 static AfModel *
 load_and_compile (const char *path, const Options *o, GError **error)
 {
-  AfImportOptions io = AF_IMPORT_OPTIONS_INIT;
-  io.input_shapes = o->input_shapes;
-  AfGraph *g = af_graph_open (path, &io, error);
+  AfGraph *g = af_import_args_open (o->import, path, FALSE, error);
   if (!g)
     return NULL;
   AfCompileOptions co = AF_COMPILE_OPTIONS_INIT;
@@ -509,109 +501,6 @@ parse_backend (const char *v, AfBackendKind *out)
   return FALSE;
 }
 
-/* "a" or "a,b,c" -> 3 floats; FALSE on junk */
-static gboolean
-parse_triple (const char *v, float *dst)
-{
-  g_auto (GStrv) parts = g_strsplit (v, ",", -1);
-  guint n = g_strv_length (parts);
-  if (n != 1 && n != 3)
-    return FALSE;
-  for (guint i = 0; i < 3; i++) {
-    char *end;
-    const char *p = parts[n == 1 ? 0 : i];
-    dst[i] = (float) g_ascii_strtod (p, &end);
-    if (end == p || *end)
-      return FALSE;
-  }
-  return TRUE;
-}
-
-/* @labels as the graph file @out will name it: relative to @out's directory
- * when it lies inside it, else absolute (transfer full). */
-static char *
-labels_for (const char *out, const char *labels)
-{
-  g_autofree char *dir = g_path_get_dirname (out);
-  g_autofree char *adir = g_canonicalize_filename (dir, NULL);
-  g_autofree char *alab = g_canonicalize_filename (labels, NULL);
-  gsize n = strlen (adir);
-  if (strncmp (alab, adir, n) == 0 && alab[n] == G_DIR_SEPARATOR)
-    return g_strdup (alab + n + 1);
-  if (strcmp (adir, "/") == 0)
-    return g_strdup (alab + 1);
-  return g_steal_pointer (&alab);
-}
-
-/* "keypoints:hand" / ":pose" / ":movenet": a keypoints spec with that
- * skeleton's defaults. */
-static gboolean
-set_keypoints (AfDecodeSpec *spec, const char *arg)
-{
-  static const char *const names[] = { "keypoints:hand", "keypoints:pose", "keypoints:movenet" };
-  static const AfSkeleton skeletons[] = { AF_SKELETON_HAND, AF_SKELETON_POSE, AF_SKELETON_MOVENET };
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-    if (strcmp (arg, names[i]) == 0) {
-      af_decode_spec_init (spec, AF_DECODE_TYPE_KEYPOINTS);
-      af_decode_spec_set_skeleton (spec, skeletons[i]);
-      return TRUE;
-    }
-  return FALSE;
-}
-
-/* --classify / --softmax / --labels / --top, or --decode: output 0's decode. */
-static gboolean
-set_decode (AfGraph *g, const Options *o, GError **error)
-{
-  g_autofree char *labels = o->labels ? labels_for (o->out, o->labels) : NULL;
-  if (!o->decode) {
-    if (o->classify || o->labels)
-      af_graph_set_classification (g, 0, o->softmax, o->top > 0 ? o->top : 5, labels);
-    return TRUE;
-  }
-  AfDecodeSpec spec;
-  if (strcmp (o->decode, "ssd") == 0)
-    af_decode_spec_init (&spec, AF_DECODE_TYPE_SSD);
-  else if (strcmp (o->decode, "ssd-decoded") == 0)
-    af_decode_spec_init (&spec, AF_DECODE_TYPE_SSD_DECODED);
-  else if (strcmp (o->decode, "yunet") == 0)
-    af_decode_spec_init (&spec, AF_DECODE_TYPE_YUNET);
-  else if (strcmp (o->decode, "blazeface") == 0)
-    af_decode_spec_init (&spec, AF_DECODE_TYPE_BLAZEFACE);
-  else if (strcmp (o->decode, "yolov8") == 0)
-    af_decode_spec_init (&spec, AF_DECODE_TYPE_YOLOV8);
-  else if (strcmp (o->decode, "yolov5") == 0)
-    af_decode_spec_init (&spec, AF_DECODE_TYPE_YOLOV5);
-  else if (strcmp (o->decode, "grid") == 0)
-    af_decode_spec_init (&spec, AF_DECODE_TYPE_GRID);
-  else if (strcmp (o->decode, "segmentation") == 0)
-    af_decode_spec_init (&spec, AF_DECODE_TYPE_SEGMENTATION);
-  else if (g_str_has_prefix (o->decode, "keypoints") && !set_keypoints (&spec, o->decode))
-    return g_set_error (error, AF_ERROR, AF_ERROR_INVALID,
-                        "--decode: unknown keypoints \"%s\" (keypoints:hand, keypoints:pose or "
-                        "keypoints:movenet)",
-                        o->decode),
-           FALSE;
-  else if (!g_str_has_prefix (o->decode, "keypoints")) {
-    g_set_error (error, AF_ERROR, AF_ERROR_INVALID,
-                 "--decode: unknown decoder \"%s\" (ssd, ssd-decoded, yunet, blazeface, yolov8, "
-                 "yolov5, grid, segmentation or keypoints:hand|pose|movenet)",
-                 o->decode);
-    return FALSE;
-  }
-  int in_w, in_h; /* priors, grids and strides follow the model's input */
-  if (af_graph_image_size (g, &in_w, &in_h))
-    af_decode_spec_set_input_size (&spec, in_w, in_h);
-  if (o->score_threshold >= 0)
-    spec.score_threshold = o->score_threshold;
-  if (o->iou_threshold >= 0)
-    spec.iou_threshold = o->iou_threshold;
-  spec.labels = g_steal_pointer (&labels);
-  af_graph_set_decode (g, 0, &spec);
-  af_decode_spec_clear (&spec);
-  return TRUE;
-}
-
 static int
 cmd_import (const char *path, Options *o)
 {
@@ -620,20 +509,12 @@ cmd_import (const char *path, Options *o)
     fprintf (stderr, "aneforge: import needs -o OUT.json\n");
     return 2;
   }
-  AfImportOptions io = AF_IMPORT_OPTIONS_INIT;
-  io.image = o->port;
-  io.order = o->order;
-  io.input_shapes = o->input_shapes;
-  for (int c = 0; c < 3; c++) {
-    /* (x / 255 - mean) / std  ==  x * 1 / (255 std) - mean / std */
-    float std = o->have_std ? o->std[c] : 1.0f, mean = o->have_mean ? o->mean[c] : 0.0f;
-    io.scale[c] = o->have_mean || o->have_std ? 1.0f / (255.0f * std) : o->scale[c];
-    io.bias[c] = o->have_mean || o->have_std ? -mean / std : o->bias[c];
-  }
+  AfImportOptions io;
+  af_import_args_options (o->import, &io);
   AfGraph *g = af_graph_open (path, &io, &error);
   if (!g)
     return fail (error);
-  if (!set_decode (g, o, &error)) {
+  if (!af_import_args_apply (o->import, g, o->out, &error)) {
     af_graph_free (g);
     return fail (error);
   }
@@ -650,28 +531,8 @@ static gboolean
 takes_value (const char *a)
 {
   static const char *const with_value[] = {
-    "--threads",
-    "--backend",
-    "--check-every",
-    "--seed",
-    "--image",
-    "--raw",
-    "--fill",
-    "-o",
-    "--labels",
-    "--decode",
-    "--score-threshold",
-    "--iou-threshold",
-    "--scale",
-    "--bias",
-    "--mean",
-    "--std",
-    "--top",
-    "--batch",
-    "--runs",
-    "--warmup",
-    "--save-outputs",
-    "--input-shape",
+    "--threads", "--backend", "--check-every", "--seed", "--image",  "--raw",
+    "--fill",    "-o",        "--batch",       "--runs", "--warmup", "--save-outputs",
   };
   for (gsize i = 0; i < G_N_ELEMENTS (with_value); i++)
     if (strcmp (a, with_value[i]) == 0)
@@ -760,13 +621,7 @@ usage (void)
 int
 main (int argc, char **argv)
 {
-  Options o = { .threads = 0,
-                .runs = 50,
-                .warmup = 5,
-                .order = AF_PIXEL_RGB,
-                .scale = { 1, 1, 1 },
-                .score_threshold = -1,
-                .iou_threshold = -1 };
+  Options o = { .threads = 0, .runs = 50, .warmup = 5 };
   if (argc >= 2 && strcmp (argv[1], "list-ops") == 0)
     return cmd_list_ops ();
   if (argc >= 2 && strcmp (argv[1], "estimate") == 0)
@@ -781,14 +636,20 @@ main (int argc, char **argv)
     usage ();
     return 2;
   }
+  o.import = af_import_args_new ();
   for (int i = 3; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    AfPixelOrder order = strcmp (a, "--bgr") == 0    ? AF_PIXEL_BGR
-                         : strcmp (a, "--gray") == 0 ? AF_PIXEL_GRAY
-                                                     : AF_PIXEL_RGB;
-    if (strcmp (a, "--rgb") == 0 || strcmp (a, "--bgr") == 0 || strcmp (a, "--gray") == 0) {
-      o.port = TRUE;
-      o.order = order;
+    GError *error = NULL;
+    int used = af_import_args_parse_one (o.import, a, v, &error); /* the library's parser */
+    if (used < 0) {
+      fprintf (stderr, "aneforge: %s\n", error->message);
+      g_error_free (error);
+      return 2;
+    }
+    if (used > 0) {
+      if (strcmp (a, "--top") == 0) /* also run's top-k */
+        o.top = atoi (v);
+      i += used - 1;
       continue;
     }
     if (strcmp (a, "--winograd") == 0) {
@@ -797,11 +658,6 @@ main (int argc, char **argv)
     }
     if (strcmp (a, "--layers") == 0) {
       o.layers = TRUE;
-      continue;
-    }
-    if (strcmp (a, "--classify") == 0 || strcmp (a, "--softmax") == 0) {
-      o.classify = TRUE;
-      o.softmax |= strcmp (a, "--softmax") == 0;
       continue;
     }
     if (!takes_value (a)) {
@@ -835,45 +691,11 @@ main (int argc, char **argv)
       o.raw[o.n_raw++] = v;
     } else if (strcmp (a, "--save-outputs") == 0)
       o.save = v;
-    else if (strcmp (a, "--input-shape") == 0) {
-      if (o.n_input_shapes == AF_CLI_MAX_RAW) {
-        fprintf (stderr, "aneforge: at most %d --input-shape options\n", AF_CLI_MAX_RAW);
-        return 2;
-      }
-      o.input_shapes[o.n_input_shapes++] = v;
-    } else if (strcmp (a, "--fill") == 0) {
+    else if (strcmp (a, "--fill") == 0) {
       o.fill = g_ascii_strtod (v, NULL);
       o.have_fill = TRUE;
     } else if (strcmp (a, "-o") == 0)
       o.out = v;
-    else if (strcmp (a, "--labels") == 0)
-      o.labels = v;
-    else if (strcmp (a, "--decode") == 0)
-      o.decode = v;
-    else if (strcmp (a, "--score-threshold") == 0 || strcmp (a, "--iou-threshold") == 0) {
-      char *end;
-      double t = g_ascii_strtod (v, &end);
-      if (end == v || *end || !(t >= 0 && t <= 1)) {
-        fprintf (stderr, "aneforge: %s takes a number in [0, 1], got \"%s\"\n", a, v);
-        return 2;
-      }
-      *(strcmp (a, "--score-threshold") == 0 ? &o.score_threshold : &o.iou_threshold) = t;
-    } else if (strcmp (a, "--scale") == 0 || strcmp (a, "--bias") == 0 ||
-               strcmp (a, "--mean") == 0 || strcmp (a, "--std") == 0) {
-      float *dst = strcmp (a, "--scale") == 0  ? o.scale
-                   : strcmp (a, "--bias") == 0 ? o.bias
-                   : strcmp (a, "--mean") == 0 ? o.mean
-                                               : o.std;
-      if (!parse_triple (v, dst)) {
-        fprintf (stderr, "aneforge: %s takes one number or three separated by commas, got \"%s\"\n",
-                 a, v);
-        return 2;
-      }
-      o.have_mean |= strcmp (a, "--mean") == 0;
-      o.have_std |= strcmp (a, "--std") == 0;
-      o.port = TRUE;
-    } else if (strcmp (a, "--top") == 0)
-      o.top = atoi (v);
     else if (strcmp (a, "--batch") == 0)
       o.batch = atoi (v);
     else if (strcmp (a, "--runs") == 0)
@@ -884,14 +706,17 @@ main (int argc, char **argv)
       g_assert_not_reached (); /* takes_value lists exactly the options above */
     i++;
   }
+  int rc = 2;
   if (strcmp (argv[1], "inspect") == 0)
-    return cmd_inspect (argv[2], &o);
-  if (strcmp (argv[1], "run") == 0)
-    return cmd_run (argv[2], &o);
-  if (strcmp (argv[1], "bench") == 0)
-    return cmd_bench (argv[2], &o);
-  if (strcmp (argv[1], "import") == 0)
-    return cmd_import (argv[2], &o);
-  usage ();
-  return 2;
+    rc = cmd_inspect (argv[2], &o);
+  else if (strcmp (argv[1], "run") == 0)
+    rc = cmd_run (argv[2], &o);
+  else if (strcmp (argv[1], "bench") == 0)
+    rc = cmd_bench (argv[2], &o);
+  else if (strcmp (argv[1], "import") == 0)
+    rc = cmd_import (argv[2], &o);
+  else
+    usage ();
+  af_import_args_free (o.import);
+  return rc;
 }

@@ -23,8 +23,9 @@ AF_CAMERA_SOURCE="videotestsrc is-live=true pattern=ball num-buffers=20" \
 }
 frames=$(grep -c '"latency_ms"' "$out/results.jsonl" || true)
 echo "camera.sh: $frames of 20 live frames got a result"
-# live mode may drop frames under load, never all of them; at EOS the results
-# no buffer could carry are posted as one more line (docs/element.md, EOS)
+# live mode may drop frames under load, never all of them; at EOS the last
+# result no buffer showed gets a line of its own (docs/element.md), so when
+# the first frame's result was ready before it left, 20 frames make 21 lines
 if [ "$frames" -lt 1 ] || [ "$frames" -gt 21 ]; then
   echo "expected 1..21 results, got $frames" >&2
   exit 1
