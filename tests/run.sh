@@ -66,7 +66,7 @@ run_suite build-asan -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef
 echo "== AddressSanitizer + UBSan over the element (build-asan/)"
 # the plugin scanner and gst-launch are not instrumented: scan in-process,
 # skip the tests that exec gst-launch; GStreamer's own start-up leaks suppressed
-test_args=(test-preprocess test-aneforge test-live)
+test_args=(test-preprocess test-aneforge test-live test-hostile test-model-files test-reload)
 GST_REGISTRY_FORK=no ASAN_OPTIONS=$ASAN_OPTIONS:fast_unwind_on_malloc=0 \
   LSAN_OPTIONS=suppressions=$PWD/tests/gst/lsan.supp run_suite build-asan
 
