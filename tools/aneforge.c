@@ -644,7 +644,7 @@ main (int argc, char **argv)
     if (used < 0) {
       fprintf (stderr, "aneforge: %s\n", error->message);
       g_error_free (error);
-      return 2;
+      goto bad_option;
     }
     if (used > 0) {
       if (strcmp (a, "--top") == 0) /* also run's top-k */
@@ -663,18 +663,18 @@ main (int argc, char **argv)
     if (!takes_value (a)) {
       fprintf (stderr, "aneforge: unknown option %s\n", a);
       usage ();
-      return 2;
+      goto bad_option;
     }
     if (!v) {
       fprintf (stderr, "aneforge: option %s needs a value\n", a);
-      return 2;
+      goto bad_option;
     }
     if (strcmp (a, "--threads") == 0)
       o.threads = atoi (v);
     else if (strcmp (a, "--backend") == 0) {
       if (!parse_backend (v, &o.backend)) {
         fprintf (stderr, "aneforge: --backend takes auto, cpu or ane, not %s\n", v);
-        return 2;
+        goto bad_option;
       }
     } else if (strcmp (a, "--check-every") == 0)
       o.check_every = atoi (v);
@@ -686,7 +686,7 @@ main (int argc, char **argv)
     else if (strcmp (a, "--raw") == 0) {
       if (o.n_raw == AF_CLI_MAX_RAW) {
         fprintf (stderr, "aneforge: at most %d --raw files\n", AF_CLI_MAX_RAW);
-        return 2;
+        goto bad_option;
       }
       o.raw[o.n_raw++] = v;
     } else if (strcmp (a, "--save-outputs") == 0)
@@ -719,4 +719,8 @@ main (int argc, char **argv)
     usage ();
   af_import_args_free (o.import);
   return rc;
+
+bad_option: /* the message is out; usage errors exit 2 */
+  af_import_args_free (o.import);
+  return 2;
 }
