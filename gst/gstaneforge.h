@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include "gstaneforgepreprocess.h"
+#include "gstaneforgereport.h"
 #include "gstaneforgeresults.h"
 #include "gstaneforgeworker.h"
 
@@ -36,7 +37,7 @@ typedef enum {
  * the reload thread (gstaneforgereload.h); the streaming thread switches to a
  * new one between frames and hands the old one back to be freed off it. */
 typedef struct _GstAneforge GstAneforge;
-typedef struct {
+struct _GstAneforgeSession {
   GstAneforge *element;      /* borrowed: errors are posted on it */
   gchar *model_path;         /* the file it came from */
   gchar *import;             /* the import options it was built with, canonical */
@@ -72,7 +73,7 @@ typedef struct {
   gsize port_item;             /* bytes of one slot of the port */
   gsize *item_elems;           /* per output, values of one item */
   const guint16 **batch_views; /* per output, the model's whole view (borrowed) */
-} GstAneforgeSession;
+};
 
 typedef struct _GstAneforgeReloader GstAneforgeReloader;
 
@@ -115,14 +116,12 @@ struct _GstAneforge {
   GstAneforgeSession *pending; /* a reloaded model waiting for the next frame; atomic */
   GstAneforgeReloader *reloader;
   GstAneforgeOutput mode;
-  guint started_batch;   /* batch-size as started: a reload keeps it (and output) */
-  FILE *results_file;    /* results=PATH, JSON lines */
-  GString *results_line; /* preallocated line */
-  guint64 frame_count;
-  gint live;              /* resolved mode: 1 live, 0 offline, -1 not yet; atomic */
-  gboolean upstream_live; /* from the LATENCY query in set_caps; atomic */
-  guint64 seq;            /* frames since the last reset (flush, caps, switch); streaming thread */
-  guint64 tensor_seq;     /* output=tensor: seq and pts of the inferred frame */
+  guint started_batch;          /* batch-size as started: a reload keeps it (and output) */
+  GstAneforgeReporter reporter; /* results=PATH */
+  gint live;                    /* resolved mode: 1 live, 0 offline, -1 not yet; atomic */
+  gboolean upstream_live;       /* from the LATENCY query in set_caps; atomic */
+  guint64 seq;        /* frames since the last reset (flush, caps, switch); streaming thread */
+  guint64 tensor_seq; /* output=tensor: seq and pts of the inferred frame */
   GstClockTime tensor_pts;
 
   /* batch-size > 1 (offline, output=meta; streaming thread only): frames
