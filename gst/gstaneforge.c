@@ -71,6 +71,7 @@
  * Emits the model's output tensors.
  */
 #include "gstaneforge.h"
+#include "gstaneforgebatch.h"
 #include "gstaneforgedense.h"
 #include "gstaneforgereport.h"
 #include "gstaneforgereload.h"
@@ -82,15 +83,6 @@
 
 GST_DEBUG_CATEGORY (gst_aneforge_debug); /* also gstaneforgereport.c, gstaneforgebatch.c */
 #define GST_CAT_DEFAULT gst_aneforge_debug
-
-/* A frame held for a batch (batch-size > 1). */
-typedef struct {
-  GstBuffer *buf;        /* owned until pushed */
-  guint64 seq;           /* frame number since the last reset */
-  gboolean due;          /* inferred (interval): has a slot of the port */
-  GstAneforgeResults *r; /* owned once the batch ran; NULL: none to show */
-  guint64 age_frames, age_ns;
-} GstAneforgeHeld;
 
 enum {
   PROP_0,
@@ -711,8 +703,6 @@ gst_aneforge_make_tensor_caps (GstAneforgeSession *ses)
                               "dimensions", G_TYPE_STRING, dims->str, NULL);
 }
 
-static void gst_aneforge_batch_clear (GstAneforge *self);
-
 /* Frees @ses (NULL-safe): joins its inference thread first (it uses the
  * model). Not on the streaming thread while frames flow: a running model is
  * waited for. */
@@ -770,8 +760,7 @@ gst_aneforge_close (GstAneforge *self)
   GST_OBJECT_UNLOCK (self);
   gst_aneforge_session_free (ses);
   g_atomic_int_set (&self->live, -1);
-  gst_aneforge_batch_clear (self);
-  g_clear_pointer (&self->held, g_array_unref);
+  gst_aneforge_batch_free (&self->batch);
   gst_aneforge_reporter_close (&self->reporter, GST_ELEMENT (self));
   self->negotiated = FALSE;
   self->caps_error_posted = FALSE;
@@ -976,11 +965,8 @@ gst_aneforge_open (GstAneforge *self, const GstAneforgeSettings *s)
   self->n_frames = 0;
   memset (&self->last_stats, 0, sizeof self->last_stats);
   GST_OBJECT_UNLOCK (self);
-  if (ses->batch > 1) {
-    self->held = g_array_sized_new (FALSE, TRUE, sizeof (GstAneforgeHeld), ses->batch);
-    self->held_next = self->held_ready = self->held_due = 0;
-    self->batch_pre_ns = 0;
-  }
+  if (ses->batch > 1)
+    gst_aneforge_batch_init (&self->batch, ses->batch);
   if (!gst_aneforge_reporter_open (&self->reporter, GST_ELEMENT (self), s->results_path))
     return FALSE;
   g_atomic_int_set (&self->live, -1);
@@ -1282,7 +1268,7 @@ gst_aneforge_rows_task (gpointer data, gint64 begin, gint64 end, int thread)
  * also runs the model (offline, batch), so the model's threads are idle and
  * share the rows (in live mode the worker may be inferring on them). Posts
  * on error. */
-static gboolean
+gboolean
 gst_aneforge_preprocess_buffer (GstAneforge *self, GstBuffer *buf, guint8 *dst, gboolean threaded)
 {
   GstVideoFrame frame;
@@ -1310,7 +1296,7 @@ map_failed:
 }
 
 /* Runs the model on its port. Posts on error (any thread, no lock held). */
-static gboolean
+gboolean
 gst_aneforge_execute (GstAneforgeSession *ses)
 {
   g_autoptr (GError) err = NULL;
@@ -1386,7 +1372,7 @@ gst_aneforge_decode (GstAneforgeSession *ses, gint frame_w, gint frame_h,
 
 /* Fills @r from the model's outputs: fp32 tensors, decoded classes and
  * detections (for a @frame_w x @frame_h frame). */
-static void
+void
 gst_aneforge_fill_results (GstAneforgeSession *ses, GstAneforgeResults *r, gint frame_w,
                            gint frame_h, guint64 latency_ns)
 {
@@ -1417,7 +1403,7 @@ gst_aneforge_worker_run (const guint8 *port, const GstAneforgeJob *job, gpointer
 }
 
 /* The age of results from frame @job shown on the frame @seq, @pts. */
-static void
+void
 gst_aneforge_age (const GstAneforgeJob *job, guint64 seq, GstClockTime pts, guint64 *age_frames,
                   guint64 *age_ns)
 {
@@ -1443,7 +1429,7 @@ gst_aneforge_report (GstAneforge *self, GstAneforgeReport *rep)
 
 /* Attaches @r (transfer full) to @buf with its age, posts the bus message
  * and writes the results line. */
-static gboolean
+gboolean
 gst_aneforge_show_results (GstAneforge *self, GstBuffer *buf, GstAneforgeResults *r,
                            guint64 age_frames, guint64 age_ns)
 {
@@ -1582,7 +1568,8 @@ gst_aneforge_switch_refused (GstAneforge *self, GstAneforgeSession *ses, const g
 static void
 gst_aneforge_switch (GstAneforge *self, GstBuffer *buf)
 {
-  if (G_LIKELY (!g_atomic_pointer_get (&self->pending)) || (self->held && self->held->len > 0))
+  if (G_LIKELY (!g_atomic_pointer_get (&self->pending)) ||
+      gst_aneforge_batch_holding (&self->batch))
     return;
   GstClockTime t0 = gst_util_get_timestamp ();
   GstAneforgeSession *ses = g_atomic_pointer_exchange (&self->pending, NULL);
@@ -1628,127 +1615,7 @@ gst_aneforge_switch (GstAneforge *self, GstBuffer *buf)
 }
 
 /* ---------------------------------------------------------------- batching
- * batch-size > 1 (offline, output=meta): submit_input_buffer holds each
- * frame (a due one is preprocessed into the next slot of the port at once);
- * when batch due frames are held, one run infers them all and every held
- * frame gets its results, in order, as transform_ip would have given them;
- * generate_output then lets them leave one by one. Serialized events and
- * the DRAIN query drain first (a partial batch is run, its empty slots
- * holding copies of the last frame); flush-stop drops what is held. */
-
-/* Drops every held frame and its results. */
-static void
-gst_aneforge_batch_clear (GstAneforge *self)
-{
-  for (guint i = 0; self->held && i < self->held->len; i++) {
-    GstAneforgeHeld *e = &g_array_index (self->held, GstAneforgeHeld, i);
-    gst_clear_buffer (&e->buf);
-    g_clear_pointer (&e->r, gst_aneforge_results_unref);
-  }
-  if (self->held)
-    g_array_set_size (self->held, 0);
-  self->held_next = self->held_ready = self->held_due = 0;
-  self->batch_pre_ns = 0;
-}
-
-/* Runs the held due frames (a partial batch: the empty slots get copies of
- * the last one; their results are not read) and gives every held frame its
- * results: due ones their own, the others the latest with their age. Posts
- * and returns FALSE when the run fails. */
-static gboolean
-gst_aneforge_batch_run (GstAneforge *self)
-{
-  GstClockTime t0 = gst_util_get_timestamp ();
-  guint n = self->held_due;
-  if (n > 0) {
-    for (guint b = n; b < self->ses->batch; b++)
-      memcpy (self->ses->port_view + b * self->ses->port_item,
-              self->ses->port_view + (n - 1) * self->ses->port_item, self->ses->port_item);
-    if (!gst_aneforge_execute (self->ses))
-      return FALSE;
-  }
-  guint64 latency = self->batch_pre_ns + (gst_util_get_timestamp () - t0);
-  guint slot = 0;
-  for (guint k = self->held_ready; k < self->held->len; k++) {
-    GstAneforgeHeld *e = &g_array_index (self->held, GstAneforgeHeld, k);
-    GstAneforgeJob job = { e->seq,
-                           GST_BUFFER_PTS (e->buf),
-                           GST_BUFFER_DURATION (e->buf),
-                           GST_VIDEO_INFO_WIDTH (&self->vinfo),
-                           GST_VIDEO_INFO_HEIGHT (&self->vinfo),
-                           0,
-                           0 };
-    if (e->due) {
-      for (guint i = 0; i < self->ses->n_outputs; i++)
-        self->ses->views[i] = self->ses->batch_views[i] + slot * self->ses->item_elems[i];
-      slot++;
-      GstAneforgeResults *r = gst_aneforge_results_acquire (self->ses->results);
-      gst_aneforge_fill_results (self->ses, r, job.frame_w, job.frame_h, latency);
-      gst_aneforge_worker_stamp (self->ses->worker, &job);
-      gst_aneforge_worker_publish (self->ses->worker, r, &job);
-    }
-    e->r = gst_aneforge_worker_latest (self->ses->worker, &job);
-    if (e->r)
-      gst_aneforge_age (&job, e->seq, GST_BUFFER_PTS (e->buf), &e->age_frames, &e->age_ns);
-  }
-  for (guint i = 0; i < self->ses->n_outputs; i++)
-    self->ses->views[i] = self->ses->batch_views[i];
-  self->held_ready = self->held->len;
-  self->held_due = 0;
-  self->batch_pre_ns = 0;
-  return TRUE;
-}
-
-/* The next frame that may leave (transfer full, writable, results
- * attached), or NULL. */
-static GstFlowReturn
-gst_aneforge_batch_pop (GstAneforge *self, GstBuffer **outbuf)
-{
-  *outbuf = NULL;
-  if (self->held_next >= self->held_ready)
-    return GST_FLOW_OK;
-  GstAneforgeHeld *e = &g_array_index (self->held, GstAneforgeHeld, self->held_next++);
-  GstBuffer *buf = gst_buffer_make_writable (e->buf);
-  GstAneforgeResults *r = e->r;
-  guint64 age_frames = e->age_frames, age_ns = e->age_ns;
-  e->buf = NULL;
-  e->r = NULL;
-  if (self->held_next == self->held->len) {
-    g_array_set_size (self->held, 0);
-    self->held_next = self->held_ready = 0;
-  }
-  *outbuf = buf;
-  if (r && !gst_aneforge_show_results (self, buf, r, age_frames, age_ns))
-    return GST_FLOW_ERROR;
-  return GST_FLOW_OK;
-}
-
-/* Runs what is held and pushes it all downstream (before an event, at EOS,
- * for a DRAIN query). The streaming thread, stream lock held. */
-static GstFlowReturn
-gst_aneforge_batch_drain (GstAneforge *self)
-{
-  GstFlowReturn ret = GST_FLOW_OK;
-  if (!self->held || self->held->len == 0)
-    return GST_FLOW_OK;
-  GST_DEBUG_OBJECT (self, "draining %u held frames (%u due)", self->held->len, self->held_due);
-  if (self->held_ready < self->held->len && !gst_aneforge_batch_run (self)) {
-    gst_aneforge_batch_clear (self);
-    return GST_FLOW_ERROR;
-  }
-  while (ret == GST_FLOW_OK) {
-    GstBuffer *buf;
-    ret = gst_aneforge_batch_pop (self, &buf);
-    if (!buf)
-      break;
-    if (ret == GST_FLOW_OK)
-      ret = gst_pad_push (GST_BASE_TRANSFORM_SRC_PAD (self), buf);
-    else
-      gst_buffer_unref (buf);
-  }
-  gst_aneforge_batch_clear (self); /* what a failed push left */
-  return ret;
-}
+ * batch-size > 1: gstaneforgebatch.c holds the frames. */
 
 /* Holds the frame the base class queued (QoS and reconfiguration done by
  * it); a due frame goes into the next slot at once. A full batch is run. */
@@ -1761,23 +1628,11 @@ gst_aneforge_submit_input_buffer (GstBaseTransform *trans, gboolean is_discont, 
                           ->submit_input_buffer (trans, is_discont, input);
   if (self->ses->batch <= 1 || ret != GST_FLOW_OK || !trans->queued_buf)
     return ret;
-  GstAneforgeHeld e = { trans->queued_buf, 0, FALSE, NULL, 0, 0 };
+  GstBuffer *buf = trans->queued_buf;
   trans->queued_buf = NULL;
-  e.due = gst_aneforge_next_frame (self, &e.seq);
-  if (e.due) {
-    GstClockTime t0 = gst_util_get_timestamp ();
-    if (!gst_aneforge_preprocess_buffer (
-            self, e.buf, self->ses->port_view + self->held_due * self->ses->port_item, TRUE)) {
-      gst_buffer_unref (e.buf);
-      return GST_FLOW_ERROR;
-    }
-    self->batch_pre_ns += gst_util_get_timestamp () - t0;
-    self->held_due++;
-  }
-  g_array_append_val (self->held, e);
-  if (self->held_due == self->ses->batch && !gst_aneforge_batch_run (self))
-    return GST_FLOW_ERROR;
-  return GST_FLOW_OK;
+  guint64 seq;
+  gboolean due = gst_aneforge_next_frame (self, &seq);
+  return gst_aneforge_batch_hold (self, buf, seq, due);
 }
 
 static GstFlowReturn
@@ -1903,7 +1758,7 @@ gst_aneforge_sink_event (GstBaseTransform *trans, GstEvent *event)
   case GST_EVENT_FLUSH_STOP:
     /* serialized: a frame staged while flush-start went by is dropped too */
     gst_aneforge_reset (self);
-    gst_aneforge_batch_clear (self);
+    gst_aneforge_batch_clear (&self->batch);
     self->seq = 0;
     break;
   case GST_EVENT_EOS:
