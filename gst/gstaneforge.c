@@ -71,7 +71,9 @@
  * Emits the model's output tensors.
  */
 #include "gstaneforge.h"
+#include "gstaneforgebatch.h"
 #include "gstaneforgedense.h"
+#include "gstaneforgereport.h"
 #include "gstaneforgereload.h"
 #include "gstaneforgetensorpool.h"
 
@@ -79,17 +81,8 @@
 #include <math.h>
 #include <string.h>
 
-GST_DEBUG_CATEGORY_STATIC (gst_aneforge_debug);
+GST_DEBUG_CATEGORY (gst_aneforge_debug); /* also gstaneforgereport.c, gstaneforgebatch.c */
 #define GST_CAT_DEFAULT gst_aneforge_debug
-
-/* A frame held for a batch (batch-size > 1). */
-typedef struct {
-  GstBuffer *buf;        /* owned until pushed */
-  guint64 seq;           /* frame number since the last reset */
-  gboolean due;          /* inferred (interval): has a slot of the port */
-  GstAneforgeResults *r; /* owned once the batch ran; NULL: none to show */
-  guint64 age_frames, age_ns;
-} GstAneforgeHeld;
 
 enum {
   PROP_0,
@@ -126,7 +119,6 @@ enum {
 #define DEFAULT_IMPORT NULL
 #define DEFAULT_WATCH_MODEL FALSE
 #define MAX_BATCH_SIZE 64
-#define RESULTS_LINE_SIZE 4096
 #define MAX_THREADS 256
 #define MAX_TOP_K 1000
 
@@ -526,16 +518,6 @@ gst_aneforge_check_batch (GstAneforgeFailure *f, const GstAneforgeSettings *s)
   return TRUE;
 }
 
-/* The model file's kind, from its name as af_graph_open reads it. */
-static const gchar *
-gst_aneforge_model_format (const gchar *path)
-{
-  return g_str_has_suffix (path, ".onnx")     ? "onnx"
-         : g_str_has_suffix (path, ".tflite") ? "tflite"
-         : g_str_has_suffix (path, ".json")   ? "json"
-                                              : "unknown";
-}
-
 /* Opens the model file (a .json graph, or a .onnx / .tflite imported with
  * the "import" options, its first input an image port) and compiles it;
  * records the canonical import options in @ses. NULL with @f set. */
@@ -697,25 +679,6 @@ gst_aneforge_setup_decoders (GstAneforgeSession *ses, const GstAneforgeSettings 
   return TRUE;
 }
 
-/* results=PATH: opens the JSON-lines file. Posts and returns FALSE. */
-static gboolean
-gst_aneforge_open_results (GstAneforge *self, const GstAneforgeSettings *s)
-{
-  self->frame_count = 0;
-  if (!s->results_path || !*s->results_path)
-    return TRUE;
-  self->results_file = fopen (s->results_path, "w");
-  if (!self->results_file) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
-                       ("Could not open the results file \"%s\" for writing: %s", s->results_path,
-                        g_strerror (errno)),
-                       (NULL));
-    return FALSE;
-  }
-  self->results_line = g_string_sized_new (RESULTS_LINE_SIZE);
-  return TRUE;
-}
-
 /* "10:1" for [1, 10]: NNStreamer's order, innermost first. */
 static void
 gst_aneforge_append_dims (GString *str, const AfTensorInfo *info)
@@ -739,8 +702,6 @@ gst_aneforge_make_tensor_caps (GstAneforgeSession *ses)
                               G_TYPE_INT, (gint) ses->n_outputs, "types", G_TYPE_STRING, types->str,
                               "dimensions", G_TYPE_STRING, dims->str, NULL);
 }
-
-static void gst_aneforge_batch_clear (GstAneforge *self);
 
 /* Frees @ses (NULL-safe): joins its inference thread first (it uses the
  * model). Not on the streaming thread while frames flow: a running model is
@@ -799,15 +760,8 @@ gst_aneforge_close (GstAneforge *self)
   GST_OBJECT_UNLOCK (self);
   gst_aneforge_session_free (ses);
   g_atomic_int_set (&self->live, -1);
-  gst_aneforge_batch_clear (self);
-  g_clear_pointer (&self->held, g_array_unref);
-  if (self->results_file && fclose (self->results_file) != 0)
-    GST_ELEMENT_WARNING (self, RESOURCE, CLOSE,
-                         ("Could not close the results file: %s", g_strerror (errno)), (NULL));
-  self->results_file = NULL;
-  if (self->results_line)
-    g_string_free (self->results_line, TRUE);
-  self->results_line = NULL;
+  gst_aneforge_batch_free (&self->batch);
+  gst_aneforge_reporter_close (&self->reporter, GST_ELEMENT (self));
   self->negotiated = FALSE;
   self->caps_error_posted = FALSE;
 }
@@ -994,71 +948,6 @@ failed:
   return NULL;
 }
 
-/* "1x3x224x224" */
-static gchar *
-gst_aneforge_dims_string (const AfTensorInfo *info)
-{
-  GString *s = g_string_new (NULL);
-  for (gint d = 0; d < info->rank; d++)
-    g_string_append_printf (s, "%s%" G_GINT64_FORMAT, d ? "x" : "", info->shape[d]);
-  return g_string_free (s, FALSE);
-}
-
-static void
-gst_aneforge_list_append_structure (GValue *list, GstStructure *st)
-{
-  GValue v = G_VALUE_INIT;
-  g_value_init (&v, GST_TYPE_STRUCTURE);
-  g_value_take_boxed (&v, st);
-  gst_value_list_append_and_take_value (list, &v);
-}
-
-/* The "aneforge-model" element message: the model @ses serves from now on
- * (docs/element.md, "Bus messages"); @reason "start", "property" or "file";
- * at a switch @switch_ns (the streaming thread's gap), @reload_ns (request
- * to switch) and @pts (the first frame on it), else GST_CLOCK_TIME_NONE. */
-static void
-gst_aneforge_post_model (GstAneforge *self, const GstAneforgeSession *ses, const gchar *reason,
-                         GstClockTime switch_ns, GstClockTime reload_ns, GstClockTime pts)
-{
-  static const char *const orders[] = { "rgb", "bgr", "gray" };
-  const AfTensorInfo *p = &ses->port;
-  g_autofree gchar *pdims = gst_aneforge_dims_string (p);
-  GValue inputs = G_VALUE_INIT, outputs = G_VALUE_INIT;
-  g_value_init (&inputs, GST_TYPE_LIST);
-  g_value_init (&outputs, GST_TYPE_LIST);
-  gst_aneforge_list_append_structure (
-      &inputs,
-      gst_structure_new ("input", "name", G_TYPE_STRING, p->name, "shape", G_TYPE_STRING, pdims,
-                         "image", G_TYPE_BOOLEAN, p->is_image, "order", G_TYPE_STRING,
-                         p->is_image ? orders[CLAMP ((gint) p->order, 0, 2)] : "none", NULL));
-  GString *decode = g_string_new (NULL);
-  for (guint i = 0; i < ses->n_outputs; i++) {
-    const AfDecodeResult *d = ses->decoded[i];
-    const gchar *type = d ? af_decode_type_name (d->type) : "none";
-    g_autofree gchar *dims = gst_aneforge_dims_string (&ses->outputs[i]);
-    gst_aneforge_list_append_structure (
-        &outputs, gst_structure_new ("output", "name", G_TYPE_STRING, ses->outputs[i].name, "shape",
-                                     G_TYPE_STRING, dims, "decode", G_TYPE_STRING, type, NULL));
-    if (d)
-      g_string_append_printf (decode, "%s%s", decode->len ? "," : "", type);
-  }
-  GstStructure *st = gst_structure_new (
-      "aneforge-model", "reason", G_TYPE_STRING, reason, "path", G_TYPE_STRING, ses->model_path,
-      "format", G_TYPE_STRING, gst_aneforge_model_format (ses->model_path), "import", G_TYPE_STRING,
-      ses->import ? ses->import : "", "backend", G_TYPE_STRING, af_model_backend_name (ses->model),
-      "ops", G_TYPE_UINT, af_model_n_ops (ses->model), "decode", G_TYPE_STRING,
-      decode->len ? decode->str : "none", "compile-ms", G_TYPE_DOUBLE, ses->compile_ns / 1e6,
-      "run-ms", G_TYPE_DOUBLE, ses->estimate_ns / 1e6, NULL);
-  g_string_free (decode, TRUE);
-  gst_structure_take_value (st, "inputs", &inputs);
-  gst_structure_take_value (st, "outputs", &outputs);
-  if (GST_CLOCK_TIME_IS_VALID (switch_ns))
-    gst_structure_set (st, "switch-ms", G_TYPE_DOUBLE, switch_ns / 1e6, "reload-ms", G_TYPE_DOUBLE,
-                       reload_ns / 1e6, "pts", G_TYPE_UINT64, pts, NULL);
-  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), st));
-}
-
 static gboolean
 gst_aneforge_open (GstAneforge *self, const GstAneforgeSettings *s)
 {
@@ -1076,12 +965,9 @@ gst_aneforge_open (GstAneforge *self, const GstAneforgeSettings *s)
   self->n_frames = 0;
   memset (&self->last_stats, 0, sizeof self->last_stats);
   GST_OBJECT_UNLOCK (self);
-  if (ses->batch > 1) {
-    self->held = g_array_sized_new (FALSE, TRUE, sizeof (GstAneforgeHeld), ses->batch);
-    self->held_next = self->held_ready = self->held_due = 0;
-    self->batch_pre_ns = 0;
-  }
-  if (!gst_aneforge_open_results (self, s))
+  if (ses->batch > 1)
+    gst_aneforge_batch_init (&self->batch, ses->batch);
+  if (!gst_aneforge_reporter_open (&self->reporter, GST_ELEMENT (self), s->results_path))
     return FALSE;
   g_atomic_int_set (&self->live, -1);
   self->seq = 0;
@@ -1096,8 +982,8 @@ gst_aneforge_open (GstAneforge *self, const GstAneforgeSettings *s)
   if (g_strcmp0 (self->model_path, s->model_path) != 0 || g_strcmp0 (self->import, s->import) != 0)
     gst_aneforge_reloader_request (self->reloader, "property");
   GST_OBJECT_UNLOCK (self);
-  gst_aneforge_post_model (self, ses, "start", GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE,
-                           GST_CLOCK_TIME_NONE);
+  gst_aneforge_report_model (GST_ELEMENT (self), ses, "start", GST_CLOCK_TIME_NONE,
+                             GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE);
   return TRUE;
 }
 
@@ -1382,7 +1268,7 @@ gst_aneforge_rows_task (gpointer data, gint64 begin, gint64 end, int thread)
  * also runs the model (offline, batch), so the model's threads are idle and
  * share the rows (in live mode the worker may be inferring on them). Posts
  * on error. */
-static gboolean
+gboolean
 gst_aneforge_preprocess_buffer (GstAneforge *self, GstBuffer *buf, guint8 *dst, gboolean threaded)
 {
   GstVideoFrame frame;
@@ -1410,7 +1296,7 @@ map_failed:
 }
 
 /* Runs the model on its port. Posts on error (any thread, no lock held). */
-static gboolean
+gboolean
 gst_aneforge_execute (GstAneforgeSession *ses)
 {
   g_autoptr (GError) err = NULL;
@@ -1482,209 +1368,11 @@ gst_aneforge_decode (GstAneforgeSession *ses, gint frame_w, gint frame_h,
   }
 }
 
-static void
-gst_aneforge_list_append_double (GValue *list, gdouble d)
-{
-  GValue v = G_VALUE_INIT;
-  g_value_init (&v, G_TYPE_DOUBLE);
-  g_value_set_double (&v, d);
-  gst_value_list_append_and_take_value (list, &v);
-}
-
-/* "boxes": a list of "detection" structures. */
-static void
-gst_aneforge_post_boxes (GstStructure *s, const GstAneforgeDetection *dets, guint n_dets)
-{
-  GValue boxes = G_VALUE_INIT;
-  g_value_init (&boxes, GST_TYPE_LIST);
-  for (guint i = 0; i < n_dets; i++) {
-    const GstAneforgeDetection *d = &dets[i];
-    GValue lm = G_VALUE_INIT, v = G_VALUE_INIT;
-    g_value_init (&lm, GST_TYPE_LIST);
-    for (guint k = 0; k < 2 * d->n_landmarks; k++)
-      gst_aneforge_list_append_double (&lm, d->landmarks[k]);
-    GstStructure *b = gst_structure_new (
-        "detection", "x1", G_TYPE_DOUBLE, (gdouble) d->x1, "y1", G_TYPE_DOUBLE, (gdouble) d->y1,
-        "x2", G_TYPE_DOUBLE, (gdouble) d->x2, "y2", G_TYPE_DOUBLE, (gdouble) d->y2, "score",
-        G_TYPE_DOUBLE, (gdouble) d->score, "class-id", G_TYPE_INT, d->class_index, "label",
-        G_TYPE_STRING, d->label ? d->label : "", NULL);
-    gst_structure_take_value (b, "landmarks", &lm);
-    g_value_init (&v, GST_TYPE_STRUCTURE);
-    g_value_take_boxed (&v, b);
-    gst_value_list_append_and_take_value (&boxes, &v);
-  }
-  gst_structure_take_value (s, "boxes", &boxes);
-}
-
-/* What one bus message / results line reports. */
-typedef struct {
-  GstClockTime pts, duration; /* of the frame the results go with */
-  guint64 latency_ns;
-  guint64 age_frames, age_ns;
-  const GstAneforgeClassification *classes;
-  guint n_classes;
-  const GstAneforgeDetection *dets;
-  guint n_dets;
-  const GstAneforgeDense *dense; /* mask and keypoints, may be NULL */
-} GstAneforgeReport;
-
-static void
-gst_aneforge_post_results (GstAneforge *self, const GstAneforgeReport *rep)
-{
-  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
-  const GstAneforgeClassification *classes = rep->classes;
-  guint n_classes = rep->n_classes;
-  GstStructure *s =
-      gst_structure_new ("aneforge", "pts", G_TYPE_UINT64, rep->pts, "running-time", G_TYPE_UINT64,
-                         gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME, rep->pts),
-                         "duration", G_TYPE_UINT64, rep->duration, "latency-ms", G_TYPE_DOUBLE,
-                         rep->latency_ns / 1e6, "age-frames", G_TYPE_UINT64, rep->age_frames,
-                         "age-ms", G_TYPE_DOUBLE, rep->age_ns / 1e6, NULL);
-  if (self->ses->cls_index >= 0) {
-    GValue ids = G_VALUE_INIT, labels = G_VALUE_INIT, scores = G_VALUE_INIT, v = G_VALUE_INIT;
-    g_value_init (&ids, GST_TYPE_LIST);
-    g_value_init (&labels, GST_TYPE_LIST);
-    g_value_init (&scores, GST_TYPE_LIST);
-    for (guint i = 0; i < n_classes; i++) {
-      g_value_init (&v, G_TYPE_INT);
-      g_value_set_int (&v, (gint) classes[i].index);
-      gst_value_list_append_and_take_value (&ids, &v);
-      g_value_init (&v, G_TYPE_STRING);
-      g_value_set_string (&v, classes[i].label ? classes[i].label : "");
-      gst_value_list_append_and_take_value (&labels, &v);
-      gst_aneforge_list_append_double (&scores, classes[i].score);
-    }
-    gst_structure_take_value (s, "class-ids", &ids);
-    gst_structure_take_value (s, "labels", &labels);
-    gst_structure_take_value (s, "scores", &scores);
-  }
-  if (self->ses->det_index >= 0)
-    gst_aneforge_post_boxes (s, rep->dets, rep->n_dets);
-  if (rep->dense)
-    gst_aneforge_dense_post (s, rep->dense);
-  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
-}
-
-/* ---------------------------------------------------------------- results file */
-
-/* Appends @v with up to 4 decimals, locale-independent, no allocation. */
-static void
-gst_aneforge_json_number (GString *l, gdouble v)
-{
-  gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
-  if (!isfinite (v))
-    v = 0;
-  g_string_append (l, g_ascii_formatd (buf, sizeof buf, "%.4f", v));
-}
-
-static void
-gst_aneforge_json_uint (GString *l, guint64 v)
-{
-  gchar buf[24];
-  g_snprintf (buf, sizeof buf, "%" G_GUINT64_FORMAT, v);
-  g_string_append (l, buf);
-}
-
-/* A JSON string literal; NULL is null. */
-static void
-gst_aneforge_json_string (GString *l, const gchar *str)
-{
-  if (!str) {
-    g_string_append (l, "null");
-    return;
-  }
-  g_string_append_c (l, '"');
-  for (const guchar *p = (const guchar *) str; *p; p++) {
-    if (*p == '"' || *p == '\\') {
-      g_string_append_c (l, '\\');
-      g_string_append_c (l, *p);
-    } else if (*p < 0x20) {
-      gchar buf[8];
-      g_snprintf (buf, sizeof buf, "\\u%04x", *p);
-      g_string_append (l, buf);
-    } else {
-      g_string_append_c (l, *p);
-    }
-  }
-  g_string_append_c (l, '"');
-}
-
-/* One line of the results file. Posts RESOURCE/WRITE and returns FALSE. */
-static gboolean
-gst_aneforge_write_results (GstAneforge *self, const GstAneforgeReport *rep)
-{
-  const GstAneforgeClassification *classes = rep->classes;
-  const GstAneforgeDetection *dets = rep->dets;
-  guint n_classes = rep->n_classes, n_dets = rep->n_dets;
-  guint64 frame = self->frame_count++;
-  if (!self->results_file)
-    return TRUE;
-  GString *l = self->results_line;
-  g_string_truncate (l, 0);
-  g_string_append (l, "{\"frame\": ");
-  gst_aneforge_json_uint (l, frame);
-  g_string_append (l, ", \"pts\": ");
-  if (GST_CLOCK_TIME_IS_VALID (rep->pts))
-    gst_aneforge_json_uint (l, rep->pts);
-  else
-    g_string_append (l, "null");
-  g_string_append (l, ", \"latency_ms\": ");
-  gst_aneforge_json_number (l, rep->latency_ns / 1e6);
-  g_string_append (l, ", \"age_frames\": ");
-  gst_aneforge_json_uint (l, rep->age_frames);
-  g_string_append (l, ", \"age_ms\": ");
-  gst_aneforge_json_number (l, rep->age_ns / 1e6);
-  g_string_append (l, ", \"classes\": [");
-  for (guint i = 0; i < n_classes; i++) {
-    g_string_append (l, i ? ", {\"index\": " : "{\"index\": ");
-    gst_aneforge_json_uint (l, classes[i].index);
-    g_string_append (l, ", \"label\": ");
-    gst_aneforge_json_string (l, classes[i].label);
-    g_string_append (l, ", \"score\": ");
-    gst_aneforge_json_number (l, classes[i].score);
-    g_string_append_c (l, '}');
-  }
-  g_string_append (l, "], \"detections\": [");
-  for (guint i = 0; i < n_dets; i++) {
-    const GstAneforgeDetection *d = &dets[i];
-    g_string_append (l, i ? ", {\"box\": [" : "{\"box\": [");
-    const gfloat box[4] = { d->x1, d->y1, d->x2, d->y2 };
-    for (guint k = 0; k < 4; k++) {
-      if (k)
-        g_string_append (l, ", ");
-      gst_aneforge_json_number (l, box[k]);
-    }
-    g_string_append (l, "], \"score\": ");
-    gst_aneforge_json_number (l, d->score);
-    g_string_append (l, ", \"label\": ");
-    gst_aneforge_json_string (l, d->label);
-    g_string_append (l, ", \"landmarks\": [");
-    for (guint k = 0; k < d->n_landmarks; k++) {
-      g_string_append (l, k ? ", [" : "[");
-      gst_aneforge_json_number (l, d->landmarks[2 * k]);
-      g_string_append (l, ", ");
-      gst_aneforge_json_number (l, d->landmarks[2 * k + 1]);
-      g_string_append_c (l, ']');
-    }
-    g_string_append (l, "]}");
-  }
-  g_string_append_c (l, ']');
-  if (rep->dense)
-    gst_aneforge_dense_write (l, rep->dense);
-  g_string_append (l, "}\n");
-  if (fwrite (l->str, 1, l->len, self->results_file) != l->len) {
-    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
-                       ("Could not write the results file: %s", g_strerror (errno)), (NULL));
-    return FALSE;
-  }
-  return TRUE;
-}
-
 /* ---------------------------------------------------------------- transform */
 
 /* Fills @r from the model's outputs: fp32 tensors, decoded classes and
  * detections (for a @frame_w x @frame_h frame). */
-static void
+void
 gst_aneforge_fill_results (GstAneforgeSession *ses, GstAneforgeResults *r, gint frame_w,
                            gint frame_h, guint64 latency_ns)
 {
@@ -1715,7 +1403,7 @@ gst_aneforge_worker_run (const guint8 *port, const GstAneforgeJob *job, gpointer
 }
 
 /* The age of results from frame @job shown on the frame @seq, @pts. */
-static void
+void
 gst_aneforge_age (const GstAneforgeJob *job, guint64 seq, GstClockTime pts, guint64 *age_frames,
                   guint64 *age_ns)
 {
@@ -1725,24 +1413,37 @@ gst_aneforge_age (const GstAneforgeJob *job, guint64 seq, GstClockTime pts, guin
                 : 0;
 }
 
+/* Posts the "aneforge" message for @rep and writes its results line, with
+ * the fields the element knows (running time, what the model decodes).
+ * FALSE: the write failed (posted). */
+static gboolean
+gst_aneforge_report (GstAneforge *self, GstAneforgeReport *rep)
+{
+  GstSegment *segment = &GST_BASE_TRANSFORM (self)->segment;
+  rep->running_time = gst_segment_to_running_time (segment, GST_FORMAT_TIME, rep->pts);
+  rep->classifier = self->ses->cls_index >= 0;
+  rep->detector = self->ses->det_index >= 0;
+  gst_aneforge_report_post (GST_ELEMENT (self), rep);
+  return gst_aneforge_reporter_write (&self->reporter, GST_ELEMENT (self), rep);
+}
+
 /* Attaches @r (transfer full) to @buf with its age, posts the bus message
  * and writes the results line. */
-static gboolean
+gboolean
 gst_aneforge_show_results (GstAneforge *self, GstBuffer *buf, GstAneforgeResults *r,
                            guint64 age_frames, guint64 age_ns)
 {
-  GstAneforgeReport rep = { GST_BUFFER_PTS (buf),
-                            GST_BUFFER_DURATION (buf),
-                            r->latency_ns,
-                            age_frames,
-                            age_ns,
-                            r->classes,
-                            r->n_classes,
-                            r->detections,
-                            r->n_detections,
-                            &r->dense };
-  gst_aneforge_post_results (self, &rep);
-  gboolean ok = gst_aneforge_write_results (self, &rep);
+  GstAneforgeReport rep = { .pts = GST_BUFFER_PTS (buf),
+                            .duration = GST_BUFFER_DURATION (buf),
+                            .latency_ns = r->latency_ns,
+                            .age_frames = age_frames,
+                            .age_ns = age_ns,
+                            .classes = r->classes,
+                            .n_classes = r->n_classes,
+                            .dets = r->detections,
+                            .n_dets = r->n_detections,
+                            .dense = &r->dense };
+  gboolean ok = gst_aneforge_report (self, &rep);
   /* the block is shared by every buffer showing it: the age is the meta's */
   GstAneforgeMeta *meta = gst_aneforge_buffer_add_meta (buf, r);
   if (meta) {
@@ -1867,7 +1568,8 @@ gst_aneforge_switch_refused (GstAneforge *self, GstAneforgeSession *ses, const g
 static void
 gst_aneforge_switch (GstAneforge *self, GstBuffer *buf)
 {
-  if (G_LIKELY (!g_atomic_pointer_get (&self->pending)) || (self->held && self->held->len > 0))
+  if (G_LIKELY (!g_atomic_pointer_get (&self->pending)) ||
+      gst_aneforge_batch_holding (&self->batch))
     return;
   GstClockTime t0 = gst_util_get_timestamp ();
   GstAneforgeSession *ses = g_atomic_pointer_exchange (&self->pending, NULL);
@@ -1906,134 +1608,14 @@ gst_aneforge_switch (GstAneforge *self, GstBuffer *buf)
     gst_base_transform_reconfigure_src (GST_BASE_TRANSFORM (self));
   GstClockTime now = gst_util_get_timestamp ();
   gst_aneforge_reloader_retire (self->reloader, old);
-  gst_aneforge_post_model (self, ses, ses->reason, now - t0, now - ses->requested_at,
-                           GST_BUFFER_PTS (buf));
+  gst_aneforge_report_model (GST_ELEMENT (self), ses, ses->reason, now - t0,
+                             now - ses->requested_at, GST_BUFFER_PTS (buf));
   if (upstream_live) /* the offline latency is the new model's */
     gst_element_post_message (GST_ELEMENT (self), gst_message_new_latency (GST_OBJECT (self)));
 }
 
 /* ---------------------------------------------------------------- batching
- * batch-size > 1 (offline, output=meta): submit_input_buffer holds each
- * frame (a due one is preprocessed into the next slot of the port at once);
- * when batch due frames are held, one run infers them all and every held
- * frame gets its results, in order, as transform_ip would have given them;
- * generate_output then lets them leave one by one. Serialized events and
- * the DRAIN query drain first (a partial batch is run, its empty slots
- * holding copies of the last frame); flush-stop drops what is held. */
-
-/* Drops every held frame and its results. */
-static void
-gst_aneforge_batch_clear (GstAneforge *self)
-{
-  for (guint i = 0; self->held && i < self->held->len; i++) {
-    GstAneforgeHeld *e = &g_array_index (self->held, GstAneforgeHeld, i);
-    gst_clear_buffer (&e->buf);
-    g_clear_pointer (&e->r, gst_aneforge_results_unref);
-  }
-  if (self->held)
-    g_array_set_size (self->held, 0);
-  self->held_next = self->held_ready = self->held_due = 0;
-  self->batch_pre_ns = 0;
-}
-
-/* Runs the held due frames (a partial batch: the empty slots get copies of
- * the last one; their results are not read) and gives every held frame its
- * results: due ones their own, the others the latest with their age. Posts
- * and returns FALSE when the run fails. */
-static gboolean
-gst_aneforge_batch_run (GstAneforge *self)
-{
-  GstClockTime t0 = gst_util_get_timestamp ();
-  guint n = self->held_due;
-  if (n > 0) {
-    for (guint b = n; b < self->ses->batch; b++)
-      memcpy (self->ses->port_view + b * self->ses->port_item,
-              self->ses->port_view + (n - 1) * self->ses->port_item, self->ses->port_item);
-    if (!gst_aneforge_execute (self->ses))
-      return FALSE;
-  }
-  guint64 latency = self->batch_pre_ns + (gst_util_get_timestamp () - t0);
-  guint slot = 0;
-  for (guint k = self->held_ready; k < self->held->len; k++) {
-    GstAneforgeHeld *e = &g_array_index (self->held, GstAneforgeHeld, k);
-    GstAneforgeJob job = { e->seq,
-                           GST_BUFFER_PTS (e->buf),
-                           GST_BUFFER_DURATION (e->buf),
-                           GST_VIDEO_INFO_WIDTH (&self->vinfo),
-                           GST_VIDEO_INFO_HEIGHT (&self->vinfo),
-                           0,
-                           0 };
-    if (e->due) {
-      for (guint i = 0; i < self->ses->n_outputs; i++)
-        self->ses->views[i] = self->ses->batch_views[i] + slot * self->ses->item_elems[i];
-      slot++;
-      GstAneforgeResults *r = gst_aneforge_results_acquire (self->ses->results);
-      gst_aneforge_fill_results (self->ses, r, job.frame_w, job.frame_h, latency);
-      gst_aneforge_worker_stamp (self->ses->worker, &job);
-      gst_aneforge_worker_publish (self->ses->worker, r, &job);
-    }
-    e->r = gst_aneforge_worker_latest (self->ses->worker, &job);
-    if (e->r)
-      gst_aneforge_age (&job, e->seq, GST_BUFFER_PTS (e->buf), &e->age_frames, &e->age_ns);
-  }
-  for (guint i = 0; i < self->ses->n_outputs; i++)
-    self->ses->views[i] = self->ses->batch_views[i];
-  self->held_ready = self->held->len;
-  self->held_due = 0;
-  self->batch_pre_ns = 0;
-  return TRUE;
-}
-
-/* The next frame that may leave (transfer full, writable, results
- * attached), or NULL. */
-static GstFlowReturn
-gst_aneforge_batch_pop (GstAneforge *self, GstBuffer **outbuf)
-{
-  *outbuf = NULL;
-  if (self->held_next >= self->held_ready)
-    return GST_FLOW_OK;
-  GstAneforgeHeld *e = &g_array_index (self->held, GstAneforgeHeld, self->held_next++);
-  GstBuffer *buf = gst_buffer_make_writable (e->buf);
-  GstAneforgeResults *r = e->r;
-  guint64 age_frames = e->age_frames, age_ns = e->age_ns;
-  e->buf = NULL;
-  e->r = NULL;
-  if (self->held_next == self->held->len) {
-    g_array_set_size (self->held, 0);
-    self->held_next = self->held_ready = 0;
-  }
-  *outbuf = buf;
-  if (r && !gst_aneforge_show_results (self, buf, r, age_frames, age_ns))
-    return GST_FLOW_ERROR;
-  return GST_FLOW_OK;
-}
-
-/* Runs what is held and pushes it all downstream (before an event, at EOS,
- * for a DRAIN query). The streaming thread, stream lock held. */
-static GstFlowReturn
-gst_aneforge_batch_drain (GstAneforge *self)
-{
-  GstFlowReturn ret = GST_FLOW_OK;
-  if (!self->held || self->held->len == 0)
-    return GST_FLOW_OK;
-  GST_DEBUG_OBJECT (self, "draining %u held frames (%u due)", self->held->len, self->held_due);
-  if (self->held_ready < self->held->len && !gst_aneforge_batch_run (self)) {
-    gst_aneforge_batch_clear (self);
-    return GST_FLOW_ERROR;
-  }
-  while (ret == GST_FLOW_OK) {
-    GstBuffer *buf;
-    ret = gst_aneforge_batch_pop (self, &buf);
-    if (!buf)
-      break;
-    if (ret == GST_FLOW_OK)
-      ret = gst_pad_push (GST_BASE_TRANSFORM_SRC_PAD (self), buf);
-    else
-      gst_buffer_unref (buf);
-  }
-  gst_aneforge_batch_clear (self); /* what a failed push left */
-  return ret;
-}
+ * batch-size > 1: gstaneforgebatch.c holds the frames. */
 
 /* Holds the frame the base class queued (QoS and reconfiguration done by
  * it); a due frame goes into the next slot at once. A full batch is run. */
@@ -2046,23 +1628,11 @@ gst_aneforge_submit_input_buffer (GstBaseTransform *trans, gboolean is_discont, 
                           ->submit_input_buffer (trans, is_discont, input);
   if (self->ses->batch <= 1 || ret != GST_FLOW_OK || !trans->queued_buf)
     return ret;
-  GstAneforgeHeld e = { trans->queued_buf, 0, FALSE, NULL, 0, 0 };
+  GstBuffer *buf = trans->queued_buf;
   trans->queued_buf = NULL;
-  e.due = gst_aneforge_next_frame (self, &e.seq);
-  if (e.due) {
-    GstClockTime t0 = gst_util_get_timestamp ();
-    if (!gst_aneforge_preprocess_buffer (
-            self, e.buf, self->ses->port_view + self->held_due * self->ses->port_item, TRUE)) {
-      gst_buffer_unref (e.buf);
-      return GST_FLOW_ERROR;
-    }
-    self->batch_pre_ns += gst_util_get_timestamp () - t0;
-    self->held_due++;
-  }
-  g_array_append_val (self->held, e);
-  if (self->held_due == self->ses->batch && !gst_aneforge_batch_run (self))
-    return GST_FLOW_ERROR;
-  return GST_FLOW_OK;
+  guint64 seq;
+  gboolean due = gst_aneforge_next_frame (self, &seq);
+  return gst_aneforge_batch_hold (self, buf, seq, due);
 }
 
 static GstFlowReturn
@@ -2124,21 +1694,16 @@ gst_aneforge_transform (GstBaseTransform *trans, GstBuffer *inbuf, GstBuffer *ou
   gst_aneforge_decode_dense (self->ses, GST_VIDEO_INFO_WIDTH (&self->vinfo),
                              GST_VIDEO_INFO_HEIGHT (&self->vinfo), &self->ses->scratch_dense);
   GstAneforgeJob job = { self->tensor_seq, self->tensor_pts, 0, 0, 0, 0, 0 };
-  GstAneforgeReport rep = { GST_BUFFER_PTS (inbuf),
-                            GST_BUFFER_DURATION (inbuf),
-                            latency,
-                            0,
-                            0,
-                            self->ses->scratch_classes,
-                            n_classes,
-                            self->ses->scratch_detections,
-                            n_dets,
-                            &self->ses->scratch_dense };
+  GstAneforgeReport rep = { .pts = GST_BUFFER_PTS (inbuf),
+                            .duration = GST_BUFFER_DURATION (inbuf),
+                            .latency_ns = latency,
+                            .classes = self->ses->scratch_classes,
+                            .n_classes = n_classes,
+                            .dets = self->ses->scratch_detections,
+                            .n_dets = n_dets,
+                            .dense = &self->ses->scratch_dense };
   gst_aneforge_age (&job, seq, GST_BUFFER_PTS (inbuf), &rep.age_frames, &rep.age_ns);
-  gst_aneforge_post_results (self, &rep);
-  if (!gst_aneforge_write_results (self, &rep))
-    return GST_FLOW_ERROR;
-  return GST_FLOW_OK;
+  return gst_aneforge_report (self, &rep) ? GST_FLOW_OK : GST_FLOW_ERROR;
 
   /* ERRORS */
 map_failed:
@@ -2159,11 +1724,15 @@ gst_aneforge_finish_live (GstAneforge *self)
   GstAneforgeResults *r = gst_aneforge_worker_take_unshown (self->ses->worker, &job);
   if (!r)
     return;
-  GstAneforgeReport rep = { job.pts,      job.duration,  r->latency_ns,  0, 0, r->classes,
-                            r->n_classes, r->detections, r->n_detections };
-  rep.dense = &r->dense;
-  gst_aneforge_post_results (self, &rep);
-  gst_aneforge_write_results (self, &rep);
+  GstAneforgeReport rep = { .pts = job.pts,
+                            .duration = job.duration,
+                            .latency_ns = r->latency_ns,
+                            .classes = r->classes,
+                            .n_classes = r->n_classes,
+                            .dets = r->detections,
+                            .n_dets = r->n_detections,
+                            .dense = &r->dense };
+  gst_aneforge_report (self, &rep); /* a failed write is posted; EOS goes on */
   gst_aneforge_results_unref (r);
 }
 
@@ -2189,7 +1758,7 @@ gst_aneforge_sink_event (GstBaseTransform *trans, GstEvent *event)
   case GST_EVENT_FLUSH_STOP:
     /* serialized: a frame staged while flush-start went by is dropped too */
     gst_aneforge_reset (self);
-    gst_aneforge_batch_clear (self);
+    gst_aneforge_batch_clear (&self->batch);
     self->seq = 0;
     break;
   case GST_EVENT_EOS:

@@ -8,7 +8,9 @@
 #include "aneforge.h"
 
 #include <stdio.h>
+#include "gstaneforgebatch.h"
 #include "gstaneforgepreprocess.h"
+#include "gstaneforgereport.h"
 #include "gstaneforgeresults.h"
 #include "gstaneforgeworker.h"
 
@@ -36,7 +38,7 @@ typedef enum {
  * the reload thread (gstaneforgereload.h); the streaming thread switches to a
  * new one between frames and hands the old one back to be freed off it. */
 typedef struct _GstAneforge GstAneforge;
-typedef struct {
+struct _GstAneforgeSession {
   GstAneforge *element;      /* borrowed: errors are posted on it */
   gchar *model_path;         /* the file it came from */
   gchar *import;             /* the import options it was built with, canonical */
@@ -72,7 +74,7 @@ typedef struct {
   gsize port_item;             /* bytes of one slot of the port */
   gsize *item_elems;           /* per output, values of one item */
   const guint16 **batch_views; /* per output, the model's whole view (borrowed) */
-} GstAneforgeSession;
+};
 
 typedef struct _GstAneforgeReloader GstAneforgeReloader;
 
@@ -115,24 +117,15 @@ struct _GstAneforge {
   GstAneforgeSession *pending; /* a reloaded model waiting for the next frame; atomic */
   GstAneforgeReloader *reloader;
   GstAneforgeOutput mode;
-  guint started_batch;   /* batch-size as started: a reload keeps it (and output) */
-  FILE *results_file;    /* results=PATH, JSON lines */
-  GString *results_line; /* preallocated line */
-  guint64 frame_count;
-  gint live;              /* resolved mode: 1 live, 0 offline, -1 not yet; atomic */
-  gboolean upstream_live; /* from the LATENCY query in set_caps; atomic */
-  guint64 seq;            /* frames since the last reset (flush, caps, switch); streaming thread */
-  guint64 tensor_seq;     /* output=tensor: seq and pts of the inferred frame */
+  guint started_batch;          /* batch-size as started: a reload keeps it (and output) */
+  GstAneforgeReporter reporter; /* results=PATH */
+  gint live;                    /* resolved mode: 1 live, 0 offline, -1 not yet; atomic */
+  gboolean upstream_live;       /* from the LATENCY query in set_caps; atomic */
+  guint64 seq;        /* frames since the last reset (flush, caps, switch); streaming thread */
+  guint64 tensor_seq; /* output=tensor: seq and pts of the inferred frame */
   GstClockTime tensor_pts;
 
-  /* batch-size > 1 (offline, output=meta; streaming thread only): frames
-   * are held until @batch due frames fill the port's slots, then one run
-   * infers them and they leave in order (the session's batch fields). */
-  GArray *held;         /* GstAneforgeHeld, in arrival order; owned */
-  guint held_next;      /* next entry to push */
-  guint held_ready;     /* entries [0, held_ready) have results and may leave */
-  guint held_due;       /* due frames held (slots filled) */
-  guint64 batch_pre_ns; /* preprocessing time of the held slots */
+  GstAneforgeBatch batch; /* batch-size > 1: the held frames (gstaneforgebatch.h) */
 
   /* from set_caps() */
   GstVideoInfo vinfo;
@@ -142,6 +135,24 @@ struct _GstAneforge {
 };
 
 GST_ELEMENT_REGISTER_DECLARE (aneforge);
+
+/* The element's per-frame steps, for gstaneforgebatch.c (streaming thread). */
+
+/* Runs the model on its port. Posts on error (any thread, no lock held). */
+gboolean gst_aneforge_execute (GstAneforgeSession *ses);
+/* Preprocesses @buf into @dst (a port slot); posts and returns FALSE. */
+gboolean gst_aneforge_preprocess_buffer (GstAneforge *self, GstBuffer *buf, guint8 *dst,
+                                         gboolean threaded);
+/* Fills @r from the model's outputs for a @frame_w x @frame_h frame. */
+void gst_aneforge_fill_results (GstAneforgeSession *ses, GstAneforgeResults *r, gint frame_w,
+                                gint frame_h, guint64 latency_ns);
+/* The age of results from frame @job shown on the frame @seq, @pts. */
+void gst_aneforge_age (const GstAneforgeJob *job, guint64 seq, GstClockTime pts,
+                       guint64 *age_frames, guint64 *age_ns);
+/* Attaches @r (transfer full) to @buf with its age, posts the bus message
+ * and writes the results line; FALSE: the write failed (posted). */
+gboolean gst_aneforge_show_results (GstAneforge *self, GstBuffer *buf, GstAneforgeResults *r,
+                                    guint64 age_frames, guint64 age_ns);
 
 G_END_DECLS
 
